@@ -1,0 +1,43 @@
+import postgres from 'postgres';
+
+/** The one postgres.js client type: int8 columns come back as exact bigints, never numbers. */
+export type Sql = postgres.Sql<{ bigint: bigint }>;
+export type TransactionSql = postgres.TransactionSql<{ bigint: bigint }>;
+/** Query functions take either the pool or a transaction, so they also run inside `sql.begin`. */
+export type Db = Sql | TransactionSql;
+
+const CONNECT_TIMEOUT_SECONDS = 5;
+const IDLE_TIMEOUT_SECONDS = 30;
+/** A stuck statement or a transaction whose client vanished must not hold locks on money rows. */
+const STATEMENT_TIMEOUT_MS = 15_000;
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
+const LOCK_TIMEOUT_MS = 5_000;
+
+export type ConnectOptions = { maxConnections?: number; applicationName?: string };
+
+export function connectDatabase(url: string, options: ConnectOptions = {}): Sql {
+  return postgres(url, {
+    max: options.maxConnections ?? 10,
+    connect_timeout: CONNECT_TIMEOUT_SECONDS,
+    idle_timeout: IDLE_TIMEOUT_SECONDS,
+    onnotice: () => {},
+    types: { bigint: postgres.BigInt },
+    connection: {
+      application_name: options.applicationName ?? 'tollgate',
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      lock_timeout: LOCK_TIMEOUT_MS,
+    },
+  });
+}
+
+/** True for errors that mean the database could not be reached, as opposed to a refused statement. */
+export function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return (
+    typeof code === 'string' &&
+    (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'CONNECT_TIMEOUT' || code === 'CONNECTION_CLOSED' ||
+      code === 'CONNECTION_DESTROYED' || code === 'CONNECTION_ENDED' || code === '57P01' || code === '57P03' || code === 'EPIPE')
+  );
+}

@@ -1,0 +1,152 @@
+/**
+ * The only reader of process.env. Every variable is validated once at start-up; a bad value
+ * stops the process with one line naming the variable, never a stack trace.
+ */
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`${variable}: ${reason}`);
+  }
+}
+
+export type Config = {
+  host: string;
+  port: number;
+  portalPort: number;
+  publicUrl: string;
+  portalUrl: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  upstreamBaseUrl: string;
+  upstreamApiKey: string | undefined;
+  defaultMarkupBps: number;
+  keyPepper: string | undefined;
+  routesFile: string | undefined;
+  logLevel: LogLevel;
+  production: boolean;
+  stripe: { secretKey: string; webhookSecrets: string[]; publishableKey: string | undefined; apiBaseUrl: string | undefined } | undefined;
+  clerk: { secretKey: string | undefined; jwtKey: string | undefined; publishableKey: string | undefined } | undefined;
+};
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+type Env = Record<string, string | undefined>;
+
+const DEFAULT_PORT = 8787;
+const DEFAULT_PORTAL_PORT = 3000;
+const DEFAULT_UPSTREAM_BASE_URL = 'https://openrouter.ai/api/v1';
+const DEFAULT_MARKUP_PERCENT = '20';
+const MAX_MARKUP_PERCENT = 10_000;
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function port(env: Env, name: string, fallback: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1 || value > 65535) throw new ConfigError(name, `must be a port number between 1 and 65535, got "${raw}"`);
+  return value;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be a URL (${protocols.join(' or ')})`);
+  }
+  if (!protocols.includes(parsed.protocol)) throw new ConfigError(name, `must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
+  return raw;
+}
+
+/** Parses a percentage such as "20" or "12.5" into basis points, exactly (no floats). */
+export function percentToBps(raw: string): number | undefined {
+  const match = /^(\d{1,6})(?:\.(\d{1,2}))?$/.exec(raw.trim());
+  if (!match) return undefined;
+  const whole = Number(match[1]);
+  const fraction = Number((match[2] ?? '').padEnd(2, '0'));
+  const bps = whole * 100 + fraction;
+  return whole > MAX_MARKUP_PERCENT ? undefined : bps;
+}
+
+function markupBps(env: Env): number {
+  const raw = text(env, 'TOLLGATE_DEFAULT_MARKUP_PERCENT') ?? DEFAULT_MARKUP_PERCENT;
+  const bps = percentToBps(raw);
+  if (bps === undefined) throw new ConfigError('TOLLGATE_DEFAULT_MARKUP_PERCENT', `must be a percentage like 20 or 12.5 (0 to ${MAX_MARKUP_PERCENT}), got "${raw}"`);
+  return bps;
+}
+
+function logLevel(env: Env): LogLevel {
+  const raw = text(env, 'LOG_LEVEL') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  return raw as LogLevel;
+}
+
+function pepper(env: Env): string | undefined {
+  const value = text(env, 'TOLLGATE_KEY_PEPPER');
+  if (value !== undefined && value.length < 32) throw new ConfigError('TOLLGATE_KEY_PEPPER', 'must be at least 32 characters (use `openssl rand -hex 32`)');
+  return value;
+}
+
+function stripe(env: Env): Config['stripe'] {
+  const secretKey = text(env, 'STRIPE_SECRET_KEY');
+  const webhookSecrets = [text(env, 'STRIPE_WEBHOOK_SECRET'), text(env, 'STRIPE_WEBHOOK_SECRET_PREVIOUS')].filter((s): s is string => s !== undefined);
+  if (secretKey === undefined) {
+    if (webhookSecrets.length > 0) throw new ConfigError('STRIPE_SECRET_KEY', 'is required when STRIPE_WEBHOOK_SECRET is set');
+    return undefined;
+  }
+  if (!/^(sk|rk)_/.test(secretKey)) throw new ConfigError('STRIPE_SECRET_KEY', 'must start with sk_ or rk_');
+  if (webhookSecrets.length === 0) throw new ConfigError('STRIPE_WEBHOOK_SECRET', 'is required when STRIPE_SECRET_KEY is set');
+  for (const secret of webhookSecrets) {
+    if (!secret.startsWith('whsec_')) throw new ConfigError('STRIPE_WEBHOOK_SECRET', 'must start with whsec_');
+  }
+  return {
+    secretKey,
+    webhookSecrets,
+    publishableKey: text(env, 'STRIPE_PUBLISHABLE_KEY'),
+    apiBaseUrl: url(env, 'STRIPE_API_BASE_URL', ['http:', 'https:']),
+  };
+}
+
+function clerk(env: Env): Config['clerk'] {
+  const secretKey = text(env, 'CLERK_SECRET_KEY');
+  const jwtKey = text(env, 'CLERK_JWT_KEY');
+  if (secretKey === undefined && jwtKey === undefined) return undefined;
+  return { secretKey, jwtKey, publishableKey: text(env, 'CLERK_PUBLISHABLE_KEY') };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const host = text(env, 'HOST') ?? '127.0.0.1';
+  const gatewayPort = port(env, 'PORT', DEFAULT_PORT);
+  const portalPort = port(env, 'PORTAL_PORT', DEFAULT_PORTAL_PORT);
+  const publicUrl = url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${gatewayPort}`;
+  return {
+    host,
+    port: gatewayPort,
+    portalPort,
+    publicUrl: publicUrl.replace(/\/+$/, ''),
+    portalUrl: (url(env, 'PORTAL_URL', ['http:', 'https:']) ?? `http://localhost:${portalPort}`).replace(/\/+$/, ''),
+    dataDir: text(env, 'TOLLGATE_DATA_DIR') ?? './.tollgate',
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    upstreamBaseUrl: (url(env, 'UPSTREAM_BASE_URL', ['http:', 'https:']) ?? DEFAULT_UPSTREAM_BASE_URL).replace(/\/+$/, ''),
+    upstreamApiKey: text(env, 'UPSTREAM_API_KEY') ?? text(env, 'OPENROUTER_API_KEY'),
+    defaultMarkupBps: markupBps(env),
+    keyPepper: pepper(env),
+    routesFile: text(env, 'TOLLGATE_ROUTES_FILE'),
+    logLevel: logLevel(env),
+    production: text(env, 'NODE_ENV') === 'production',
+    stripe: stripe(env),
+    clerk: clerk(env),
+  };
+}
