@@ -41,3 +41,9 @@ export function isConnectionError(error: unknown): boolean {
       code === 'CONNECTION_DESTROYED' || code === 'CONNECTION_ENDED' || code === '57P01' || code === '57P03' || code === 'EPIPE')
   );
 }
+
+/** Runs the work in the caller's transaction when there is one, else in a new one. */
+export function inTransaction<T>(db: Db, work: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  if ('savepoint' in db) return work(db);
+  return db.begin(work) as Promise<T>;
+}
