@@ -1,0 +1,78 @@
+/**
+ * The fake upstream's catalog and its exact money arithmetic. Prices are decimal strings in USD per
+ * token, as OpenRouter publishes them; costs are computed in integer atto-dollars (10^-18 USD) so a
+ * printed cost is exactly prompt × price + completion × price, never a float approximation.
+ */
+
+export type FakeModel = {
+  id: string;
+  name: string;
+  promptUsdPerToken: string;
+  completionUsdPerToken: string;
+  contextLength: number;
+  maxCompletionTokens: number;
+};
+
+export const FAKE_MODELS: FakeModel[] = [
+  { id: 'fake/gpt-small', name: 'Fake: GPT Small', promptUsdPerToken: '0.000001', completionUsdPerToken: '0.000002', contextLength: 16_384, maxCompletionTokens: 4_096 },
+  { id: 'fake/gpt-large', name: 'Fake: GPT Large', promptUsdPerToken: '0.000003', completionUsdPerToken: '0.000015', contextLength: 200_000, maxCompletionTokens: 8_192 },
+  { id: 'fake/embed', name: 'Fake: Embed', promptUsdPerToken: '0.0000001', completionUsdPerToken: '0', contextLength: 8_192, maxCompletionTokens: 0 },
+  // A price that is not a whole number of nano-dollars per token, to exercise rounding downstream.
+  { id: 'fake/cheap', name: 'Fake: Cheap', promptUsdPerToken: '0.0000000375', completionUsdPerToken: '0.00000015', contextLength: 32_768, maxCompletionTokens: 2_048 },
+];
+
+/** A catalog model with its prices pre-parsed, so the hot path only multiplies. */
+export type PricedModel = FakeModel & { promptAtto: bigint; completionAtto: bigint; idJson: string };
+
+const ATTO_DIGITS = 18;
+const ATTO_PER_USD = 10n ** BigInt(ATTO_DIGITS);
+
+function usdToAtto(usd: string): bigint {
+  const match = /^(\d+)(?:\.(\d{1,18}))?$/.exec(usd);
+  if (!match) throw new Error(`fake upstream: price "${usd}" is not a plain decimal with at most ${ATTO_DIGITS} decimals`);
+  return BigInt(match[1] ?? '0') * ATTO_PER_USD + BigInt((match[2] ?? '').padEnd(ATTO_DIGITS, '0'));
+}
+
+/** Prints atto-dollars as the shortest exact decimal: 3000000000000n → "0.000003". */
+function formatUsd(atto: bigint): string {
+  const whole = atto / ATTO_PER_USD;
+  const fraction = (atto % ATTO_PER_USD).toString().padStart(ATTO_DIGITS, '0').replace(/0+$/, '');
+  return fraction === '' ? whole.toString() : `${whole}.${fraction}`;
+}
+
+const PRICED = new Map<string, PricedModel>(
+  FAKE_MODELS.map((m) => [
+    m.id,
+    { ...m, promptAtto: usdToAtto(m.promptUsdPerToken), completionAtto: usdToAtto(m.completionUsdPerToken), idJson: JSON.stringify(m.id) },
+  ]),
+);
+
+export function findModel(id: unknown): PricedModel | undefined {
+  return typeof id === 'string' ? PRICED.get(id) : undefined;
+}
+
+export function costUsd(model: PricedModel, promptTokens: number, completionTokens: number): string {
+  return formatUsd(BigInt(promptTokens) * model.promptAtto + BigInt(completionTokens) * model.completionAtto);
+}
+
+/**
+ * OpenRouter's usage object. `cost` is spliced in as raw JSON text because JSON.stringify of a
+ * float would print 3 × 0.000001 as 0.0000030000000000000005.
+ */
+export function usageJson(model: PricedModel, promptTokens: number, completionTokens: number, withCost: boolean): string {
+  const tokens = `{"prompt_tokens":${promptTokens},"completion_tokens":${completionTokens},"total_tokens":${promptTokens + completionTokens}`;
+  return withCost ? `${tokens},"cost":${costUsd(model, promptTokens, completionTokens)}}` : `${tokens}}`;
+}
+
+/** GET /models never changes, so its body is serialized once. */
+export const MODELS_JSON = JSON.stringify({
+  data: FAKE_MODELS.map((m) => ({
+    id: m.id,
+    name: m.name,
+    created: 1_700_000_000,
+    description: `${m.name}, a deterministic model served by Tollgate's fake upstream for tests.`,
+    context_length: m.contextLength,
+    pricing: { prompt: m.promptUsdPerToken, completion: m.completionUsdPerToken, request: '0', image: '0' },
+    top_provider: { context_length: m.contextLength, max_completion_tokens: m.maxCompletionTokens, is_moderated: false },
+  })),
+});
