@@ -66,3 +66,10 @@ export function formatUsd(nanos: bigint): string {
 export function nanosToUsdNumber(nanos: bigint): number {
   return Number(formatUsd(nanos));
 }
+
+/** Femto-dollars → exact USD text with up to fifteen decimals: per-token prices in model lists. */
+export function formatFemtosUsd(femtos: bigint): string {
+  const whole = femtos / 1_000_000_000_000_000n;
+  const fraction = (femtos % 1_000_000_000_000_000n).toString().padStart(15, '0').replace(/0+$/, '');
+  return fraction ? `${whole}.${fraction}` : `${whole}`;
+}

@@ -59,3 +59,14 @@ export function markupFor(rules: readonly PricingRule[], modelId: string, defaul
   }
   return best ? best.markupBps : defaultMarkupBps;
 }
+
+/** A per-unit price after markups, kept at femto-dollar precision (rounded up) for price lists. */
+export function markedUpFemtos(femtos: bigint, markupsBps: readonly number[]): bigint {
+  let numerator = femtos;
+  let denominator = 1n;
+  for (const markup of markupsBps) {
+    numerator *= 10_000n + BigInt(markup);
+    denominator *= 10_000n;
+  }
+  return ceilDiv(numerator, denominator);
+}

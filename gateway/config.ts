@@ -125,6 +125,13 @@ function clerk(env: Env): Config['clerk'] {
   return { secretKey, jwtKey, publishableKey: text(env, 'CLERK_PUBLISHABLE_KEY') };
 }
 
+/** A secret named by the route table (a second upstream's key, say), read here like every variable. */
+export function readSecretVariable(name: string, env: Env = process.env): string {
+  const value = text(env, name);
+  if (value === undefined) throw new ConfigError(name, 'is named by the route table but not set');
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const host = text(env, 'HOST') ?? '127.0.0.1';
   const gatewayPort = port(env, 'PORT', DEFAULT_PORT);

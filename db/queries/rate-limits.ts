@@ -1,0 +1,55 @@
+import type { Db } from '../sql.ts';
+
+export type RateLimitPolicy = {
+  requestsPerMinute: number | null;
+  requestsPerHour: number | null;
+  tokensPerMinute: number | null;
+  concurrentRequests: number | null;
+};
+
+export type PolicySubject = 'tenant' | 'account' | 'key';
+export type SubjectPolicies = Partial<Record<PolicySubject, RateLimitPolicy>>;
+
+type PolicyRow = {
+  tenant_id: string | null;
+  account_id: string | null;
+  api_key_id: string | null;
+  requests_per_minute: number | null;
+  requests_per_hour: number | null;
+  tokens_per_minute: number | null;
+  concurrent_requests: number | null;
+};
+
+/** The policies that apply to one request: its key's, its account's and its tenant's, when set. */
+export async function policiesFor(db: Db, ids: { tenantId: string; accountId: string; apiKeyId: string }): Promise<SubjectPolicies> {
+  const rows = await db<PolicyRow[]>`
+    select tenant_id, account_id, api_key_id, requests_per_minute, requests_per_hour, tokens_per_minute, concurrent_requests
+    from rate_limit_policies
+    where tenant_id = ${ids.tenantId}::uuid or account_id = ${ids.accountId}::uuid or api_key_id = ${ids.apiKeyId}::uuid`;
+  const policies: SubjectPolicies = {};
+  for (const row of rows) {
+    const policy = {
+      requestsPerMinute: row.requests_per_minute,
+      requestsPerHour: row.requests_per_hour,
+      tokensPerMinute: row.tokens_per_minute,
+      concurrentRequests: row.concurrent_requests,
+    };
+    if (row.api_key_id) policies.key = policy;
+    else if (row.account_id) policies.account = policy;
+    else policies.tenant = policy;
+  }
+  return policies;
+}
+
+export type PolicyTarget = { tenantId?: string; accountId?: string; apiKeyId?: string };
+
+/** Sets (or clears, with all limits null) the policy of one subject. */
+export async function setRateLimitPolicy(db: Db, target: PolicyTarget, policy: RateLimitPolicy): Promise<void> {
+  const column = target.apiKeyId ? 'api_key_id' : target.accountId ? 'account_id' : 'tenant_id';
+  const id = target.apiKeyId ?? target.accountId ?? target.tenantId;
+  if (!id) throw new Error('a rate-limit policy needs a tenant, account or key');
+  await db`delete from rate_limit_policies where ${db(column)} = ${id}::uuid`;
+  if (Object.values(policy).every((v) => v === null)) return;
+  await db`insert into rate_limit_policies (${db(column)}, requests_per_minute, requests_per_hour, tokens_per_minute, concurrent_requests)
+    values (${id}::uuid, ${policy.requestsPerMinute}, ${policy.requestsPerHour}, ${policy.tokensPerMinute}, ${policy.concurrentRequests})`;
+}

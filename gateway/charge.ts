@@ -1,0 +1,46 @@
+import { catalogCostFemtos } from '../core/cost.ts';
+import { FEMTOS_PER_NANO } from '../core/money.ts';
+import { ceilDiv, chainPricesNanos } from '../core/pricing.ts';
+import type { PromptBound } from '../core/prompt-bound.ts';
+import { MESSAGE_OVERHEAD_TOKENS } from '../core/prompt-bound.ts';
+import type { Catalog } from './catalog.ts';
+import type { MeteredUsage, RequestContext } from './context.ts';
+
+/**
+ * What a request costs and what each tenant level charges for it, computed the same way by
+ * `meter` (to show the customer their price) and `debit` (to post it). Usage reported by the
+ * upstream wins; its reported cost wins over catalog prices.
+ */
+
+export type Charge = { costFemtos: bigint; costNanos: bigint; levelPricesNanos: bigint[] };
+
+export function computeCharge(ctx: RequestContext, catalog: Catalog, usage: MeteredUsage): Charge | undefined {
+  const pricing = ctx.pricing;
+  if (!pricing) return undefined;
+  const served = (ctx.upstream?.servedModel && catalog.get(ctx.upstream.servedModel)) || ctx.model;
+  const costFemtos =
+    usage.upstreamCostFemtos ??
+    catalogCostFemtos(served?.price ?? pricing.shape.price, {
+      promptTokens: usage.promptTokens,
+      completionTokens: usage.completionTokens,
+      mediaItems: pricing.bound.mediaItems,
+    });
+  return { costFemtos, costNanos: ceilDiv(costFemtos, FEMTOS_PER_NANO), levelPricesNanos: chainPricesNanos(costFemtos, pricing.markupsBps) };
+}
+
+/** Typical tokenizers average about four bytes of text per token; the bound stays the hold's job. */
+const ESTIMATE_BYTES_PER_TOKEN = 4;
+
+/**
+ * The documented estimate for a request whose usage never arrived (a cut or abandoned stream with
+ * no generation record): the prompt at four bytes per token plus the template overhead, and one
+ * completion token per content event delivered. Flagged as an estimate on the request.
+ */
+export function estimateUsage(bound: PromptBound, contentEvents: number): MeteredUsage {
+  return {
+    promptTokens: Math.ceil(bound.textBytes / ESTIMATE_BYTES_PER_TOKEN) + bound.messages * MESSAGE_OVERHEAD_TOKENS,
+    completionTokens: contentEvents,
+    upstreamCostFemtos: null,
+    source: 'estimate',
+  };
+}

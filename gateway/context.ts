@@ -1,0 +1,61 @@
+import type { BilledRequest } from '../core/openai-request.ts';
+import type { PromptBound } from '../core/prompt-bound.ts';
+import type { HoldShape } from '../core/cost.ts';
+import type { KeyPrincipal } from '../db/queries/api-keys.ts';
+import type { CatalogModel } from './catalog.ts';
+import type { Route } from './routes.ts';
+
+/**
+ * The per-request state plugins share. Plugins talk only through it: each phase reads what an
+ * earlier plugin wrote and adds its own part.
+ */
+export type RequestContext = {
+  readonly id: string;
+  readonly request: Request;
+  readonly route: Route;
+  /** performance.now() when the request arrived. */
+  readonly startedAt: number;
+  /** Aborted when the client goes away; the proxy passes it on to the upstream call. */
+  readonly clientSignal: AbortSignal;
+  /** Extra headers for the response, success or error (rate-limit headers, for example). */
+  readonly responseHeaders: Record<string, string>;
+  principal?: KeyPrincipal;
+  /** The validated body of a billed endpoint; `balance` may lower its max_tokens. */
+  billed?: BilledRequest;
+  rawBody?: Uint8Array;
+  model?: CatalogModel;
+  pricing?: Pricing;
+  hold?: HoldState;
+  upstream?: UpstreamState;
+  usage?: MeteredUsage;
+  chargeNanos?: bigint;
+};
+
+export type TenantLevel = { tenantId: string; walletId: bigint; revenueWalletId: bigint };
+
+export type Pricing = {
+  /** Root first. Level i's markup applies to what level i pays the level above. */
+  levels: TenantLevel[];
+  markupsBps: number[];
+  bound: PromptBound;
+  shape: HoldShape;
+};
+
+export type HoldState = { grantedNanos: bigint[]; maxOutputTokens: number; resolved: boolean };
+
+export type UpstreamState = {
+  status: number;
+  generationId: string | null;
+  firstByteAt: number | null;
+  /** SSE events with content forwarded to the client: the basis of the estimate when usage never came. */
+  contentEvents: number;
+  servedModel: string | null;
+};
+
+export type MeteredUsage = {
+  promptTokens: number;
+  completionTokens: number;
+  /** The upstream's reported cost in femto-dollars, when it reported one. */
+  upstreamCostFemtos: bigint | null;
+  source: 'upstream' | 'generation' | 'estimate';
+};

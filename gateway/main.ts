@@ -1,0 +1,52 @@
+import { openDatabase } from '../db/open.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './log.ts';
+import { RouteTableError } from './routes.ts';
+import { startGateway } from './server.ts';
+
+/**
+ * The gateway process: configuration, database (embedded or external), the HTTP server, and a
+ * graceful stop on SIGINT/SIGTERM that lets in-flight streams finish and settles them first.
+ */
+
+function fail(message: string): never {
+  process.stderr.write(`tollgate: ${message}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`configuration: ${error.message}`);
+    throw error;
+  }
+  const log = createLogger(config.logLevel);
+  const database = await openDatabase(config, { log: (line) => log.info(line), applicationName: 'tollgate-gateway' }).catch((error: unknown) =>
+    fail(`database: ${error instanceof Error ? error.message : String(error)}`),
+  );
+  let gateway;
+  try {
+    gateway = await startGateway(config, database, log);
+  } catch (error) {
+    await database.close();
+    if (error instanceof RouteTableError || error instanceof ConfigError) fail(`route table: ${error.message}`);
+    throw error;
+  }
+  log.info('tollgate gateway listening', { url: gateway.url, database: config.databaseUrl ? 'external' : 'embedded' });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping: draining in-flight requests', { signal });
+    await gateway.stop();
+    await database.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+await main();

@@ -1,0 +1,16 @@
+import { auth } from '../plugins/auth.ts';
+import { balance } from '../plugins/balance.ts';
+import { debit } from '../plugins/debit.ts';
+import { keyInfo } from '../plugins/key-info.ts';
+import { meter } from '../plugins/meter.ts';
+import { models } from '../plugins/models.ts';
+import { proxy } from '../plugins/proxy/index.ts';
+import { ratelimit } from '../plugins/ratelimit.ts';
+import type { PluginDefinition } from '../plugins/types.ts';
+import type { PluginRegistry } from './route-compiler.ts';
+
+/** Every plugin a route may name, by the name the route table uses. */
+export function builtinPlugins(): PluginRegistry {
+  const definitions = [auth, ratelimit, balance, proxy, meter, debit, models, keyInfo] as PluginDefinition<unknown>[];
+  return new Map(definitions.map((definition) => [definition.name, definition]));
+}

@@ -1,0 +1,53 @@
+import { parseBilledRequest, type BilledRequest } from '../core/openai-request.ts';
+import type { RequestContext } from './context.ts';
+import { GatewayError } from './errors.ts';
+
+/** Large enough for a few base64 images; anything larger is refused before it is read whole. */
+export const MAX_REQUEST_BODY_BYTES = 20 * 1024 * 1024;
+
+const tooLarge = () => new GatewayError(413, 'request_too_large', `The request body exceeds ${MAX_REQUEST_BODY_BYTES / 1024 / 1024} MiB.`);
+
+/** Reads the raw body once, refusing oversized bodies whether or not they declare their length. */
+export async function readRawBody(ctx: RequestContext): Promise<Uint8Array> {
+  if (ctx.rawBody) return ctx.rawBody;
+  const declared = Number(ctx.request.headers.get('content-length') ?? '0');
+  if (declared > MAX_REQUEST_BODY_BYTES) throw tooLarge();
+  const reader = ctx.request.body?.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  if (reader) {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > MAX_REQUEST_BODY_BYTES) {
+        await reader.cancel();
+        throw tooLarge();
+      }
+      parts.push(value);
+    }
+  }
+  const body = parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
+  ctx.rawBody = body;
+  return body;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The validated OpenAI-style body of the route's endpoint, parsed once and shared by the plugins. */
+export async function billedRequest(ctx: RequestContext): Promise<BilledRequest> {
+  if (ctx.billed) return ctx.billed;
+  const endpoint = ctx.route.endpoint;
+  if (!endpoint) throw new Error(`route ${ctx.route.path} has no endpoint`);
+  const raw = await readRawBody(ctx);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoder.decode(raw));
+  } catch {
+    throw new GatewayError(400, 'invalid_json', 'The request body is not valid JSON.');
+  }
+  const result = parseBilledRequest(endpoint, parsed);
+  if ('message' in result) throw new GatewayError(400, 'invalid_request', result.message, result.param);
+  ctx.billed = result;
+  return result;
+}

@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { ENDPOINTS, type Endpoint } from '../core/openai-request.ts';
+
+/**
+ * THE route table: every /v1 and webhook route, the plugins it runs in order, and their options.
+ * It is data: an operator can replace or add routes with a JSON file (TOLLGATE_ROUTES_FILE)
+ * without code changes. No route is declared anywhere else, and there is no catch-all.
+ */
+
+export type PluginStep = { name: string; options?: Record<string, unknown> };
+export type Route = {
+  method: 'GET' | 'POST';
+  path: string;
+  /** The OpenAI-compatible request body this route accepts and bills, if any. */
+  endpoint?: Endpoint;
+  plugins: PluginStep[];
+  /** A free route proxies without holding or charging credit; it must say so explicitly. */
+  free?: boolean;
+};
+
+const PAID_PIPELINE: PluginStep[] = [{ name: 'auth' }, { name: 'ratelimit' }, { name: 'balance' }, { name: 'proxy' }, { name: 'meter' }, { name: 'debit' }];
+
+export const DEFAULT_ROUTES: Route[] = [
+  { method: 'POST', path: '/v1/chat/completions', endpoint: 'chat', plugins: PAID_PIPELINE },
+  { method: 'POST', path: '/v1/completions', endpoint: 'completions', plugins: PAID_PIPELINE },
+  { method: 'POST', path: '/v1/embeddings', endpoint: 'embeddings', plugins: PAID_PIPELINE },
+  { method: 'GET', path: '/v1/models', plugins: [{ name: 'auth', options: { optional: true } }, { name: 'models' }] },
+  { method: 'GET', path: '/v1/models/:id', plugins: [{ name: 'auth', options: { optional: true } }, { name: 'models' }] },
+  { method: 'GET', path: '/v1/key', plugins: [{ name: 'auth' }, { name: 'key-info' }] },
+];
+
+export class RouteTableError extends Error {}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseStep(raw: unknown, where: string): PluginStep {
+  if (typeof raw === 'string') return { name: raw };
+  if (!isRecord(raw) || typeof raw.name !== 'string') throw new RouteTableError(`${where}: a plugin is a name or {"name", "options"}`);
+  if (raw.options !== undefined && !isRecord(raw.options)) throw new RouteTableError(`${where}: plugin ${raw.name}: options must be an object`);
+  return { name: raw.name, options: raw.options };
+}
+
+export function parseRoute(raw: unknown, index: number): Route {
+  const where = `route #${index + 1}`;
+  if (!isRecord(raw)) throw new RouteTableError(`${where}: must be an object`);
+  const { method, path, plugins, free, endpoint } = raw;
+  if (method !== 'GET' && method !== 'POST') throw new RouteTableError(`${where}: method must be GET or POST`);
+  if (typeof path !== 'string' || !/^\/[A-Za-z0-9/_:.-]*$/.test(path)) {
+    throw new RouteTableError(`${where}: path must be a literal path like /v1/chat/completions (no wildcards)`);
+  }
+  if (!Array.isArray(plugins) || plugins.length === 0) throw new RouteTableError(`${method} ${path}: plugins must be a non-empty list`);
+  if (free !== undefined && typeof free !== 'boolean') throw new RouteTableError(`${method} ${path}: free must be true or false`);
+  if (endpoint !== undefined && !ENDPOINTS.includes(endpoint as Endpoint)) {
+    throw new RouteTableError(`${method} ${path}: endpoint must be one of ${ENDPOINTS.join(', ')}`);
+  }
+  return {
+    method,
+    path,
+    plugins: plugins.map((step) => parseStep(step, `${method} ${path}`)),
+    ...(endpoint ? { endpoint: endpoint as Endpoint } : {}),
+    ...(free ? { free } : {}),
+  };
+}
+
+/** The default table with the file's routes replacing same method+path entries and adding new ones. */
+export function loadRouteTable(file: string | undefined): Route[] {
+  if (!file) return DEFAULT_ROUTES;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new RouteTableError(`cannot read the route file ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const list = isRecord(parsed) ? parsed.routes : undefined;
+  if (!Array.isArray(list)) throw new RouteTableError(`${file}: expected {"routes": [...]}`);
+  const overrides = list.map(parseRoute);
+  const key = (r: Route) => `${r.method} ${r.path}`;
+  const replaced = new Set(overrides.map(key));
+  return [...DEFAULT_ROUTES.filter((r) => !replaced.has(key(r))), ...overrides];
+}

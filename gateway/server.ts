@@ -1,0 +1,118 @@
+import { Elysia } from 'elysia';
+import type { Database } from '../db/open.ts';
+import { createCatalog } from './catalog.ts';
+import type { Config } from './config.ts';
+import type { RequestContext } from './context.ts';
+import { errorResponse, GatewayError } from './errors.ts';
+import { createLedgerQueues, type SettlementJob } from './ledger-queues.ts';
+import { createMemoryLimitStore, type LimitStore } from './limits.ts';
+import type { Logger } from './log.ts';
+import { runPipeline, type CompiledRoute } from './pipeline.ts';
+import { builtinPlugins } from './plugin-registry.ts';
+import { MAX_REQUEST_BODY_BYTES } from './request-body.ts';
+import { compileRoutes } from './route-compiler.ts';
+import { loadRouteTable } from './routes.ts';
+import type { Services } from './services.ts';
+import { startSweeper } from './sweeper.ts';
+import { createTenantPricing } from './tenant-pricing.ts';
+
+/** Bun's maximum; streams stay alive through pauses with SSE heartbeats well inside it. */
+export const IDLE_TIMEOUT_SECONDS = 255;
+export const DRAIN_TIMEOUT_MS = 30_000;
+const READY_CHECK_TIMEOUT_MS = 2_000;
+
+export type Gateway = { url: string; port: number; services: Services; stop(drainTimeoutMs?: number): Promise<void> };
+export type GatewayOptions = {
+  port?: number;
+  limits?: LimitStore;
+  backgroundCatalog?: boolean;
+  /** Extra fixed routes (GraphQL, webhooks) mounted beside the route table. */
+  mount?: (app: Elysia, services: Services) => void;
+  onSettled?: (job: SettlementJob) => void;
+};
+
+async function ready(services: Services): Promise<Response> {
+  try {
+    await Promise.race([services.sql`select 1`, Bun.sleep(READY_CHECK_TIMEOUT_MS).then(() => Promise.reject(new Error('timeout')))]);
+    return Response.json({ status: 'ready' });
+  } catch {
+    return Response.json({ status: 'unavailable', reason: 'database unreachable' }, { status: 503 });
+  }
+}
+
+export function buildApp(compiled: CompiledRoute[], services: Services, tracker: { active: number }): Elysia {
+  const app = new Elysia();
+  for (const route of compiled) {
+    const handler = ({ request }: { request: Request }) => {
+      const ctx: RequestContext = {
+        id: Bun.randomUUIDv7(),
+        request,
+        route: route.route,
+        startedAt: performance.now(),
+        clientSignal: request.signal,
+        responseHeaders: {},
+      };
+      tracker.active += 1;
+      return runPipeline(route, ctx, services.log, () => (tracker.active -= 1));
+    };
+    if (route.route.method === 'GET') app.get(route.route.path, handler);
+    else app.post(route.route.path, handler, { parse: 'none' });
+  }
+  app.get('/healthz', () => Response.json({ status: 'ok' }));
+  app.get('/readyz', () => ready(services));
+  app.onError(({ code }) => {
+    const id = Bun.randomUUIDv7();
+    if (code === 'NOT_FOUND') return errorResponse(new GatewayError(404, 'not_found', 'No such route. See /v1/models for the API.'), id);
+    return errorResponse(new GatewayError(400, 'invalid_request', 'The request could not be processed.'), id);
+  });
+  return app;
+}
+
+export async function startGateway(config: Config, database: Database, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
+  const catalog = await createCatalog({
+    sql: database.sql,
+    upstreamBaseUrl: config.upstreamBaseUrl,
+    upstreamApiKey: config.upstreamApiKey,
+    log,
+    background: options.backgroundCatalog ?? true,
+  });
+  const limits = options.limits ?? createMemoryLimitStore();
+  const services: Services = {
+    config,
+    sql: database.sql,
+    keyPepper: database.keyPepper,
+    rootTenantId: database.root.id,
+    log,
+    catalog,
+    tenantPricing: createTenantPricing(database.sql),
+    ledger: createLedgerQueues(database.sql, log, (job) => options.onSettled?.(job)),
+    limits,
+  };
+  const compiled = compileRoutes(loadRouteTable(config.routesFile), builtinPlugins(), services);
+  const tracker = { active: 0 };
+  const app = buildApp(compiled, services, tracker);
+  options.mount?.(app, services);
+  const stopSweeper = startSweeper(database.sql, log);
+  const server = Bun.serve({
+    hostname: config.host,
+    port: options.port ?? config.port,
+    idleTimeout: IDLE_TIMEOUT_SECONDS,
+    maxRequestBodySize: MAX_REQUEST_BODY_BYTES * 2,
+    fetch: (request) => app.handle(request),
+  });
+  const port = server.port ?? 0;
+  return {
+    url: `http://${config.host}:${port}`,
+    port,
+    services,
+    async stop(drainTimeoutMs = DRAIN_TIMEOUT_MS) {
+      const deadline = Date.now() + drainTimeoutMs;
+      void server.stop(false);
+      while (tracker.active > 0 && Date.now() < deadline) await Bun.sleep(20);
+      await services.ledger.drain(Math.max(0, deadline - Date.now()));
+      stopSweeper();
+      catalog.stop();
+      await server.stop(true);
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import type { Sql } from '../db/sql.ts';
+import type { Catalog } from './catalog.ts';
+import type { Config } from './config.ts';
+import type { LedgerQueues } from './ledger-queues.ts';
+import type { LimitStore } from './limits.ts';
+import type { Logger } from './log.ts';
+import type { TenantPricing } from './tenant-pricing.ts';
+
+/** The long-lived parts a plugin may use, built once per process and shared by every route. */
+export type Services = {
+  config: Config;
+  sql: Sql;
+  keyPepper: string;
+  rootTenantId: string;
+  log: Logger;
+  catalog: Catalog;
+  tenantPricing: TenantPricing;
+  ledger: LedgerQueues;
+  limits: LimitStore;
+};

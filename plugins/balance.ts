@@ -1,0 +1,127 @@
+import { affordableOutputTokens, ceilingPrice, holdNanosPerLevel, type HoldShape } from '../core/cost.ts';
+import { formatUsd } from '../core/money.ts';
+import type { BilledRequest } from '../core/openai-request.ts';
+import { globMatches } from '../core/pricing.ts';
+import { promptBound } from '../core/prompt-bound.ts';
+import type { HoldLeg, HoldOutcome } from '../db/queries/holds.ts';
+import type { CatalogModel } from '../gateway/catalog.ts';
+import type { RequestContext } from '../gateway/context.ts';
+import { GatewayError, insufficientCredit } from '../gateway/errors.ts';
+import { billedRequest } from '../gateway/request-body.ts';
+import type { Services } from '../gateway/services.ts';
+import type { ChainPricing } from '../gateway/tenant-pricing.ts';
+import { optionalNumberOption, onlyKnownOptions } from './options.ts';
+import type { PluginDefinition } from './types.ts';
+
+/**
+ * `balance`: reserves the most a request can cost before it is proxied (DESIGN.md, "Holds, not
+ * hope"): the prompt's upper bound at the prompt price plus the output budget at the completion
+ * price, marked up at every tenant level, held on the customer's wallet and on each reseller's
+ * wholesale wallet in one atomic batch. When only part is affordable, `max_tokens` is lowered to
+ * what the hold covers; below a minimal request, the answer is 402.
+ */
+
+/** A request that cannot afford this many output tokens is refused rather than shrunk. */
+export const MINIMUM_OUTPUT_TOKENS = 1;
+/** The output budget when neither the request nor the catalog names one. */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
+/** Longer than the longest request can live (upstream timeouts), so only abandoned holds expire. */
+export const HOLD_TTL_SECONDS = 15 * 60;
+
+function resolveModels(services: Services, billed: BilledRequest): CatalogModel[] {
+  return billed.candidateModels.map((id) => {
+    const model = services.catalog.get(id);
+    if (!model) throw new GatewayError(404, 'model_not_found', `The model \`${id}\` does not exist or is not available.`, 'model');
+    return model;
+  });
+}
+
+function checkAllowed(ctx: RequestContext, models: CatalogModel[]): void {
+  const allowed = ctx.principal?.key.allowedModels;
+  if (!allowed || allowed.length === 0) return;
+  for (const model of models) {
+    if (!allowed.some((pattern) => globMatches(pattern, model.id))) {
+      throw new GatewayError(403, 'model_not_allowed', `This API key may not use the model \`${model.id}\`.`, 'model');
+    }
+  }
+}
+
+function outputCeiling(billed: BilledRequest, models: CatalogModel[], promptTokens: number): number {
+  if (billed.endpoint === 'embeddings') return 0;
+  if (billed.requestedMaxTokens !== null) return billed.requestedMaxTokens;
+  const limits = models.map((m) => m.maxCompletionTokens ?? (m.contextLength ? Math.max(m.contextLength - promptTokens, MINIMUM_OUTPUT_TOKENS) : DEFAULT_MAX_OUTPUT_TOKENS));
+  return Math.max(...limits);
+}
+
+/** Legs in hold order: the customer at the leaf price, then each reseller at its parent's price. */
+function holdLegs(ctx: RequestContext, chain: ChainPricing, desired: bigint[], minimum: bigint[]): HoldLeg[] {
+  const leaf = chain.levels.length - 1;
+  const legs: HoldLeg[] = [{ walletId: ctx.principal?.walletId ?? 0n, desiredNanos: desired[leaf] ?? 0n, minimumNanos: minimum[leaf] ?? 0n }];
+  for (let level = leaf; level >= 1; level--) {
+    legs.push({ walletId: chain.levels[level]?.walletId ?? 0n, desiredNanos: desired[level - 1] ?? 0n, minimumNanos: minimum[level - 1] ?? 0n });
+  }
+  return legs;
+}
+
+/** Granted amounts come back in leg order; the price functions index by level (root first). */
+function grantedByLevel(grantedLegs: readonly bigint[]): bigint[] {
+  return [...grantedLegs].reverse();
+}
+
+function refusal(outcome: Extract<HoldOutcome, { ok: false }>, minimumNanos: bigint): GatewayError {
+  if (outcome.reason === 'key_credit_cap') return insufficientCredit('This API key has reached its credit limit. Raise the limit or use another key.');
+  if (outcome.legIndex > 0) return insufficientCredit('This service cannot accept paid requests right now: its wholesale credit is exhausted. Contact support.');
+  return insufficientCredit(`Insufficient credit: this request needs at least $${formatUsd(minimumNanos)} available. Add credit to continue.`);
+}
+
+function lowerMaxTokens(billed: BilledRequest, tokens: number): void {
+  if (billed.endpoint === 'embeddings') return;
+  if (billed.body.max_completion_tokens !== undefined) billed.body.max_completion_tokens = tokens;
+  else billed.body.max_tokens = tokens;
+}
+
+async function placeHold(ctx: RequestContext, services: Services, markupOverrideBps: number | undefined): Promise<void> {
+  const principal = ctx.principal;
+  if (!principal) throw new Error('balance runs after auth');
+  const billed = await billedRequest(ctx);
+  const models = resolveModels(services, billed);
+  checkAllowed(ctx, models);
+  const chain = await services.tenantPricing.forTenant(principal.tenantId);
+  const markupsBps = chain.markupsFor(billed.model, markupOverrideBps);
+  const bound = promptBound(billed.endpoint, billed.body);
+  const shape: HoldShape = { price: ceilingPrice(models.map((m) => m.price)), promptTokens: bound.tokens, mediaItems: bound.mediaItems, choices: billed.choices };
+  const ceiling = outputCeiling(billed, models, bound.tokens);
+  const minimumTokens = Math.min(MINIMUM_OUTPUT_TOKENS, ceiling);
+  const desired = holdNanosPerLevel(shape, ceiling, markupsBps);
+  const minimum = holdNanosPerLevel(shape, minimumTokens, markupsBps);
+  const legs = holdLegs(ctx, chain, desired, minimum);
+  let outcome: HoldOutcome;
+  try {
+    outcome = await services.ledger.hold({ requestId: ctx.id, legs, apiKeyId: principal.key.creditCapNanos === null ? null : principal.key.id, ttlSeconds: HOLD_TTL_SECONDS });
+  } catch (error) {
+    services.log.error('hold failed', { requestId: ctx.id, reason: error instanceof Error ? error.message : String(error) });
+    throw new GatewayError(503, 'service_unavailable', 'The service is temporarily unavailable. Please retry shortly.');
+  }
+  if (!outcome.ok) throw refusal(outcome, legs[0]?.minimumNanos ?? 0n);
+  const granted = grantedByLevel(outcome.grantedNanos);
+  const affordable = granted.every((g, level) => g >= (desired[level] ?? 0n)) ? ceiling : affordableOutputTokens(shape, markupsBps, granted, ceiling);
+  if (billed.requestedMaxTokens === null || affordable < billed.requestedMaxTokens) lowerMaxTokens(billed, affordable);
+  ctx.model = models[0];
+  ctx.pricing = { levels: chain.levels, markupsBps, bound, shape };
+  ctx.hold = { grantedNanos: granted, maxOutputTokens: affordable, resolved: false };
+}
+
+export const balance: PluginDefinition<{ markupBps: number | undefined }> = {
+  name: 'balance',
+  parseOptions(raw) {
+    onlyKnownOptions(raw, ['markupPercent']);
+    const percent = optionalNumberOption(raw, 'markupPercent', 0, 10_000);
+    return { markupBps: percent === undefined ? undefined : Math.round(percent * 100) };
+  },
+  create(options, services) {
+    return {
+      name: 'balance',
+      admit: (ctx) => placeHold(ctx, services, options.markupBps),
+    };
+  },
+};

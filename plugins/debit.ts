@@ -1,0 +1,118 @@
+import type { RequestCharge, RequestRecord } from '../db/queries/requests.ts';
+import type { Settlement } from '../db/queries/settlements.ts';
+import { computeCharge, estimateUsage, type Charge } from '../gateway/charge.ts';
+import type { MeteredUsage, RequestContext } from '../gateway/context.ts';
+import type { SettlementJob } from '../gateway/ledger-queues.ts';
+import type { Services } from '../gateway/services.ts';
+import type { ChainPricing } from '../gateway/tenant-pricing.ts';
+import { fetchGenerationUsage } from './generation-record.ts';
+import { booleanOption, onlyKnownOptions } from './options.ts';
+import type { Outcome, PluginDefinition } from './types.ts';
+
+/**
+ * `debit`: settles the request once its response has ended — completed, abandoned by the client,
+ * or failed — and records it in the usage log. The settlement policy (docs/architecture.md):
+ * usage reported by the upstream wins; else the upstream's generation record; else, if output was
+ * delivered, the documented estimate (flagged); an upstream error before any output voids the hold.
+ */
+
+async function settledUsage(ctx: RequestContext, outcome: Outcome, services: Services, lookup: boolean): Promise<MeteredUsage | undefined> {
+  if (ctx.usage) return ctx.usage;
+  const generationId = ctx.upstream?.generationId;
+  if (lookup && generationId && outcome.kind !== 'refused') {
+    const record = await fetchGenerationUsage(services.config.upstreamBaseUrl, services.config.upstreamApiKey, generationId);
+    if (record) return record;
+  }
+  if (outcome.producedOutput && ctx.pricing) return estimateUsage(ctx.pricing.bound, ctx.upstream?.contentEvents ?? 0);
+  return undefined;
+}
+
+/** Debits (customer at the leaf price, each reseller at its parent's) and the credits that balance them. */
+function settlementOf(ctx: RequestContext, chain: ChainPricing, charge: Charge): Settlement {
+  const prices = charge.levelPricesNanos;
+  const leaf = prices.length - 1;
+  const debits = [{ walletId: ctx.principal?.walletId ?? 0n, chargeNanos: prices[leaf] ?? 0n }];
+  for (let level = leaf; level >= 1; level--) debits.push({ walletId: chain.levels[level]?.walletId ?? 0n, chargeNanos: prices[level - 1] ?? 0n });
+  const credits = chain.levels.map((level, i) => ({
+    walletId: level.revenueWalletId,
+    amountNanos: i === 0 ? (prices[0] ?? 0n) - charge.costNanos : (prices[i] ?? 0n),
+  }));
+  credits.push({ walletId: chain.upstreamWalletId, amountNanos: charge.costNanos });
+  return { requestId: ctx.id, debits, credits, memo: { model: ctx.model?.id ?? null } };
+}
+
+function chargesOf(ctx: RequestContext, chain: ChainPricing, charge: Charge): RequestCharge[] {
+  const prices = charge.levelPricesNanos;
+  return chain.levels.map((level, i) => ({
+    requestId: ctx.id,
+    tenantId: level.tenantId,
+    revenueNanos: prices[i] ?? 0n,
+    costNanos: i === 0 ? charge.costNanos : (prices[i - 1] ?? 0n),
+  }));
+}
+
+function recordOf(ctx: RequestContext, outcome: Outcome, usage: MeteredUsage | undefined, charge: Charge | undefined): RequestRecord {
+  const principal = ctx.principal;
+  const firstByteAt = ctx.upstream?.firstByteAt ?? null;
+  return {
+    id: ctx.id,
+    tenantId: principal?.tenantId ?? '',
+    accountId: principal?.key.accountId ?? '',
+    apiKeyId: principal?.key.id ?? null,
+    route: ctx.route.path,
+    model: ctx.upstream?.servedModel ?? ctx.model?.id ?? ctx.billed?.model ?? null,
+    stream: ctx.billed?.stream ?? false,
+    statusCode: outcome.status,
+    outcome: outcome.kind,
+    errorCode: outcome.errorCode,
+    promptTokens: usage?.promptTokens ?? 0,
+    completionTokens: usage?.completionTokens ?? 0,
+    promptTokensBound: ctx.pricing?.bound.tokens ?? null,
+    costNanos: charge?.costNanos ?? 0n,
+    chargeNanos: charge?.levelPricesNanos.at(-1) ?? 0n,
+    holdNanos: ctx.hold?.grantedNanos.at(-1) ?? 0n,
+    estimated: usage?.source === 'estimate',
+    generationId: ctx.upstream?.generationId ?? null,
+    latencyMs: performance.now() - ctx.startedAt,
+    firstByteMs: firstByteAt === null ? null : firstByteAt - ctx.startedAt,
+  };
+}
+
+async function settle(ctx: RequestContext, outcome: Outcome, services: Services, lookup: boolean): Promise<void> {
+  const principal = ctx.principal;
+  if (!principal) return;
+  const hold = ctx.hold;
+  const usage = hold ? await settledUsage(ctx, outcome, services, lookup) : undefined;
+  ctx.usage = usage;
+  const charge = usage ? computeCharge(ctx, services.catalog, usage) : undefined;
+  let job: SettlementJob = { settlement: null, request: recordOf(ctx, outcome, usage, charge), charges: [] };
+  if (hold && charge) {
+    const chain = await services.tenantPricing.forTenant(principal.tenantId);
+    job = { ...job, settlement: settlementOf(ctx, chain, charge), charges: chargesOf(ctx, chain, charge) };
+  }
+  if (hold) hold.resolved = true;
+  await services.ledger.settle(job);
+}
+
+export const debit: PluginDefinition<{ generationLookup: boolean }> = {
+  name: 'debit',
+  parseOptions(raw) {
+    onlyKnownOptions(raw, ['generationLookup']);
+    return { generationLookup: booleanOption(raw, 'generationLookup', true) };
+  },
+  create(options, services) {
+    return {
+      name: 'debit',
+      settle(ctx, outcome) {
+        // Detached on purpose: settlement (and any generation lookup) must not delay the other
+        // plugins' settle steps, such as releasing the concurrency slot.
+        settle(ctx, outcome, services, options.generationLookup).catch((error: unknown) => {
+          services.log.error('debit failed; the hold sweeper will resolve the hold', {
+            requestId: ctx.id,
+            reason: error instanceof Error ? error.message : String(error),
+          });
+        });
+      },
+    };
+  },
+};

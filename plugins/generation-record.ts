@@ -1,0 +1,50 @@
+import { usdToFemtos } from '../core/money.ts';
+import type { MeteredUsage } from '../gateway/context.ts';
+
+/**
+ * The upstream's own record of a generation (OpenRouter's `GET /generation?id=`): the truth for a
+ * stream the client abandoned or the upstream cut before its usage chunk. Records appear with a
+ * short delay, so the lookup retries a bounded number of times.
+ */
+
+export const GENERATION_LOOKUP_DELAYS_MS = [200, 800, 2_000] as const;
+const GENERATION_LOOKUP_TIMEOUT_MS = 5_000;
+
+type GenerationPayload = {
+  data?: {
+    total_cost?: unknown;
+    tokens_prompt?: unknown;
+    tokens_completion?: unknown;
+    native_tokens_prompt?: unknown;
+    native_tokens_completion?: unknown;
+  };
+};
+
+const count = (...values: unknown[]) => {
+  const found = values.find((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0);
+  return typeof found === 'number' ? found : 0;
+};
+
+export async function fetchGenerationUsage(baseUrl: string, apiKey: string | undefined, generationId: string): Promise<MeteredUsage | undefined> {
+  const headers: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+  const url = `${baseUrl}/generation?id=${encodeURIComponent(generationId)}`;
+  for (const delay of GENERATION_LOOKUP_DELAYS_MS) {
+    await Bun.sleep(delay);
+    try {
+      const response = await fetch(url, { headers, signal: AbortSignal.timeout(GENERATION_LOOKUP_TIMEOUT_MS) });
+      if (response.status === 404) continue;
+      if (!response.ok) return undefined;
+      const data = ((await response.json()) as GenerationPayload).data;
+      if (!data) return undefined;
+      return {
+        promptTokens: count(data.native_tokens_prompt, data.tokens_prompt),
+        completionTokens: count(data.native_tokens_completion, data.tokens_completion),
+        upstreamCostFemtos: typeof data.total_cost === 'number' ? (usdToFemtos(data.total_cost) ?? null) : null,
+        source: 'generation',
+      };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,94 @@
+import { nanosToUsdNumber, usdToFemtos } from '../core/money.ts';
+import { computeCharge } from '../gateway/charge.ts';
+import type { RequestContext } from '../gateway/context.ts';
+import type { Services } from '../gateway/services.ts';
+import { noOptions } from './options.ts';
+import type { Observer, PluginDefinition } from './types.ts';
+
+/**
+ * `meter`: reads usage from the answer as it passes — the final usage chunk of a stream or the
+ * `usage` of a JSON body — and the upstream's generation id from the first chunk. The customer
+ * sees their own price in `usage.cost`; the upstream's cost and cost details are removed.
+ */
+
+type UsagePayload = { prompt_tokens?: unknown; completion_tokens?: unknown; cost?: unknown; cost_details?: unknown; is_byok?: unknown };
+type Payload = { id?: unknown; model?: unknown; usage?: UsagePayload | null; choices?: unknown };
+
+const tokens = (value: unknown) => (typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : 0);
+
+function readUsage(ctx: RequestContext, services: Services, usage: UsagePayload): void {
+  ctx.usage = {
+    promptTokens: tokens(usage.prompt_tokens),
+    completionTokens: tokens(usage.completion_tokens),
+    upstreamCostFemtos: typeof usage.cost === 'number' ? (usdToFemtos(usage.cost) ?? null) : null,
+    source: 'upstream',
+  };
+  const charge = computeCharge(ctx, services.catalog, ctx.usage);
+  delete usage.cost_details;
+  delete usage.is_byok;
+  if (charge) usage.cost = nanosToUsdNumber(charge.levelPricesNanos.at(-1) ?? 0n);
+  else delete usage.cost;
+}
+
+function noteIdentity(ctx: RequestContext, payload: Payload): void {
+  const upstream = ctx.upstream;
+  if (!upstream) return;
+  if (upstream.generationId === null && typeof payload.id === 'string') upstream.generationId = payload.id;
+  if (upstream.servedModel === null && typeof payload.model === 'string') upstream.servedModel = payload.model;
+}
+
+function streamObserver(ctx: RequestContext, services: Services): Observer {
+  const wantsUsage = ctx.billed?.wantsUsageInStream ?? false;
+  let first = true;
+  return {
+    event(data) {
+      const upstream = ctx.upstream;
+      // Only the first chunk (identity) and a usage chunk need parsing; content passes untouched.
+      const mayHaveUsage = data.includes('"usage":{') || data.includes('"usage": {');
+      if (!first && !mayHaveUsage) {
+        if (upstream) upstream.contentEvents += 1;
+        return data;
+      }
+      let payload: Payload;
+      try {
+        payload = JSON.parse(data) as Payload;
+      } catch {
+        return data;
+      }
+      if (first) noteIdentity(ctx, payload);
+      first = false;
+      const hasChoices = Array.isArray(payload.choices) && payload.choices.length > 0;
+      if (hasChoices && upstream) upstream.contentEvents += 1;
+      if (!payload.usage || typeof payload.usage !== 'object') return data;
+      readUsage(ctx, services, payload.usage);
+      if (!wantsUsage) {
+        if (!hasChoices) return null;
+        delete payload.usage;
+      }
+      return JSON.stringify(payload);
+    },
+    json() {},
+  };
+}
+
+function jsonObserver(ctx: RequestContext, services: Services): Observer {
+  return {
+    event: (data) => data,
+    json(body) {
+      const payload = body as Payload;
+      noteIdentity(ctx, payload);
+      if (payload.usage && typeof payload.usage === 'object') readUsage(ctx, services, payload.usage);
+    },
+  };
+}
+
+export const meter: PluginDefinition<Record<string, never>> = {
+  name: 'meter',
+  parseOptions: noOptions,
+  create(_options, services) {
+    return {
+      name: 'meter',
+      observe: (ctx) => (ctx.billed?.stream ? streamObserver(ctx, services) : jsonObserver(ctx, services)),
+    };
+  },
+};

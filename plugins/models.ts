@@ -1,0 +1,66 @@
+import { FEMTOS_PER_NANO, formatFemtosUsd } from '../core/money.ts';
+import { markedUpFemtos } from '../core/pricing.ts';
+import type { CatalogModel } from '../gateway/catalog.ts';
+import type { RequestContext } from '../gateway/context.ts';
+import { GatewayError } from '../gateway/errors.ts';
+import type { Services } from '../gateway/services.ts';
+import type { ChainPricing } from '../gateway/tenant-pricing.ts';
+import { noOptions } from './options.ts';
+import type { PluginDefinition } from './types.ts';
+
+/**
+ * `models`: the catalog as OpenAI's `GET /v1/models` lists it, with OpenRouter's `pricing` block
+ * showing the caller's own prices after every markup (USD per token, exact decimal strings).
+ */
+
+function priced(model: CatalogModel, chain: ChainPricing) {
+  const markups = chain.markupsFor(model.id);
+  const perToken = (nanosPerMtok: bigint) => formatFemtosUsd(markedUpFemtos(nanosPerMtok, markups));
+  const perItem = (nanos: bigint) => formatFemtosUsd(markedUpFemtos(nanos * FEMTOS_PER_NANO, markups));
+  return {
+    id: model.id,
+    object: 'model',
+    created: Math.floor(model.updatedAt.getTime() / 1000),
+    owned_by: model.id.includes('/') ? model.id.slice(0, model.id.indexOf('/')) : 'tollgate',
+    name: model.name,
+    description: model.description,
+    context_length: model.contextLength,
+    pricing: {
+      prompt: perToken(model.price.promptNanosPerMtok),
+      completion: perToken(model.price.completionNanosPerMtok),
+      request: perItem(model.price.requestNanos),
+      image: perItem(model.price.imageNanos),
+    },
+    top_provider: { context_length: model.contextLength, max_completion_tokens: model.maxCompletionTokens },
+  };
+}
+
+function json(payload: unknown): Response {
+  return new Response(JSON.stringify(payload), { headers: { 'content-type': 'application/json' } });
+}
+
+async function chainFor(ctx: RequestContext, services: Services): Promise<ChainPricing> {
+  return services.tenantPricing.forTenant(ctx.principal?.tenantId ?? services.rootTenantId);
+}
+
+export const models: PluginDefinition<Record<string, never>> = {
+  name: 'models',
+  parseOptions: noOptions,
+  create(_options, services) {
+    return {
+      name: 'models',
+      async handle(ctx) {
+        const chain = await chainFor(ctx, services);
+        const path = new URL(ctx.request.url).pathname;
+        const prefix = `${ctx.route.path.replace(/\/:id$/, '')}/`;
+        if (ctx.route.path.endsWith('/:id')) {
+          const id = decodeURIComponent(path.slice(prefix.length));
+          const model = services.catalog.get(id);
+          if (!model) throw new GatewayError(404, 'model_not_found', `The model \`${id}\` does not exist or is not available.`, 'model');
+          return json(priced(model, chain));
+        }
+        return json({ object: 'list', data: services.catalog.list().map((model) => priced(model, chain)) });
+      },
+    };
+  },
+};

@@ -1,0 +1,132 @@
+import type { BilledRequest } from '../../core/openai-request.ts';
+import { readSecretVariable } from '../../gateway/config.ts';
+import type { RequestContext } from '../../gateway/context.ts';
+import { GatewayError } from '../../gateway/errors.ts';
+import { claimDelivery } from '../../gateway/pipeline.ts';
+import { billedRequest } from '../../gateway/request-body.ts';
+import type { Services } from '../../gateway/services.ts';
+import { booleanOption, onlyKnownOptions } from '../options.ts';
+import type { Observer, PluginDefinition } from '../types.ts';
+import { relayStream } from './sse-relay.ts';
+import { embeddedUpstreamError, upstreamError } from './upstream-errors.ts';
+
+/**
+ * `proxy`: forwards the request to the upstream (OpenRouter by default, or any OpenAI-compatible
+ * base URL per route) with everything the client sent — fallback `models`, `provider`,
+ * `transforms`, reasoning, tools, images — plus a request for usage. Streams are relayed as they
+ * arrive; a client that leaves aborts the upstream call.
+ */
+
+export const FIRST_BYTE_TIMEOUT_MS = 120_000;
+export const NON_STREAM_TIMEOUT_MS = 240_000;
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+const UPSTREAM_PATHS = { chat: '/chat/completions', completions: '/completions', embeddings: '/embeddings' } as const;
+
+type ProxyOptions = { baseUrl: string | undefined; apiKeyVariable: string | undefined; usageAccounting: boolean | undefined };
+
+function upstreamBody(billed: BilledRequest, usageAccounting: boolean): string {
+  const body: Record<string, unknown> = { ...billed.body };
+  if (billed.stream) {
+    const clientOptions = typeof body.stream_options === 'object' && body.stream_options !== null ? body.stream_options : {};
+    body.stream_options = { ...clientOptions, include_usage: true };
+  }
+  if (usageAccounting) body.usage = { include: true };
+  return JSON.stringify(body);
+}
+
+async function boundedText(response: Response): Promise<string> {
+  const text = await response.text();
+  return text.length > MAX_ERROR_BODY_BYTES ? text.slice(0, MAX_ERROR_BODY_BYTES) : text;
+}
+
+function failureOf(error: unknown, ctx: RequestContext, timedOut: boolean): GatewayError {
+  if (error instanceof GatewayError) return error;
+  if (ctx.clientSignal.aborted) return new GatewayError(499, 'client_closed_request', 'The client closed the request.');
+  if (timedOut) return new GatewayError(504, 'upstream_timeout', 'The upstream provider did not answer in time.');
+  return new GatewayError(502, 'upstream_unreachable', 'The upstream provider could not be reached.');
+}
+
+async function answerJson(ctx: RequestContext, response: Response, observers: readonly Observer[]): Promise<Response> {
+  const text = await response.text();
+  let payload: Record<string, unknown>;
+  try {
+    payload = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new GatewayError(502, 'upstream_invalid_response', 'The upstream provider sent an unreadable answer.');
+  }
+  const embedded = embeddedUpstreamError(payload);
+  if (embedded) throw embedded;
+  if (ctx.upstream) ctx.upstream.firstByteAt = performance.now();
+  for (const observer of observers) observer.json(payload);
+  return new Response(JSON.stringify(payload), { status: 200, headers: { 'content-type': 'application/json' } });
+}
+
+function resolveUpstream(options: ProxyOptions, services: Services) {
+  const baseUrl = (options.baseUrl ?? services.config.upstreamBaseUrl).replace(/\/+$/, '');
+  const apiKey = options.apiKeyVariable ? readSecretVariable(options.apiKeyVariable) : services.config.upstreamApiKey;
+  const usageAccounting = options.usageAccounting ?? baseUrl.includes('openrouter.ai');
+  return { baseUrl, apiKey, usageAccounting };
+}
+
+export const proxy: PluginDefinition<ProxyOptions> = {
+  name: 'proxy',
+  parseOptions(raw) {
+    onlyKnownOptions(raw, ['baseUrl', 'apiKeyVariable', 'usageAccounting']);
+    const { baseUrl, apiKeyVariable } = raw;
+    if (baseUrl !== undefined && (typeof baseUrl !== 'string' || !/^https?:\/\/\S+$/.test(baseUrl))) throw new Error('option baseUrl must be an http(s) URL');
+    if (apiKeyVariable !== undefined && (typeof apiKeyVariable !== 'string' || !/^[A-Z][A-Z0-9_]*$/.test(apiKeyVariable))) {
+      throw new Error('option apiKeyVariable must name an environment variable, like OTHER_UPSTREAM_KEY');
+    }
+    const usageAccounting = raw.usageAccounting === undefined ? undefined : booleanOption(raw, 'usageAccounting', false);
+    return { baseUrl: baseUrl as string | undefined, apiKeyVariable: apiKeyVariable as string | undefined, usageAccounting };
+  },
+  create(options, services) {
+    const upstream = resolveUpstream(options, services);
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'http-referer': services.config.publicUrl, 'x-title': 'Tollgate' };
+    if (upstream.apiKey) headers.authorization = `Bearer ${upstream.apiKey}`;
+    return {
+      name: 'proxy',
+      async handle(ctx) {
+        const billed = await billedRequest(ctx);
+        const endpoint = billed.endpoint;
+        const delivery = claimDelivery(ctx);
+        const controller = new AbortController();
+        let timedOut = false;
+        const onClientAbort = () => controller.abort();
+        ctx.clientSignal.addEventListener('abort', onClientAbort, { once: true });
+        const timer = setTimeout(() => {
+          timedOut = true;
+          controller.abort();
+        }, billed.stream ? FIRST_BYTE_TIMEOUT_MS : NON_STREAM_TIMEOUT_MS);
+        ctx.upstream = { status: 0, generationId: null, firstByteAt: null, contentEvents: 0, servedModel: null };
+        try {
+          const response = await fetch(`${upstream.baseUrl}${UPSTREAM_PATHS[endpoint]}`, {
+            method: 'POST',
+            headers,
+            body: upstreamBody(billed, upstream.usageAccounting),
+            signal: controller.signal,
+          });
+          ctx.upstream.status = response.status;
+          if (!response.ok) throw upstreamError(response.status, await boundedText(response), response.headers.get('retry-after'));
+          if (!billed.stream || !response.body) {
+            const answer = await answerJson(ctx, response, delivery.observers);
+            delivery.finish({ kind: 'completed', status: 200, errorCode: null, producedOutput: true });
+            return answer;
+          }
+          clearTimeout(timer);
+          const body = relayStream({ ctx, delivery, upstream: response.body, abortUpstream: () => controller.abort() });
+          return new Response(body, {
+            status: 200,
+            headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
+          });
+        } catch (error) {
+          controller.abort();
+          throw failureOf(error, ctx, timedOut);
+        } finally {
+          clearTimeout(timer);
+          if (!billed.stream) ctx.clientSignal.removeEventListener('abort', onClientAbort);
+        }
+      },
+    };
+  },
+};

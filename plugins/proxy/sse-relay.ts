@@ -1,0 +1,151 @@
+import type { RequestContext } from '../../gateway/context.ts';
+import { errorBody, GatewayError } from '../../gateway/errors.ts';
+import type { Delivery } from '../../gateway/pipeline.ts';
+import type { OutcomeKind } from '../types.ts';
+import { embeddedUpstreamError } from './upstream-errors.ts';
+
+/**
+ * Relays an upstream SSE stream to the client event by event, as events complete: nothing is
+ * buffered beyond one partial event. Observers see (and may rewrite or drop) each data event.
+ * Long silences get comment heartbeats; the end — [DONE], a cut, an upstream error, an idle
+ * timeout or the client leaving — is reported exactly once through `finish`.
+ */
+
+export const HEARTBEAT_INTERVAL_MS = 15_000;
+export const STREAM_IDLE_TIMEOUT_MS = 180_000;
+
+const encoder = new TextEncoder();
+const HEARTBEAT = encoder.encode(': keep-alive\n\n');
+
+type ReadResult = { done: true; value?: Uint8Array } | { done: false; value: Uint8Array };
+
+type Relay = { ctx: RequestContext; delivery: Delivery; upstream: ReadableStream<Uint8Array>; abortUpstream: () => void };
+
+function errorEvent(error: GatewayError): Uint8Array {
+  return encoder.encode(`data: ${JSON.stringify(errorBody(error))}\n\n`);
+}
+
+export function relayStream({ ctx, delivery, upstream, abortUpstream }: Relay): ReadableStream<Uint8Array> {
+  const reader = upstream.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let pendingRead: Promise<ReadResult> | undefined;
+  let lastDataAt = performance.now();
+  let sawDone = false;
+  let closed = false;
+  const state = ctx.upstream;
+
+  const end = (kind: OutcomeKind, status: number, errorCode: string | null) => {
+    closed = true;
+    delivery.finish({ kind, status, errorCode, producedOutput: (state?.contentEvents ?? 0) > 0 });
+  };
+
+  /** Turns complete events in the buffer into output bytes; returns an upstream error event if one came. */
+  const drainEvents = (out: string[]): GatewayError | undefined => {
+    if (buffer.includes('\r')) buffer = buffer.replace(/\r\n?/g, '\n');
+    let boundary = buffer.indexOf('\n\n');
+    while (boundary !== -1) {
+      const block = buffer.slice(0, boundary);
+      buffer = buffer.slice(boundary + 2);
+      boundary = buffer.indexOf('\n\n');
+      if (!block.startsWith('data:')) {
+        if (block.startsWith(':')) out.push(`${block}\n\n`);
+        continue;
+      }
+      const data = block.slice(block.charCodeAt(5) === 32 ? 6 : 5);
+      if (data === '[DONE]') {
+        sawDone = true;
+        out.push('data: [DONE]\n\n');
+        continue;
+      }
+      if (data.startsWith('{"error"') || data.includes('"error":{')) {
+        const error = safeError(data);
+        if (error) return error;
+      }
+      let forwarded: string | null = data;
+      for (const observer of delivery.observers) {
+        if (forwarded === null) break;
+        forwarded = observer.event(forwarded);
+      }
+      if (forwarded !== null) out.push(`data: ${forwarded}\n\n`);
+    }
+    return undefined;
+  };
+
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        pendingRead ??= reader.read() as Promise<ReadResult>;
+        let result: ReadResult | 'heartbeat';
+        try {
+          result = await withHeartbeat(pendingRead);
+        } catch {
+          controller.enqueue(errorEvent(new GatewayError(502, 'upstream_disconnected', 'The upstream provider closed the stream unexpectedly.')));
+          controller.close();
+          return end('failed', 502, 'upstream_disconnected');
+        }
+        if (result === 'heartbeat') {
+          if (performance.now() - lastDataAt > STREAM_IDLE_TIMEOUT_MS) {
+            abortUpstream();
+            controller.enqueue(errorEvent(new GatewayError(504, 'upstream_timeout', 'The upstream provider stopped sending data.')));
+            controller.close();
+            return end('failed', 504, 'upstream_timeout');
+          }
+          controller.enqueue(HEARTBEAT);
+          return;
+        }
+        pendingRead = undefined;
+        if (result.done) {
+          buffer += decoder.decode();
+          const out: string[] = [];
+          const error = drainEvents(out);
+          if (out.length > 0) controller.enqueue(encoder.encode(out.join('')));
+          if (!sawDone || error) {
+            const failure = error ?? new GatewayError(502, 'upstream_disconnected', 'The upstream provider closed the stream unexpectedly.');
+            controller.enqueue(errorEvent(failure));
+            controller.close();
+            return end('failed', failure.status, failure.code);
+          }
+          controller.close();
+          return end('completed', 200, null);
+        }
+        lastDataAt = performance.now();
+        if (state && state.firstByteAt === null) state.firstByteAt = lastDataAt;
+        buffer += decoder.decode(result.value, { stream: true });
+        const out: string[] = [];
+        const error = drainEvents(out);
+        if (out.length > 0) controller.enqueue(encoder.encode(out.join('')));
+        if (error) {
+          abortUpstream();
+          controller.enqueue(errorEvent(error));
+          controller.close();
+          return end('failed', error.status, error.code);
+        }
+        if (out.length > 0) return;
+      }
+    },
+    cancel() {
+      abortUpstream();
+      reader.cancel().catch(() => {});
+      if (!closed) end('aborted', 499, 'client_closed_request');
+    },
+  });
+}
+
+/** Resolves with the read, or with 'heartbeat' after a silence; the timer never outlives the race. */
+function withHeartbeat<T>(read: Promise<T>): Promise<T | 'heartbeat'> {
+  let timer: Timer | undefined;
+  const silence = new Promise<'heartbeat'>((resolve) => {
+    timer = setTimeout(() => resolve('heartbeat'), HEARTBEAT_INTERVAL_MS);
+  });
+  return Promise.race([read, silence]).finally(() => clearTimeout(timer));
+}
+
+function safeError(data: string): GatewayError | undefined {
+  try {
+    const payload = JSON.parse(data) as Record<string, unknown>;
+    return embeddedUpstreamError(payload);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,34 @@
+import type { RequestContext } from '../gateway/context.ts';
+import type { Services } from '../gateway/services.ts';
+
+/**
+ * The one plugin interface. A route lists plugins in order; the runner calls `admit` in that
+ * order, then the single `handle` (the plugin that answers), and finally `settle` in reverse order
+ * for every plugin whose `admit` completed, once the response body has ended, failed or been
+ * abandoned by the client. That pairing is what guarantees every hold is posted or voided and every
+ * concurrency slot released, whatever fails in between.
+ */
+export type Plugin = {
+  readonly name: string;
+  admit?(ctx: RequestContext): void | Promise<void>;
+  handle?(ctx: RequestContext): Promise<Response>;
+  /** Sees the upstream answer as it passes: each SSE event of a stream, or a whole JSON body. */
+  observe?(ctx: RequestContext): Observer | undefined;
+  settle?(ctx: RequestContext, outcome: Outcome): void | Promise<void>;
+};
+
+export type Observer = {
+  /** Returns the event data to forward (possibly rewritten), or null to drop the event. */
+  event(data: string): string | null;
+  json(body: Record<string, unknown>): void;
+};
+
+export type OutcomeKind = 'completed' | 'aborted' | 'failed' | 'refused';
+export type Outcome = { kind: OutcomeKind; status: number; errorCode: string | null; producedOutput: boolean };
+
+/** A plugin module: a name, an options parser that explains what is wrong, and a factory. */
+export type PluginDefinition<Options> = {
+  readonly name: string;
+  parseOptions(raw: Record<string, unknown>): Options;
+  create(options: Options, services: Services): Plugin;
+};
