@@ -78,3 +78,22 @@ export function splitCharge(chargeNanos: bigint, grantedAvailableNanos: bigint):
   const fromGranted = grantedAvailableNanos <= 0n ? 0n : chargeNanos < grantedAvailableNanos ? chargeNanos : grantedAvailableNanos;
   return { grantedNanos: fromGranted, paidNanos: chargeNanos - fromGranted };
 }
+
+export type StoredTransfer = { id: bigint; kind: TransferKind; cause: string; memo: Record<string, unknown>; createdAt: Date; entries: TransferEntry[] };
+
+/** A transfer found by its cause among the given kinds, with its entries: tells a replay from a clash of causes. */
+export async function findTransferByCause(db: Db, kinds: readonly TransferKind[], cause: string): Promise<StoredTransfer | undefined> {
+  const [row] = await db<{ id: bigint; kind: TransferKind; cause: string; memo: Record<string, unknown>; created_at: Date }[]>`
+    select id, kind, cause, memo, created_at from transfers where kind = any(${[...kinds]}::text[]) and cause = ${cause} order by id limit 1`;
+  if (!row) return undefined;
+  const entries = await db<{ wallet_id: bigint; funding: Funding; amount_nanos: bigint }[]>`
+    select wallet_id, funding, amount_nanos from entries where transfer_id = ${row.id.toString()}::int8 order by id`;
+  return {
+    id: row.id,
+    kind: row.kind,
+    cause: row.cause,
+    memo: row.memo,
+    createdAt: row.created_at,
+    entries: entries.map((entry) => ({ walletId: entry.wallet_id, funding: entry.funding, amountNanos: entry.amount_nanos })),
+  };
+}
