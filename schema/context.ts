@@ -1,0 +1,40 @@
+import type { Account } from '../db/queries/accounts.ts';
+import type { ManagementToken } from '../db/queries/management-tokens.ts';
+import type { Tenant } from '../db/queries/tenants.ts';
+import type { Sql } from '../db/sql.ts';
+import type { Config } from '../gateway/config.ts';
+import { unauthenticated } from './errors.ts';
+import type { LiveEvents } from './live-events.ts';
+
+/** The long-lived parts the API needs, handed in by the gateway once per process. */
+export type ApiServices = { sql: Sql; config: Config; keyPepper: string; rootTenantId: string; events: LiveEvents };
+
+/** A person signed in with a session (built-in or Clerk); sessionId is null for Clerk tokens. */
+export type AccountViewer = { kind: 'account'; account: Account; tenant: Tenant; sessionId: string | null };
+/** An integrator's software acting as the admin of one tenant, with no account of its own. */
+export type TokenViewer = { kind: 'management'; token: ManagementToken; tenant: Tenant };
+export type Viewer = AccountViewer | TokenViewer;
+
+export type GraphqlContext = ApiServices & {
+  request: Request;
+  /** The viewer's tenant when signed in, else the tenant the request's host names (or the root). */
+  tenant: Tenant;
+  viewer: Viewer | null;
+  /** Set-Cookie values for the response (sign-in, sign-out, a stale session cookie). */
+  cookies: string[];
+};
+
+export type AccountContext = GraphqlContext & { viewer: AccountViewer };
+export type SignedInContext = GraphqlContext & { viewer: Viewer };
+
+export function isAdmin(viewer: Viewer | null): boolean {
+  if (!viewer) return false;
+  return viewer.kind === 'management' || viewer.account.role === 'admin' || viewer.account.role === 'operator';
+}
+
+/** For fields whose scope-auth check already ran but whose context type scope-auth cannot narrow (connections). */
+export function signedIn(ctx: GraphqlContext): SignedInContext {
+  const viewer = ctx.viewer;
+  if (!viewer) throw unauthenticated('Sign in first.');
+  return { ...ctx, viewer };
+}

@@ -1,0 +1,45 @@
+import { GraphQLError } from 'graphql';
+
+/**
+ * Expected failures are GraphQL errors with a machine-readable `extensions.code` (and, for bad
+ * input, `extensions.field`). Every other error is masked by graphql-yoga as "Unexpected error.",
+ * so nothing internal (SQL, stack traces) ever reaches a client.
+ *
+ * An object of another tenant or account answers NOT_FOUND, exactly like an id that does not
+ * exist: the API never confirms that something it will not show exists.
+ */
+
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'INVALID_INPUT';
+
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
+
+export class ApiError extends GraphQLError {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    const status = HTTP_STATUS[code];
+    super(message, { extensions: { code, ...(field ? { field } : {}), ...(status ? { http: { status } } : {}) } });
+  }
+}
+
+export const notFound = (what: string) => new ApiError('NOT_FOUND', `${what} not found`);
+export const forbidden = (message: string) => new ApiError('FORBIDDEN', message);
+export const invalidInput = (field: string, message: string) => new ApiError('INVALID_INPUT', message, field);
+export const unauthenticated = (message: string) => new ApiError('UNAUTHENTICATED', message);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** An id the client passed, checked before it reaches SQL: a malformed id is simply not found. */
+export function uuidOr404(id: string, what: string): string {
+  if (!UUID.test(id)) throw notFound(what);
+  return id;
+}
+
+/** True for PostgreSQL's unique violation on the named constraint or index. */
+export function isUniqueViolation(error: unknown, constraint: string): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, constraint_name: name } = error as { code?: unknown; constraint_name?: unknown };
+  return code === '23505' && name === constraint;
+}

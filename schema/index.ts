@@ -1,0 +1,21 @@
+import { builder } from './builder.ts';
+import './scalars.ts';
+import './money.ts';
+import './account.ts';
+import './tenant.ts';
+import './viewer.ts';
+import './session.ts';
+import './api-key.ts';
+import './usage.ts';
+import './ledger.ts';
+import './model.ts';
+import './customer.ts';
+import './pricing-rule.ts';
+import './rate-limit-policy.ts';
+import './report.ts';
+import './white-label.ts';
+import './management-token.ts';
+import './live.ts';
+
+/** The schema: each domain file above registers its types and fields on the builder when imported. */
+export const schema = builder.toSchema();
