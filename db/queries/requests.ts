@@ -37,11 +37,11 @@ export async function insertRequests(db: Db, rows: readonly RequestRecord[]): Pr
     select * from unnest(
       ${columns(rows, (r) => r.id)}::text[], ${columns(rows, (r) => r.tenantId)}::uuid[], ${columns(rows, (r) => r.accountId)}::uuid[],
       ${columns(rows, (r) => r.apiKeyId)}::uuid[], ${columns(rows, (r) => r.route)}::text[], ${columns(rows, (r) => r.model)}::text[],
-      ${columns(rows, (r) => r.stream)}::bool[], ${columns(rows, (r) => r.statusCode)}::int4[], ${columns(rows, (r) => r.outcome)}::text[],
+      ${columns(rows, (r) => String(r.stream))}::bool[], ${columns(rows, (r) => r.statusCode)}::int4[], ${columns(rows, (r) => r.outcome)}::text[],
       ${columns(rows, (r) => r.errorCode)}::text[], ${columns(rows, (r) => r.promptTokens)}::int4[], ${columns(rows, (r) => r.completionTokens)}::int4[],
       ${columns(rows, (r) => r.promptTokensBound)}::int4[], ${columns(rows, (r) => r.costNanos.toString())}::int8[],
       ${columns(rows, (r) => r.chargeNanos.toString())}::int8[], ${columns(rows, (r) => r.holdNanos.toString())}::int8[],
-      ${columns(rows, (r) => r.estimated)}::bool[], ${columns(rows, (r) => r.generationId)}::text[],
+      ${columns(rows, (r) => String(r.estimated))}::bool[], ${columns(rows, (r) => r.generationId)}::text[],
       ${columns(rows, (r) => Math.round(r.latencyMs))}::int4[], ${columns(rows, (r) => (r.firstByteMs === null ? null : Math.round(r.firstByteMs)))}::int4[])
     on conflict (id) do nothing`;
 }
