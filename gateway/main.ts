@@ -2,7 +2,7 @@ import { openDatabase } from '../db/open.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
 import { RouteTableError } from './routes.ts';
-import { startGateway } from './server.ts';
+import { startPlatform } from './platform.ts';
 
 /**
  * The gateway process: configuration, database (embedded or external), the HTTP server, and a
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   );
   let gateway;
   try {
-    gateway = await startGateway(config, database, log);
+    ({ gateway } = await startPlatform(config, database, log));
   } catch (error) {
     await database.close();
     if (error instanceof RouteTableError || error instanceof ConfigError) fail(`route table: ${error.message}`);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import OpenAI from 'openai';
+import OpenAI, { APIError } from 'openai';
 import { revokeApiKey } from '../../db/queries/api-keys.ts';
 import { setRateLimitPolicy } from '../../db/queries/rate-limits.ts';
 import { walletBalance } from '../../db/queries/transfers.ts';
@@ -44,13 +44,13 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
     await Bun.sleep(KEY_CACHE_TTL_MS + 50);
     const error = await chat(h.client(key)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
-    expect((error as OpenAI.APIError).code).toBe('revoked_api_key');
+    expect((error as APIError).code).toBe('revoked_api_key');
   });
 
   test('an expired key is 401', async () => {
     const { key } = await h.customer('1', { expiresAt: new Date(Date.now() - 1000) });
     const error = await chat(h.client(key)).catch((e: unknown) => e);
-    expect((error as OpenAI.APIError).code).toBe('expired_api_key');
+    expect((error as APIError).code).toBe('expired_api_key');
   });
 
   test('a model outside the key\'s allowed list is 403 PermissionDeniedError', async () => {
@@ -65,7 +65,7 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
 
   test('no credit is 402 insufficient_quota with x-should-retry false', async () => {
     const { key } = await h.customer('0');
-    const error = (await chat(h.client(key, { maxRetries: 2 })).catch((e: unknown) => e)) as OpenAI.APIError;
+    const error = (await chat(h.client(key, { maxRetries: 2 })).catch((e: unknown) => e)) as APIError;
     expect(error.status).toBe(402);
     expect(error.code).toBe('insufficient_quota');
     expect(error.headers?.get('x-should-retry')).toBe('false');
@@ -73,7 +73,7 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
 
   test('a key over its credit cap is 402', async () => {
     const { key } = await h.customer('5', { creditCapNanos: 1n });
-    const error = (await chat(h.client(key)).catch((e: unknown) => e)) as OpenAI.APIError;
+    const error = (await chat(h.client(key)).catch((e: unknown) => e)) as APIError;
     expect(error.status).toBe(402);
     expect(error.message).toContain('credit limit');
   });
@@ -113,7 +113,7 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
     const first = await client.chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'a' }] }).withResponse();
     expect(first.response.headers.get('x-ratelimit-limit-requests')).toBe('2');
     await chat(client);
-    const error = (await chat(client).catch((e: unknown) => e)) as OpenAI.APIError;
+    const error = (await chat(client).catch((e: unknown) => e)) as APIError;
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);
     expect(Number(error.headers?.get('retry-after'))).toBeGreaterThan(0);
   });

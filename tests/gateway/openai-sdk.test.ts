@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import OpenAI from 'openai';
+import OpenAI, { APIError } from 'openai';
 import { FEMTOS_PER_NANO, usdPerTokenToNanosPerMtok } from '../../core/money.ts';
 import { ceilDiv, priceNanos } from '../../core/pricing.ts';
 import { walletBalance } from '../../db/queries/transfers.ts';
@@ -148,8 +148,8 @@ describe('settlement of failures', () => {
     const { key, account } = await h.customer('1.00');
     const error = await h.client(key).chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: '[[fake:status=500]]' }] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
-    expect((error as OpenAI.APIError).status).toBe(502);
-    expect(JSON.stringify((error as OpenAI.APIError).error)).not.toContain('sk-upstream-SECRET');
+    expect((error as APIError).status).toBe(502);
+    expect(JSON.stringify((error as APIError).error)).not.toContain('sk-upstream-SECRET');
     const balance = await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n);
     expect(balance?.availableNanos).toBe(1_000_000_000n);
   });

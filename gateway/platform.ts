@@ -1,0 +1,30 @@
+import type { Database } from '../db/open.ts';
+import { createLiveEvents, type LiveEvents } from '../schema/live-events.ts';
+import { createGraphqlHandler } from '../schema/server.ts';
+import type { Config } from './config.ts';
+import type { Logger } from './log.ts';
+import { startGateway, type Gateway, type GatewayOptions } from './server.ts';
+
+/**
+ * The whole API process: the /v1 route table, the GraphQL management API at /graphql, and the
+ * live events that tie them together (a settled request updates its account's subscriptions).
+ */
+
+export type Platform = { gateway: Gateway; events: LiveEvents };
+
+export async function startPlatform(config: Config, database: Database, log: Logger, options: GatewayOptions = {}): Promise<Platform> {
+  const events = createLiveEvents();
+  const graphql = createGraphqlHandler({ sql: database.sql, config, keyPepper: database.keyPepper, rootTenantId: database.root.id, events });
+  const gateway = await startGateway(config, database, log, {
+    ...options,
+    mount: (app, services) => {
+      app.all('/graphql', ({ request }) => graphql(request), { parse: 'none' });
+      options.mount?.(app, services);
+    },
+    onSettled: (job) => {
+      events.publishSettlement(job.request.accountId, job.request.id);
+      options.onSettled?.(job);
+    },
+  });
+  return { gateway, events };
+}
