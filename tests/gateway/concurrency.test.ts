@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import OpenAI, { APIError } from 'openai';
+import OpenAI from 'openai';
 import { formatUsd } from '../../core/money.ts';
 import { verifyLedger } from '../../db/queries/ledger-verify.ts';
 import { walletBalance } from '../../db/queries/transfers.ts';
