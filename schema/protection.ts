@@ -24,7 +24,8 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination.ts';
  * - depth: nesting of fields (fragments are transparent);
  * - cost: every field costs 1, and a list multiplies the cost of what is selected inside it by
  *   its page size (`first`/`last`; the maximum page when given by a variable, which validation
- *   cannot see) or by LIST_SIZE_ESTIMATE for plain lists. Aliases count like any field, so
+ *   cannot see) or by LIST_SIZE_ESTIMATE for plain lists. A connection's own `edges` list is its
+ *   page, so it is not multiplied a second time. Aliases count like any field, so
  *   repeating a field under many aliases is as costly as it is;
  * - tokens: a cap on the document's size, enforced by the parser before any of this.
  * Introspection fields are exempt (they are off in production anyway).
@@ -50,7 +51,8 @@ function pageSize(field: { arguments?: readonly { name: { value: string }; value
 
 function measurer(schema: GraphQLSchema, fragments: Map<string, FragmentDefinitionNode>) {
   const memo = new Map<string, Measure>();
-  const measure = (selectionSet: SelectionSetNode, parent: GraphQLNamedType | undefined, visiting: ReadonlySet<string>): Measure => {
+  /** `paged`: the selection is a connection's, whose list fields are the page already counted. */
+  const measure = (selectionSet: SelectionSetNode, parent: GraphQLNamedType | undefined, visiting: ReadonlySet<string>, paged: boolean): Measure => {
     let depth = 0;
     let cost = 0;
     const add = (inner: Measure, extraDepth: number, multiplier: number) => {
@@ -61,20 +63,21 @@ function measurer(schema: GraphQLSchema, fragments: Map<string, FragmentDefiniti
       if (selection.kind === Kind.FIELD) {
         if (selection.name.value.startsWith('__')) continue;
         const field = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[selection.name.value] : undefined;
-        const inner = selection.selectionSet && field ? measure(selection.selectionSet, getNamedType(field.type), visiting) : { depth: 0, cost: 0 };
         const connection = field?.args.some((a) => a.name === 'first') ?? false;
-        const multiplier = connection ? (pageSize(selection) ?? DEFAULT_PAGE_SIZE) : field && isList(field.type) ? LIST_SIZE_ESTIMATE : 1;
+        const inner = selection.selectionSet && field ? measure(selection.selectionSet, getNamedType(field.type), visiting, connection) : { depth: 0, cost: 0 };
+        const multiplier = connection ? (pageSize(selection) ?? DEFAULT_PAGE_SIZE) : field && isList(field.type) && !paged ? LIST_SIZE_ESTIMATE : 1;
         add(inner, 1, multiplier);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
-        add(measure(selection.selectionSet, type ?? undefined, visiting), 0, 1);
+        add(measure(selection.selectionSet, type ?? undefined, visiting, paged), 0, 1);
       } else {
         const name = selection.name.value;
         const fragment = fragments.get(name);
         // A cycle is reported by the standard NoFragmentCycles rule; here it only must not loop.
         if (!fragment || visiting.has(name)) continue;
-        const known = memo.get(name) ?? measure(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value) ?? undefined, new Set([...visiting, name]));
-        memo.set(name, known);
+        const key = `${name}:${paged}`;
+        const known = memo.get(key) ?? measure(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value) ?? undefined, new Set([...visiting, name]), paged);
+        memo.set(key, known);
         add(known, 0, 1);
       }
     }
@@ -91,7 +94,7 @@ const complexityRule: ValidationRule = (context: ValidationContext) => ({
       if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
     }
     const root = schema.getRootType(operation.operation) ?? undefined;
-    const { depth, cost } = measurer(schema, fragments)(operation.selectionSet, root, new Set());
+    const { depth, cost } = measurer(schema, fragments)(operation.selectionSet, root, new Set(), false);
     if (depth > MAX_DEPTH) {
       context.reportError(new GraphQLError(`Query is too deep: depth ${depth} exceeds the limit of ${MAX_DEPTH}.`, { nodes: [operation], extensions: { code: 'QUERY_TOO_DEEP' } }));
     }

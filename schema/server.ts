@@ -27,7 +27,8 @@ function corsFor(config: ApiServices['config']): NonNullable<YogaServerOptions<S
 }
 
 export function createGraphqlHandler(deps: GraphqlDeps): (request: Request) => Promise<Response> {
-  const logger = createLogger(deps.config.logLevel);
+  // Yoga's own debug and info lines describe every request's parsing; only its warnings help an operator.
+  const logger = createLogger(deps.config.logLevel === 'error' ? 'error' : 'warn');
   const yoga = createYoga<ServerContext, GraphqlContext>({
     schema,
     graphqlEndpoint: '/graphql',
