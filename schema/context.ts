@@ -3,7 +3,7 @@ import type { ManagementToken } from '../db/queries/management-tokens.ts';
 import type { Tenant } from '../db/queries/tenants.ts';
 import type { Sql } from '../db/sql.ts';
 import type { Config } from '../gateway/config.ts';
-import { unauthenticated } from './errors.ts';
+import { forbidden, unauthenticated } from './errors.ts';
 import type { LiveEvents } from './live-events.ts';
 
 /** The long-lived parts the API needs, handed in by the gateway once per process. */
@@ -36,5 +36,13 @@ export function isAdmin(viewer: Viewer | null): boolean {
 export function signedIn(ctx: GraphqlContext): SignedInContext {
   const viewer = ctx.viewer;
   if (!viewer) throw unauthenticated('Sign in first.');
+  return { ...ctx, viewer };
+}
+
+/** For subscriptions, whose `subscribe` step scope-auth does not guard: only a person with an account. */
+export function accountOnly(ctx: GraphqlContext): AccountContext {
+  const viewer = ctx.viewer;
+  if (!viewer) throw unauthenticated('Sign in first.');
+  if (viewer.kind !== 'account') throw forbidden('Only a signed-in account can subscribe.');
   return { ...ctx, viewer };
 }

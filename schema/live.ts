@@ -3,7 +3,7 @@ import { findAccountUsage, type UsageRecord } from '../db/queries/usage.ts';
 import type { WalletBalance } from '../db/queries/transfers.ts';
 import { accountBalance, BalanceRef } from './account.ts';
 import { builder } from './builder.ts';
-import type { AccountContext } from './context.ts';
+import { accountOnly, type GraphqlContext } from './context.ts';
 import type { AccountActivity } from './live-events.ts';
 import { UsageRecordRef } from './usage.ts';
 
@@ -11,6 +11,7 @@ import { UsageRecordRef } from './usage.ts';
  * Live updates over Server-Sent Events (graphql-yoga answers `Accept: text/event-stream`): the
  * viewer's balance and usage as requests settle. Events only say "this account changed"; the
  * value sent is always read fresh from the database, so a dropped or merged event loses nothing.
+ * scope-auth guards only `resolve`, so each `subscribe` checks the viewer itself (accountOnly).
  */
 
 /**
@@ -35,10 +36,11 @@ function liveStream<T>(source: AsyncIterable<AccountActivity>, first: () => Prom
 }
 
 builder.subscriptionField('balanceUpdated', (t) =>
-  t.withAuth({ account: true }).field({
+  t.field({
     type: BalanceRef,
     description: "The signed-in account's balance: sent at once, then whenever a request settles or credit changes.",
-    subscribe: (_root, _args, ctx: AccountContext) => {
+    subscribe: (_root, _args, rawCtx: GraphqlContext) => {
+      const ctx = accountOnly(rawCtx);
       const load = () => accountBalance(ctx, ctx.viewer.account);
       return liveStream<WalletBalance>(ctx.events.subscribe(ctx.viewer.account.id), load, load);
     },
@@ -47,15 +49,17 @@ builder.subscriptionField('balanceUpdated', (t) =>
 );
 
 builder.subscriptionField('usageRecorded', (t) =>
-  t.withAuth({ account: true }).field({
+  t.field({
     type: UsageRecordRef,
     description: "Each request of the signed-in account as soon as it is settled.",
-    subscribe: (_root, _args, ctx: AccountContext) =>
-      liveStream<UsageRecord>(
+    subscribe: (_root, _args, rawCtx: GraphqlContext) => {
+      const ctx = accountOnly(rawCtx);
+      return liveStream<UsageRecord>(
         ctx.events.subscribe(ctx.viewer.account.id),
         async () => undefined,
         async (event) => (event.requestId ? await findAccountUsage(ctx.sql, ctx.viewer.account.id, event.requestId) : undefined),
-      ),
+      );
+    },
     resolve: (record: UsageRecord) => record,
   }),
 );

@@ -64,7 +64,8 @@ function measurer(schema: GraphQLSchema, fragments: Map<string, FragmentDefiniti
         if (selection.name.value.startsWith('__')) continue;
         const field = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[selection.name.value] : undefined;
         const connection = field?.args.some((a) => a.name === 'first') ?? false;
-        const inner = selection.selectionSet && field ? measure(selection.selectionSet, getNamedType(field.type), visiting, connection) : { depth: 0, cost: 0 };
+        // Unknown fields still nest: the limit guards the document's shape even before other rules refuse it.
+        const inner = selection.selectionSet ? measure(selection.selectionSet, field ? getNamedType(field.type) : undefined, visiting, connection) : { depth: 0, cost: 0 };
         const multiplier = connection ? (pageSize(selection) ?? DEFAULT_PAGE_SIZE) : field && isList(field.type) && !paged ? LIST_SIZE_ESTIMATE : 1;
         add(inner, 1, multiplier);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {

@@ -1,5 +1,5 @@
-import { GraphQLError } from 'graphql';
-import { createLogger, createYoga, maskError, type YogaServerOptions } from 'graphql-yoga';
+import { createYoga, type YogaLogger, type YogaServerOptions } from 'graphql-yoga';
+import { createLogger, type Logger } from '../gateway/log.ts';
 import { authenticate } from './authenticate.ts';
 import type { ApiServices, GraphqlContext } from './context.ts';
 import { schema } from './index.ts';
@@ -26,9 +26,21 @@ function corsFor(config: ApiServices['config']): NonNullable<YogaServerOptions<S
   };
 }
 
+/**
+ * Yoga logs an unexpected (masked) error with its stack; this keeps the gateway's one-line JSON
+ * format and only the error's name and message. Yoga's debug and info lines (request parsing) are dropped.
+ */
+function yogaLogging(log: Logger): YogaLogger {
+  const line = (args: unknown[]) => args.map((arg) => (arg instanceof Error ? `${arg.name}: ${arg.message}` : String(arg))).join(' ');
+  return {
+    debug: () => {},
+    info: () => {},
+    warn: (...args: unknown[]) => log.warn(`graphql: ${line(args)}`),
+    error: (...args: unknown[]) => log.error(`graphql: ${line(args)}`),
+  };
+}
+
 export function createGraphqlHandler(deps: GraphqlDeps): (request: Request) => Promise<Response> {
-  // Yoga's own debug and info lines describe every request's parsing; only its warnings help an operator.
-  const logger = createLogger(deps.config.logLevel === 'error' ? 'error' : 'warn');
   const yoga = createYoga<ServerContext, GraphqlContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -36,17 +48,10 @@ export function createGraphqlHandler(deps: GraphqlDeps): (request: Request) => P
     multipart: false,
     landingPage: false,
     graphiql: !deps.config.production,
-    logging: logger,
+    logging: yogaLogging(createLogger(deps.config.logLevel)),
     cors: corsFor(deps.config),
-    maskedErrors: {
-      isDev: false,
-      // Expected failures are GraphQLErrors and pass through; anything else is logged (message only) and masked.
-      maskError: (error, message, isDev) => {
-        const original = error instanceof GraphQLError ? error.originalError : error;
-        if (original && !(original instanceof GraphQLError)) logger.error(`graphql: ${original instanceof Error ? original.message : String(original)}`);
-        return maskError(error, message, isDev);
-      },
-    },
+    // Expected failures are GraphQLErrors and pass through; anything else becomes "Unexpected error.".
+    maskedErrors: { isDev: false },
     plugins: [protection(deps.config.production)],
     context: async ({ request, cookies }) => {
       const auth = await authenticate(deps, request);
