@@ -93,5 +93,7 @@ export function streamResponse(answer: Answer, format: Format, behaviour: Behavi
     generation.cancelled = true;
   });
   const playback: Playback = { script, answer, behaviour, generation, flight };
-  return new Response(new ReadableStream({ type: 'direct', pull: (controller) => play(controller, playback) }), { headers: SSE_HEADERS });
+  const source: Bun.DirectUnderlyingSource<Uint8Array> = { type: 'direct', pull: (controller) => play(controller, playback) };
+  // Bun's direct streams are missing from the DOM overloads TypeScript picks here.
+  return new Response(new ReadableStream(source as unknown as UnderlyingDefaultSource<Uint8Array>), { headers: SSE_HEADERS });
 }
