@@ -19,123 +19,31 @@ export type HoldRequest = {
 export type HoldRefusal = 'insufficient_credit' | 'key_credit_cap' | 'duplicate_request';
 export type HoldOutcome = { ok: true; grantedNanos: bigint[] } | { ok: false; reason: HoldRefusal; legIndex: number };
 
-type Availability = Map<string, bigint>;
-
-async function lockAvailability(tx: TransactionSql, requests: readonly HoldRequest[]) {
-  const walletIds = [...new Set(requests.flatMap((r) => r.legs.map((leg) => leg.walletId.toString())))];
-  const keyIds = [...new Set(requests.flatMap((r) => (r.apiKeyId ? [r.apiKeyId] : [])))];
-  const requestIds = requests.map((r) => r.requestId);
-  const [wallets, keys, existing] = await Promise.all([
-    tx<{ id: bigint; available: bigint }[]>`
-      select id, paid_nanos + granted_nanos - held_nanos as available from wallets
-      where id = any(${walletIds}::int8[]) order by id for update`,
-    keyIds.length === 0
-      ? []
-      : tx<{ id: string; available: bigint }[]>`
-      select id, credit_cap_nanos - spent_nanos - held_nanos as available from api_keys
-      where id = any(${keyIds}::uuid[]) and credit_cap_nanos is not null order by id for update`,
-    tx<{ request_id: string }[]>`select distinct request_id from holds where request_id = any(${requestIds}::text[])`,
-  ]);
-  const walletAvailable: Availability = new Map(wallets.map((w) => [w.id.toString(), w.available]));
-  const keyAvailable: Availability = new Map(keys.map((k) => [k.id, k.available]));
-  return { walletAvailable, keyAvailable, duplicates: new Set(existing.map((row) => row.request_id)) };
-}
-
-function min(a: bigint, b: bigint): bigint {
-  return a < b ? a : b;
-}
+type PlaceRow = { request_index: number; refusal: HoldRefusal | null; refused_leg: number | null; granted: bigint[] | null };
 
 /**
- * Grants each leg as much of its desired amount as is available, down to its minimum. Legs of one
- * request scale together: if any leg can only get a fraction, every leg gets that fraction (and
- * never less than its minimum), so the caller can shrink the request consistently.
+ * Places the holds in one statement (the `place_holds` function, db/migrations/00006): each
+ * request is granted entirely or refused entirely, in the order given.
  */
-function allocate(request: HoldRequest, walletAvailable: Availability, keyAvailable: Availability): HoldOutcome {
-  const keyLimit = request.apiKeyId ? keyAvailable.get(request.apiKeyId) : undefined;
-  const limits: bigint[] = [];
-  for (const [index, leg] of request.legs.entries()) {
-    const walletLimit = walletAvailable.get(leg.walletId.toString()) ?? 0n;
-    if (walletLimit < leg.minimumNanos) return { ok: false, reason: 'insufficient_credit', legIndex: index };
-    if (index === 0 && keyLimit !== undefined && keyLimit < leg.minimumNanos) return { ok: false, reason: 'key_credit_cap', legIndex: 0 };
-    limits.push(index === 0 && keyLimit !== undefined ? min(walletLimit, keyLimit) : walletLimit);
-  }
-  // The scale is the smallest available/desired ratio, kept as an exact fraction.
-  let scaleNumerator = 1n;
-  let scaleDenominator = 1n;
-  for (const [index, leg] of request.legs.entries()) {
-    const available = limits[index] ?? 0n;
-    if (leg.desiredNanos > 0n && available * scaleDenominator < leg.desiredNanos * scaleNumerator) {
-      scaleNumerator = available;
-      scaleDenominator = leg.desiredNanos;
-    }
-  }
-  const granted = request.legs.map((leg) => {
-    const scaled = (leg.desiredNanos * scaleNumerator) / scaleDenominator;
-    return scaled < leg.minimumNanos ? leg.minimumNanos : scaled;
-  });
-  for (const [index, leg] of request.legs.entries()) {
-    if ((granted[index] ?? 0n) > (limits[index] ?? 0n)) return { ok: false, reason: 'insufficient_credit', legIndex: index };
-    const key = leg.walletId.toString();
-    walletAvailable.set(key, (walletAvailable.get(key) ?? 0n) - (granted[index] ?? 0n));
-  }
-  if (request.apiKeyId && keyAvailable.has(request.apiKeyId)) {
-    keyAvailable.set(request.apiKeyId, (keyAvailable.get(request.apiKeyId) ?? 0n) - (granted[0] ?? 0n));
-  }
-  return { ok: true, grantedNanos: granted };
-}
-
-/** Places the holds in one transaction: each request is granted entirely or refused entirely. */
 export async function placeHolds(db: Db, requests: readonly HoldRequest[]): Promise<HoldOutcome[]> {
-  const run = async (tx: TransactionSql) => {
-    const { walletAvailable, keyAvailable, duplicates } = await lockAvailability(tx, requests);
-    const outcomes = requests.map((request): HoldOutcome => {
-      if (duplicates.has(request.requestId)) return { ok: false, reason: 'duplicate_request', legIndex: 0 };
-      duplicates.add(request.requestId);
-      return allocate(request, walletAvailable, keyAvailable);
-    });
-    await writeHolds(tx, requests, outcomes);
-    return outcomes;
-  };
-  return inTransaction(db, run);
-}
-
-async function writeHolds(tx: TransactionSql, requests: readonly HoldRequest[], outcomes: HoldOutcome[]): Promise<void> {
-  const rows = { request: [] as string[], wallet: [] as string[], key: [] as (string | null)[], amount: [] as string[], ttl: [] as number[] };
-  const walletDelta = new Map<string, bigint>();
-  const keyDelta = new Map<string, bigint>();
+  const legRequest: number[] = [];
+  const legWallet: string[] = [];
+  const legDesired: string[] = [];
+  const legMinimum: string[] = [];
   requests.forEach((request, i) => {
-    const outcome = outcomes[i];
-    if (!outcome?.ok) return;
-    request.legs.forEach((leg, index) => {
-      const amount = outcome.grantedNanos[index] ?? 0n;
-      const wallet = leg.walletId.toString();
-      rows.request.push(request.requestId);
-      rows.wallet.push(wallet);
-      rows.key.push(index === 0 ? request.apiKeyId : null);
-      rows.amount.push(amount.toString());
-      rows.ttl.push(request.ttlSeconds);
-      walletDelta.set(wallet, (walletDelta.get(wallet) ?? 0n) + amount);
-      if (index === 0 && request.apiKeyId) keyDelta.set(request.apiKeyId, (keyDelta.get(request.apiKeyId) ?? 0n) + amount);
-    });
+    for (const leg of request.legs) {
+      legRequest.push(i + 1);
+      legWallet.push(leg.walletId.toString());
+      legDesired.push(leg.desiredNanos.toString());
+      legMinimum.push(leg.minimumNanos.toString());
+    }
   });
-  if (rows.request.length === 0) return;
-  const [inserted, updated] = await Promise.all([
-    tx`insert into holds (request_id, wallet_id, api_key_id, amount_nanos, expires_at)
-       select r, w, k, a, now() + make_interval(secs => t)
-       from unnest(${rows.request}::text[], ${rows.wallet}::int8[], ${rows.key}::uuid[], ${rows.amount}::int8[], ${rows.ttl}::int4[]) as x(r, w, k, a, t)`,
-    // The condition re-checks in the database what the allocation computed, as a last line of defence.
-    tx`update wallets set held_nanos = held_nanos + d.amount
-       from unnest(${[...walletDelta.keys()]}::int8[], ${[...walletDelta.values()].map(String)}::int8[]) as d(id, amount)
-       where wallets.id = d.id and wallets.paid_nanos + wallets.granted_nanos - wallets.held_nanos >= d.amount`,
-    keyDelta.size === 0
-      ? Promise.resolve()
-      : tx`update api_keys set held_nanos = held_nanos + d.amount
-       from unnest(${[...keyDelta.keys()]}::uuid[], ${[...keyDelta.values()].map(String)}::int8[]) as d(id, amount)
-       where api_keys.id = d.id`,
-  ]);
-  if (inserted.count !== rows.request.length || updated.count !== walletDelta.size) {
-    throw new Error('hold batch would overdraw a wallet; the batch was rolled back');
-  }
+  const rows = await db<PlaceRow[]>`
+    select * from place_holds(${requests.map((r) => r.requestId)}::text[], ${requests.map((r) => r.apiKeyId)}::uuid[],
+      ${requests.map((r) => r.ttlSeconds)}::int4[], ${legRequest}::int4[], ${legWallet}::int8[], ${legDesired}::int8[], ${legMinimum}::int8[])`;
+  return rows.map((row): HoldOutcome =>
+    row.refusal === null ? { ok: true, grantedNanos: (row.granted ?? []).map(BigInt) } : { ok: false, reason: row.refusal, legIndex: row.refused_leg ?? 0 },
+  );
 }
 
 export type ResolvedHold = { requestId: string; walletId: bigint; apiKeyId: string | null; amountNanos: bigint };

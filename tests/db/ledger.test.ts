@@ -1,0 +1,174 @@
+import { beforeAll, describe, expect, test } from 'bun:test';
+import { createAccount, type Account } from '../../db/queries/accounts.ts';
+import { placeHolds, releaseHolds, type HoldRequest } from '../../db/queries/holds.ts';
+import { verifyLedger } from '../../db/queries/ledger-verify.ts';
+import { postSettlements } from '../../db/queries/settlements.ts';
+import { createTenant, ensureRootTenant, tenantWalletId, type Tenant } from '../../db/queries/tenants.ts';
+import { recordTransfer, walletBalance } from '../../db/queries/transfers.ts';
+import type { Sql } from '../../db/sql.ts';
+import { sweepOverdueHolds } from '../../gateway/sweeper.ts';
+import { testDatabase } from '../helpers.ts';
+
+let sql: Sql;
+let root: Tenant;
+let accounts = 0;
+
+beforeAll(async () => {
+  ({ sql } = await testDatabase());
+  root = await ensureRootTenant(sql, 2000);
+});
+
+async function fundedAccount(nanos: bigint, tenant: Tenant = root): Promise<Account> {
+  accounts += 1;
+  const account = await createAccount(sql, { tenantId: tenant.id, email: `ledger${accounts}@example.com` });
+  if (nanos > 0n) {
+    await recordTransfer(sql, {
+      kind: 'purchase',
+      cause: `cs_test_${account.id}`,
+      entries: [
+        { walletId: account.walletId, funding: 'paid', amountNanos: nanos },
+        { walletId: await tenantWalletId(sql, tenant.id, 'clearing'), funding: 'paid', amountNanos: -nanos },
+      ],
+    });
+  }
+  return account;
+}
+
+const hold = (requestId: string, walletId: bigint, nanos: bigint, ttlSeconds = 600): HoldRequest => ({
+  requestId,
+  legs: [{ walletId, desiredNanos: nanos, minimumNanos: nanos }],
+  apiKeyId: null,
+  ttlSeconds,
+});
+
+async function revenue(tenant: Tenant = root) {
+  return { revenue: await tenantWalletId(sql, tenant.id, 'revenue'), upstream: await tenantWalletId(sql, root.id, 'upstream') };
+}
+
+describe('holds', () => {
+  test('200 concurrent holds on a balance covering exactly 100 succeed exactly 100 times, never below zero', async () => {
+    const account = await fundedAccount(100n * 1_000n);
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => placeHolds(sql, [hold(`concurrent-${i}`, account.walletId, 1_000n)])),
+    );
+    expect(results.flat().filter((r) => r.ok).length).toBe(100);
+    const balance = await walletBalance(sql, account.walletId);
+    expect(balance?.availableNanos).toBe(0n);
+    expect(balance?.heldNanos).toBe(100_000n);
+  });
+
+  test('a batch allocates in order and grants a partial amount down to the minimum', async () => {
+    const account = await fundedAccount(250n);
+    const outcomes = await placeHolds(sql, [
+      hold('batch-a', account.walletId, 100n),
+      hold('batch-b', account.walletId, 100n),
+      { requestId: 'batch-c', legs: [{ walletId: account.walletId, desiredNanos: 100n, minimumNanos: 10n }], apiKeyId: null, ttlSeconds: 60 },
+      { requestId: 'batch-d', legs: [{ walletId: account.walletId, desiredNanos: 100n, minimumNanos: 10n }], apiKeyId: null, ttlSeconds: 60 },
+    ]);
+    expect(outcomes.map((o) => (o.ok ? o.grantedNanos[0] : o.reason))).toEqual([100n, 100n, 50n, 'insufficient_credit']);
+  });
+
+  test('a reseller customer holds on both wallets or on neither', async () => {
+    const reseller = await createTenant(sql, { slug: `reseller-${Date.now()}`, name: 'Reseller', markupBps: 1000, parentId: root.id });
+    const customer = await fundedAccount(1_000n, reseller);
+    const wholesale = await tenantWalletId(sql, reseller.id, 'reseller');
+    const legs = (desired: bigint) => [
+      { walletId: customer.walletId, desiredNanos: desired, minimumNanos: desired },
+      { walletId: wholesale, desiredNanos: desired - 100n, minimumNanos: desired - 100n },
+    ];
+    const [refused] = await placeHolds(sql, [{ requestId: 'two-legs-1', legs: legs(500n), apiKeyId: null, ttlSeconds: 60 }]);
+    expect(refused).toEqual({ ok: false, reason: 'insufficient_credit', legIndex: 1 });
+    expect((await walletBalance(sql, customer.walletId))?.heldNanos).toBe(0n);
+    await recordTransfer(sql, {
+      kind: 'adjustment',
+      cause: 'wholesale-topup',
+      entries: [
+        { walletId: wholesale, funding: 'paid', amountNanos: 1_000n },
+        { walletId: await tenantWalletId(sql, root.id, 'adjustment'), funding: 'paid', amountNanos: -1_000n },
+      ],
+    });
+    const [granted] = await placeHolds(sql, [{ requestId: 'two-legs-2', legs: legs(500n), apiKeyId: null, ttlSeconds: 60 }]);
+    expect(granted).toEqual({ ok: true, grantedNanos: [500n, 400n] });
+  });
+
+  test('expired holds are released by the sweeper', async () => {
+    const account = await fundedAccount(1_000n);
+    await placeHolds(sql, [hold('short-lived', account.walletId, 600n, 0)]);
+    await Bun.sleep(20);
+    expect(await sweepOverdueHolds(sql)).toBeGreaterThanOrEqual(1);
+    const balance = await walletBalance(sql, account.walletId);
+    expect(balance?.heldNanos).toBe(0n);
+    const [row] = await sql<{ outcome: string }[]>`select outcome from holds where request_id = 'short-lived'`;
+    expect(row?.outcome).toBe('expired');
+  });
+});
+
+describe('idempotency', () => {
+  test('replaying a purchase with the same cause changes nothing', async () => {
+    const account = await fundedAccount(500n);
+    const again = await recordTransfer(sql, {
+      kind: 'purchase',
+      cause: `cs_test_${account.id}`,
+      entries: [
+        { walletId: account.walletId, funding: 'paid', amountNanos: 500n },
+        { walletId: await tenantWalletId(sql, root.id, 'clearing'), funding: 'paid', amountNanos: -500n },
+      ],
+    });
+    expect(again.applied).toBe(false);
+    expect((await walletBalance(sql, account.walletId))?.availableNanos).toBe(500n);
+  });
+
+  test('replaying a post changes nothing and answers truthfully; a voided hold cannot be posted', async () => {
+    const account = await fundedAccount(1_000n);
+    const books = await revenue();
+    await placeHolds(sql, [hold('post-once', account.walletId, 400n), hold('void-once', account.walletId, 400n)]);
+    const settlement = { requestId: 'post-once', debits: [{ walletId: account.walletId, chargeNanos: 120n }], credits: [{ walletId: books.revenue, amountNanos: 20n }, { walletId: books.upstream, amountNanos: 100n }] };
+    const [first] = await postSettlements(sql, [settlement]);
+    const [second] = await postSettlements(sql, [settlement]);
+    expect(first?.status).toBe('posted');
+    expect(second).toEqual({ status: 'already_resolved', outcome: 'posted', chargedNanos: 120n });
+    await releaseHolds(sql, ['void-once'], 'voided');
+    const [late] = await postSettlements(sql, [{ ...settlement, requestId: 'void-once' }]);
+    expect(late).toEqual({ status: 'already_resolved', outcome: 'voided', chargedNanos: 0n });
+    const balance = await walletBalance(sql, account.walletId);
+    expect(balance).toMatchObject({ paidNanos: 880n, heldNanos: 0n, availableNanos: 880n });
+  });
+
+  test('granted credit is spent before paid credit', async () => {
+    const account = await fundedAccount(1_000n);
+    await recordTransfer(sql, {
+      kind: 'grant',
+      cause: `promo-${account.id}`,
+      entries: [
+        { walletId: account.walletId, funding: 'granted', amountNanos: 50n },
+        { walletId: await tenantWalletId(sql, root.id, 'promotion'), funding: 'granted', amountNanos: -50n },
+      ],
+    });
+    const books = await revenue();
+    await placeHolds(sql, [hold('granted-first', account.walletId, 100n)]);
+    await postSettlements(sql, [{ requestId: 'granted-first', debits: [{ walletId: account.walletId, chargeNanos: 80n }], credits: [{ walletId: books.upstream, amountNanos: 80n }] }]);
+    expect(await walletBalance(sql, account.walletId)).toMatchObject({ grantedNanos: 0n, paidNanos: 970n });
+  });
+});
+
+describe('the ledger protects itself', () => {
+  test('entries and transfers refuse UPDATE and DELETE', async () => {
+    await expect(sql`update entries set amount_nanos = 0`).rejects.toThrow('append-only');
+    await expect(sql`delete from transfers`).rejects.toThrow('append-only');
+    await expect(sql`update holds set amount_nanos = 0 where outcome is not null`).rejects.toThrow();
+  });
+
+  test('an unbalanced transfer is refused before it is written', async () => {
+    const account = await fundedAccount(0n);
+    await expect(recordTransfer(sql, { kind: 'adjustment', cause: 'unbalanced', entries: [{ walletId: account.walletId, funding: 'paid', amountNanos: 5n }] })).rejects.toThrow('sum to zero');
+  });
+
+  test('ledger verify is clean, then finds a deliberately corrupted balance', async () => {
+    expect((await verifyLedger(sql)).violations).toEqual([]);
+    const account = await fundedAccount(100n);
+    await sql`update wallets set paid_nanos = paid_nanos + 1 where id = ${account.walletId.toString()}::int8`;
+    const report = await verifyLedger(sql);
+    expect(report.violations.some((v) => v.check.includes('sum of entries') && v.detail.includes(`"wallet":"${account.walletId}"`))).toBe(true);
+    await sql`update wallets set paid_nanos = paid_nanos - 1 where id = ${account.walletId.toString()}::int8`;
+  });
+});
