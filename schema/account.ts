@@ -27,7 +27,7 @@ export const BalanceRef = builder.objectRef<WalletBalance>('Balance').implement(
   }),
 });
 
-export const SpendingLimitsRef = builder.objectRef<StoredPolicy>('SpendingLimits').implement({
+const SpendingLimitsRef = builder.objectRef<StoredPolicy>('SpendingLimits').implement({
   description: "The limits that apply to an account: its own policy if it has one, else its tenant's.",
   fields: (t) => ({
     appliesTo: t.string({ description: '"account" or "tenant".', resolve: (p) => (p.subject.kind === 'account' ? 'account' : 'tenant') }),

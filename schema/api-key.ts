@@ -10,7 +10,7 @@ import { targetAccount } from './scope.ts';
 
 /** API keys (`tg-…`) for /v1: created (secret shown once), listed, renamed, limited and revoked. */
 
-export const ApiKeyRef = builder.objectRef<ApiKey>('ApiKey').implement({
+const ApiKeyRef = builder.objectRef<ApiKey>('ApiKey').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     accountId: t.exposeID('accountId'),

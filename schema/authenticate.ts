@@ -19,7 +19,7 @@ import { clearSessionCookie, readCookie, SESSION_COOKIE } from './cookies.ts';
 
 const CLERK_COOKIE = '__session';
 
-export type Authentication = { viewer: Viewer | null; tenant: Tenant; cookies: string[] };
+type Authentication = { viewer: Viewer | null; tenant: Tenant; cookies: string[] };
 
 /** The tenant whose custom domain the request came to, else the root tenant. */
 async function requestTenant(services: ApiServices, request: Request): Promise<Tenant> {

@@ -16,7 +16,7 @@ import { forbidden, isUniqueViolation, unauthenticated } from './errors.ts';
  * when only CLERK_SECRET_KEY is set, fetched once from Clerk's API.
  */
 
-export type ClerkConfig = NonNullable<Config['clerk']>;
+type ClerkConfig = NonNullable<Config['clerk']>;
 
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 

@@ -10,9 +10,9 @@ import type { LiveEvents } from './live-events.ts';
 export type ApiServices = { sql: Sql; config: Config; keyPepper: string; rootTenantId: string; events: LiveEvents };
 
 /** A person signed in with a session (built-in or Clerk); sessionId is null for Clerk tokens. */
-export type AccountViewer = { kind: 'account'; account: Account; tenant: Tenant; sessionId: string | null };
+type AccountViewer = { kind: 'account'; account: Account; tenant: Tenant; sessionId: string | null };
 /** An integrator's software acting as the admin of one tenant, with no account of its own. */
-export type TokenViewer = { kind: 'management'; token: ManagementToken; tenant: Tenant };
+type TokenViewer = { kind: 'management'; token: ManagementToken; tenant: Tenant };
 export type Viewer = AccountViewer | TokenViewer;
 
 export type GraphqlContext = ApiServices & {

@@ -8,7 +8,7 @@ import { invalidInput } from './errors.ts';
  * tenant's list reveals nothing.
  */
 
-export type ConnectionArgs = { first?: number | null; last?: number | null; after?: string | null; before?: string | null };
+type ConnectionArgs = { first?: number | null; last?: number | null; after?: string | null; before?: string | null };
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;

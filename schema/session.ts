@@ -14,7 +14,7 @@ import { forbidden, invalidInput, isUniqueViolation, notFound, unauthenticated }
  * cookie (for browsers), so the portal and scripts use the same mutation.
  */
 
-export const SESSION_TTL_SECONDS = 30 * 24 * 3600;
+const SESSION_TTL_SECONDS = 30 * 24 * 3600;
 const MIN_PASSWORD_LENGTH = 8;
 const MAX_PASSWORD_LENGTH = 200;
 const EMAIL = /^[^@\s]{1,200}@[^@\s]{1,200}$/;

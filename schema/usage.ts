@@ -54,7 +54,7 @@ const UsageFilterInput = builder.inputType('UsageFilter', {
 
 type FilterArgs = { accountId?: string | number | null; apiKeyId?: string | number | null; model?: string | null; outcome?: UsageFilter['outcome'] | null; statusCode?: number | null; from?: Date | null; to?: Date | null };
 
-export async function usageFilter(ctx: SignedInContext, input: FilterArgs | null | undefined): Promise<UsageFilter> {
+async function usageFilter(ctx: SignedInContext, input: FilterArgs | null | undefined): Promise<UsageFilter> {
   const filter = input ?? {};
   if (filter.from && filter.to && filter.from >= filter.to) throw invalidInput('to', '`to` must be after `from`.');
   return {

@@ -4,7 +4,7 @@ import { findChildTenant, listChildTenants, setChildTenantStatus } from '../db/q
 import { createTenant, tenantChain, tenantWalletId, type Tenant } from '../db/queries/tenants.ts';
 import { walletBalance } from '../db/queries/transfers.ts';
 import { inTransaction } from '../db/sql.ts';
-import { AccountRef, BalanceRef, StatusEnum } from './account.ts';
+import { BalanceRef, StatusEnum } from './account.ts';
 import { AdjustmentInput, AdjustmentResultRef, applyAdjustment } from './adjustment.ts';
 import { builder } from './builder.ts';
 import { signedIn, type SignedInContext } from './context.ts';
@@ -89,10 +89,12 @@ const NewChildInput = builder.inputType('NewChildTenantInput', {
 
 type CreatedChild = { tenant: Tenant; admin: Account };
 
+/** The new admin is named, not exposed as an Account: the parent never holds an object of the child's accounts. */
 const CreatedChildRef = builder.objectRef<CreatedChild>('CreatedChildTenant').implement({
   fields: (t) => ({
     tenant: t.field({ type: ChildTenantRef, resolve: (c) => c.tenant }),
-    admin: t.field({ type: AccountRef, resolve: (c) => c.admin }),
+    adminId: t.id({ resolve: (c) => c.admin.id }),
+    adminEmail: t.string({ resolve: (c) => c.admin.email }),
   }),
 });
 
