@@ -1,0 +1,202 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Database } from '../../db/open.ts';
+import { createAccount, type Account, type Role } from '../../db/queries/accounts.ts';
+import { createTenant, ensureRootTenant, tenantWalletId, type Tenant } from '../../db/queries/tenants.ts';
+import { recordTransfer } from '../../db/queries/transfers.ts';
+import type { Sql } from '../../db/sql.ts';
+import { loadConfig } from '../../gateway/config.ts';
+import { createLogger } from '../../gateway/log.ts';
+import { startPlatform, type Platform } from '../../gateway/platform.ts';
+import { startFakeUpstream, type FakeUpstream } from '../fake-upstream.ts';
+import { testDatabase } from '../helpers.ts';
+
+/**
+ * The whole product for browser tests: a real gateway with /graphql (startPlatform) over a fresh
+ * database in front of the fake upstream, the built portal as a child process pointed at it, and
+ * Debian's Chromium driven by playwright-core. The portal is built once per test run, and only
+ * when its sources are newer than the build.
+ */
+
+export const PEPPER = 'test-pepper-0123456789abcdef0123456789abcdef';
+export const UPSTREAM_KEY = 'sk-or-v1-upstreamsecretkey0123456789';
+export const PASSWORD = 'correct horse battery';
+
+const ROOT = join(import.meta.dir, '..', '..');
+const PORTAL = join(ROOT, 'portal');
+const PORTAL_ENTRY = join(PORTAL, 'build', 'index.js');
+const PORTAL_START_TIMEOUT_MS = 20_000;
+const BUILD_TIMEOUT_MS = 180_000;
+export const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
+
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function mtime(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+async function run(command: string[], cwd: string, timeoutMs: number): Promise<void> {
+  const child = Bun.spawn(command, { cwd, stdout: 'pipe', stderr: 'pipe', env: { ...process.env, NODE_ENV: 'production' } });
+  const timer = setTimeout(() => child.kill(), timeoutMs);
+  const [code, out, err] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()]);
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`${command.join(' ')} failed (${code}):\n${out.slice(-3000)}\n${err.slice(-3000)}`);
+}
+
+let built: Promise<void> | undefined;
+
+/** Installs the portal's packages and builds it when the build is missing or older than its sources. */
+export function buildPortal(): Promise<void> {
+  built ??= (async () => {
+    if (mtime(join(PORTAL, 'node_modules', '.bin', 'vite')) === 0) await run(['bun', 'install', '--frozen-lockfile'], PORTAL, BUILD_TIMEOUT_MS);
+    const sources = Math.max(newestSource(join(PORTAL, 'src')), mtime(join(PORTAL, 'svelte.config.js')), mtime(join(PORTAL, 'vite.config.ts')));
+    if (mtime(PORTAL_ENTRY) < sources) await run(['bun', '--bun', 'x', 'vite', 'build'], PORTAL, BUILD_TIMEOUT_MS);
+  })();
+  return built;
+}
+
+async function freePort(): Promise<number> {
+  const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() });
+  const port = server.port;
+  await server.stop(true);
+  if (port === undefined) throw new Error('no free port');
+  return port;
+}
+
+export type Stack = {
+  sql: Sql;
+  root: Tenant;
+  platform: Platform;
+  upstream: FakeUpstream;
+  apiUrl: string;
+  portalUrl: string;
+  portalPort: number;
+  portalLog: string[];
+  browser: Browser;
+  /** A browser context (its own cookies) at desktop width, or the given viewport. */
+  context(viewport?: { width: number; height: number }): Promise<BrowserContext>;
+  page(viewport?: { width: number; height: number }): Promise<Page>;
+  person(tenant: Tenant, role?: Role, email?: string): Promise<Account>;
+  tenant(slug: string, options?: { customDomain?: string; markupBps?: number; parent?: Tenant }): Promise<Tenant>;
+  credit(account: Account, nanos: bigint): Promise<void>;
+  openai(key: string): OpenAI;
+  close(): Promise<void>;
+};
+
+export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+  const [, { sql, url }, upstream] = await Promise.all([buildPortal(), testDatabase(), startFakeUpstream({ apiKey: UPSTREAM_KEY })]);
+  const portalPort = await freePort();
+  const portalUrl = `http://127.0.0.1:${portalPort}`;
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    DATABASE_URL: url,
+    UPSTREAM_BASE_URL: upstream.baseUrl,
+    UPSTREAM_API_KEY: UPSTREAM_KEY,
+    TOLLGATE_KEY_PEPPER: PEPPER,
+    LOG_LEVEL: 'error',
+    PORTAL_URL: portalUrl,
+    ...env,
+  });
+  const root = await ensureRootTenant(sql, config.defaultMarkupBps);
+  const database: Database = { sql, url, root, keyPepper: PEPPER, close: async () => {} };
+  const platform = await startPlatform(config, database, createLogger(config.logLevel, () => {}), { port: 0, backgroundCatalog: false });
+  await platform.gateway.services.catalog.refreshFromUpstream();
+  const apiUrl = platform.gateway.url;
+
+  const portalLog: string[] = [];
+  const portal = Bun.spawn(['bun', PORTAL_ENTRY], {
+    cwd: PORTAL,
+    env: { ...process.env, PORT: String(portalPort), HOST: '127.0.0.1', TOLLGATE_API_URL: apiUrl, NODE_ENV: 'production' },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) portalLog.push(chunk);
+  };
+  void collect(portal.stdout);
+  void collect(portal.stderr);
+  const deadline = Date.now() + PORTAL_START_TIMEOUT_MS;
+  for (;;) {
+    const up = await fetch(`${portalUrl}/signin`).then((r) => r.ok, () => false);
+    if (up) break;
+    if (Date.now() > deadline || portal.exitCode !== null) throw new Error(`the portal did not start:\n${portalLog.join('')}`);
+    await Bun.sleep(100);
+  }
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  let people = 0;
+
+  const stack: Stack = {
+    sql,
+    root,
+    platform,
+    upstream,
+    apiUrl,
+    portalUrl,
+    portalPort,
+    portalLog,
+    browser,
+    context: (viewport = DESKTOP) => browser.newContext({ viewport, baseURL: portalUrl }),
+    async page(viewport = DESKTOP) {
+      const context = await stack.context(viewport);
+      return context.newPage();
+    },
+    async person(tenant, role = 'customer', email) {
+      people += 1;
+      const passwordHash = await Bun.password.hash(PASSWORD, { algorithm: 'argon2id' });
+      return createAccount(sql, { tenantId: tenant.id, email: email ?? `${role}${people}@${tenant.slug}.example`, role, passwordHash, displayName: `${role} ${people}` });
+    },
+    tenant: (slug, options = {}) =>
+      createTenant(sql, { slug, name: slug, markupBps: options.markupBps ?? 1000, parentId: (options.parent ?? root).id, customDomain: options.customDomain ?? null }),
+    async credit(account, nanos) {
+      const clearing = await tenantWalletId(sql, account.tenantId, 'clearing');
+      await recordTransfer(sql, {
+        kind: 'purchase',
+        cause: `e2e-${account.id}-${crypto.randomUUID()}`,
+        entries: [
+          { walletId: account.walletId, funding: 'paid', amountNanos: nanos },
+          { walletId: clearing, funding: 'paid', amountNanos: -nanos },
+        ],
+      });
+    },
+    openai: (key) => new OpenAI({ apiKey: key, baseURL: `${apiUrl}/v1`, maxRetries: 0 }),
+    async close() {
+      await browser.close().catch(() => {});
+      portal.kill();
+      await portal.exited;
+      await platform.gateway.stop(2_000);
+      await upstream.close();
+    },
+  };
+  return stack;
+}
+
+/** Signs in through the portal's form, as a person would. */
+export async function signIn(page: Page, email: string, password = PASSWORD): Promise<void> {
+  await page.goto('/signin');
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/signin')), page.getByRole('button', { name: 'Sign in' }).click()]);
+}
+
+/** Saves a full-page screenshot under test-results/screenshots/NAME-desktop.png (or -phone). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  const width = page.viewportSize()?.width ?? DESKTOP.width;
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}-${width < 600 ? 'phone' : 'desktop'}.png`), fullPage: true });
+}
