@@ -40,16 +40,3 @@ export async function policiesFor(db: Db, ids: { tenantId: string; accountId: st
   }
   return policies;
 }
-
-export type PolicyTarget = { tenantId?: string; accountId?: string; apiKeyId?: string };
-
-/** Sets (or clears, with all limits null) the policy of one subject. */
-export async function setRateLimitPolicy(db: Db, target: PolicyTarget, policy: RateLimitPolicy): Promise<void> {
-  const column = target.apiKeyId ? 'api_key_id' : target.accountId ? 'account_id' : 'tenant_id';
-  const id = target.apiKeyId ?? target.accountId ?? target.tenantId;
-  if (!id) throw new Error('a rate-limit policy needs a tenant, account or key');
-  await db`delete from rate_limit_policies where ${db(column)} = ${id}::uuid`;
-  if (Object.values(policy).every((v) => v === null)) return;
-  await db`insert into rate_limit_policies (${db(column)}, requests_per_minute, requests_per_hour, tokens_per_minute, concurrent_requests)
-    values (${id}::uuid, ${policy.requestsPerMinute}, ${policy.requestsPerHour}, ${policy.tokensPerMinute}, ${policy.concurrentRequests})`;
-}

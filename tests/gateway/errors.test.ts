@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import OpenAI, { APIError } from 'openai';
 import { revokeApiKey } from '../../db/queries/api-keys.ts';
-import { setRateLimitPolicy } from '../../db/queries/rate-limits.ts';
+import { upsertPolicy } from '../../db/queries/rate-limit-policies.ts';
 import { walletBalance } from '../../db/queries/transfers.ts';
 import { KEY_CACHE_TTL_MS } from '../../plugins/auth.ts';
 import { eventually, startHarness, UPSTREAM_KEY, type Harness } from './harness.ts';
@@ -108,7 +108,7 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
 
   test('requests over the per-key limit get 429 with retry-after and rate-limit headers', async () => {
     const { key, keyId } = await h.customer('1');
-    await setRateLimitPolicy(h.sql, { apiKeyId: keyId }, { requestsPerMinute: 2, requestsPerHour: null, tokensPerMinute: null, concurrentRequests: null });
+    await upsertPolicy(h.sql, { kind: 'apiKey', id: keyId }, { requestsPerMinute: 2, requestsPerHour: null, tokensPerMinute: null, concurrentRequests: null, spendPerDayNanos: null, spendPerMonthNanos: null });
     const client = h.client(key);
     const first = await client.chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'a' }] }).withResponse();
     expect(first.response.headers.get('x-ratelimit-limit-requests')).toBe('2');
