@@ -128,7 +128,9 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     stderr: 'pipe',
   });
   const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) portalLog.push(chunk);
+    const decoder = new TextDecoder();
+    const reader = stream.getReader();
+    for (let read = await reader.read(); !read.done; read = await reader.read()) portalLog.push(decoder.decode(read.value, { stream: true }));
   };
   void collect(portal.stdout);
   void collect(portal.stderr);
