@@ -48,7 +48,7 @@ export function exactUsd(value: Money): string {
 }
 
 /** A count with thousands separators. */
-export function count(value: number | string): string {
+export function count(value: number | string | bigint): string {
   return groupThousands(String(value));
 }
 

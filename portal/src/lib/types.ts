@@ -18,7 +18,7 @@ export type Viewer = {
   isAdmin: boolean;
   isOperator: boolean;
   account: { id: string; email: string; displayName: string | null } | null;
-  tenant: { id: string; name: string; slug: string; isRoot: boolean };
+  tenant: { id: string; name: string; slug: string };
 };
 
 export type Balance = { available: Money; held: Money; paid: Money; granted: Money };
