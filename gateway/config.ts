@@ -21,6 +21,8 @@ export type Config = {
   dataDir: string;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
+  /** How many gateway replicas share Redis: each keeps 1/replicas of every limit while Redis is down. */
+  replicas: number;
   upstreamBaseUrl: string;
   upstreamApiKey: string | undefined;
   defaultMarkupBps: number;
@@ -86,6 +88,15 @@ function markupBps(env: Env): number {
   return bps;
 }
 
+const MAX_REPLICAS = 1_000;
+
+function replicas(env: Env): number {
+  const raw = text(env, 'TOLLGATE_REPLICAS') ?? '1';
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1 || value > MAX_REPLICAS) throw new ConfigError('TOLLGATE_REPLICAS', `must be a whole number from 1 to ${MAX_REPLICAS}, got "${raw}"`);
+  return value;
+}
+
 function logLevel(env: Env): LogLevel {
   const raw = text(env, 'LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
@@ -146,6 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: text(env, 'TOLLGATE_DATA_DIR') ?? './.tollgate',
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    replicas: replicas(env),
     upstreamBaseUrl: (url(env, 'UPSTREAM_BASE_URL', ['http:', 'https:']) ?? DEFAULT_UPSTREAM_BASE_URL).replace(/\/+$/, ''),
     upstreamApiKey: text(env, 'UPSTREAM_API_KEY') ?? text(env, 'OPENROUTER_API_KEY'),
     defaultMarkupBps: markupBps(env),

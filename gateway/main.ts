@@ -1,6 +1,8 @@
 import { openDatabase } from '../db/open.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
+import { createRedisLimitStore } from './redis-limits.ts';
+import { connectRedis } from './redis.ts';
 import { RouteTableError } from './routes.ts';
 import { startPlatform } from './platform.ts';
 
@@ -26,21 +28,26 @@ async function main(): Promise<void> {
   const database = await openDatabase(config, { log: (line) => log.info(line), applicationName: 'tollgate-gateway' }).catch((error: unknown) =>
     fail(`database: ${error instanceof Error ? error.message : String(error)}`),
   );
+  // Redis holds only rate-limit counters: shared across replicas when set, in-process otherwise.
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, log) : undefined;
+  const limits = redis ? createRedisLimitStore(redis, log, config.replicas) : undefined;
   let gateway;
   try {
-    ({ gateway } = await startPlatform(config, database, log));
+    ({ gateway } = await startPlatform(config, database, log, limits ? { limits } : {}));
   } catch (error) {
     await database.close();
     if (error instanceof RouteTableError || error instanceof ConfigError) fail(`route table: ${error.message}`);
     throw error;
   }
-  log.info('tollgate gateway listening', { url: gateway.url, database: config.databaseUrl ? 'external' : 'embedded' });
+  log.info('tollgate gateway listening', { url: gateway.url, database: config.databaseUrl ? 'external' : 'embedded', limits: redis ? 'redis' : 'in-process' });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info('stopping: draining in-flight requests', { signal });
     await gateway.stop();
+    limits?.stop();
+    redis?.disconnect();
     await database.close();
     log.info('stopped');
     process.exit(0);
