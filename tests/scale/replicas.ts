@@ -1,0 +1,102 @@
+import type Redis from 'ioredis';
+import { parseUsd } from '../../core/money.ts';
+import type { Database } from '../../db/open.ts';
+import { createAccount } from '../../db/queries/accounts.ts';
+import { createApiKey } from '../../db/queries/api-keys.ts';
+import { upsertPolicy, type PolicyLimits } from '../../db/queries/rate-limit-policies.ts';
+import { ensureRootTenant, tenantWalletId } from '../../db/queries/tenants.ts';
+import { recordTransfer } from '../../db/queries/transfers.ts';
+import type { Sql } from '../../db/sql.ts';
+import { loadConfig } from '../../gateway/config.ts';
+import { createLogger } from '../../gateway/log.ts';
+import { createRedisLimitStore, type RedisLimitStore } from '../../gateway/redis-limits.ts';
+import { connectRedis } from '../../gateway/redis.ts';
+import { startGateway, type Gateway } from '../../gateway/server.ts';
+import { startFakeUpstream, type FakeUpstream } from '../fake-upstream.ts';
+import { testDatabase } from '../helpers.ts';
+import { PEPPER, UPSTREAM_KEY } from '../gateway/harness.ts';
+
+/**
+ * Several gateway replicas in one test process over one fresh database and one Redis: each has its
+ * own services (ledger queues, caches, Redis connection, limit store), as separate processes would.
+ */
+
+export type Replicas = {
+  gateways: Gateway[];
+  stores: RedisLimitStore[];
+  upstream: FakeUpstream;
+  sql: Sql;
+  logs: string[];
+  customer(usd: string, limits?: Partial<PolicyLimits>): Promise<{ key: string; keyId: string; accountId: string }>;
+  close(): Promise<void>;
+};
+
+const NO_LIMITS: PolicyLimits = { requestsPerMinute: null, requestsPerHour: null, tokensPerMinute: null, concurrentRequests: null, spendPerDayNanos: null, spendPerMonthNanos: null };
+
+export async function startReplicas(count: number, redisUrl: string): Promise<Replicas> {
+  const { sql, url } = await testDatabase();
+  const upstream = await startFakeUpstream({ apiKey: UPSTREAM_KEY });
+  const config = loadConfig({ HOST: '127.0.0.1', DATABASE_URL: url, REDIS_URL: redisUrl, TOLLGATE_REPLICAS: String(count), UPSTREAM_BASE_URL: upstream.baseUrl, UPSTREAM_API_KEY: UPSTREAM_KEY, TOLLGATE_KEY_PEPPER: PEPPER, LOG_LEVEL: 'info' });
+  const logs: string[] = [];
+  const log = createLogger(config.logLevel, (line) => logs.push(line));
+  const root = await ensureRootTenant(sql, config.defaultMarkupBps);
+  const database: Database = { sql, url, root, keyPepper: PEPPER, close: async () => {} };
+  const clients: Redis[] = [];
+  const stores: RedisLimitStore[] = [];
+  const gateways: Gateway[] = [];
+  for (let i = 0; i < count; i++) {
+    const client = connectRedis(redisUrl, log);
+    clients.push(client);
+    const store = createRedisLimitStore(client, log, config.replicas);
+    stores.push(store);
+    const gateway = await startGateway(config, database, log, { port: 0, backgroundCatalog: false, limits: store });
+    await gateway.services.catalog.refreshFromUpstream();
+    gateways.push(gateway);
+  }
+  await Promise.all(clients.map((client) => (client.status === 'ready' ? undefined : new Promise((resolve) => client.once('ready', resolve)))));
+  let customers = 0;
+  return {
+    gateways,
+    stores,
+    upstream,
+    sql,
+    logs,
+    async customer(usd, limits = {}) {
+      customers += 1;
+      const account = await createAccount(sql, { tenantId: root.id, email: `scale${customers}@example.com` });
+      const amount = parseUsd(usd) ?? 0n;
+      const clearing = await tenantWalletId(sql, root.id, 'clearing');
+      await recordTransfer(sql, {
+        kind: 'purchase',
+        cause: `scale-purchase-${account.id}`,
+        entries: [
+          { walletId: account.walletId, funding: 'paid', amountNanos: amount },
+          { walletId: clearing, funding: 'paid', amountNanos: -amount },
+        ],
+      });
+      const { key, apiKey } = await createApiKey(sql, PEPPER, { accountId: account.id });
+      if (Object.keys(limits).length > 0) await upsertPolicy(sql, { kind: 'apiKey', id: apiKey.id }, { ...NO_LIMITS, ...limits });
+      return { key, keyId: apiKey.id, accountId: account.id };
+    },
+    async close() {
+      for (const gateway of gateways) await gateway.stop(5_000);
+      for (const store of stores) store.stop();
+      for (const client of clients) client.disconnect();
+      await upstream.close();
+    },
+  };
+}
+
+export type Answer = { status: number; retryAfter: string | null; elapsedMs: number };
+
+/** One non-streamed chat completion through the given replica, timed. */
+export async function chat(gateway: Gateway, key: string): Promise<Answer> {
+  const started = performance.now();
+  const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  await response.arrayBuffer();
+  return { status: response.status, retryAfter: response.headers.get('retry-after'), elapsedMs: performance.now() - started };
+}
