@@ -1,20 +1,8 @@
 import type { Db } from '../sql.ts';
-import { accountFromRow, type Account, type Role } from './accounts.ts';
+import { accountFromRow, SELECT_ACCOUNT, type Account, type AccountRow } from './accounts.ts';
 
 /** Look-ups that sign-in needs and nothing else should: the password hash never leaves this path. */
 
-type AccountRow = {
-  id: string;
-  tenant_id: string;
-  email: string;
-  role: Role;
-  status: 'active' | 'suspended';
-  display_name: string | null;
-  wallet_id: bigint;
-  created_at: Date;
-};
-
-const SELECT_ACCOUNT = 'a.id, a.tenant_id, a.email, a.role, a.status, a.display_name, a.created_at, w.id as wallet_id';
 
 export async function findLogin(db: Db, tenantId: string, email: string): Promise<{ account: Account; passwordHash: string | null } | undefined> {
   const [row] = await db<(AccountRow & { password_hash: string | null })[]>`

@@ -12,7 +12,8 @@ export type Account = {
   createdAt: Date;
 };
 
-type AccountRow = {
+/** The columns every account query selects (see SELECT_ACCOUNT), as postgres.js returns them. */
+export type AccountRow = {
   id: string;
   tenant_id: string;
   email: string;
@@ -54,7 +55,8 @@ export async function createAccount(db: Db, input: NewAccount): Promise<Account>
   });
 }
 
-const SELECT_ACCOUNT = 'a.id, a.tenant_id, a.email, a.role, a.status, a.display_name, a.created_at, w.id as wallet_id';
+/** Select list for `accounts a join wallets w on w.account_id = a.id`, matching AccountRow. */
+export const SELECT_ACCOUNT = 'a.id, a.tenant_id, a.email, a.role, a.status, a.display_name, a.created_at, w.id as wallet_id';
 
 export async function findAccount(db: Db, id: string): Promise<Account | undefined> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;

@@ -1,21 +1,9 @@
 import type { Db } from '../sql.ts';
-import { accountFromRow, type Account, type Role } from './accounts.ts';
+import { accountFromRow, SELECT_ACCOUNT, type Account, type AccountRow, type Role } from './accounts.ts';
 import { keysetTail, positionColumn, withPosition, type KeysetPage, type Positioned } from './keyset.ts';
 
 /** A tenant admin's view of the accounts of their tenant. Every function is scoped by tenant id. */
 
-type AccountRow = {
-  id: string;
-  tenant_id: string;
-  email: string;
-  role: Role;
-  status: 'active' | 'suspended';
-  display_name: string | null;
-  wallet_id: bigint;
-  created_at: Date;
-};
-
-const SELECT_ACCOUNT = 'a.id, a.tenant_id, a.email, a.role, a.status, a.display_name, a.created_at, w.id as wallet_id';
 
 /** An account of this tenant, or undefined for an unknown id or an account of any other tenant. */
 export async function findTenantAccount(db: Db, tenantId: string, accountId: string): Promise<Account | undefined> {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../sql.ts';
-import { accountFromRow, type Account, type Role } from './accounts.ts';
+import { accountFromRow, type Account, type AccountRow } from './accounts.ts';
 
 /**
  * Sign-in sessions of built-in accounts. The token (`tgs-` + 256 random bits) goes to the client
@@ -29,17 +29,7 @@ export async function createSession(db: Db, accountId: string, ttlSeconds: numbe
   return { token, session: { id: row.id, accountId, expiresAt: row.expires_at } };
 }
 
-type SessionAccountRow = {
-  session_id: string;
-  id: string;
-  tenant_id: string;
-  email: string;
-  role: Role;
-  status: 'active' | 'suspended';
-  display_name: string | null;
-  wallet_id: bigint;
-  created_at: Date;
-};
+type SessionAccountRow = AccountRow & { session_id: string };
 
 /** The account behind an unexpired session token, or undefined. */
 export async function findSessionAccount(db: Db, token: string): Promise<{ sessionId: string; account: Account } | undefined> {
