@@ -1,6 +1,7 @@
 import { openDatabase } from '../db/open.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './log.ts';
+import { createMetrics } from './metrics.ts';
 import { createRedisLimitStore } from './redis-limits.ts';
 import { connectRedis } from './redis.ts';
 import { RouteTableError } from './routes.ts';
@@ -33,7 +34,8 @@ async function main(): Promise<void> {
   const limits = redis ? createRedisLimitStore(redis, log, config.replicas) : undefined;
   let gateway;
   try {
-    ({ gateway } = await startPlatform(config, database, log, limits ? { limits } : {}));
+    const metrics = createMetrics({ sql: database.sql, log, redisShared: limits ? () => limits.shared : undefined });
+    ({ gateway } = await startPlatform(config, database, log, { ...(limits ? { limits } : {}), observe: metrics.observe, mount: (app) => metrics.mount(app) }));
   } catch (error) {
     await database.close();
     if (error instanceof RouteTableError || error instanceof ConfigError) fail(`route table: ${error.message}`);

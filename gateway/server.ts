@@ -29,6 +29,8 @@ export type GatewayOptions = {
   /** Extra fixed routes (GraphQL, webhooks) mounted beside the route table. */
   mount?: (app: Elysia, services: Services) => void;
   onSettled?: (job: SettlementJob) => void;
+  /** Called once per request with the status of its response head (metrics, request logs). */
+  observe?: (ctx: RequestContext, status: number) => void;
 };
 
 async function ready(services: Services): Promise<Response> {
@@ -40,7 +42,7 @@ async function ready(services: Services): Promise<Response> {
   }
 }
 
-export function buildApp(compiled: CompiledRoute[], services: Services, tracker: { active: number }): Elysia {
+export function buildApp(compiled: CompiledRoute[], services: Services, tracker: { active: number }, observe?: GatewayOptions['observe']): Elysia {
   const app = new Elysia();
   for (const route of compiled) {
     const handler = ({ request }: { request: Request }) => {
@@ -53,7 +55,12 @@ export function buildApp(compiled: CompiledRoute[], services: Services, tracker:
         responseHeaders: {},
       };
       tracker.active += 1;
-      return runPipeline(route, ctx, services.log, () => (tracker.active -= 1));
+      const answer = runPipeline(route, ctx, services.log, () => (tracker.active -= 1));
+      if (!observe) return answer;
+      return answer.then((response) => {
+        observe(ctx, response.status);
+        return response;
+      });
     };
     if (route.route.method === 'GET') app.get(route.route.path, handler);
     else app.post(route.route.path, handler, { parse: 'none' });
@@ -90,7 +97,7 @@ export async function startGateway(config: Config, database: Database, log: Logg
   };
   const compiled = compileRoutes(loadRouteTable(config.routesFile), builtinPlugins(), services);
   const tracker = { active: 0 };
-  const app = buildApp(compiled, services, tracker);
+  const app = buildApp(compiled, services, tracker, options.observe);
   options.mount?.(app, services);
   const stopSweeper = startSweeper(database.sql, log);
   const server = Bun.serve({

@@ -1,0 +1,116 @@
+import type { Elysia } from 'elysia';
+import type { Sql } from '../db/sql.ts';
+import type { RequestContext } from './context.ts';
+import type { Logger } from './log.ts';
+
+/**
+ * `/metrics` in Prometheus text format and one structured log line per request. Request counters
+ * and the latency histogram are per replica (Prometheus sums them); holds open and credit sold and
+ * spent are read from PostgreSQL at scrape time, at most once per DB_GAUGE_TTL_MS and bounded by
+ * DB_PROBE_TIMEOUT_MS, so a slow database makes a scrape report `tollgate_database_up 0`, not hang.
+ */
+
+/** Seconds; time to the response head (for a stream, its first byte), which is what a client waits on. */
+const LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
+const DB_GAUGE_TTL_MS = 10_000;
+const DB_PROBE_TIMEOUT_MS = 1_000;
+
+type Histogram = { counts: number[]; sum: number; count: number };
+type DbGauges = { up: boolean; holdsOpen: number; heldNanos: bigint; soldNanos: bigint; spentNanos: bigint };
+
+export type Metrics = {
+  observe(ctx: RequestContext, status: number): void;
+  render(): Promise<string>;
+  mount(app: Elysia): void;
+};
+
+export type MetricsSources = { sql: Sql; log: Logger; redisShared?: () => boolean };
+
+const label = (value: string) => value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
+
+async function readDbGauges(sql: Sql): Promise<DbGauges> {
+  const query = async (): Promise<DbGauges> => {
+    const [holds] = await sql<{ open: string; held: string }[]>`select count(*)::text as open, coalesce(sum(amount_nanos), 0)::text as held from holds where outcome is null`;
+    const [credit] = await sql<{ sold: string; spent: string }[]>`
+      select coalesce(sum(e.amount_nanos) filter (where t.kind = 'purchase'), 0)::text as sold,
+             coalesce(-sum(e.amount_nanos) filter (where t.kind = 'usage'), 0)::text as spent
+      from entries e join transfers t on t.id = e.transfer_id join wallets w on w.id = e.wallet_id
+      where w.kind = 'customer'`;
+    return { up: true, holdsOpen: Number(holds?.open ?? 0), heldNanos: BigInt(holds?.held ?? 0), soldNanos: BigInt(credit?.sold ?? 0), spentNanos: BigInt(credit?.spent ?? 0) };
+  };
+  const timeout = Bun.sleep(DB_PROBE_TIMEOUT_MS).then((): never => {
+    throw new Error('timeout');
+  });
+  return Promise.race([query(), timeout]);
+}
+
+export function createMetrics(sources: MetricsSources): Metrics {
+  const requests = new Map<string, number>();
+  const latency = new Map<string, Histogram>();
+  const upstreamErrors = new Map<string, number>();
+  let gauges: { at: number; value: DbGauges } | undefined;
+
+  const dbGauges = async (): Promise<DbGauges> => {
+    if (gauges && Date.now() - gauges.at < DB_GAUGE_TTL_MS && gauges.value.up) return gauges.value;
+    const value = await readDbGauges(sources.sql).catch((): DbGauges => ({ ...(gauges?.value ?? { holdsOpen: 0, heldNanos: 0n, soldNanos: 0n, spentNanos: 0n }), up: false }));
+    gauges = { at: Date.now(), value };
+    return value;
+  };
+
+  const metrics: Metrics = {
+    observe(ctx, status) {
+      const route = ctx.route.path;
+      const latencyMs = performance.now() - ctx.startedAt;
+      const key = `${route}\u0000${status}`;
+      requests.set(key, (requests.get(key) ?? 0) + 1);
+      const histogram = latency.get(route) ?? { counts: LATENCY_BUCKETS_SECONDS.map(() => 0), sum: 0, count: 0 };
+      LATENCY_BUCKETS_SECONDS.forEach((bound, i) => {
+        if (latencyMs / 1000 <= bound) histogram.counts[i] = (histogram.counts[i] ?? 0) + 1;
+      });
+      histogram.sum += latencyMs / 1000;
+      histogram.count += 1;
+      latency.set(route, histogram);
+      const upstreamStatus = ctx.upstream?.status;
+      if (upstreamStatus !== undefined && upstreamStatus >= 500) upstreamErrors.set(route, (upstreamErrors.get(route) ?? 0) + 1);
+      sources.log.info('request', {
+        requestId: ctx.id,
+        route,
+        status,
+        latencyMs: Math.round(latencyMs),
+        model: ctx.model?.id,
+        accountId: ctx.principal?.key.accountId,
+        upstreamStatus,
+      });
+    },
+    async render() {
+      const lines: string[] = [];
+      lines.push('# HELP tollgate_requests_total Requests answered, by route and status.', '# TYPE tollgate_requests_total counter');
+      for (const [key, value] of requests) {
+        const [route = '', status = ''] = key.split('\u0000');
+        lines.push(`tollgate_requests_total{route="${label(route)}",status="${status}"} ${value}`);
+      }
+      lines.push('# HELP tollgate_request_duration_seconds Time to the response head, by route.', '# TYPE tollgate_request_duration_seconds histogram');
+      for (const [route, h] of latency) {
+        LATENCY_BUCKETS_SECONDS.forEach((bound, i) => lines.push(`tollgate_request_duration_seconds_bucket{route="${label(route)}",le="${bound}"} ${h.counts[i] ?? 0}`));
+        lines.push(`tollgate_request_duration_seconds_bucket{route="${label(route)}",le="+Inf"} ${h.count}`);
+        lines.push(`tollgate_request_duration_seconds_sum{route="${label(route)}"} ${h.sum}`, `tollgate_request_duration_seconds_count{route="${label(route)}"} ${h.count}`);
+      }
+      lines.push('# HELP tollgate_upstream_errors_total Upstream answers with a 5xx status, by route.', '# TYPE tollgate_upstream_errors_total counter');
+      for (const [route, value] of upstreamErrors) lines.push(`tollgate_upstream_errors_total{route="${label(route)}"} ${value}`);
+      const db = await dbGauges();
+      lines.push('# HELP tollgate_database_up 1 when PostgreSQL answered the last probe.', '# TYPE tollgate_database_up gauge', `tollgate_database_up ${db.up ? 1 : 0}`);
+      if (sources.redisShared) {
+        lines.push('# HELP tollgate_redis_up 1 when rate limits are shared through Redis, 0 while this replica uses its local share.', '# TYPE tollgate_redis_up gauge', `tollgate_redis_up ${sources.redisShared() ? 1 : 0}`);
+      }
+      lines.push('# HELP tollgate_holds_open Holds not yet posted, voided or expired.', '# TYPE tollgate_holds_open gauge', `tollgate_holds_open ${db.holdsOpen}`);
+      lines.push('# HELP tollgate_held_nanos Credit reserved by open holds, in nano-dollars.', '# TYPE tollgate_held_nanos gauge', `tollgate_held_nanos ${db.heldNanos}`);
+      lines.push('# HELP tollgate_credit_sold_nanos Credit bought by customers, in nano-dollars.', '# TYPE tollgate_credit_sold_nanos gauge', `tollgate_credit_sold_nanos ${db.soldNanos}`);
+      lines.push('# HELP tollgate_credit_spent_nanos Credit customers spent on usage, in nano-dollars.', '# TYPE tollgate_credit_spent_nanos gauge', `tollgate_credit_spent_nanos ${db.spentNanos}`);
+      return `${lines.join('\n')}\n`;
+    },
+    mount(app) {
+      app.get('/metrics', async () => new Response(await metrics.render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } }));
+    },
+  };
+  return metrics;
+}
