@@ -1,3 +1,5 @@
+import { createAutoTopUp } from '../billing/auto-top-up.ts';
+import { stripeClient } from '../billing/stripe-client.ts';
 import type { Database } from '../db/open.ts';
 import { createLiveEvents, type LiveEvents } from '../schema/live-events.ts';
 import { createGraphqlHandler } from '../schema/server.ts';
@@ -7,7 +9,8 @@ import { startGateway, type Gateway, type GatewayOptions } from './server.ts';
 
 /**
  * The whole API process: the /v1 route table, the GraphQL management API at /graphql, and the
- * live events that tie them together (a settled request updates its account's subscriptions).
+ * live events that tie them together (a settled request updates its account's subscriptions), and,
+ * with Stripe configured, auto top-up checked after each settled request.
  */
 
 export type Platform = { gateway: Gateway; events: LiveEvents };
@@ -15,14 +18,17 @@ export type Platform = { gateway: Gateway; events: LiveEvents };
 export async function startPlatform(config: Config, database: Database, log: Logger, options: GatewayOptions = {}): Promise<Platform> {
   const events = createLiveEvents();
   const graphql = createGraphqlHandler({ sql: database.sql, config, keyPepper: database.keyPepper, rootTenantId: database.root.id, events });
+  const autoTopUp = config.stripe ? createAutoTopUp({ sql: database.sql, stripe: stripeClient(config.stripe), log }, events) : undefined;
   const gateway = await startGateway(config, database, log, {
     ...options,
+    events,
     mount: (app, services) => {
       app.all('/graphql', ({ request }) => graphql(request), { parse: 'none' });
       options.mount?.(app, services);
     },
     onSettled: (job) => {
       events.publishSettlement(job.request.accountId, job.request.id);
+      autoTopUp?.nudge(job.request.accountId);
       options.onSettled?.(job);
     },
   });

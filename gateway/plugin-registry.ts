@@ -6,11 +6,12 @@ import { meter } from '../plugins/meter.ts';
 import { models } from '../plugins/models.ts';
 import { proxy } from '../plugins/proxy/index.ts';
 import { ratelimit } from '../plugins/ratelimit.ts';
+import { stripeWebhook } from '../plugins/stripe-webhook.ts';
 import type { PluginDefinition } from '../plugins/types.ts';
 import type { PluginRegistry } from './route-compiler.ts';
 
 /** Every plugin a route may name, by the name the route table uses. */
 export function builtinPlugins(): PluginRegistry {
-  const definitions = [auth, ratelimit, balance, proxy, meter, debit, models, keyInfo] as PluginDefinition<unknown>[];
+  const definitions = [auth, ratelimit, balance, proxy, meter, debit, models, keyInfo, stripeWebhook] as PluginDefinition<unknown>[];
   return new Map(definitions.map((definition) => [definition.name, definition]));
 }

@@ -27,6 +27,7 @@ export const DEFAULT_ROUTES: Route[] = [
   { method: 'GET', path: '/v1/models', plugins: [{ name: 'auth', options: { optional: true } }, { name: 'models' }] },
   { method: 'GET', path: '/v1/models/:id', plugins: [{ name: 'auth', options: { optional: true } }, { name: 'models' }] },
   { method: 'GET', path: '/v1/key', plugins: [{ name: 'auth' }, { name: 'key-info' }] },
+  { method: 'POST', path: '/webhooks/stripe', plugins: [{ name: 'stripe-webhook' }] },
 ];
 
 export class RouteTableError extends Error {}

@@ -12,7 +12,7 @@ import { builtinPlugins } from './plugin-registry.ts';
 import { MAX_REQUEST_BODY_BYTES } from './request-body.ts';
 import { compileRoutes } from './route-compiler.ts';
 import { loadRouteTable } from './routes.ts';
-import type { Services } from './services.ts';
+import type { BalanceEvents, Services } from './services.ts';
 import { startSweeper } from './sweeper.ts';
 import { createTenantPricing } from './tenant-pricing.ts';
 
@@ -31,6 +31,8 @@ export type GatewayOptions = {
   onSettled?: (job: SettlementJob) => void;
   /** Called once per request with the status of its response head (metrics, request logs). */
   observe?: (ctx: RequestContext, status: number) => void;
+  /** Where plugins announce credit changes (the live API); nowhere by default. */
+  events?: BalanceEvents;
 };
 
 async function ready(services: Services): Promise<Response> {
@@ -94,6 +96,7 @@ export async function startGateway(config: Config, database: Database, log: Logg
     tenantPricing: createTenantPricing(database.sql),
     ledger: createLedgerQueues(database.sql, log, (job) => options.onSettled?.(job)),
     limits,
+    events: options.events ?? { publishBalanceChange: () => {} },
   };
   const compiled = compileRoutes(loadRouteTable(config.routesFile), builtinPlugins(), services);
   const tracker = { active: 0 };

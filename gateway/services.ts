@@ -6,6 +6,9 @@ import type { LimitStore } from './limits.ts';
 import type { Logger } from './log.ts';
 import type { TenantPricing } from './tenant-pricing.ts';
 
+/** Tells live subscribers that an account's credit changed outside a request (a purchase, a refund). */
+export type BalanceEvents = { publishBalanceChange(accountId: string): void };
+
 /** The long-lived parts a plugin may use, built once per process and shared by every route. */
 export type Services = {
   config: Config;
@@ -17,4 +20,5 @@ export type Services = {
   tenantPricing: TenantPricing;
   ledger: LedgerQueues;
   limits: LimitStore;
+  events: BalanceEvents;
 };
