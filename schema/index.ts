@@ -16,6 +16,10 @@ import './report.ts';
 import './white-label.ts';
 import './management-token.ts';
 import './live.ts';
+import './credit-pack.ts';
+import './payment.ts';
+import './checkout.ts';
+import './auto-top-up.ts';
 
 /** The schema: each domain file above registers its types and fields on the builder when imported. */
 export const schema = builder.toSchema();
