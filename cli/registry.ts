@@ -7,6 +7,7 @@ import { keyCreateCommand, keyListCommand, keyRevokeCommand } from './commands/k
 import { ledgerVerifyCommand } from './commands/ledger.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { pricingListCommand, pricingSetCommand } from './commands/pricing.ts';
+import { stripeSyncEventsCommand } from './commands/stripe.ts';
 import { tenantCreateCommand, tenantListCommand } from './commands/tenant.ts';
 import { UsageError } from './errors.ts';
 
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   pricingListCommand,
   ledgerVerifyCommand,
   holdsSweepCommand,
+  stripeSyncEventsCommand,
 ];
 
 type Lookup = { kind: 'command'; command: Command; rest: string[] } | { kind: 'help'; group?: string };

@@ -36,6 +36,7 @@ export type StripeHarness = {
   fake: FakeStripe;
   gateway: Gateway;
   sql: Sql;
+  databaseUrl: string;
   config: Config;
   events: LiveEvents;
   logs: string[];
@@ -93,6 +94,7 @@ export async function startStripeHarness(env: Record<string, string> = {}): Prom
     fake,
     gateway,
     sql,
+    databaseUrl: url,
     config,
     events,
     logs,
