@@ -2,6 +2,7 @@ import { Elysia } from 'elysia';
 import type { Database } from '../db/open.ts';
 import { createCatalog } from './catalog.ts';
 import type { Config } from './config.ts';
+import { CORS_RESPONSE_HEADERS, isCorsPath, preflight } from './cors.ts';
 import type { RequestContext } from './context.ts';
 import { errorResponse, GatewayError } from './errors.ts';
 import { createLedgerQueues, type SettlementJob } from './ledger-queues.ts';
@@ -54,7 +55,7 @@ export function buildApp(compiled: CompiledRoute[], services: Services, tracker:
         route: route.route,
         startedAt: performance.now(),
         clientSignal: request.signal,
-        responseHeaders: {},
+        responseHeaders: isCorsPath(route.route.path) ? { ...CORS_RESPONSE_HEADERS } : {},
       };
       tracker.active += 1;
       const answer = runPipeline(route, ctx, services.log, () => (tracker.active -= 1));
@@ -66,6 +67,7 @@ export function buildApp(compiled: CompiledRoute[], services: Services, tracker:
     };
     if (route.route.method === 'GET') app.get(route.route.path, handler);
     else app.post(route.route.path, handler, { parse: 'none' });
+    if (isCorsPath(route.route.path)) app.options(route.route.path, ({ request }) => preflight(request, route.route.method));
   }
   app.get('/healthz', () => Response.json({ status: 'ok' }));
   app.get('/readyz', () => ready(services));
