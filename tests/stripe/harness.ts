@@ -136,7 +136,6 @@ export async function startStripeHarness(env: Record<string, string> = {}): Prom
       await gateway.stop(5_000);
       await upstream.close();
       await fake.close();
-      await sql.end({ timeout: 1 });
     },
   };
   return harness;

@@ -140,6 +140,12 @@ describe('disputes', () => {
   });
 });
 
+test('a full refund and a full dispute delivered at the same moment take back the credit once, not twice (the payment row lock orders them)', async () => {
+  const payments = await Promise.all(Array.from({ length: 5 }, () => paidPro()));
+  await Promise.all(payments.flatMap(({ sessionId }) => [h.deliver(h.fake.refund(sessionId, 4500)), h.deliver(h.fake.dispute(sessionId, 4500).event)]));
+  for (const { person } of payments) await expectBalance(person, { paid: 0n, granted: 0n });
+});
+
 test('payments history shows the purchase, its refunds and disputes, with the receipt', async () => {
   const { person, sessionId } = await paidPro();
   await h.deliver(h.fake.refund(sessionId, 900));

@@ -75,6 +75,14 @@ describe('exactly-once credit', () => {
     expect((await paymentOf(sessionId))?.receipt_url).toStartWith('https://pay.stripe.test/receipts/pi_');
   });
 
+  test("a credit is announced to the account's live subscribers", async () => {
+    const { person, sessionId } = await bought('Starter');
+    const heard = h.events.subscribe(person.account.id)[Symbol.asyncIterator]().next();
+    await h.deliver(h.fake.pay(sessionId));
+    const activity = await Promise.race([heard, Bun.sleep(2_000).then(() => undefined)]);
+    expect(activity?.value).toEqual({ accountId: person.account.id, requestId: null });
+  });
+
   test('the same event replayed 5 times in a row credits once', async () => {
     const { person, sessionId } = await bought('Enterprise');
     const event = h.fake.pay(sessionId);
