@@ -31,7 +31,9 @@ const PORTAL_START_TIMEOUT_MS = 20_000;
 const BUILD_TIMEOUT_MS = 180_000;
 export const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
 
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** Host names under .test (a reseller's custom domain, say) resolve to this machine, so a test can visit them. */
+export const TEST_DOMAIN_RULE = '--host-resolver-rules=MAP *.test 127.0.0.1';
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', TEST_DOMAIN_RULE];
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 
@@ -195,6 +197,13 @@ export async function signIn(page: Page, email: string, password = PASSWORD): Pr
   await page.getByLabel('E-mail').fill(email);
   await page.getByLabel('Password').fill(password);
   await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/signin')), page.getByRole('button', { name: 'Sign in' }).click()]);
+}
+
+/** The same signed-in browser at phone width: a new context carrying the first one's cookies. */
+export async function phonePage(stack: Stack, from: BrowserContext): Promise<Page> {
+  const phone = await stack.context(PHONE);
+  await phone.addCookies(await from.cookies());
+  return phone.newPage();
 }
 
 /** Saves a full-page screenshot under test-results/screenshots/NAME-desktop.png (or -phone). */

@@ -1,16 +1,72 @@
-import { ApiError, gql } from '$lib/server/api';
+import { gql } from '$lib/server/api';
+import { failure, fields, invalid } from '$lib/server/forms';
 import type { Money } from '$lib/types';
-import type { PageServerLoad } from './$types';
+import type { Actions, PageServerLoad } from './$types';
 
-type Pack = { id: string; name: string; price: Money; credit: Money; bonus: Money; active: boolean };
+type Pack = { id: string; name: string; price: Money; credit: Money; bonus: Money; active: boolean; sortOrder: number };
 
-/** Credit packs belong to the Stripe part of the API; without it the page says so. */
+const MONEY = '{ nanos usd }';
+const USD_CENTS = /^\d{1,9}(\.\d{1,2})?$/;
+
 export const load: PageServerLoad = async (event) => {
-  try {
-    const { creditPacks } = await gql<{ creditPacks: Pack[] }>(event, 'query AdminPacks { creditPacks { id name price { nanos usd } credit { nanos usd } bonus { nanos usd } } }');
-    return { packs: creditPacks, unavailable: null };
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    return { packs: [] as Pack[], unavailable: error.code === 'UNKNOWN_FIELD' ? 'Credit packs are not available on this service yet (payments are not configured).' : error.message };
-  }
+  const data = await gql<{ creditPacks: Pack[]; purchaseOptions: { stripeAvailable: boolean; customAmount: { minimum: Money; maximum: Money } | null } }>(
+    event,
+    `query AdminPacks { creditPacks(includeInactive: true) { id name active sortOrder price ${MONEY} credit ${MONEY} bonus ${MONEY} } purchaseOptions { stripeAvailable customAmount { minimum ${MONEY} maximum ${MONEY} } } }`,
+  );
+  return { packs: data.creditPacks, stripeAvailable: data.purchaseOptions.stripeAvailable, customAmount: data.purchaseOptions.customAmount };
+};
+
+type PackParse = { field: string; message: string } | { input: Record<string, unknown> };
+
+function packInput(values: Record<'name' | 'price' | 'credit' | 'sortOrder' | 'active', string>): PackParse {
+  const price = values.price.replace(/^\$/, '');
+  const credit = values.credit.replace(/^\$/, '');
+  if (!values.name) return { field: 'name', message: 'Name the pack.' };
+  if (!USD_CENTS.test(price)) return { field: 'price', message: 'Enter the price in dollars and cents, like 45 or 9.99.' };
+  if (!USD_CENTS.test(credit)) return { field: 'credit', message: 'Enter the credit it gives, in dollars, like 50.' };
+  return { input: { name: values.name, price: { usd: price }, credit: { usd: credit }, sortOrder: Number(values.sortOrder) || 0, active: values.active === 'on' } };
+}
+
+const PACK_FIELDS = ['name', 'price', 'credit', 'sortOrder', 'active'] as const;
+
+export const actions: Actions = {
+  create: async (event) => {
+    const values = await fields(event.request, PACK_FIELDS);
+    const parsed = packInput(values);
+    if ('field' in parsed) return invalid(parsed.field, parsed.message, values, 'create');
+    try {
+      await gql(event, 'mutation CreatePack($input: CreditPackInput!) { createCreditPack(input: $input) { id } }', { input: parsed.input });
+      return { action: 'create', done: `Pack “${values.name}” created.` };
+    } catch (error) {
+      return failure(error, values, 'create');
+    }
+  },
+  update: async (event) => {
+    const values = await fields(event.request, ['id', ...PACK_FIELDS] as const);
+    const parsed = packInput(values);
+    const action = `update:${values.id}`;
+    if ('field' in parsed) return invalid(parsed.field, parsed.message, values, action);
+    try {
+      await gql(event, 'mutation UpdatePack($id: ID!, $input: CreditPackInput!) { updateCreditPack(id: $id, input: $input) { id } }', { id: values.id, input: parsed.input });
+      return { action, done: `Pack “${values.name}” saved.` };
+    } catch (error) {
+      return failure(error, values, action);
+    }
+  },
+  range: async (event) => {
+    const values = await fields(event.request, ['minimum', 'maximum'] as const);
+    const minimum = values.minimum.replace(/^\$/, '');
+    const maximum = values.maximum.replace(/^\$/, '');
+    const off = !minimum && !maximum;
+    if (!off && (!USD_CENTS.test(minimum) || !USD_CENTS.test(maximum))) return invalid('minimum', 'Enter both amounts in dollars, or leave both empty to turn custom amounts off.', values, 'range');
+    try {
+      await gql(event, 'mutation Range($min: AmountInput, $max: AmountInput) { setCustomAmountRange(minimum: $min, maximum: $max) { minimum { usd } } }', {
+        min: off ? null : { usd: minimum },
+        max: off ? null : { usd: maximum },
+      });
+      return { action: 'range', done: off ? 'Custom amounts are off.' : `Customers can buy from $${minimum} to $${maximum}.` };
+    } catch (error) {
+      return failure(error, values, 'range');
+    }
+  },
 };

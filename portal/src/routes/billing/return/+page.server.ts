@@ -1,32 +1,31 @@
-import { gql } from '$lib/server/api';
+import { ApiError, gql } from '$lib/server/api';
 import { requireAccount } from '$lib/server/viewer';
-import type { Balance, Connection, Money } from '$lib/types';
+import type { Balance, Money } from '$lib/types';
 import type { PageServerLoad } from './$types';
 
 /**
- * Where Stripe Checkout sends the customer back (`?session_id=…`). The credit arrives with the
- * signed webhook, usually within seconds: the purchase's ledger entry names the Checkout Session
- * as its cause, so the page knows when this payment (not just any change) has landed.
+ * Where Stripe Checkout sends the customer back (`?session_id=…`, or `?status=cancelled`). The
+ * credit arrives with Stripe's signed webhook, usually within seconds of the redirect; the page
+ * shows this payment's status and follows the balance live until it is credited.
  */
 
-const RECENT_PURCHASES = 10;
+type Payment = { status: string; credit: Money; description: string; failureReason: string | null };
 
 export const load: PageServerLoad = async (event) => {
   requireAccount(event);
-  const data = await gql<{ viewer: { account: { balance: Balance } | null } | null; ledgerEntries: Connection<{ cause: string; amount: Money }> }>(
-    event,
-    `query ReturnBalance($first: Int!) {
-      viewer { account { balance { available { nanos usd } held { nanos usd } paid { nanos usd } granted { nanos usd } } } }
-      ledgerEntries(first: $first, kinds: [PURCHASE]) { edges { node { cause amount { nanos usd } } } }
-    }`,
-    { first: RECENT_PURCHASES },
-  );
   const sessionId = event.url.searchParams.get('session_id');
-  const credited = sessionId ? data.ledgerEntries.edges.filter((e) => e.node.cause.includes(sessionId)).map((e) => e.node.amount) : [];
-  const total = credited.reduce((sum, amount) => sum + BigInt(amount.nanos), 0n);
-  return {
-    balance: data.viewer?.account?.balance ?? null,
-    cancelled: event.url.searchParams.get('status') === 'cancelled',
-    arrivedNanos: credited.length > 0 ? total.toString() : null,
-  };
+  const { viewer } = await gql<{ viewer: { account: { balance: Balance } | null } | null }>(
+    event,
+    'query ReturnBalance { viewer { account { balance { available { nanos usd } held { nanos usd } paid { nanos usd } granted { nanos usd } } } } }',
+  );
+  let payment: Payment | null = null;
+  if (sessionId) {
+    try {
+      payment = (await gql<{ checkoutPayment: Payment }>(event, 'query ReturnPayment($id: String!) { checkoutPayment(sessionId: $id) { status description failureReason credit { nanos usd } } }', { id: sessionId }))
+        .checkoutPayment;
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.code !== 'NOT_FOUND') throw error;
+    }
+  }
+  return { balance: viewer?.account?.balance ?? null, cancelled: event.url.searchParams.get('status') === 'cancelled', payment };
 };
