@@ -5,7 +5,7 @@
  * whole charge, whatever the individual roundings were.
  */
 
-export const NANOS_PER_CENT = 10_000_000n;
+const NANOS_PER_CENT = 10_000_000n;
 
 export function centsToNanos(cents: bigint): bigint {
   return cents * NANOS_PER_CENT;

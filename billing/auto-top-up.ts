@@ -21,7 +21,7 @@ const NUDGE_INTERVAL_MS = 5_000;
 /** The nudge memory is forgotten wholesale past this size; it only throttles checks. */
 const MAX_TRACKED_ACCOUNTS = 10_000;
 
-export type TopUpResult = { status: 'skipped'; reason: string } | { status: 'credited' | 'failed' | 'pending'; payment: Payment };
+type TopUpResult = { status: 'skipped'; reason: string } | { status: 'credited' | 'failed' | 'pending'; payment: Payment };
 
 export type AutoTopUp = { nudge(accountId: string): void; attempt(accountId: string): Promise<TopUpResult> };
 

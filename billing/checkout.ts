@@ -56,8 +56,8 @@ async function customerOf(deps: BillingDeps, account: Account): Promise<string> 
   return (await findStripeCustomer(deps.sql, account.id))?.customerId ?? customer.id;
 }
 
-export type CheckoutRequest = { account: Account; purchase: Purchase; saveCard: boolean; portalUrl: string };
-export type Checkout = { payment: Payment; url: string };
+type CheckoutRequest = { account: Account; purchase: Purchase; saveCard: boolean; portalUrl: string };
+type Checkout = { payment: Payment; url: string };
 
 export async function createCheckout(deps: BillingDeps, request: CheckoutRequest): Promise<Checkout> {
   const { account } = request;

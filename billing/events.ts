@@ -111,7 +111,7 @@ export const HANDLED_EVENT_TYPES: readonly string[] = [...HANDLERS.keys()];
 
 export class InvalidStripeEvent extends Error {}
 
-export type EventResult = Applied & { eventId: string; type: string; duplicate: boolean };
+type EventResult = Applied & { eventId: string; type: string; duplicate: boolean };
 
 export async function processStripeEvent(deps: BillingDeps, raw: unknown, source: EventSource): Promise<EventResult> {
   const event = readEvent(raw);

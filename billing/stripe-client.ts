@@ -8,7 +8,7 @@ import type { Logger } from '../gateway/log.ts';
  * STRIPE_API_BASE_URL when set (a fake Stripe in tests). The fetch HTTP client is Bun's own fetch.
  */
 
-export type StripeSettings = NonNullable<Config['stripe']>;
+type StripeSettings = NonNullable<Config['stripe']>;
 
 /** What the billing code needs: the database, the Stripe API, and somewhere to log. */
 export type BillingDeps = { sql: Sql; stripe: Stripe; log: Logger };

@@ -70,7 +70,7 @@ export function readSession(object: Json): SessionView | undefined {
   };
 }
 
-export type ChargeView = { id: string; amountCents: bigint; paymentIntentId: string | null; receiptUrl: string | null };
+type ChargeView = { id: string; amountCents: bigint; paymentIntentId: string | null; receiptUrl: string | null };
 
 export function readCharge(object: Json): ChargeView | undefined {
   const id = text(object, 'id');

@@ -12,10 +12,10 @@ import { asJson, readEvent } from './stripe-objects.ts';
  */
 
 /** Stripe keeps events for 30 days; the listing stops here whatever the window holds. */
-export const MAX_SYNC_EVENTS = 10_000;
+const MAX_SYNC_EVENTS = 10_000;
 
 export type SyncedEvent = { eventId: string; type: string; outcome: string };
-export type SyncReport = { listed: number; alreadyRecorded: number; applied: SyncedEvent[]; missing: SyncedEvent[] };
+type SyncReport = { listed: number; alreadyRecorded: number; applied: SyncedEvent[]; missing: SyncedEvent[] };
 
 export async function syncMissedEvents(deps: BillingDeps, options: { since: Date; dryRun: boolean }): Promise<SyncReport> {
   const listed: unknown[] = [];

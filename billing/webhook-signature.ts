@@ -7,7 +7,7 @@ import Stripe from 'stripe';
  */
 
 /** Stripe's own default: a signed delivery older than this is refused as a possible replay. */
-export const SIGNATURE_TOLERANCE_SECONDS = 300;
+const SIGNATURE_TOLERANCE_SECONDS = 300;
 
 export type SignatureFailure = 'missing_signature' | 'invalid_signature' | 'stale_signature' | 'invalid_payload';
 export type Verified = { ok: true; event: unknown } | { ok: false; failure: SignatureFailure };

@@ -18,7 +18,7 @@ import { PaymentRef, visiblePayment, type PaymentWithChanges } from './payment.t
  */
 
 /** Typed errors of this domain, beside the API's common ones. */
-export const paymentsUnavailable = () =>
+const paymentsUnavailable = () =>
   new GraphQLError('Purchases are unavailable: Stripe is not configured on this server.', { extensions: { code: 'PAYMENTS_UNAVAILABLE' } });
 const providerFailed = () => new GraphQLError('Stripe could not be reached; nothing was charged. Try again shortly.', { extensions: { code: 'PAYMENT_PROVIDER_ERROR' } });
 

@@ -47,7 +47,7 @@ export async function dueForTopUp(db: Db, accountId: string): Promise<boolean> {
   return row !== undefined;
 }
 
-export type TopUpClaim = { payment: Payment; customerId: string; paymentMethodId: string } | { skipped: string };
+type TopUpClaim = { payment: Payment; customerId: string; paymentMethodId: string } | { skipped: string };
 
 type ClaimRow = {
   enabled: boolean;

@@ -11,7 +11,7 @@ import { recordTransfer, type TransferEntry } from './transfers.ts';
  * payment still has on the wallet cannot change between reading it and writing a reversal.
  */
 
-export type PaymentTransferInput = {
+type PaymentTransferInput = {
   payment: Payment;
   kind: PaymentChangeKind;
   /** The Stripe object behind the transfer: the session or intent, a refund, a dispute. */
@@ -22,7 +22,7 @@ export type PaymentTransferInput = {
   memo: Record<string, unknown>;
 };
 
-export type PaymentTransferResult = { applied: boolean; transferId: bigint };
+type PaymentTransferResult = { applied: boolean; transferId: bigint };
 
 async function customerWalletId(tx: TransactionSql, accountId: string): Promise<bigint> {
   const [row] = await tx<{ id: bigint }[]>`select id from wallets where account_id = ${accountId}::uuid`;

@@ -75,7 +75,7 @@ function paymentFromRow(row: PaymentRow): Payment {
   };
 }
 
-export type NewPayment = {
+type NewPayment = {
   tenantId: string;
   accountId: string;
   kind: PaymentKind;
@@ -145,7 +145,7 @@ export async function recordReceipt(db: Db, paymentId: string, chargeId: string,
     where id = ${paymentId}::uuid`;
 }
 
-export type PaymentFilter = { tenantId: string; accountId: string | null };
+type PaymentFilter = { tenantId: string; accountId: string | null };
 
 export async function listPayments(db: Db, filter: PaymentFilter, page: KeysetPage): Promise<Positioned<Payment>[]> {
   const rows = await db<(PaymentRow & { position_at: string })[]>`

@@ -2,7 +2,7 @@ import type { Db } from '../sql.ts';
 
 /** The Stripe customer of each account that has bought through Stripe, and its saved card. */
 
-export type StripeCustomer = { accountId: string; customerId: string; paymentMethodId: string | null };
+type StripeCustomer = { accountId: string; customerId: string; paymentMethodId: string | null };
 
 type CustomerRow = { account_id: string; customer_id: string; payment_method_id: string | null };
 

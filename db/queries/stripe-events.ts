@@ -7,7 +7,7 @@ import type { Db, TransactionSql } from '../sql.ts';
  */
 
 export type EventSource = 'webhook' | 'sync';
-export type NewStripeEvent = { id: string; type: string; createdAt: Date; source: EventSource };
+type NewStripeEvent = { id: string; type: string; createdAt: Date; source: EventSource };
 
 export async function isEventRecorded(db: Db, eventId: string): Promise<boolean> {
   const [row] = await db`select 1 from stripe_events where id = ${eventId}`;

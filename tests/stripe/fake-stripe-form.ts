@@ -4,7 +4,7 @@
  * of strings, so the fake Stripe and the tests can read what was sent.
  */
 
-export type FormValue = string | FormValue[] | { [key: string]: FormValue };
+type FormValue = string | FormValue[] | { [key: string]: FormValue };
 export type Form = { [key: string]: FormValue };
 
 function segments(key: string): string[] {

@@ -55,7 +55,7 @@ function must(map: Map<string, StripeObject>, id: string, what: string): StripeO
   return object;
 }
 
-export type ChargeOptions = { amount: number; customer: unknown; metadata: unknown; paymentMethod: string; status: 'succeeded' | 'processing' | 'requires_payment_method' };
+type ChargeOptions = { amount: number; customer: unknown; metadata: unknown; paymentMethod: string; status: 'succeeded' | 'processing' | 'requires_payment_method' };
 
 /** A PaymentIntent and, unless it failed, its charge. */
 export function createIntent(state: FakeState, options: ChargeOptions): StripeObject {

@@ -13,7 +13,7 @@ export const FAKE_SECRET_KEY = 'sk_test_fakeStripeSecretKey0123456789';
 
 export type RecordedRequest = { method: string; path: string; params: Form; idempotencyKey: string | null };
 /** How the next off-session PaymentIntents end. */
-export type OffSessionMode = 'succeed' | 'decline' | 'processing';
+type OffSessionMode = 'succeed' | 'decline' | 'processing';
 
 export type FakeStripe = {
   url: string;

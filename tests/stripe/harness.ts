@@ -28,7 +28,7 @@ export const PORTAL_URL = 'https://portal.example.test';
 
 export type Person = { account: Account; token: string };
 export type Delivery = { status: number; body: Record<string, unknown>; text: string };
-export type DeliverOptions = { secret?: string; timestamp?: number; header?: string | null; payload?: string };
+type DeliverOptions = { secret?: string; timestamp?: number; header?: string | null; payload?: string };
 export type Money = { paid: bigint; granted: bigint };
 export type GqlResult<T> = { data: T | null; errors?: { message: string; extensions?: { code?: string; field?: string } }[] };
 
@@ -55,7 +55,19 @@ export async function signedHeader(payload: string, secret = WEBHOOK_SECRET, tim
   return Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret, ...(timestamp === undefined ? {} : { timestamp }) });
 }
 
-export async function startStripeHarness(env: Record<string, string> = {}): Promise<StripeHarness> {
+function graphqlClient(baseUrl: string) {
+  return async <T>(query: string, variables: Record<string, unknown> = {}, token?: string): Promise<GqlResult<T>> => {
+    const response = await fetch(`${baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await response.json()) as GqlResult<T>;
+  };
+}
+
+/** The database, both fakes and the platform, configured for the fake Stripe. */
+async function boot(env: Record<string, string>) {
   const { sql, url } = await testDatabase();
   const fake = await startFakeStripe();
   const upstream: FakeUpstream = await startFakeUpstream({ apiKey: UPSTREAM_KEY });
@@ -79,17 +91,14 @@ export async function startStripeHarness(env: Record<string, string> = {}): Prom
   const database: Database = { sql, url, root, keyPepper: PEPPER, close: async () => {} };
   const { gateway, events } = await startPlatform(config, database, log, { port: 0, backgroundCatalog: false });
   await gateway.services.catalog.refreshFromUpstream();
+  return { sql, url, fake, upstream, config, logs, root, gateway, events };
+}
+
+export async function startStripeHarness(env: Record<string, string> = {}): Promise<StripeHarness> {
+  const { sql, url, fake, upstream, config, logs, root, gateway, events } = await boot(env);
   let people = 0;
 
-  const gql = async <T>(query: string, variables: Record<string, unknown> = {}, token?: string): Promise<GqlResult<T>> => {
-    const response = await fetch(`${gateway.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await response.json()) as GqlResult<T>;
-  };
-
+  const gql = graphqlClient(gateway.url);
   const harness: StripeHarness = {
     fake,
     gateway,
