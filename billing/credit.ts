@@ -65,6 +65,7 @@ async function lockSessionPayment(tx: TransactionSql, session: SessionView): Pro
 export async function applySession(tx: TransactionSql, session: SessionView): Promise<Applied> {
   const payment = await lockSessionPayment(tx, session);
   if (!payment) return nothing('unknown checkout session: ignored');
+  if (payment.status === 'paid') return nothing('already credited', payment);
   if (session.paymentStatus !== 'paid') {
     // An asynchronous payment method (a bank debit, say): the money is not there yet.
     await setPaymentStatus(tx, payment.id, 'processing', null);

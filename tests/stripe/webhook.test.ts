@@ -134,12 +134,15 @@ describe('exactly-once credit', () => {
 describe('asynchronous payments and abandoned checkouts', () => {
   test('an unpaid completed session waits; async success credits once, even when it arrives twice', async () => {
     const { person, sessionId } = await bought('Starter');
-    expect((await h.deliver(h.fake.pay(sessionId, { asynchronous: true }))).body.outcome).toBe('awaiting asynchronous payment');
+    const unpaid = h.fake.pay(sessionId, { asynchronous: true });
+    expect((await h.deliver(unpaid)).body.outcome).toBe('awaiting asynchronous payment');
     expect(await paymentOf(sessionId)).toMatchObject({ status: 'processing' });
     expect(await h.balance(person.account)).toEqual({ paid: 0n, granted: 0n });
     const succeeded = h.fake.settleAsync(sessionId, true);
     expect((await h.deliver(succeeded)).body.outcome).toBe('credited');
     expect((await h.deliver({ ...succeeded, id: `${succeeded.id}_again` })).body.outcome).toBe('already credited');
+    expect((await h.deliver({ ...unpaid, id: `${unpaid.id}_late_copy` })).body.outcome).toBe('already credited');
+    expect(await paymentOf(sessionId)).toMatchObject({ status: 'paid' });
     expect(await h.balance(person.account)).toEqual({ paid: usd('10'), granted: 0n });
   });
 
