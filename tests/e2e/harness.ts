@@ -196,7 +196,7 @@ export async function signIn(page: Page, email: string, password = PASSWORD): Pr
   await page.goto('/signin');
   await page.getByLabel('E-mail').fill(email);
   await page.getByLabel('Password').fill(password);
-  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/signin')), page.getByRole('button', { name: 'Sign in' }).click()]);
+  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/signin'), { waitUntil: 'commit' }), page.getByRole('button', { name: 'Sign in' }).click()]);
 }
 
 /** The same signed-in browser at phone width: a new context carrying the first one's cookies. */
