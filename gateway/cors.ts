@@ -1,10 +1,25 @@
+import { findHostCors, findTenantCors, type TenantCorsRow } from '../db/queries/cors-origins.ts';
+import type { Sql } from '../db/sql.ts';
+import type { RequestContext } from './context.ts';
+import { GatewayError } from './errors.ts';
+
 /**
- * CORS for the OpenAI-compatible API: any origin may call it from a browser, without credentials
- * (the API key travels in a header, never a cookie), and the headers a browser client needs are
- * exposed. /graphql has its own, stricter policy (schema/server.ts).
+ * CORS for the OpenAI-compatible API and the GraphQL API.
+ *
+ * /v1: any origin may call it from a browser, without credentials (the API key travels in a
+ * header, never a cookie), unless the key's tenant lists its allowed origins: then only those.
+ * /graphql: with credentials (the session cookie), only from the portal, the gateway's own origin,
+ * the host the request came to, the tenant's custom domain and the origins the tenant adds.
+ * A preflight carries no key, so it is answered for the tenant the host belongs to (else the root).
  */
 
 export const PREFLIGHT_MAX_AGE_SECONDS = 600;
+/** How long a tenant's origins are cached: a change reaches every replica within this time. */
+export const CORS_CACHE_TTL_MS = 2_000;
+const CORS_CACHE_LIMIT = 10_000;
+/** Per list and tenant; the database checks the same bound. */
+export const MAX_CORS_ORIGINS = 50;
+const MAX_ORIGIN_CHARS = 300;
 const EXPOSED_HEADERS = [
   'x-request-id',
   'retry-after',
@@ -14,28 +29,175 @@ const EXPOSED_HEADERS = [
   'x-ratelimit-limit-tokens',
   'x-ratelimit-remaining-tokens',
 ].join(', ');
-const DEFAULT_ALLOWED_HEADERS = 'authorization, content-type, x-api-key';
+const API_ALLOWED_HEADERS = 'authorization, content-type, x-api-key';
+const GRAPHQL_ALLOWED_HEADERS = 'authorization, content-type';
+const GRAPHQL_METHODS = 'GET, POST, OPTIONS';
+const ASKED_HEADERS = /^[A-Za-z0-9, -]{1,1000}$/;
 
 export function isCorsPath(path: string): boolean {
   return path.startsWith('/v1/');
 }
 
-/** Added to every answer of a /v1 route, success or error. */
+/** Added to every answer of a /v1 route, success or error; the cors plugin narrows it for a restricted tenant. */
 export const CORS_RESPONSE_HEADERS: Readonly<Record<string, string>> = {
   'access-control-allow-origin': '*',
   'access-control-expose-headers': EXPOSED_HEADERS,
 };
 
-/** The answer to a browser's preflight: the request headers it asks for are allowed (no credentials). */
-export function preflight(request: Request, method: string): Response {
+/** `scheme://host[:port]` as browsers send it in `Origin` (lower-case host, no default port), or undefined. */
+export function normalizeOrigin(text: string): string | undefined {
+  if (text.length > MAX_ORIGIN_CHARS || !URL.canParse(text)) return undefined;
+  const url = new URL(text);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  if (url.username || url.password || url.pathname !== '/' || url.search || url.hash || text.endsWith('#')) return undefined;
+  return url.origin;
+}
+
+/** The origins normalized and without repeats, or the first one that is not an origin. */
+export function parseOrigins(texts: readonly string[]): { origins: string[] } | { invalid: string } | { tooMany: true } {
+  const origins = new Set<string>();
+  for (const text of texts) {
+    const origin = normalizeOrigin(text.trim());
+    if (origin === undefined) return { invalid: text };
+    origins.add(origin);
+  }
+  return origins.size > MAX_CORS_ORIGINS ? { tooMany: true } : { origins: [...origins] };
+}
+
+export type TenantCors = { tenantId: string; graphql: ReadonlySet<string>; api: ReadonlySet<string> };
+
+export type CorsPolicies = {
+  forTenant(tenantId: string): Promise<TenantCors | undefined>;
+  /** The tenant whose custom domain this host is, else the root tenant. */
+  forHost(host: string): Promise<TenantCors | undefined>;
+};
+
+function policyOf(row: TenantCorsRow | undefined): TenantCors | undefined {
+  if (!row) return undefined;
+  // The tenant's own domain is a portal origin of that tenant (https only: the gateway sits behind TLS there).
+  const graphql = new Set(row.customDomain ? [...row.graphql, `https://${row.customDomain}`] : row.graphql);
+  return { tenantId: row.tenantId, graphql, api: new Set(row.api) };
+}
+
+function expiringCache<T>(load: (key: string) => Promise<T>, now: () => number): (key: string) => Promise<T> {
+  const cache = new Map<string, { value: Promise<T>; expiresAt: number }>();
+  return (key) => {
+    const hit = cache.get(key);
+    if (hit && hit.expiresAt > now()) return hit.value;
+    if (cache.size >= CORS_CACHE_LIMIT) cache.clear();
+    const value = load(key);
+    cache.set(key, { value, expiresAt: now() + CORS_CACHE_TTL_MS });
+    value.catch(() => cache.delete(key));
+    return value;
+  };
+}
+
+export function createCorsPolicies(sql: Sql, now: () => number = Date.now): CorsPolicies {
+  return {
+    forTenant: expiringCache(async (tenantId) => policyOf(await findTenantCors(sql, tenantId)), now),
+    forHost: expiringCache(async (host) => policyOf(await findHostCors(sql, host)), now),
+  };
+}
+
+/** The host name a request came to, without its port. */
+export function requestHost(request: Request): string {
+  return (request.headers.get('host') ?? new URL(request.url).host).replace(/:\d+$/, '').toLowerCase();
+}
+
+function allowedHeaders(request: Request, fallback: string): string {
   const asked = request.headers.get('access-control-request-headers');
+  return asked && ASKED_HEADERS.test(asked) ? asked : fallback;
+}
+
+/** A refused preflight: no allow-origin header, so the browser stops, and a status that says why. */
+function refusedPreflight(origin: string): Response {
+  return Response.json({ error: { message: `Origin ${origin} may not call this API from a browser.`, type: 'invalid_request_error', code: 'origin_not_allowed', param: null } }, { status: 403, headers: { vary: 'Origin' } });
+}
+
+/** Whether a browser on `origin` may use a key of this tenant on /v1: any origin unless the tenant lists some. */
+export function apiOriginAllowed(policy: TenantCors | undefined, origin: string): boolean {
+  return !policy || policy.api.size === 0 || policy.api.has(origin);
+}
+
+/**
+ * Run by `auth` once the key is known: a browser on an origin the key's tenant does not list is
+ * refused before anything is held or spent; on a listed one the answer names that origin.
+ */
+export async function admitOrigin(ctx: RequestContext, tenantId: string, policies: CorsPolicies): Promise<void> {
+  const origin = ctx.request.headers.get('origin');
+  if (origin === null) return;
+  const policy = await policies.forTenant(tenantId);
+  if (!policy || policy.api.size === 0) return;
+  if (!policy.api.has(origin)) {
+    delete ctx.responseHeaders['access-control-allow-origin'];
+    throw new GatewayError(403, 'origin_not_allowed', `This API key may not be used from a browser on ${origin}.`);
+  }
+  ctx.responseHeaders['access-control-allow-origin'] = origin;
+  ctx.responseHeaders.vary = 'Origin';
+}
+
+/** The answer to a browser's preflight on a /v1 route. */
+export async function apiPreflight(request: Request, method: string, policies: CorsPolicies): Promise<Response> {
+  const origin = request.headers.get('origin');
+  const policy = origin === null ? undefined : await policies.forHost(requestHost(request));
+  if (origin !== null && !apiOriginAllowed(policy, origin)) return refusedPreflight(origin);
+  const restricted = policy !== undefined && policy.api.size > 0;
   return new Response(null, {
     status: 204,
     headers: {
-      'access-control-allow-origin': '*',
+      'access-control-allow-origin': restricted && origin !== null ? origin : '*',
       'access-control-allow-methods': `${method}, OPTIONS`,
-      'access-control-allow-headers': asked && /^[A-Za-z0-9, -]{1,1000}$/.test(asked) ? asked : DEFAULT_ALLOWED_HEADERS,
+      'access-control-allow-headers': allowedHeaders(request, API_ALLOWED_HEADERS),
       'access-control-max-age': String(PREFLIGHT_MAX_AGE_SECONDS),
+      ...(restricted ? { vary: 'Origin' } : {}),
     },
   });
+}
+
+/** Origins allowed on /graphql whatever the tenant: the portal and the gateway's own public origin. */
+export function graphqlBaseOrigins(portalUrl: string, publicUrl: string): ReadonlySet<string> {
+  return new Set([new URL(portalUrl).origin, new URL(publicUrl).origin]);
+}
+
+async function graphqlOriginAllowed(request: Request, origin: string, base: ReadonlySet<string>, policies: CorsPolicies): Promise<boolean> {
+  if (base.has(origin)) return true;
+  const host = request.headers.get('host');
+  if (host !== null && URL.canParse(origin) && new URL(origin).host === host) return true;
+  const policy = await policies.forHost(requestHost(request));
+  return policy?.graphql.has(origin) ?? false;
+}
+
+/**
+ * Wraps the GraphQL handler: answers preflights itself (204 for an allowed origin, 403 without an
+ * allow-origin header for any other) and marks the answers an allowed origin may read. A request
+ * from another origin still runs (a browser will not let the page read it, and the session cookie
+ * is SameSite=Lax, so another site cannot act as a signed-in person).
+ */
+export function withGraphqlCors(handler: (request: Request) => Promise<Response>, base: ReadonlySet<string>, policies: CorsPolicies) {
+  return async (request: Request): Promise<Response> => {
+    const origin = request.headers.get('origin');
+    const allowedOrigin = origin !== null && (await graphqlOriginAllowed(request, origin, base, policies)) ? origin : undefined;
+    if (request.method === 'OPTIONS') {
+      if (allowedOrigin === undefined) return refusedPreflight(origin ?? 'null');
+      return new Response(null, {
+        status: 204,
+        headers: {
+          'access-control-allow-origin': allowedOrigin,
+          'access-control-allow-credentials': 'true',
+          'access-control-allow-methods': GRAPHQL_METHODS,
+          'access-control-allow-headers': allowedHeaders(request, GRAPHQL_ALLOWED_HEADERS),
+          'access-control-max-age': String(PREFLIGHT_MAX_AGE_SECONDS),
+          vary: 'Origin',
+        },
+      });
+    }
+    const response = await handler(request);
+    response.headers.append('vary', 'Origin');
+    if (allowedOrigin !== undefined) {
+      response.headers.set('access-control-allow-origin', allowedOrigin);
+      response.headers.set('access-control-allow-credentials', 'true');
+      response.headers.set('access-control-expose-headers', EXPOSED_HEADERS);
+    }
+    return response;
+  };
 }

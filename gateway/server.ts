@@ -2,7 +2,7 @@ import { Elysia } from 'elysia';
 import type { Database } from '../db/open.ts';
 import { createCatalog } from './catalog.ts';
 import type { Config } from './config.ts';
-import { CORS_RESPONSE_HEADERS, isCorsPath, preflight } from './cors.ts';
+import { apiPreflight, CORS_RESPONSE_HEADERS, createCorsPolicies, isCorsPath } from './cors.ts';
 import type { RequestContext } from './context.ts';
 import { errorResponse, GatewayError } from './errors.ts';
 import { createLedgerQueues, type SettlementJob } from './ledger-queues.ts';
@@ -67,7 +67,7 @@ export function buildApp(compiled: CompiledRoute[], services: Services, tracker:
     };
     if (route.route.method === 'GET') app.get(route.route.path, handler);
     else app.post(route.route.path, handler, { parse: 'none' });
-    if (isCorsPath(route.route.path)) app.options(route.route.path, ({ request }) => preflight(request, route.route.method));
+    if (isCorsPath(route.route.path)) app.options(route.route.path, ({ request }) => apiPreflight(request, route.route.method, services.cors));
   }
   app.get('/healthz', () => Response.json({ status: 'ok' }));
   app.get('/readyz', () => ready(services));
@@ -96,6 +96,7 @@ export async function startGateway(config: Config, database: Database, log: Logg
     log,
     catalog,
     tenantPricing: createTenantPricing(database.sql),
+    cors: createCorsPolicies(database.sql),
     ledger: createLedgerQueues(database.sql, log, (job) => options.onSettled?.(job)),
     limits,
     events: options.events ?? { publishBalanceChange: () => {} },

@@ -1,6 +1,7 @@
 import type { Sql } from '../db/sql.ts';
 import type { Catalog } from './catalog.ts';
 import type { Config } from './config.ts';
+import type { CorsPolicies } from './cors.ts';
 import type { LedgerQueues } from './ledger-queues.ts';
 import type { LimitStore } from './limits.ts';
 import type { Logger } from './log.ts';
@@ -18,6 +19,8 @@ export type Services = {
   log: Logger;
   catalog: Catalog;
   tenantPricing: TenantPricing;
+  /** Each tenant's allowed browser origins, cached briefly. */
+  cors: CorsPolicies;
   ledger: LedgerQueues;
   limits: LimitStore;
   events: BalanceEvents;

@@ -1,6 +1,7 @@
 import { hashApiKey, isWellFormedApiKey } from '../core/api-key.ts';
 import { findKeyPrincipal, touchApiKeys, type KeyPrincipal } from '../db/queries/api-keys.ts';
 import type { Sql } from '../db/sql.ts';
+import { admitOrigin } from '../gateway/cors.ts';
 import { GatewayError } from '../gateway/errors.ts';
 import { booleanOption, onlyKnownOptions } from './options.ts';
 import type { PluginDefinition } from './types.ts';
@@ -86,6 +87,7 @@ export const auth: PluginDefinition<{ optional: boolean }> = {
         }
         if (!principal) throw unauthorized('Invalid API key.');
         checkUsable(principal, Date.now());
+        await admitOrigin(ctx, principal.tenantId, services.cors);
         keys.markUsed(principal.key.id);
         ctx.principal = principal;
       },

@@ -14,6 +14,7 @@ import './pricing-rule.ts';
 import './rate-limit-policy.ts';
 import './report.ts';
 import './white-label.ts';
+import './cors.ts';
 import './management-token.ts';
 import './live.ts';
 import './credit-pack.ts';

@@ -1,4 +1,5 @@
-import { createYoga, type YogaLogger, type YogaServerOptions } from 'graphql-yoga';
+import { createYoga, type YogaLogger } from 'graphql-yoga';
+import { createCorsPolicies, graphqlBaseOrigins, withGraphqlCors } from '../gateway/cors.ts';
 import { createLogger, type Logger } from '../gateway/log.ts';
 import { authenticate } from './authenticate.ts';
 import type { ApiServices, GraphqlContext } from './context.ts';
@@ -13,18 +14,6 @@ import { protection } from './protection.ts';
 export type GraphqlDeps = ApiServices;
 
 type ServerContext = { cookies: string[] };
-
-/** Browsers may call with credentials only from the portal, the gateway's own origin, or the host they are on. */
-function corsFor(config: ApiServices['config']): NonNullable<YogaServerOptions<ServerContext, GraphqlContext>['cors']> {
-  const allowed = new Set([new URL(config.portalUrl).origin, new URL(config.publicUrl).origin]);
-  return (request: Request) => {
-    const origin = request.headers.get('origin');
-    const host = request.headers.get('host');
-    const sameHost = origin !== null && host !== null && URL.canParse(origin) && new URL(origin).host === host;
-    const permitted = origin !== null && (allowed.has(origin) || sameHost);
-    return { origin: permitted ? [origin, origin] : ['null', 'null'], credentials: true, methods: ['GET', 'POST', 'OPTIONS'] };
-  };
-}
 
 /**
  * Yoga logs an unexpected (masked) error with its stack; this keeps the gateway's one-line JSON
@@ -49,7 +38,8 @@ export function createGraphqlHandler(deps: GraphqlDeps): (request: Request) => P
     landingPage: false,
     graphiql: !deps.config.production,
     logging: yogaLogging(createLogger(deps.config.logLevel)),
-    cors: corsFor(deps.config),
+    // Answered around yoga (gateway/cors.ts), per tenant, with a refused preflight that says so.
+    cors: false,
     // Expected failures are GraphQLErrors and pass through; anything else becomes "Unexpected error.".
     maskedErrors: { isDev: false },
     plugins: [protection(deps.config.production)],
@@ -59,10 +49,11 @@ export function createGraphqlHandler(deps: GraphqlDeps): (request: Request) => P
       return { ...deps, request, tenant: auth.tenant, viewer: auth.viewer, cookies };
     },
   });
-  return async (request) => {
+  const handle = async (request: Request) => {
     const cookies: string[] = [];
     const response = await yoga.fetch(request, { cookies });
     for (const cookie of cookies) response.headers.append('set-cookie', cookie);
     return response;
   };
+  return withGraphqlCors(handle, graphqlBaseOrigins(deps.config.portalUrl, deps.config.publicUrl), createCorsPolicies(deps.sql));
 }
