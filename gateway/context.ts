@@ -28,7 +28,11 @@ export type RequestContext = {
   hold?: HoldState;
   upstream?: UpstreamState;
   usage?: MeteredUsage;
-  chargeNanos?: bigint;
+  /**
+   * Set by `debit` when it settles: the customer's price for the request (0 when nothing is
+   * charged), resolved once the usage is final and before the ledger write. Never rejects.
+   */
+  charged?: Promise<bigint>;
 };
 
 export type TenantLevel = { tenantId: string; walletId: bigint; revenueWalletId: bigint };

@@ -2,20 +2,52 @@
  * Rate-limit counters behind one interface, so the in-process store (the zero-configuration
  * default) and the Redis store (several replicas) are interchangeable. Windows are sliding logs:
  * at most `limit` units in any window of `windowMs`, exactly, with no burst at window edges.
+ *
+ * Spending windows are UTC calendar days and months, not rolling periods: a spend counter is one
+ * number per period (a rolling 24 h would need a log of every charge), and "resets at 00:00 UTC"
+ * is what a customer can read on an invoice. A request is admitted while the period's recorded
+ * spend is below the limit; its real charge is added when it settles, so requests in flight when
+ * the limit is reached may take the spend past it by their own charges.
  */
 
 /** `record: false` only checks that `cost` more would fit (token limits, whose real cost comes later). */
 export type WindowCheck = { key: string; limit: number; windowMs: number; cost: number; record?: boolean };
 export type WindowResult = { allowed: boolean; remaining: number; retryAfterMs: number };
 
+export type SpendPeriod = 'day' | 'month';
+export type SpendWindow = { key: string; period: SpendPeriod };
+export type SpendCheck = SpendWindow & { limitNanos: bigint };
+/** `retryAfterMs` is the time until the period rolls over, also when allowed. */
+export type SpendResult = { allowed: boolean; spentNanos: bigint; retryAfterMs: number };
+export type Admission = { windows: WindowResult[]; spends: SpendResult[] };
+
 export type LimitStore = {
-  /** Checks every window and records the cost in all of them only if all allow it. */
-  consume(checks: readonly WindowCheck[]): Promise<WindowResult[]>;
+  /**
+   * Checks every window and spending period; records the windows' costs only if everything
+   * allows the request. Spending is never recorded here: its amount is known at settlement.
+   */
+  consume(checks: readonly WindowCheck[], spends?: readonly SpendCheck[]): Promise<Admission>;
   /** Adds usage known only afterwards (tokens) without refusing anything. */
   record(key: string, windowMs: number, cost: number): Promise<void>;
+  /** Adds a settled charge to the current period of each spending window. */
+  recordSpend(windows: readonly SpendWindow[], amountNanos: bigint): Promise<void>;
   acquire(key: string, limit: number): Promise<boolean>;
   release(key: string): Promise<void>;
 };
+
+const DAY_MS = 86_400_000;
+
+/** The UTC calendar period containing `t`: a number naming it and the time it ends. */
+export function spendPeriodAt(period: SpendPeriod, t: number): { index: number; endsAt: number } {
+  if (period === 'day') {
+    const index = Math.floor(t / DAY_MS);
+    return { index, endsAt: (index + 1) * DAY_MS };
+  }
+  const date = new Date(t);
+  const year = date.getUTCFullYear();
+  const month = date.getUTCMonth();
+  return { index: year * 12 + month, endsAt: Date.UTC(year, month + 1, 1) };
+}
 
 type Log = { times: number[]; costs: number[]; total: number };
 
@@ -35,9 +67,32 @@ function prune(log: Log, now: number, windowMs: number): void {
   }
 }
 
+type Spent = { index: number; spentNanos: bigint };
+
+function checkWindows(logFor: (key: string) => Log, checks: readonly WindowCheck[], t: number): WindowResult[] {
+  return checks.map((check) => {
+    const log = logFor(check.key);
+    prune(log, t, check.windowMs);
+    const allowed = log.total + check.cost <= check.limit;
+    const oldest = log.times[0];
+    const retryAfterMs = allowed || oldest === undefined ? 0 : Math.max(1, oldest + check.windowMs - t);
+    return { allowed, remaining: Math.max(0, check.limit - log.total - (allowed ? check.cost : 0)), retryAfterMs };
+  });
+}
+
+function checkSpends(spent: Map<string, Spent>, spends: readonly SpendCheck[], t: number): SpendResult[] {
+  return spends.map(({ key, period, limitNanos }) => {
+    const { index, endsAt } = spendPeriodAt(period, t);
+    const current = spent.get(`${period}:${key}`);
+    const spentNanos = current?.index === index ? current.spentNanos : 0n;
+    return { allowed: spentNanos < limitNanos, spentNanos, retryAfterMs: endsAt - t };
+  });
+}
+
 export function createMemoryLimitStore(now: () => number = Date.now): LimitStore & { stop(): void } {
   const logs = new Map<string, Log>();
   const slots = new Map<string, number>();
+  const spent = new Map<string, Spent>();
   const logFor = (key: string) => {
     let log = logs.get(key);
     if (!log) logs.set(key, (log = { times: [], costs: [], total: 0 }));
@@ -49,20 +104,18 @@ export function createMemoryLimitStore(now: () => number = Date.now): LimitStore
       prune(log, t, MAX_WINDOW_MS);
       if (log.times.length === 0) logs.delete(key);
     }
+    for (const [key, entry] of spent) {
+      const period = key.startsWith('day:') ? 'day' : 'month';
+      if (entry.index !== spendPeriodAt(period, t).index) spent.delete(key);
+    }
   }, SWEEP_INTERVAL_MS);
   sweeper.unref?.();
   return {
-    async consume(checks) {
+    async consume(checks, spends = []) {
       const t = now();
-      const results = checks.map((check) => {
-        const log = logFor(check.key);
-        prune(log, t, check.windowMs);
-        const allowed = log.total + check.cost <= check.limit;
-        const oldest = log.times[0];
-        const retryAfterMs = allowed || oldest === undefined ? 0 : Math.max(1, oldest + check.windowMs - t);
-        return { allowed, remaining: Math.max(0, check.limit - log.total - (allowed ? check.cost : 0)), retryAfterMs };
-      });
-      if (results.every((r) => r.allowed)) {
+      const windows = checkWindows(logFor, checks, t);
+      const spendResults = checkSpends(spent, spends, t);
+      if (windows.every((r) => r.allowed) && spendResults.every((r) => r.allowed)) {
         for (const check of checks) {
           if (check.record === false) continue;
           const log = logFor(check.key);
@@ -71,13 +124,21 @@ export function createMemoryLimitStore(now: () => number = Date.now): LimitStore
           log.total += check.cost;
         }
       }
-      return results;
+      return { windows, spends: spendResults };
     },
     async record(key, _windowMs, cost) {
       const log = logFor(key);
       log.times.push(now());
       log.costs.push(cost);
       log.total += cost;
+    },
+    async recordSpend(windows, amountNanos) {
+      const t = now();
+      for (const { key, period } of windows) {
+        const { index } = spendPeriodAt(period, t);
+        const current = spent.get(`${period}:${key}`);
+        spent.set(`${period}:${key}`, { index, spentNanos: (current?.index === index ? current.spentNanos : 0n) + amountNanos });
+      }
     },
     async acquire(key, limit) {
       const used = slots.get(key) ?? 0;

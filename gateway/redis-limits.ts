@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
-import { createMemoryLimitStore, type LimitStore, type WindowCheck, type WindowResult } from './limits.ts';
+import { createMemoryLimitStore, type Admission, type LimitStore, type SpendCheck, type SpendWindow, type WindowCheck } from './limits.ts';
 import type { Logger } from './log.ts';
+import { ACQUIRE_SCRIPT, CONSUME_SCRIPT, RECORD_SCRIPT, RECORD_SPEND_SCRIPT, REFRESH_SCRIPT } from './redis-limit-scripts.ts';
 
 /**
  * Rate limits shared by every replica through Redis. Each window is a sliding log in a sorted set
@@ -10,9 +11,14 @@ import type { Logger } from './log.ts';
  * not matter). Concurrency slots are leases in a sorted set scored by their expiry, refreshed while
  * held, so the slots of a replica that died free themselves after `LEASE_MS`.
  *
+ * Spending periods are hashes (`w` = the UTC day or month they count, `s` = nano-dollars spent)
+ * that reset when a new period starts and expire when theirs ends.
+ *
  * Outage policy: any Redis error (down, timeout after REDIS_COMMAND_TIMEOUT_MS) switches this
  * replica to its in-process store with each limit divided by `replicas` (at least 1), so N replicas
- * together still admit at most the limit (rounding down). One line is logged when falling back and
+ * together still admit at most the limit (rounding down). Spend recorded in Redis before the outage
+ * is unknown locally, so a spending period that spans an outage may reach up to twice its limit.
+ * One line is logged when falling back and
  * one when shared counting resumes; a probe checks Redis every PROBE_INTERVAL_MS meanwhile, so no
  * request waits on a Redis that is known to be down.
  */
@@ -22,90 +28,10 @@ export const LEASE_MS = 60_000;
 const LEASE_REFRESH_MS = 20_000;
 const PROBE_INTERVAL_MS = 500;
 
-const CONSUME_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local id = ARGV[1]
-local n = #KEYS / 2
-local out = {}
-local allowed = true
-local totals = {}
-for i = 1, n do
-  local log, sum = KEYS[2 * i - 1], KEYS[2 * i]
-  local limit, window, cost = tonumber(ARGV[4 * i - 2]), tonumber(ARGV[4 * i - 1]), tonumber(ARGV[4 * i])
-  local expired = redis.call('ZRANGEBYSCORE', log, '-inf', now - window)
-  local total
-  if #expired > 0 then
-    local drop = 0
-    for _, m in ipairs(expired) do drop = drop + tonumber(string.match(m, ':(%d+)$')) end
-    redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
-    total = redis.call('DECRBY', sum, drop)
-  else
-    total = tonumber(redis.call('GET', sum) or '0')
-  end
-  if redis.call('ZCARD', log) == 0 then total = 0 end
-  totals[i] = total
-  local ok = total + cost <= limit
-  local retry = 0
-  if not ok then
-    allowed = false
-    local oldest = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')
-    if oldest[2] then retry = math.max(1, tonumber(oldest[2]) + window - now) end
-  end
-  out[3 * i - 2] = ok and 1 or 0
-  out[3 * i - 1] = total
-  out[3 * i] = retry
-end
-if allowed then
-  for i = 1, n do
-    local log, sum = KEYS[2 * i - 1], KEYS[2 * i]
-    local window, cost, record = tonumber(ARGV[4 * i - 1]), tonumber(ARGV[4 * i]), ARGV[4 * i + 1]
-    if record == '1' then
-      if totals[i] == 0 then redis.call('SET', sum, 0) end
-      redis.call('ZADD', log, now, id .. ':' .. i .. ':' .. cost)
-      redis.call('INCRBY', sum, cost)
-      redis.call('PEXPIRE', log, window)
-      redis.call('PEXPIRE', sum, window)
-    end
-  end
-end
-return out
-`;
-
-const RECORD_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('SET', KEYS[2], 0) end
-redis.call('ZADD', KEYS[1], now, ARGV[1] .. ':' .. ARGV[3])
-redis.call('INCRBY', KEYS[2], tonumber(ARGV[3]))
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
-return 1
-`;
-
-const ACQUIRE_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-`;
-
-const REFRESH_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i = 1, #KEYS do
-  redis.call('ZADD', KEYS[i], 'XX', now + tonumber(ARGV[1]), ARGV[i + 1])
-  redis.call('PEXPIRE', KEYS[i], ARGV[1])
-end
-return 1
-`;
-
 type Scripts = {
-  tgConsume(...args: (string | number)[]): Promise<number[]>;
+  tgConsume(...args: (string | number)[]): Promise<(number | string)[]>;
   tgRecord(...args: (string | number)[]): Promise<number>;
+  tgRecordSpend(...args: (string | number)[]): Promise<number>;
   tgAcquire(...args: (string | number)[]): Promise<number>;
   tgRefresh(...args: (string | number)[]): Promise<number>;
 };
@@ -117,6 +43,7 @@ export type RedisLimitStore = LimitStore & { readonly shared: boolean; stop(): v
 function defineScripts(client: Redis): Scripts {
   client.defineCommand('tgConsume', { lua: CONSUME_SCRIPT });
   client.defineCommand('tgRecord', { numberOfKeys: 2, lua: RECORD_SCRIPT });
+  client.defineCommand('tgRecordSpend', { lua: RECORD_SPEND_SCRIPT });
   client.defineCommand('tgAcquire', { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
   client.defineCommand('tgRefresh', { lua: REFRESH_SCRIPT });
   return client as unknown as Scripts;
@@ -125,6 +52,36 @@ function defineScripts(client: Redis): Scripts {
 /** The local share of a limit while Redis is unreachable: the replicas together stay within it. */
 export function localShare(limit: number, replicas: number): number {
   return Math.max(1, Math.floor(limit / Math.max(1, replicas)));
+}
+
+/** The same share of a spending limit, in whole nano-dollars. */
+export function localSpendShare(limitNanos: bigint, replicas: number): bigint {
+  const share = limitNanos / BigInt(Math.max(1, replicas));
+  return share > 0n ? share : 1n;
+}
+
+const spendKey = ({ key, period }: SpendWindow) => `${KEY_PREFIX}spend:${period}:${key}`;
+
+/** One script call for every window and spending period of a request. */
+async function consumeShared(scripts: Scripts, checks: readonly WindowCheck[], spends: readonly SpendCheck[]): Promise<Admission> {
+  const keys = [...checks.flatMap((check) => [`${KEY_PREFIX}${check.key}:${check.windowMs}`, `${KEY_PREFIX}${check.key}:${check.windowMs}:total`]), ...spends.map(spendKey)];
+  const args = [
+    ...checks.flatMap((check) => [check.limit, check.windowMs, check.cost, check.record === false ? '0' : '1']),
+    ...spends.flatMap((spend) => [spend.period, spend.limitNanos.toString()]),
+  ];
+  const raw = await scripts.tgConsume(keys.length, ...keys, Bun.randomUUIDv7(), checks.length, ...args);
+  const at = (i: number) => raw[i] ?? 0;
+  return {
+    windows: checks.map((check, i) => {
+      const allowed = at(3 * i) === 1;
+      const total = Number(at(3 * i + 1));
+      return { allowed, remaining: Math.max(0, check.limit - total - (allowed ? check.cost : 0)), retryAfterMs: Number(at(3 * i + 2)) };
+    }),
+    spends: spends.map((_, j) => {
+      const i = checks.length + j;
+      return { allowed: at(3 * i) === 1, spentNanos: BigInt(at(3 * i + 1)), retryAfterMs: Number(at(3 * i + 2)) };
+    }),
+  };
 }
 
 export function createRedisLimitStore(client: Redis, log: Logger, replicas: number): RedisLimitStore {
@@ -175,23 +132,16 @@ export function createRedisLimitStore(client: Redis, log: Logger, replicas: numb
     get shared() {
       return shared;
     },
-    async consume(checks) {
-      if (checks.length === 0) return [];
+    async consume(checks, spends = []) {
+      if (checks.length === 0 && spends.length === 0) return { windows: [], spends: [] };
       if (shared) {
         try {
-          const keys = checks.flatMap((check) => [`${KEY_PREFIX}${check.key}:${check.windowMs}`, `${KEY_PREFIX}${check.key}:${check.windowMs}:total`]);
-          const args = checks.flatMap((check) => [check.limit, check.windowMs, check.cost, check.record === false ? '0' : '1']);
-          const raw = await scripts.tgConsume(keys.length, ...keys, Bun.randomUUIDv7(), ...args);
-          return checks.map((check, i): WindowResult => {
-            const allowed = raw[3 * i] === 1;
-            const total = raw[3 * i + 1] ?? 0;
-            return { allowed, remaining: Math.max(0, check.limit - total - (allowed ? check.cost : 0)), retryAfterMs: raw[3 * i + 2] ?? 0 };
-          });
+          return await consumeShared(scripts, checks, spends);
         } catch (error) {
           degrade(error);
         }
       }
-      return local.consume(localChecks(checks));
+      return local.consume(localChecks(checks), spends.map((spend) => ({ ...spend, limitNanos: localSpendShare(spend.limitNanos, replicas) })));
     },
     async record(key, windowMs, cost) {
       if (shared) {
@@ -203,6 +153,18 @@ export function createRedisLimitStore(client: Redis, log: Logger, replicas: numb
         }
       }
       await local.record(key, windowMs, cost);
+    },
+    async recordSpend(windows, amountNanos) {
+      if (windows.length === 0) return;
+      if (shared) {
+        try {
+          await scripts.tgRecordSpend(windows.length, ...windows.map(spendKey), amountNanos.toString(), ...windows.map((w) => w.period));
+          return;
+        } catch (error) {
+          degrade(error);
+        }
+      }
+      await local.recordSpend(windows, amountNanos);
     },
     async acquire(key, limit) {
       const held = leases.get(key) ?? [];

@@ -78,13 +78,19 @@ function recordOf(ctx: RequestContext, outcome: Outcome, usage: MeteredUsage | u
   };
 }
 
-async function settle(ctx: RequestContext, outcome: Outcome, services: Services, lookup: boolean): Promise<void> {
+type Priced = { usage: MeteredUsage | undefined; charge: Charge | undefined };
+
+/** Final usage and charge; for an abandoned stream this may wait on the upstream's generation record. */
+async function price(ctx: RequestContext, outcome: Outcome, services: Services, lookup: boolean): Promise<Priced> {
+  const usage = ctx.hold ? await settledUsage(ctx, outcome, services, lookup) : undefined;
+  ctx.usage = usage;
+  return { usage, charge: usage ? computeCharge(ctx, services.catalog, usage) : undefined };
+}
+
+async function post(ctx: RequestContext, outcome: Outcome, services: Services, { usage, charge }: Priced): Promise<void> {
   const principal = ctx.principal;
   if (!principal) return;
   const hold = ctx.hold;
-  const usage = hold ? await settledUsage(ctx, outcome, services, lookup) : undefined;
-  ctx.usage = usage;
-  const charge = usage ? computeCharge(ctx, services.catalog, usage) : undefined;
   let job: SettlementJob = { settlement: null, request: recordOf(ctx, outcome, usage, charge), charges: [] };
   if (hold && charge) {
     const chain = await services.tenantPricing.forTenant(principal.tenantId);
@@ -104,14 +110,20 @@ export const debit: PluginDefinition<{ generationLookup: boolean }> = {
     return {
       name: 'debit',
       settle(ctx, outcome) {
+        if (!ctx.principal) return;
         // Detached on purpose: settlement (and any generation lookup) must not delay the other
-        // plugins' settle steps, such as releasing the concurrency slot.
-        settle(ctx, outcome, services, options.generationLookup).catch((error: unknown) => {
-          services.log.error('debit failed; the hold sweeper will resolve the hold', {
-            requestId: ctx.id,
-            reason: error instanceof Error ? error.message : String(error),
+        // plugins' settle steps, such as releasing the concurrency slot. `ctx.charged` lets them
+        // wait for the price alone (spending limits count it) without waiting on the ledger.
+        const priced = price(ctx, outcome, services, options.generationLookup);
+        ctx.charged = priced.then(({ charge }) => charge?.levelPricesNanos.at(-1) ?? 0n, () => 0n);
+        priced
+          .then((result) => post(ctx, outcome, services, result))
+          .catch((error: unknown) => {
+            services.log.error('debit failed; the hold sweeper will resolve the hold', {
+              requestId: ctx.id,
+              reason: error instanceof Error ? error.message : String(error),
+            });
           });
-        });
       },
     };
   },

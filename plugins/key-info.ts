@@ -10,6 +10,8 @@ import type { PluginDefinition } from './types.ts';
  * limit, its account's balance, and the rate limits that apply. Amounts are exact USD strings.
  */
 
+const usdOrNull = (nanos: bigint | null) => (nanos === null ? null : formatUsd(nanos));
+
 export const keyInfo: PluginDefinition<Record<string, never>> = {
   name: 'key-info',
   parseOptions: noOptions,
@@ -40,7 +42,13 @@ export const keyInfo: PluginDefinition<Record<string, never>> = {
               paid: formatUsd(balance?.paidNanos ?? 0n),
               granted: formatUsd(balance?.grantedNanos ?? 0n),
             },
-            rate_limits: limits,
+            // Spending limits are money: exact USD text, as for the balance (and bigint has no JSON form).
+            rate_limits: Object.fromEntries(
+              Object.entries(limits).map(([subject, { spendPerDayNanos, spendPerMonthNanos, ...counts }]) => [
+                subject,
+                { ...counts, spendPerDayUsd: usdOrNull(spendPerDayNanos), spendPerMonthUsd: usdOrNull(spendPerMonthNanos) },
+              ]),
+            ),
           },
         };
         return new Response(JSON.stringify(payload), { headers: { 'content-type': 'application/json' } });

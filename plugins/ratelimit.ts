@@ -1,19 +1,23 @@
+import { formatUsd } from '../core/money.ts';
 import { policiesFor, type PolicySubject, type RateLimitPolicy, type SubjectPolicies } from '../db/queries/rate-limits.ts';
 import type { RequestContext } from '../gateway/context.ts';
 import { GatewayError } from '../gateway/errors.ts';
-import type { LimitStore, WindowCheck, WindowResult } from '../gateway/limits.ts';
+import type { LimitStore, SpendCheck, SpendResult, WindowCheck, WindowResult } from '../gateway/limits.ts';
 import { noOptions } from './options.ts';
 import type { PluginDefinition } from './types.ts';
 
 /**
- * `ratelimit`: requests per minute and per hour, tokens per minute and concurrent requests, per
- * key, account and tenant, from the policy table. Refusals are 429 with `retry-after`; every answer
- * carries OpenAI-style `x-ratelimit-*` headers for the tightest request window.
+ * `ratelimit`: requests per minute and per hour, tokens per minute, spend per UTC day and month,
+ * and concurrent requests, per key, account and tenant, from the policy table. Refusals are 429
+ * with `retry-after`; every answer carries OpenAI-style `x-ratelimit-*` headers for the tightest
+ * request window. Spend is the customer's price (what `usage.cost` shows), counted when `debit`
+ * has priced the request; a tenant's spend is what all its customers' keys spent.
  */
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
-const POLICY_CACHE_TTL_MS = 2_000;
+/** A changed policy reaches every replica within 2 s (issue #5), the request itself included. */
+const POLICY_CACHE_TTL_MS = 1_500;
 const POLICY_CACHE_LIMIT = 50_000;
 
 type Subject = { kind: PolicySubject; id: string; policy: RateLimitPolicy };
@@ -43,6 +47,20 @@ function windowChecks(subjects: Subject[]): { checks: WindowCheck[]; tokens: boo
   return { checks, tokens };
 }
 
+const SPEND_PERIODS = [
+  ['day', 'spendPerDayNanos'],
+  ['month', 'spendPerMonthNanos'],
+] as const;
+
+function spendChecks(subjects: Subject[]): (SpendCheck & { kind: PolicySubject })[] {
+  return subjects.flatMap(({ kind, id, policy }) =>
+    SPEND_PERIODS.flatMap(([period, field]) => {
+      const limitNanos = policy[field];
+      return limitNanos === null ? [] : [{ kind, key: `${kind}:${id}`, period, limitNanos }];
+    }),
+  );
+}
+
 function setHeaders(ctx: RequestContext, checks: WindowCheck[], results: WindowResult[], tokens: boolean[]): void {
   const tightest = (wantTokens: boolean) => {
     let best: { check: WindowCheck; result: WindowResult } | undefined;
@@ -67,6 +85,38 @@ function setHeaders(ctx: RequestContext, checks: WindowCheck[], results: WindowR
 function tooMany(message: string, retryAfterMs: number): GatewayError {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
   return new GatewayError(429, 'rate_limit_exceeded', message, null, { 'retry-after': String(seconds), 'x-ratelimit-reset-requests': `${seconds}s` });
+}
+
+/** A spending limit will not lift before the period ends, so SDK retries would only waste calls. */
+function spendRefusal(check: SpendCheck & { kind: PolicySubject }, result: SpendResult): GatewayError {
+  const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+  const when = check.period === 'day' ? 'at 00:00 UTC' : 'at 00:00 UTC on the first day of next month';
+  const message = `Spending limit reached for this ${check.kind}: $${formatUsd(check.limitNanos)} per UTC ${check.period}, $${formatUsd(result.spentNanos)} spent. It resets ${when}.`;
+  return new GatewayError(429, 'rate_limit_exceeded', message, null, { 'retry-after': String(seconds), 'x-should-retry': 'false' });
+}
+
+function refusalOf(checks: WindowCheck[], tokens: boolean[], results: WindowResult[], spends: ReturnType<typeof spendChecks>, spent: SpendResult[]): GatewayError | undefined {
+  const refused = results.findIndex((r) => !r.allowed);
+  if (refused !== -1) {
+    const check = checks[refused] as WindowCheck;
+    const what = tokens[refused] ? 'tokens' : 'requests';
+    return tooMany(`Rate limit reached: ${check.limit} ${what} per ${check.windowMs === HOUR_MS ? 'hour' : 'minute'}. Retry after the time in retry-after.`, (results[refused] as WindowResult).retryAfterMs);
+  }
+  const over = spent.findIndex((r) => !r.allowed);
+  return over === -1 ? undefined : spendRefusal(spends[over] as SpendCheck & { kind: PolicySubject }, spent[over] as SpendResult);
+}
+
+/** Tokens and spend known only once the request is priced; both are added without refusing. */
+async function recordUsage(limits: LimitStore, ctx: RequestContext, subjects: Subject[]): Promise<void> {
+  const chargeNanos = ctx.charged ? await ctx.charged : 0n;
+  const used = (ctx.usage?.promptTokens ?? 0) + (ctx.usage?.completionTokens ?? 0);
+  const writes: Promise<void>[] = [];
+  if (used > 0) {
+    for (const { kind, id, policy } of subjects) if (policy.tokensPerMinute) writes.push(limits.record(`tpm:${kind}:${id}`, MINUTE_MS, used));
+  }
+  const spends = spendChecks(subjects);
+  if (chargeNanos > 0n && spends.length > 0) writes.push(limits.recordSpend(spends, chargeNanos));
+  await Promise.all(writes);
 }
 
 async function acquireSlots(limits: LimitStore, subjects: Subject[]): Promise<string[]> {
@@ -106,25 +156,18 @@ export const ratelimit: PluginDefinition<Record<string, never>> = {
         const subjects = subjectsOf(ctx, await policies(ctx));
         if (subjects.length === 0) return;
         const { checks, tokens } = windowChecks(subjects);
-        const results = await services.limits.consume(checks);
-        setHeaders(ctx, checks, results, tokens);
-        const refused = results.findIndex((r) => !r.allowed);
-        if (refused !== -1) {
-          const check = checks[refused] as WindowCheck;
-          const what = tokens[refused] ? 'tokens' : 'requests';
-          throw tooMany(`Rate limit reached: ${check.limit} ${what} per ${check.windowMs === HOUR_MS ? 'hour' : 'minute'}. Retry after the time in retry-after.`, (results[refused] as WindowResult).retryAfterMs);
-        }
+        const spends = spendChecks(subjects);
+        const admission = await services.limits.consume(checks, spends);
+        setHeaders(ctx, checks, admission.windows, tokens);
+        const refusal = refusalOf(checks, tokens, admission.windows, spends, admission.spends);
+        if (refusal) throw refusal;
         slots.set(ctx, { keys: await acquireSlots(services.limits, subjects), subjects });
       },
       async settle(ctx) {
         const held = slots.get(ctx);
         if (!held) return;
         await Promise.all(held.keys.map((key) => services.limits.release(key)));
-        const used = (ctx.usage?.promptTokens ?? 0) + (ctx.usage?.completionTokens ?? 0);
-        if (used === 0) return;
-        for (const { kind, id, policy } of held.subjects) {
-          if (policy.tokensPerMinute) await services.limits.record(`tpm:${kind}:${id}`, MINUTE_MS, used);
-        }
+        await recordUsage(services.limits, ctx, held.subjects);
       },
     };
   },

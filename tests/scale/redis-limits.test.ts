@@ -40,7 +40,7 @@ describe('the Redis limit store', () => {
     const b = replica(url);
     await Promise.all(clients.slice(-2).map(ready));
     const key = `rpm:key:${unique()}`;
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).consume([{ key, limit: 30, windowMs: 60_000, cost: 1 }])));
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).consume([{ key, limit: 30, windowMs: 60_000, cost: 1 }]).then((r) => r.windows)));
     expect(results.filter(([r]) => r?.allowed).length).toBe(30);
     const refused = results.find(([r]) => !r?.allowed)?.[0];
     expect(refused?.retryAfterMs).toBeGreaterThan(50_000);
@@ -53,7 +53,7 @@ describe('the Redis limit store', () => {
     const narrow = `rpm:key:${unique()}`;
     const both = () => store.consume([{ key: wide, limit: 10, windowMs: 3_600_000, cost: 1 }, { key: narrow, limit: 2, windowMs: 60_000, cost: 1 }]);
     for (let i = 0; i < 5; i++) await both();
-    const [hour] = await store.consume([{ key: wide, limit: 10, windowMs: 3_600_000, cost: 1, record: false }]);
+    const [hour] = (await store.consume([{ key: wide, limit: 10, windowMs: 3_600_000, cost: 1, record: false }])).windows;
     expect(hour?.remaining).toBe(10 - 2 - 1);
   });
 
@@ -62,9 +62,9 @@ describe('the Redis limit store', () => {
     await ready(clients.at(-1) as Redis);
     const key = `tpm:key:${unique()}`;
     await store.record(key, 300, 900);
-    expect((await store.consume([{ key, limit: 1_000, windowMs: 300, cost: 200, record: false }]))[0]?.allowed).toBe(false);
+    expect((await store.consume([{ key, limit: 1_000, windowMs: 300, cost: 200, record: false }])).windows[0]?.allowed).toBe(false);
     await Bun.sleep(350);
-    expect((await store.consume([{ key, limit: 1_000, windowMs: 300, cost: 200, record: false }]))[0]?.allowed).toBe(true);
+    expect((await store.consume([{ key, limit: 1_000, windowMs: 300, cost: 200, record: false }])).windows[0]?.allowed).toBe(true);
   });
 
   test('concurrency slots are shared and released', async () => {
@@ -101,10 +101,10 @@ describe('a Redis outage', () => {
     await ready(clients.at(-1) as Redis);
     const key = `rpm:key:${unique()}`;
     const check = [{ key, limit: 10, windowMs: 60_000, cost: 1 }];
-    for (let i = 0; i < 4; i++) expect((await store.consume(check))[0]?.allowed).toBe(true);
+    for (let i = 0; i < 4; i++) expect((await store.consume(check)).windows[0]?.allowed).toBe(true);
     await redis.kill();
     const started = performance.now();
-    const during = await Promise.all(Array.from({ length: 20 }, () => store.consume(check)));
+    const during = await Promise.all(Array.from({ length: 20 }, () => store.consume(check).then((r) => r.windows)));
     expect(performance.now() - started).toBeLessThan(1_000);
     expect(store.shared).toBe(false);
     expect(during.filter(([r]) => r?.allowed).length).toBe(5);
@@ -113,7 +113,7 @@ describe('a Redis outage', () => {
     while (!store.shared && Date.now() < deadline) await Bun.sleep(50);
     expect(store.shared).toBe(true);
     // A fresh Redis has no memory of the window: shared counting starts again from the full limit.
-    const after = await Promise.all(Array.from({ length: 15 }, () => store.consume(check)));
+    const after = await Promise.all(Array.from({ length: 15 }, () => store.consume(check).then((r) => r.windows)));
     expect(after.filter(([r]) => r?.allowed).length).toBe(10);
     const mine = lines.slice(before).map((line) => JSON.parse(line) as { message: string });
     expect(mine.filter((l) => l.message.startsWith('redis unreachable')).length).toBe(1);
