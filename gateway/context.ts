@@ -40,6 +40,8 @@ export type TenantLevel = { tenantId: string; walletId: bigint; revenueWalletId:
 export type Pricing = {
   /** Root first. Level i's markup applies to what level i pays the level above. */
   levels: TenantLevel[];
+  /** Where the upstream's cost is credited when the request is settled. */
+  upstreamWalletId: bigint;
   markupsBps: number[];
   bound: PromptBound;
   shape: HoldShape;

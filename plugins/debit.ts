@@ -1,12 +1,12 @@
 import type { RequestCharge, RequestRecord } from '../db/queries/requests.ts';
 import type { Settlement } from '../db/queries/settlements.ts';
 import { computeCharge, estimateUsage, type Charge } from '../gateway/charge.ts';
-import type { MeteredUsage, RequestContext } from '../gateway/context.ts';
+import type { MeteredUsage, RequestContext, TenantLevel } from '../gateway/context.ts';
 import type { SettlementJob } from '../gateway/ledger-queues.ts';
 import type { Services } from '../gateway/services.ts';
-import type { ChainPricing } from '../gateway/tenant-pricing.ts';
 import { fetchGenerationUsage } from './generation-record.ts';
 import { booleanOption, onlyKnownOptions } from './options.ts';
+import { createStreamStartRecorder } from './stream-start.ts';
 import type { Outcome, PluginDefinition } from './types.ts';
 
 /**
@@ -27,24 +27,27 @@ async function settledUsage(ctx: RequestContext, outcome: Outcome, services: Ser
   return undefined;
 }
 
+/** Who pays and who is paid for one request: the customer's wallet and the tenant chain, root first. */
+export type SettlementBasis = { requestId: string; walletId: bigint; modelId: string | null; levels: readonly TenantLevel[]; upstreamWalletId: bigint };
+
 /** Debits (customer at the leaf price, each reseller at its parent's) and the credits that balance them. */
-function settlementOf(ctx: RequestContext, chain: ChainPricing, charge: Charge): Settlement {
+export function settlementOf(basis: SettlementBasis, charge: Charge): Settlement {
   const prices = charge.levelPricesNanos;
   const leaf = prices.length - 1;
-  const debits = [{ walletId: ctx.principal?.walletId ?? 0n, chargeNanos: prices[leaf] ?? 0n }];
-  for (let level = leaf; level >= 1; level--) debits.push({ walletId: chain.levels[level]?.walletId ?? 0n, chargeNanos: prices[level - 1] ?? 0n });
-  const credits = chain.levels.map((level, i) => ({
+  const debits = [{ walletId: basis.walletId, chargeNanos: prices[leaf] ?? 0n }];
+  for (let level = leaf; level >= 1; level--) debits.push({ walletId: basis.levels[level]?.walletId ?? 0n, chargeNanos: prices[level - 1] ?? 0n });
+  const credits = basis.levels.map((level, i) => ({
     walletId: level.revenueWalletId,
     amountNanos: i === 0 ? (prices[0] ?? 0n) - charge.costNanos : (prices[i] ?? 0n),
   }));
-  credits.push({ walletId: chain.upstreamWalletId, amountNanos: charge.costNanos });
-  return { requestId: ctx.id, debits, credits, memo: { model: ctx.model?.id ?? null } };
+  credits.push({ walletId: basis.upstreamWalletId, amountNanos: charge.costNanos });
+  return { requestId: basis.requestId, debits, credits, memo: { model: basis.modelId } };
 }
 
-function chargesOf(ctx: RequestContext, chain: ChainPricing, charge: Charge): RequestCharge[] {
+export function chargesOf(requestId: string, levels: readonly TenantLevel[], charge: Charge): RequestCharge[] {
   const prices = charge.levelPricesNanos;
-  return chain.levels.map((level, i) => ({
-    requestId: ctx.id,
+  return levels.map((level, i) => ({
+    requestId,
     tenantId: level.tenantId,
     revenueNanos: prices[i] ?? 0n,
     costNanos: i === 0 ? charge.costNanos : (prices[i - 1] ?? 0n),
@@ -92,9 +95,12 @@ async function post(ctx: RequestContext, outcome: Outcome, services: Services, {
   if (!principal) return;
   const hold = ctx.hold;
   let job: SettlementJob = { settlement: null, request: recordOf(ctx, outcome, usage, charge), charges: [] };
-  if (hold && charge) {
-    const chain = await services.tenantPricing.forTenant(principal.tenantId);
-    job = { ...job, settlement: settlementOf(ctx, chain, charge), charges: chargesOf(ctx, chain, charge) };
+  const pricing = ctx.pricing;
+  if (hold && charge && pricing) {
+    // The chain was read when the hold was placed: settling needs no database read, so it can
+    // queue (and retry) even while the database is unreachable.
+    const basis = { requestId: ctx.id, walletId: principal.walletId, modelId: ctx.model?.id ?? null, levels: pricing.levels, upstreamWalletId: pricing.upstreamWalletId };
+    job = { ...job, settlement: settlementOf(basis, charge), charges: chargesOf(ctx.id, pricing.levels, charge) };
   }
   if (hold) hold.resolved = true;
   await services.ledger.settle(job);
@@ -107,8 +113,10 @@ export const debit: PluginDefinition<{ generationLookup: boolean }> = {
     return { generationLookup: booleanOption(raw, 'generationLookup', true) };
   },
   create(options, services) {
+    const starts = createStreamStartRecorder(services.sql, services.log);
     return {
       name: 'debit',
+      observe: (ctx) => (ctx.billed?.stream ? starts.observer(ctx) : undefined),
       settle(ctx, outcome) {
         if (!ctx.principal) return;
         // Detached on purpose: settlement (and any generation lookup) must not delay the other
