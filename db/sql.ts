@@ -8,6 +8,14 @@ export type Db = Sql | TransactionSql;
 
 const CONNECT_TIMEOUT_SECONDS = 5;
 const IDLE_TIMEOUT_SECONDS = 30;
+/**
+ * postgres.js waits before each reconnection, by default 3^failures/100 s shared by the pool and
+ * growing to 20 s: while the database is down, a query then waits that long for a connection
+ * attempt before it fails. Capped here so requests fail fast (a 503) and the pool reconnects within
+ * this delay of the database's return.
+ */
+const RECONNECT_BACKOFF_MAX_SECONDS = 0.25;
+const RECONNECT_BACKOFF_FIRST_SECONDS = 0.01;
 /** A stuck statement or a transaction whose client vanished must not hold locks on money rows. */
 const STATEMENT_TIMEOUT_MS = 15_000;
 const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
@@ -20,6 +28,7 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Sql 
     max: options.maxConnections ?? 10,
     connect_timeout: CONNECT_TIMEOUT_SECONDS,
     idle_timeout: IDLE_TIMEOUT_SECONDS,
+    backoff: (failures: number) => Math.min(RECONNECT_BACKOFF_FIRST_SECONDS * 2 ** failures, RECONNECT_BACKOFF_MAX_SECONDS),
     onnotice: () => {},
     types: { bigint: postgres.BigInt },
     connection: {

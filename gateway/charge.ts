@@ -1,4 +1,4 @@
-import { catalogCostFemtos } from '../core/cost.ts';
+import { catalogCostFemtos, type ModelPrice } from '../core/cost.ts';
 import { FEMTOS_PER_NANO } from '../core/money.ts';
 import { ceilDiv, chainPricesNanos } from '../core/pricing.ts';
 import type { PromptBound } from '../core/prompt-bound.ts';
@@ -18,14 +18,13 @@ export function computeCharge(ctx: RequestContext, catalog: Catalog, usage: Mete
   const pricing = ctx.pricing;
   if (!pricing) return undefined;
   const served = (ctx.upstream?.servedModel && catalog.get(ctx.upstream.servedModel)) || ctx.model;
-  const costFemtos =
-    usage.upstreamCostFemtos ??
-    catalogCostFemtos(served?.price ?? pricing.shape.price, {
-      promptTokens: usage.promptTokens,
-      completionTokens: usage.completionTokens,
-      mediaItems: pricing.bound.mediaItems,
-    });
-  return { costFemtos, costNanos: ceilDiv(costFemtos, FEMTOS_PER_NANO), levelPricesNanos: chainPricesNanos(costFemtos, pricing.markupsBps) };
+  return chargeOf(usage, served?.price ?? pricing.shape.price, pricing.bound.mediaItems, pricing.markupsBps);
+}
+
+/** The charge of a usage at a catalog price (unless the upstream reported its cost), at each level's markup. */
+export function chargeOf(usage: MeteredUsage, price: ModelPrice, mediaItems: number, markupsBps: readonly number[]): Charge {
+  const costFemtos = usage.upstreamCostFemtos ?? catalogCostFemtos(price, { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, mediaItems });
+  return { costFemtos, costNanos: ceilDiv(costFemtos, FEMTOS_PER_NANO), levelPricesNanos: chainPricesNanos(costFemtos, markupsBps) };
 }
 
 /** Typical tokenizers average about four bytes of text per token; the bound stays the hold's job. */

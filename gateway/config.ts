@@ -23,6 +23,10 @@ export type Config = {
   redisUrl: string | undefined;
   /** How many gateway replicas share Redis: each keeps 1/replicas of every limit while Redis is down. */
   replicas: number;
+  /** How long a hold may stay open before any replica's sweeper settles or expires it. */
+  holdTtlSeconds: number;
+  /** How often each replica's sweeper looks for expired holds. */
+  sweepIntervalSeconds: number;
   upstreamBaseUrl: string;
   upstreamApiKey: string | undefined;
   defaultMarkupBps: number;
@@ -97,6 +101,20 @@ function replicas(env: Env): number {
   return value;
 }
 
+/** Longer than any request may live (upstream timeouts, long streams), so only abandoned holds expire. */
+const DEFAULT_HOLD_TTL_SECONDS = 15 * 60;
+const DEFAULT_SWEEP_INTERVAL_SECONDS = 30;
+const MAX_HOLD_TTL_SECONDS = 7 * 24 * 3600;
+const MAX_SWEEP_INTERVAL_SECONDS = 3600;
+
+function seconds(env: Env, name: string, fallback: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1 || value > max) throw new ConfigError(name, `must be a whole number of seconds from 1 to ${max}, got "${raw}"`);
+  return value;
+}
+
 function logLevel(env: Env): LogLevel {
   const raw = text(env, 'LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
@@ -158,6 +176,8 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     replicas: replicas(env),
+    holdTtlSeconds: seconds(env, 'TOLLGATE_HOLD_TTL_SECONDS', DEFAULT_HOLD_TTL_SECONDS, MAX_HOLD_TTL_SECONDS),
+    sweepIntervalSeconds: seconds(env, 'TOLLGATE_SWEEP_INTERVAL_SECONDS', DEFAULT_SWEEP_INTERVAL_SECONDS, MAX_SWEEP_INTERVAL_SECONDS),
     upstreamBaseUrl: (url(env, 'UPSTREAM_BASE_URL', ['http:', 'https:']) ?? DEFAULT_UPSTREAM_BASE_URL).replace(/\/+$/, ''),
     upstreamApiKey: text(env, 'UPSTREAM_API_KEY') ?? text(env, 'OPENROUTER_API_KEY'),
     defaultMarkupBps: markupBps(env),

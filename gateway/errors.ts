@@ -1,3 +1,5 @@
+import { isConnectionError } from '../db/sql.ts';
+
 /**
  * The one error type of the gateway and its one formatter. Statuses are the contract with the
  * official OpenAI SDKs, which pick their error class from the status and retry 408/409/429/5xx
@@ -46,6 +48,8 @@ export function errorResponse(error: GatewayError, requestId: string): Response 
 /** Anything that is not a GatewayError is a bug or an outage: say so without details. */
 export function asGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
+  // A plugin reading the database (policies, prices) while it is unreachable: retryable, not a bug.
+  if (isConnectionError(error)) return new GatewayError(503, 'service_unavailable', 'The service is temporarily unavailable. Please retry shortly.');
   return new GatewayError(500, 'internal_error', 'The gateway failed to process this request. It has been logged; please retry.');
 }
 

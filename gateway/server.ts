@@ -105,7 +105,7 @@ export async function startGateway(config: Config, database: Database, log: Logg
   const tracker = { active: 0 };
   const app = buildApp(compiled, services, tracker, options.observe);
   options.mount?.(app, services);
-  const stopSweeper = startSweeper(database.sql, log);
+  const stopSweeper = startSweeper(services);
   const server = Bun.serve({
     hostname: config.host,
     port: options.port ?? config.port,

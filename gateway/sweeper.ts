@@ -1,31 +1,113 @@
 import { overdueHoldRequests, releaseHolds } from '../db/queries/holds.ts';
-import type { Sql } from '../db/sql.ts';
-import type { Logger } from './log.ts';
+import type { RequestRecord } from '../db/queries/requests.ts';
+import { findStreamStarts, pruneStreamStarts, type StreamStart } from '../db/queries/stream-starts.ts';
+import { chargesOf, settlementOf } from '../plugins/debit.ts';
+import { fetchGenerationUsage } from '../plugins/generation-record.ts';
+import { chargeOf } from './charge.ts';
+import type { MeteredUsage } from './context.ts';
+import type { SettlementJob } from './ledger-queues.ts';
+import type { Services } from './services.ts';
 
 /**
- * Resolves holds that outlived their time-to-live (their request's process died, or its
- * settlement could not be written in time), so no credit stays reserved forever.
+ * Resolves holds that outlived their time-to-live: their request's replica died (SIGKILL, a
+ * crash, a lost machine) or its settlement could not be written in time. Every replica runs it;
+ * two sweeping the same hold is harmless, since a hold resolves once and the loser's write finds
+ * it resolved. Policy (docs/architecture.md, settlement): a stream whose first chunk was noted
+ * (`stream_starts`) is settled from the upstream's generation record, else by the documented
+ * estimate; a request with no noted output is expired, charging nothing.
  */
 
-export const SWEEP_INTERVAL_MS = 30_000;
 const SWEEP_BATCH_LIMIT = 500;
+/** Generation lookups in parallel: each may wait a few seconds for a record that is not there yet. */
+const SWEEP_LOOKUP_CONCURRENCY = 16;
+const PRUNE_BATCH_LIMIT = 5_000;
+/**
+ * After a crash only the first chunk is known to have reached the client: the estimate charges
+ * the prompt estimate (as for an abandoned stream) and this many completion tokens.
+ */
+export const CRASH_ESTIMATE_COMPLETION_TOKENS = 1;
 
-export async function sweepOverdueHolds(sql: Sql): Promise<number> {
-  const requestIds = await overdueHoldRequests(sql, SWEEP_BATCH_LIMIT);
-  if (requestIds.length === 0) return 0;
-  const released = await releaseHolds(sql, requestIds, 'expired');
-  return new Set(released.map((hold) => hold.requestId)).size;
+export type SweepServices = Pick<Services, 'sql' | 'config' | 'catalog' | 'tenantPricing' | 'ledger' | 'log'>;
+export type SweepResult = { settled: number; expired: number };
+
+async function usageAfterCrash(services: SweepServices, start: StreamStart): Promise<MeteredUsage> {
+  const record = await fetchGenerationUsage(services.config.upstreamBaseUrl, services.config.upstreamApiKey, start.generationId);
+  if (record) return record;
+  return { promptTokens: start.promptTokensEstimate, completionTokens: CRASH_ESTIMATE_COMPLETION_TOKENS, upstreamCostFemtos: null, source: 'estimate' };
 }
 
-export function startSweeper(sql: Sql, log: Logger): () => void {
+function recordAfterCrash(start: StreamStart, usage: MeteredUsage, costNanos: bigint, chargeNanos: bigint): RequestRecord {
+  return {
+    id: start.requestId,
+    tenantId: start.tenantId,
+    accountId: start.accountId,
+    apiKeyId: start.apiKeyId,
+    route: start.route,
+    model: start.model,
+    stream: true,
+    statusCode: 200,
+    outcome: 'failed',
+    errorCode: 'replica_lost',
+    promptTokens: usage.promptTokens,
+    completionTokens: usage.completionTokens,
+    promptTokensBound: start.promptTokensBound,
+    costNanos,
+    chargeNanos,
+    holdNanos: start.holdNanos,
+    estimated: usage.source === 'estimate',
+    generationId: start.generationId,
+    latencyMs: Date.now() - start.startedAt.getTime(),
+    firstByteMs: null,
+  };
+}
+
+/** The settlement of a stream whose replica died: the same posting `debit` would have made. */
+export async function crashSettlement(services: SweepServices, start: StreamStart): Promise<SettlementJob> {
+  const usage = await usageAfterCrash(services, start);
+  const [prompt, completion, request, image] = start.priceNanos;
+  const price = services.catalog.get(start.model)?.price ?? { promptNanosPerMtok: prompt, completionNanosPerMtok: completion, requestNanos: request, imageNanos: image };
+  const charge = chargeOf(usage, price, start.mediaItems, start.markupsBps);
+  const chain = await services.tenantPricing.forTenant(start.tenantId);
+  const basis = { requestId: start.requestId, walletId: start.walletId, modelId: start.model, levels: chain.levels, upstreamWalletId: chain.upstreamWalletId };
+  return {
+    settlement: settlementOf(basis, charge),
+    request: recordAfterCrash(start, usage, charge.costNanos, charge.levelPricesNanos.at(-1) ?? 0n),
+    charges: chargesOf(start.requestId, chain.levels, charge),
+  };
+}
+
+export async function sweepOverdueHolds(services: SweepServices): Promise<SweepResult> {
+  const requestIds = await overdueHoldRequests(services.sql, SWEEP_BATCH_LIMIT);
+  if (requestIds.length === 0) return { settled: 0, expired: 0 };
+  const starts = await findStreamStarts(services.sql, requestIds);
+  const started = new Set(starts.map((start) => start.requestId));
+  const silent = requestIds.filter((id) => !started.has(id));
+  const expired = silent.length === 0 ? 0 : new Set((await releaseHolds(services.sql, silent, 'expired')).map((hold) => hold.requestId)).size;
+  for (let i = 0; i < starts.length; i += SWEEP_LOOKUP_CONCURRENCY) {
+    const jobs = await Promise.all(starts.slice(i, i + SWEEP_LOOKUP_CONCURRENCY).map((start) => crashSettlement(services, start)));
+    // The ledger queue retries a failed write; a hold another replica resolved first stays as it is.
+    await Promise.all(jobs.map((job) => services.ledger.settle(job)));
+  }
+  return { settled: starts.length, expired };
+}
+
+export function startSweeper(services: SweepServices): () => void {
+  const { config, log, sql } = services;
+  let running = false;
+  const sweep = async () => {
+    const result = await sweepOverdueHolds(services);
+    if (result.settled > 0) log.warn('settled holds left open by a lost replica', { requests: result.settled });
+    if (result.expired > 0) log.warn('expired overdue holds', { requests: result.expired });
+    // Notes are kept while any hold of their request is open, and for one TTL so late sweeps find them.
+    await pruneStreamStarts(sql, config.holdTtlSeconds, PRUNE_BATCH_LIMIT);
+  };
   const timer = setInterval(() => {
-    sweepOverdueHolds(sql).then(
-      (count) => {
-        if (count > 0) log.warn('expired overdue holds', { requests: count });
-      },
-      (error: unknown) => log.warn('hold sweep failed', { reason: error instanceof Error ? error.message : String(error) }),
-    );
-  }, SWEEP_INTERVAL_MS);
+    if (running) return;
+    running = true;
+    sweep()
+      .catch((error: unknown) => log.warn('hold sweep failed', { reason: error instanceof Error ? error.message : String(error) }))
+      .finally(() => (running = false));
+  }, config.sweepIntervalSeconds * 1_000);
   timer.unref?.();
   return () => clearInterval(timer);
 }

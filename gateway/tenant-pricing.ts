@@ -9,7 +9,7 @@ import type { TenantLevel } from './context.ts';
  * request path does not query it; a changed price reaches every replica within the cache's life.
  */
 
-export const TENANT_CACHE_TTL_MS = 2_000;
+export const TENANT_CACHE_TTL_MS = 1_500;
 const TENANT_CACHE_LIMIT = 10_000;
 
 export type ChainPricing = {

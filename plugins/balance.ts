@@ -3,7 +3,7 @@ import { formatUsd } from '../core/money.ts';
 import type { BilledRequest } from '../core/openai-request.ts';
 import { globMatches } from '../core/pricing.ts';
 import { promptBound } from '../core/prompt-bound.ts';
-import type { HoldLeg, HoldOutcome } from '../db/queries/holds.ts';
+import { releaseHolds, type HoldLeg, type HoldOutcome, type HoldRequest } from '../db/queries/holds.ts';
 import type { CatalogModel } from '../gateway/catalog.ts';
 import type { RequestContext } from '../gateway/context.ts';
 import { GatewayError, insufficientCredit } from '../gateway/errors.ts';
@@ -25,8 +25,12 @@ import type { PluginDefinition } from './types.ts';
 export const MINIMUM_OUTPUT_TOKENS = 1;
 /** The output budget when neither the request nor the catalog names one. */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
-/** Longer than the longest request can live (upstream timeouts), so only abandoned holds expire. */
-export const HOLD_TTL_SECONDS = 15 * 60;
+/**
+ * A hold not answered within this is refused with 503: the database is unreachable or stuck, and a
+ * client is better served by a quick retryable error than by a hang. A grant that still arrives
+ * after the refusal is voided at once, so no credit stays reserved for a request that never ran.
+ */
+export const HOLD_DEADLINE_MS = 2_000;
 
 function resolveModels(services: Services, billed: BilledRequest): CatalogModel[] {
   return billed.candidateModels.map((id) => {
@@ -80,6 +84,30 @@ function lowerMaxTokens(billed: BilledRequest, tokens: number): void {
   else billed.body.max_tokens = tokens;
 }
 
+const unavailable = () => new GatewayError(503, 'service_unavailable', 'The service is temporarily unavailable. Please retry shortly.');
+
+async function holdWithinDeadline(ctx: RequestContext, services: Services, request: HoldRequest): Promise<HoldOutcome> {
+  const pending = services.ledger.hold(request);
+  let timer: Timer | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${HOLD_DEADLINE_MS} ms`)), HOLD_DEADLINE_MS);
+  });
+  try {
+    return await Promise.race([pending, deadline]);
+  } catch (error) {
+    services.log.error('hold failed', { requestId: ctx.id, reason: error instanceof Error ? error.message : String(error) });
+    pending.then(
+      (late) => {
+        if (late.ok) releaseHolds(services.sql, [ctx.id], 'voided').catch(() => {});
+      },
+      () => {},
+    );
+    throw unavailable();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function placeHold(ctx: RequestContext, services: Services, markupOverrideBps: number | undefined): Promise<void> {
   const principal = ctx.principal;
   if (!principal) throw new Error('balance runs after auth');
@@ -95,19 +123,14 @@ async function placeHold(ctx: RequestContext, services: Services, markupOverride
   const desired = holdNanosPerLevel(shape, ceiling, markupsBps);
   const minimum = holdNanosPerLevel(shape, minimumTokens, markupsBps);
   const legs = holdLegs(ctx, chain, desired, minimum);
-  let outcome: HoldOutcome;
-  try {
-    outcome = await services.ledger.hold({ requestId: ctx.id, legs, apiKeyId: principal.key.creditCapNanos === null ? null : principal.key.id, ttlSeconds: HOLD_TTL_SECONDS });
-  } catch (error) {
-    services.log.error('hold failed', { requestId: ctx.id, reason: error instanceof Error ? error.message : String(error) });
-    throw new GatewayError(503, 'service_unavailable', 'The service is temporarily unavailable. Please retry shortly.');
-  }
+  const apiKeyId = principal.key.creditCapNanos === null ? null : principal.key.id;
+  const outcome = await holdWithinDeadline(ctx, services, { requestId: ctx.id, legs, apiKeyId, ttlSeconds: services.config.holdTtlSeconds });
   if (!outcome.ok) throw refusal(outcome, legs[0]?.minimumNanos ?? 0n);
   const granted = grantedByLevel(outcome.grantedNanos);
   const affordable = granted.every((g, level) => g >= (desired[level] ?? 0n)) ? ceiling : affordableOutputTokens(shape, markupsBps, granted, ceiling);
   if (billed.requestedMaxTokens === null || affordable < billed.requestedMaxTokens) lowerMaxTokens(billed, affordable);
   ctx.model = models[0];
-  ctx.pricing = { levels: chain.levels, markupsBps, bound, shape };
+  ctx.pricing = { levels: chain.levels, upstreamWalletId: chain.upstreamWalletId, markupsBps, bound, shape };
   ctx.hold = { grantedNanos: granted, maxOutputTokens: affordable, resolved: false };
 }
 

@@ -6,7 +6,12 @@ import { postSettlements } from '../../db/queries/settlements.ts';
 import { createTenant, ensureRootTenant, tenantWalletId, type Tenant } from '../../db/queries/tenants.ts';
 import { recordTransfer, walletBalance } from '../../db/queries/transfers.ts';
 import type { Sql } from '../../db/sql.ts';
+import { createCatalog } from '../../gateway/catalog.ts';
+import { loadConfig } from '../../gateway/config.ts';
+import { createLedgerQueues } from '../../gateway/ledger-queues.ts';
+import { createLogger } from '../../gateway/log.ts';
 import { sweepOverdueHolds } from '../../gateway/sweeper.ts';
+import { createTenantPricing } from '../../gateway/tenant-pricing.ts';
 import { testDatabase } from '../helpers.ts';
 
 let sql: Sql;
@@ -95,7 +100,11 @@ describe('holds', () => {
     const account = await fundedAccount(1_000n);
     await placeHolds(sql, [hold('short-lived', account.walletId, 600n, 0)]);
     await Bun.sleep(20);
-    expect(await sweepOverdueHolds(sql)).toBeGreaterThanOrEqual(1);
+    const log = createLogger('error', () => {});
+    const config = loadConfig({});
+    const catalog = await createCatalog({ sql, upstreamBaseUrl: config.upstreamBaseUrl, upstreamApiKey: undefined, log, background: false });
+    const services = { sql, config, log, catalog, tenantPricing: createTenantPricing(sql), ledger: createLedgerQueues(sql, log, () => {}) };
+    expect((await sweepOverdueHolds(services)).expired).toBeGreaterThanOrEqual(1);
     const balance = await walletBalance(sql, account.walletId);
     expect(balance?.heldNanos).toBe(0n);
     const [row] = await sql<{ outcome: string }[]>`select outcome from holds where request_id = 'short-lived'`;

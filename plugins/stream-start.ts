@@ -1,0 +1,72 @@
+import { insertStreamStarts, type StreamStart } from '../db/queries/stream-starts.ts';
+import type { Sql } from '../db/sql.ts';
+import { createBatcher } from '../gateway/batcher.ts';
+import { estimateUsage } from '../gateway/charge.ts';
+import type { RequestContext } from '../gateway/context.ts';
+import type { Logger } from '../gateway/log.ts';
+import type { Observer } from './types.ts';
+
+/**
+ * Notes a stream's generation id in the database as soon as its first chunk has passed, so that a
+ * replica killed mid-stream leaves enough behind for another replica's sweeper to settle the hold
+ * from the upstream's generation record. The write is group-committed and never awaited by the
+ * response: a stream pays one queue push, not a database round trip.
+ */
+
+const STREAM_START_BATCH_SIZE = 256;
+const STREAM_STARTS_IN_FLIGHT = 1;
+
+type Note = Omit<StreamStart, 'startedAt'>;
+
+function noteOf(ctx: RequestContext, generationId: string): Note | undefined {
+  const { principal, pricing, model, hold } = ctx;
+  if (!principal || !pricing || !model || !hold) return undefined;
+  const price = pricing.shape.price;
+  return {
+    requestId: ctx.id,
+    generationId,
+    tenantId: principal.tenantId,
+    accountId: principal.key.accountId,
+    apiKeyId: principal.key.id,
+    walletId: principal.walletId,
+    route: ctx.route.path,
+    model: model.id,
+    markupsBps: pricing.markupsBps,
+    priceNanos: [price.promptNanosPerMtok, price.completionNanosPerMtok, price.requestNanos, price.imageNanos],
+    promptTokensEstimate: estimateUsage(pricing.bound, 0).promptTokens,
+    promptTokensBound: pricing.bound.tokens,
+    mediaItems: pricing.bound.mediaItems,
+    holdNanos: hold.grantedNanos.at(-1) ?? 0n,
+  };
+}
+
+export function createStreamStartRecorder(sql: Sql, log: Logger): { observer(ctx: RequestContext): Observer } {
+  const notes = createBatcher<Note, void>(
+    async (batch) => {
+      await insertStreamStarts(sql, batch);
+      return batch.map(() => undefined);
+    },
+    { maxBatchSize: STREAM_START_BATCH_SIZE, maxInFlight: STREAM_STARTS_IN_FLIGHT },
+  );
+  return {
+    observer(ctx) {
+      let noted = false;
+      return {
+        event(data) {
+          // `meter` runs first and reads the generation id from the first chunk.
+          const generationId = ctx.upstream?.generationId;
+          if (noted || !generationId) return data;
+          noted = true;
+          const note = noteOf(ctx, generationId);
+          if (note) {
+            notes.submit(note).catch((error: unknown) =>
+              log.warn('stream start not recorded; a crash now would leave the hold to expire', { requestId: ctx.id, reason: error instanceof Error ? error.message : String(error) }),
+            );
+          }
+          return data;
+        },
+        json() {},
+      };
+    },
+  };
+}
