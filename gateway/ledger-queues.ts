@@ -1,6 +1,6 @@
-import { placeHolds, releaseHolds, type HoldOutcome, type HoldRequest } from '../db/queries/holds.ts';
-import { insertRequestCharges, insertRequests, type RequestCharge, type RequestRecord } from '../db/queries/requests.ts';
-import { postSettlements, type Settlement } from '../db/queries/settlements.ts';
+import { placeHolds, releaseHoldsQuery, type HoldOutcome, type HoldRequest } from '../db/queries/holds.ts';
+import { insertRequestChargesQuery, insertRequestsQuery, type RequestCharge, type RequestRecord } from '../db/queries/requests.ts';
+import { postSettlementsQuery, type Settlement } from '../db/queries/settlements.ts';
 import type { Sql } from '../db/sql.ts';
 import { createBatcher } from './batcher.ts';
 import type { Logger } from './log.ts';
@@ -33,20 +33,23 @@ export type LedgerQueues = {
   drain(timeoutMs: number): Promise<boolean>;
 };
 
+/**
+ * Writes a batch of settlements as (at most) two statements, posts and voids, each carrying the
+ * usage log rows of its requests: one round trip and one transaction each, so a hot wallet row is
+ * locked only while PostgreSQL works on it. Settlements do not wait for the WAL flush: a database
+ * crash can lose the last fraction of a second of settlements whole (never half of one); their
+ * holds reopen and the sweeper resolves them. Holds themselves are always committed synchronously.
+ */
 async function writeSettlements(sql: Sql, jobs: SettlementJob[]): Promise<void[]> {
-  await sql.begin(async (tx) => {
-    // Settlements do not wait for the WAL flush: wallet rows are then locked for microseconds, not
-    // a disk sync, so the next request's hold is not queued behind them. A database crash can lose
-    // the last fraction of a second of settlements whole (never half of one); their holds reopen
-    // and the sweeper expires them. Holds themselves are always committed synchronously.
-    await tx`set local synchronous_commit = off`;
-    const posts = jobs.flatMap((job) => (job.settlement ? [job.settlement] : []));
-    const voids = jobs.filter((job) => !job.settlement).map((job) => job.request.id);
-    // The usage log first: it locks no wallet, so wallet locks are held for as short a time as possible.
-    await Promise.all([insertRequests(tx, jobs.map((job) => job.request)), insertRequestCharges(tx, jobs.flatMap((job) => job.charges))]);
-    if (posts.length > 0) await postSettlements(tx, posts);
-    if (voids.length > 0) await releaseHolds(tx, voids, 'voided');
-  });
+  const posts = jobs.filter((job) => job.settlement !== null);
+  const voids = jobs.filter((job) => job.settlement === null);
+  const logged = (batch: SettlementJob[]) => sql`
+    with logged as (${insertRequestsQuery(sql, batch.map((job) => job.request))}),
+         charged as (${insertRequestChargesQuery(sql, batch.flatMap((job) => job.charges))})`;
+  await Promise.all([
+    posts.length === 0 ? undefined : sql`${logged(posts)} ${postSettlementsQuery(sql, posts.flatMap((job) => (job.settlement ? [job.settlement] : [])), true)}`,
+    voids.length === 0 ? undefined : sql`${logged(voids)} ${releaseHoldsQuery(sql, voids.map((job) => job.request.id), 'voided', true)}`,
+  ]);
   return jobs.map(() => undefined);
 }
 

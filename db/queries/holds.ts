@@ -1,4 +1,4 @@
-import { inTransaction, type Db, type TransactionSql } from '../sql.ts';
+import type { Db, TransactionSql } from '../sql.ts';
 
 /**
  * Holds: the reservation placed before a request is proxied, and its one resolution (posted,
@@ -48,19 +48,24 @@ export async function placeHolds(db: Db, requests: readonly HoldRequest[]): Prom
 
 export type ResolvedHold = { requestId: string; walletId: bigint; apiKeyId: string | null; amountNanos: bigint };
 
+type ReleasedRow = { o_request_id: string; o_wallet_id: bigint; o_api_key_id: string | null; o_amount_nanos: bigint };
+
+/**
+ * The statement that voids or expires the open holds of these requests and releases their amounts
+ * (the `release_holds` function, db/migrations/00011). Not awaited, so the gateway can send it
+ * together with the usage log rows it belongs to; `asyncCommit` skips waiting for the WAL flush.
+ */
+export function releaseHoldsQuery(db: Db, requestIds: readonly string[], outcome: 'voided' | 'expired', asyncCommit: boolean) {
+  return db<ReleasedRow[]>`select * from release_holds(${requestIds}::text[], ${outcome}, ${asyncCommit})`;
+}
+
+function releasedHolds(rows: readonly ReleasedRow[]): ResolvedHold[] {
+  return rows.map((row) => ({ requestId: row.o_request_id, walletId: row.o_wallet_id, apiKeyId: row.o_api_key_id, amountNanos: row.o_amount_nanos }));
+}
+
 /** Marks the open holds of these requests as voided or expired and releases their amounts. */
 export async function releaseHolds(db: Db, requestIds: readonly string[], outcome: 'voided' | 'expired'): Promise<ResolvedHold[]> {
-  const run = async (tx: TransactionSql) => {
-    const resolved = await tx<{ request_id: string; wallet_id: bigint; api_key_id: string | null; amount_nanos: bigint }[]>`
-      update holds set outcome = ${outcome}, resolved_at = now()
-      where request_id = any(${requestIds}::text[]) and outcome is null
-      returning request_id, wallet_id, api_key_id, amount_nanos`;
-    const holds = resolved.map((h) => ({ requestId: h.request_id, walletId: h.wallet_id, apiKeyId: h.api_key_id, amountNanos: h.amount_nanos }));
-    await lockWallets(tx, holds.map((h) => h.walletId));
-    await applyBalanceChanges(tx, holds.map((h) => ({ walletId: h.walletId, apiKeyId: h.apiKeyId, heldNanos: -h.amountNanos, paidNanos: 0n, grantedNanos: 0n, spentNanos: 0n })));
-    return holds;
-  };
-  return inTransaction(db, run);
+  return releasedHolds(await releaseHoldsQuery(db, requestIds, outcome, false));
 }
 
 export type BalanceChange = { walletId: bigint; apiKeyId: string | null; heldNanos: bigint; paidNanos: bigint; grantedNanos: bigint; spentNanos: bigint };

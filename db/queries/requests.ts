@@ -29,9 +29,9 @@ export type RequestCharge = { requestId: string; tenantId: string; revenueNanos:
 
 const columns = <T>(rows: readonly RequestRecord[], pick: (r: RequestRecord) => T) => rows.map(pick);
 
-export async function insertRequests(db: Db, rows: readonly RequestRecord[]): Promise<void> {
-  if (rows.length === 0) return;
-  await db`
+/** The insert of usage log rows, not awaited: the gateway sends it in its settlement statement. */
+export function insertRequestsQuery(db: Db, rows: readonly RequestRecord[]) {
+  return db`
     insert into requests (id, tenant_id, account_id, api_key_id, route, model, stream, status_code, outcome, error_code,
       prompt_tokens, completion_tokens, prompt_tokens_bound, cost_nanos, charge_nanos, hold_nanos, estimated, generation_id, latency_ms, first_byte_ms)
     select * from unnest(
@@ -46,11 +46,19 @@ export async function insertRequests(db: Db, rows: readonly RequestRecord[]): Pr
     on conflict (id) do nothing`;
 }
 
-export async function insertRequestCharges(db: Db, rows: readonly RequestCharge[]): Promise<void> {
-  if (rows.length === 0) return;
-  await db`
+export async function insertRequests(db: Db, rows: readonly RequestRecord[]): Promise<void> {
+  if (rows.length > 0) await insertRequestsQuery(db, rows);
+}
+
+/** The insert of per-level charges, not awaited: the gateway sends it in its settlement statement. */
+export function insertRequestChargesQuery(db: Db, rows: readonly RequestCharge[]) {
+  return db`
     insert into request_charges (request_id, tenant_id, revenue_nanos, cost_nanos)
     select * from unnest(${rows.map((r) => r.requestId)}::text[], ${rows.map((r) => r.tenantId)}::uuid[],
       ${rows.map((r) => r.revenueNanos.toString())}::int8[], ${rows.map((r) => r.costNanos.toString())}::int8[])
     on conflict do nothing`;
+}
+
+export async function insertRequestCharges(db: Db, rows: readonly RequestCharge[]): Promise<void> {
+  if (rows.length > 0) await insertRequestChargesQuery(db, rows);
 }

@@ -1,6 +1,4 @@
-import { inTransaction, type Db, type TransactionSql } from '../sql.ts';
-import { applyBalanceChanges, lockWallets, type BalanceChange } from './holds.ts';
-import { splitCharge, type TransferEntry } from './transfers.ts';
+import type { Db } from '../sql.ts';
 
 /**
  * Posting: a request's holds are resolved with the real charge, in the same transaction as the
@@ -22,109 +20,52 @@ export type PostOutcome =
   | { status: 'already_resolved'; outcome: 'posted' | 'voided' | 'expired'; chargedNanos: bigint }
   | { status: 'no_hold' };
 
-type ResolvedRow = { request_id: string; wallet_id: bigint; api_key_id: string | null; amount_nanos: bigint; charged_nanos: bigint };
+type PostRow = { o_request_index: number; o_status: PostOutcome['status']; o_transfer_id: bigint | null; o_previous_outcome: 'posted' | 'voided' | 'expired' | null; o_charged_nanos: bigint | null };
 
-async function resolveHolds(tx: TransactionSql, settlements: readonly Settlement[]): Promise<ResolvedRow[]> {
-  const request: string[] = [];
-  const wallet: string[] = [];
-  const charge: string[] = [];
-  for (const settlement of settlements) {
-    const debitTotal = settlement.debits.reduce((sum, d) => sum + d.chargeNanos, 0n);
-    const creditTotal = settlement.credits.reduce((sum, c) => sum + c.amountNanos, 0n);
-    if (debitTotal !== creditTotal) throw new Error(`settlement ${settlement.requestId} is unbalanced`);
-    for (const debit of settlement.debits) {
-      if (debit.chargeNanos < 0n) throw new Error(`settlement ${settlement.requestId} has a negative charge`);
-      request.push(settlement.requestId);
-      wallet.push(debit.walletId.toString());
-      charge.push(debit.chargeNanos.toString());
-    }
-  }
-  return tx<ResolvedRow[]>`
-    update holds set outcome = 'posted', charged_nanos = d.charge, resolved_at = now()
-    from unnest(${request}::text[], ${wallet}::int8[], ${charge}::int8[]) as d(request_id, wallet_id, charge)
-    where holds.request_id = d.request_id and holds.wallet_id = d.wallet_id and holds.outcome is null
-    returning holds.request_id, holds.wallet_id, holds.api_key_id, holds.amount_nanos, holds.charged_nanos`;
+function checkBalanced(settlement: Settlement): void {
+  const debitTotal = settlement.debits.reduce((sum, d) => sum + d.chargeNanos, 0n);
+  const creditTotal = settlement.credits.reduce((sum, c) => sum + c.amountNanos, 0n);
+  if (debitTotal !== creditTotal) throw new Error(`settlement ${settlement.requestId} is unbalanced`);
+  if (settlement.debits.some((d) => d.chargeNanos < 0n)) throw new Error(`settlement ${settlement.requestId} has a negative charge`);
 }
 
-async function previousOutcomes(tx: TransactionSql, requestIds: string[]): Promise<Map<string, PostOutcome>> {
-  if (requestIds.length === 0) return new Map();
-  const rows = await tx<{ request_id: string; outcome: 'posted' | 'voided' | 'expired' | null; charged: bigint }[]>`
-    select request_id, max(outcome) as outcome, coalesce(sum(charged_nanos), 0)::int8 as charged
-    from holds where request_id = any(${requestIds}::text[]) group by request_id`;
-  const found = new Map<string, PostOutcome>();
-  for (const row of rows) {
-    if (row.outcome) found.set(row.request_id, { status: 'already_resolved', outcome: row.outcome, chargedNanos: row.charged });
-  }
-  return found;
-}
-
-type Plan = { entries: TransferEntry[]; changes: BalanceChange[] };
-
-function planPosting(settlement: Settlement, holds: ResolvedRow[], granted: Map<string, bigint>): Plan {
-  if (holds.length !== settlement.debits.length) throw new Error(`settlement ${settlement.requestId} does not match its holds`);
-  const plan: Plan = { entries: [], changes: [] };
-  for (const hold of holds) {
-    const key = hold.wallet_id.toString();
-    const split = splitCharge(hold.charged_nanos, granted.get(key) ?? 0n);
-    granted.set(key, (granted.get(key) ?? 0n) - split.grantedNanos);
-    plan.entries.push({ walletId: hold.wallet_id, funding: 'granted', amountNanos: -split.grantedNanos });
-    plan.entries.push({ walletId: hold.wallet_id, funding: 'paid', amountNanos: -split.paidNanos });
-    plan.changes.push({
-      walletId: hold.wallet_id,
-      apiKeyId: hold.api_key_id,
-      heldNanos: -hold.amount_nanos,
-      paidNanos: -split.paidNanos,
-      grantedNanos: -split.grantedNanos,
-      spentNanos: hold.charged_nanos,
-    });
-  }
-  for (const credit of settlement.credits) {
-    plan.entries.push({ walletId: credit.walletId, funding: 'paid', amountNanos: credit.amountNanos });
-    plan.changes.push({ walletId: credit.walletId, apiKeyId: null, heldNanos: 0n, paidNanos: credit.amountNanos, grantedNanos: 0n, spentNanos: 0n });
-  }
-  plan.entries = plan.entries.filter((entry) => entry.amountNanos !== 0n);
-  return plan;
-}
-
-async function writeUsageTransfers(tx: TransactionSql, settlements: Settlement[], plans: Plan[]): Promise<Map<string, bigint>> {
-  const transfers = await tx<{ id: bigint; cause: string }[]>`
-    insert into transfers (kind, cause, memo)
-    select 'usage', c, m from unnest(${settlements.map((s) => s.requestId)}::text[], ${settlements.map((s) => JSON.stringify(s.memo ?? {}))}::jsonb[]) as x(c, m)
-    returning id, cause`;
-  const ids = new Map(transfers.map((t) => [t.cause, t.id]));
-  const rows = { transfer: [] as string[], wallet: [] as string[], funding: [] as string[], amount: [] as string[] };
+/**
+ * The statement that posts many requests (the `post_settlements` function, db/migrations/00011):
+ * each gets a truthful answer, including on retries. Not awaited, so the gateway can send it
+ * together with the usage log rows it belongs to; `asyncCommit` skips waiting for the WAL flush.
+ */
+export function postSettlementsQuery(db: Db, settlements: readonly Settlement[], asyncCommit: boolean) {
+  settlements.forEach(checkBalanced);
+  const debit = { request: [] as number[], wallet: [] as string[], charge: [] as string[] };
+  const credit = { request: [] as number[], wallet: [] as string[], amount: [] as string[] };
   settlements.forEach((settlement, i) => {
-    for (const entry of plans[i]?.entries ?? []) {
-      rows.transfer.push(String(ids.get(settlement.requestId)));
-      rows.wallet.push(entry.walletId.toString());
-      rows.funding.push(entry.funding);
-      rows.amount.push(entry.amountNanos.toString());
+    for (const d of settlement.debits) {
+      debit.request.push(i + 1);
+      debit.wallet.push(d.walletId.toString());
+      debit.charge.push(d.chargeNanos.toString());
+    }
+    for (const c of settlement.credits) {
+      credit.request.push(i + 1);
+      credit.wallet.push(c.walletId.toString());
+      credit.amount.push(c.amountNanos.toString());
     }
   });
-  if (rows.transfer.length > 0) {
-    await tx`insert into entries (transfer_id, wallet_id, funding, amount_nanos)
-      select t, w, f, a from unnest(${rows.transfer}::int8[], ${rows.wallet}::int8[], ${rows.funding}::text[], ${rows.amount}::int8[]) as x(t, w, f, a)`;
-  }
-  return ids;
+  return db<PostRow[]>`
+    select * from post_settlements(${settlements.map((s) => s.requestId)}::text[], ${settlements.map((s) => JSON.stringify(s.memo ?? {}))}::jsonb[],
+      ${debit.request}::int4[], ${debit.wallet}::int8[], ${debit.charge}::int8[],
+      ${credit.request}::int4[], ${credit.wallet}::int8[], ${credit.amount}::int8[], ${asyncCommit})`;
 }
 
-/** Posts many requests in one transaction; each gets a truthful answer, including on retries. */
-export async function postSettlements(db: Db, settlements: readonly Settlement[]): Promise<PostOutcome[]> {
-  return inTransaction(db, async (tx) => {
-    const resolved = await resolveHolds(tx, settlements);
-    const byRequest = Map.groupBy(resolved, (row) => row.request_id);
-    const posting = settlements.filter((s) => byRequest.has(s.requestId));
-    const others = await previousOutcomes(tx, settlements.filter((s) => !byRequest.has(s.requestId)).map((s) => s.requestId));
-    const granted = await lockWallets(tx, [...resolved.map((r) => r.wallet_id), ...posting.flatMap((s) => s.credits.map((c) => c.walletId))]);
-    const plans = posting.map((s) => planPosting(s, byRequest.get(s.requestId) ?? [], granted));
-    const [transferIds] = await Promise.all([
-      writeUsageTransfers(tx, posting, plans),
-      applyBalanceChanges(tx, plans.flatMap((plan) => plan.changes)),
-    ]);
-    return settlements.map((s): PostOutcome => {
-      const transferId = transferIds.get(s.requestId);
-      if (transferId !== undefined) return { status: 'posted', transferId };
-      return others.get(s.requestId) ?? { status: 'no_hold' };
-    });
+function postOutcomes(rows: readonly PostRow[]): PostOutcome[] {
+  return rows.map((row): PostOutcome => {
+    if (row.o_status === 'posted') return { status: 'posted', transferId: row.o_transfer_id ?? 0n };
+    if (row.o_status === 'already_resolved') return { status: 'already_resolved', outcome: row.o_previous_outcome ?? 'posted', chargedNanos: row.o_charged_nanos ?? 0n };
+    return { status: 'no_hold' };
   });
+}
+
+/** Posts many requests in one statement; each gets a truthful answer, including on retries. */
+export async function postSettlements(db: Db, settlements: readonly Settlement[]): Promise<PostOutcome[]> {
+  if (settlements.length === 0) return [];
+  return postOutcomes(await postSettlementsQuery(db, settlements, false));
 }

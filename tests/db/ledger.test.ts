@@ -158,6 +158,51 @@ describe('idempotency', () => {
     await postSettlements(sql, [{ requestId: 'granted-first', debits: [{ walletId: account.walletId, chargeNanos: 80n }], credits: [{ walletId: books.upstream, amountNanos: 80n }] }]);
     expect(await walletBalance(sql, account.walletId)).toMatchObject({ grantedNanos: 0n, paidNanos: 970n });
   });
+
+  test('a batch posting twice on one wallet spends its granted credit once, in request order', async () => {
+    const account = await fundedAccount(1_000n);
+    await recordTransfer(sql, {
+      kind: 'grant',
+      cause: `promo-batch-${account.id}`,
+      entries: [
+        { walletId: account.walletId, funding: 'granted', amountNanos: 100n },
+        { walletId: await tenantWalletId(sql, root.id, 'promotion'), funding: 'granted', amountNanos: -100n },
+      ],
+    });
+    const books = await revenue();
+    const placed = await placeHolds(sql, [hold('granted-batch-a', account.walletId, 200n), hold('granted-batch-b', account.walletId, 200n)]);
+    expect(placed.every((outcome) => outcome.ok)).toBe(true);
+    const post = (requestId: string, charge: bigint) => ({ requestId, debits: [{ walletId: account.walletId, chargeNanos: charge }], credits: [{ walletId: books.upstream, amountNanos: charge }] });
+    const outcomes = await postSettlements(sql, [post('granted-batch-a', 70n), post('granted-batch-unknown', 5n), post('granted-batch-b', 60n)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['posted', 'no_hold', 'posted']);
+    expect(await walletBalance(sql, account.walletId)).toMatchObject({ grantedNanos: 0n, paidNanos: 970n, heldNanos: 0n });
+    const entries = await sql<{ cause: string; funding: string; amount: bigint }[]>`
+      select t.cause, e.funding, e.amount_nanos as amount from entries e join transfers t on t.id = e.transfer_id
+      where e.wallet_id = ${account.walletId.toString()}::int8 and t.kind = 'usage' order by e.id`;
+    expect(entries.map((e) => [e.cause, e.funding, e.amount])).toEqual([
+      ['granted-batch-a', 'granted', -70n],
+      ['granted-batch-b', 'granted', -30n],
+      ['granted-batch-b', 'paid', -30n],
+    ]);
+  });
+
+  test('a settlement whose legs do not match its holds is refused and changes nothing', async () => {
+    const reseller = await createTenant(sql, { slug: 'mismatch-reseller', parentId: root.id, name: 'Mismatch Reseller', markupBps: 1000 });
+    const account = await fundedAccount(1_000n);
+    const books = await revenue();
+    await placeHolds(sql, [hold('legs-mismatch', account.walletId, 300n)]);
+    const before = await walletBalance(sql, account.walletId);
+    const resellerWallet = await tenantWalletId(sql, reseller.id, 'reseller');
+    const wrong = {
+      requestId: 'legs-mismatch',
+      debits: [{ walletId: account.walletId, chargeNanos: 100n }, { walletId: resellerWallet, chargeNanos: 50n }],
+      credits: [{ walletId: books.upstream, amountNanos: 150n }],
+    };
+    await expect(postSettlements(sql, [wrong])).rejects.toThrow('does not match its holds');
+    expect(await walletBalance(sql, account.walletId)).toEqual(before);
+    const [open] = await sql<{ outcome: string | null }[]>`select outcome from holds where request_id = 'legs-mismatch'`;
+    expect(open?.outcome).toBeNull();
+  });
 });
 
 describe('the ledger protects itself', () => {
