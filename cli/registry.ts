@@ -5,10 +5,13 @@ import { creditsGrantCommand } from './commands/credits.ts';
 import { holdsSweepCommand } from './commands/holds.ts';
 import { keyCreateCommand, keyListCommand, keyRevokeCommand } from './commands/key.ts';
 import { ledgerVerifyCommand } from './commands/ledger.ts';
+import { limitsClearCommand, limitsListCommand, limitsSetCommand, limitsShowCommand } from './commands/limits.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { pricingListCommand, pricingSetCommand } from './commands/pricing.ts';
+import { reconcileCommand } from './commands/reconcile.ts';
 import { stripeSyncEventsCommand } from './commands/stripe.ts';
-import { tenantCreateCommand, tenantListCommand } from './commands/tenant.ts';
+import { tenantCreateCommand, tenantListCommand, tenantSetCommand } from './commands/tenant.ts';
+import { usageCommand } from './commands/usage.ts';
 import { UsageError } from './errors.ts';
 
 /** Every command, in the order `tollgate --help` lists them. */
@@ -16,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   migrateCommand,
   tenantCreateCommand,
   tenantListCommand,
+  tenantSetCommand,
   accountCreateCommand,
   keyCreateCommand,
   keyRevokeCommand,
@@ -24,8 +28,14 @@ export const COMMANDS: readonly Command[] = [
   balanceCommand,
   pricingSetCommand,
   pricingListCommand,
+  limitsSetCommand,
+  limitsShowCommand,
+  limitsListCommand,
+  limitsClearCommand,
+  usageCommand,
   ledgerVerifyCommand,
   holdsSweepCommand,
+  reconcileCommand,
   stripeSyncEventsCommand,
 ];
 

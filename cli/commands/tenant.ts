@@ -1,6 +1,10 @@
-import { createTenant, listTenants, type Tenant } from '../../db/queries/tenants.ts';
-import { optionalString, requiredString } from '../args.ts';
+import { findTenantCors, setTenantCors } from '../../db/queries/cors-origins.ts';
+import { setCustomDomain, updateTenantSettings } from '../../db/queries/tenant-admin.ts';
+import { createTenant, findTenant, listTenants, type Tenant } from '../../db/queries/tenants.ts';
+import { MAX_CORS_ORIGINS, parseOrigins } from '../../gateway/cors.ts';
+import { optionalString, requiredString, strings, type ParsedArgs } from '../args.ts';
 import type { Command } from '../command.ts';
+import { UsageError } from '../errors.ts';
 import { fields, formatDate, formatPercent, table } from '../format.ts';
 import { tenantOption } from '../resolve.ts';
 import { displayName, domain, markupPercent, slug } from '../values.ts';
@@ -68,6 +72,65 @@ export const tenantListCommand: Command = {
     return {
       json: { tenants: tenants.map((tenant) => tenantJson(tenant, parentSlug(tenant))) },
       text: table(['SLUG', 'NAME', 'PARENT', 'MARKUP', 'DOMAIN', 'STATUS', 'CREATED', 'ID'], rows, 'no tenants'),
+    };
+  },
+};
+
+const SET = 'tenant set';
+/** Typed instead of a value to remove a custom domain or empty an origin list. */
+const NONE = 'none';
+
+/** Repeated origins replace the list; `none` alone empties it; left out, the list is kept. */
+function originList(args: ParsedArgs, option: string): string[] | undefined {
+  const given = strings(args, option);
+  if (given.length === 0) return undefined;
+  if (given.length === 1 && given[0] === NONE) return [];
+  const parsed = parseOrigins(given);
+  if ('invalid' in parsed) throw new UsageError(`${SET}: --${option} must be an origin like https://app.example.com (no path), got "${parsed.invalid}"`);
+  if ('tooMany' in parsed) throw new UsageError(`${SET}: at most ${MAX_CORS_ORIGINS} --${option} values`);
+  return parsed.origins;
+}
+
+export const tenantSetCommand: Command = {
+  name: SET,
+  summary: "change a tenant's name, markup, custom domain or allowed browser origins (what is not given is kept)",
+  options: {
+    tenant: { type: 'string', value: 'SLUG|ID', help: 'the tenant to change (default: root)' },
+    name: { type: 'string', value: 'NAME', help: 'display name' },
+    'markup-percent': { type: 'string', value: 'PCT', help: "markup this tenant adds to its parent's price" },
+    domain: { type: 'string', value: `HOST|${NONE}`, help: 'custom domain the tenant is served on' },
+    'graphql-origin': { type: 'string', multiple: true, value: `ORIGIN|${NONE}`, help: 'a browser origin allowed on /graphql with credentials, besides the portal (repeatable; replaces the list)' },
+    'api-origin': { type: 'string', multiple: true, value: `ORIGIN|${NONE}`, help: "the only browser origins the tenant's keys work from on /v1 (repeatable; replaces the list; none: any origin)" },
+  },
+  prepare: (args) => {
+    const tenantRef = optionalString(args, 'tenant');
+    const nameText = optionalString(args, 'name');
+    const name = nameText === undefined ? undefined : displayName(SET, 'name', nameText);
+    const markupText = optionalString(args, 'markup-percent');
+    const markupBps = markupText === undefined ? undefined : markupPercent(SET, 'markup-percent', markupText);
+    const domainText = optionalString(args, 'domain');
+    const customDomain = domainText === undefined ? undefined : domainText === NONE ? null : domain(SET, domainText);
+    const origins = { graphql: originList(args, 'graphql-origin'), api: originList(args, 'api-origin') };
+    if ([name, markupBps, customDomain, origins.graphql, origins.api].every((value) => value === undefined)) {
+      throw new UsageError(`${SET}: nothing to change (give --name, --markup-percent, --domain, --graphql-origin or --api-origin)`);
+    }
+    return async (session) => {
+      const sql = session.db.sql;
+      const found = await tenantOption(session, SET, tenantRef);
+      let tenant = (await updateTenantSettings(sql, found.id, { name, markupBps })) ?? found;
+      if (customDomain !== undefined) tenant = (await setCustomDomain(sql, tenant.id, customDomain)) ?? tenant;
+      if (origins.graphql !== undefined || origins.api !== undefined) await setTenantCors(sql, tenant.id, origins);
+      const cors = (await findTenantCors(sql, tenant.id)) ?? { graphql: [], api: [] };
+      const parent = tenant.parentId === null ? undefined : await findTenant(sql, tenant.parentId);
+      const text = fields([
+        ['tenant', tenant.slug],
+        ['name', tenant.name],
+        ['markup', `${formatPercent(tenant.markupBps)}%`],
+        ['domain', tenant.customDomain ?? '-'],
+        ['graphql origins', cors.graphql.join(' ') || '(portal only)'],
+        ['api origins', cors.api.join(' ') || '(any)'],
+      ]);
+      return { json: { ...tenantJson(tenant, parent?.slug ?? null), corsOrigins: { graphql: cors.graphql, api: cors.api } }, text };
     };
   },
 };
