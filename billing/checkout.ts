@@ -45,7 +45,7 @@ async function price(deps: BillingDeps, tenantId: string, purchase: Purchase): P
 }
 
 /** The account's Stripe customer, created once (the idempotency key makes concurrent first purchases agree). */
-async function customerOf(deps: BillingDeps, account: Account): Promise<string> {
+export async function customerOf(deps: BillingDeps, account: Account): Promise<string> {
   const known = await findStripeCustomer(deps.sql, account.id);
   if (known) return known.customerId;
   const customer = await deps.stripe.customers.create(

@@ -14,7 +14,7 @@ import type { IntentView, SessionView } from './stripe-objects.ts';
  */
 
 /** What applying an event did, for the event's recorded outcome and the caller's follow-up. */
-export type Applied = { outcome: string; payment: Payment | null; balanceChanged: boolean; credited: boolean };
+export type Applied = { outcome: string; payment: Payment | null; balanceChanged: boolean; credited: boolean; accountId?: string };
 
 export const nothing = (outcome: string, payment: Payment | null = null): Applied => ({ outcome, payment, balanceChanged: false, credited: false });
 

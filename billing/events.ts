@@ -6,6 +6,7 @@ import { chargeTarget, type ChargeTarget } from './charge-lookup.ts';
 import { applySession, applyTopUpIntent, closeSession, nothing, type Applied } from './credit.ts';
 import { applyDispute, applyRefunds } from './reversals.ts';
 import type { BillingDeps } from './stripe-client.ts';
+import { SUBSCRIPTION_HANDLERS, subscriptionSessionCompleted, subscriptionSessionExpired } from './subscription-events.ts';
 import { asJson, readCharge, readDispute, readEvent, readIntent, readRefund, readSession, type RefundView, type StripeEventView } from './stripe-objects.ts';
 
 /**
@@ -25,16 +26,18 @@ const ignore = (outcome: string): Effect => async () => nothing(outcome);
 
 const NOT_OURS = 'not a Tollgate payment: ignored';
 
-const paidSession: Handler = async (_deps, event) => {
+const paidSession: Handler = async (deps, event) => {
   const session = readSession(event.object);
+  if (session?.mode === 'subscription') return subscriptionSessionCompleted(deps, event);
   if (!session || session.mode !== 'payment' || !session.paymentId) return ignore(NOT_OURS);
   return (tx) => applySession(tx, session);
 };
 
 const closedSession =
   (status: 'failed' | 'expired'): Handler =>
-  async (_deps, event) => {
+  async (deps, event) => {
     const session = readSession(event.object);
+    if (session?.mode === 'subscription' && status === 'expired') return subscriptionSessionExpired(deps, event);
     if (!session || session.mode !== 'payment' || !session.paymentId) return ignore(NOT_OURS);
     return (tx) => closeSession(tx, session, status);
   };
@@ -104,6 +107,7 @@ const HANDLERS = new Map<string, Handler>([
   ['charge.dispute.closed', disputes],
   ['payment_intent.succeeded', topUpIntent],
   ['payment_intent.payment_failed', topUpIntent],
+  ...SUBSCRIPTION_HANDLERS,
 ]);
 
 /** The event types to enable on the Stripe webhook endpoint (and the ones the sync asks for). */

@@ -4,27 +4,34 @@
  * fields we need are read, each checked for its type; anything else is ignored.
  */
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
 /** Metadata keys Tollgate puts on every Checkout Session and PaymentIntent it creates. */
-export const METADATA = { paymentId: 'tollgate_payment_id', accountId: 'tollgate_account_id', tenantId: 'tollgate_tenant_id', packId: 'tollgate_pack_id' } as const;
+export const METADATA = {
+  paymentId: 'tollgate_payment_id',
+  accountId: 'tollgate_account_id',
+  tenantId: 'tollgate_tenant_id',
+  packId: 'tollgate_pack_id',
+  subscriptionId: 'tollgate_subscription_id',
+  planId: 'tollgate_plan_id',
+} as const;
 
-function isJson(value: unknown): value is Json {
+export function isJson(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function text(object: Json, key: string): string | null {
+export function text(object: Json, key: string): string | null {
   const value = object[key];
   return typeof value === 'string' && value !== '' ? value : null;
 }
 
-function integer(object: Json, key: string): bigint | null {
+export function integer(object: Json, key: string): bigint | null {
   const value = object[key];
   return typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : null;
 }
 
 /** An expandable field: the id whether Stripe sent the id or the expanded object. */
-function idOf(object: Json, key: string): string | null {
+export function idOf(object: Json, key: string): string | null {
   const value = object[key];
   if (typeof value === 'string') return value;
   return isJson(value) ? text(value, 'id') : null;

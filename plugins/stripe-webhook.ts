@@ -51,7 +51,8 @@ export const stripeWebhook: PluginDefinition<Record<string, never>> = {
           throw new GatewayError(500, 'webhook_failed', 'The event could not be applied now; Stripe will deliver it again.');
         }
         const payment = result.payment;
-        if (payment && result.balanceChanged) services.events.publishBalanceChange(payment.accountId);
+        const accountId = payment?.accountId ?? result.accountId;
+        if (accountId && result.balanceChanged) services.events.publishBalanceChange(accountId);
         if (payment && result.credited) void completeReceipt(deps, payment);
         services.log.info('stripe event', { requestId: ctx.id, eventId: result.eventId, type: result.type, outcome: result.outcome, duplicate: result.duplicate, paymentId: payment?.id ?? null });
         return Response.json({ received: true, duplicate: result.duplicate, outcome: result.outcome });

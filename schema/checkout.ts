@@ -29,6 +29,20 @@ export function billingDeps(ctx: GraphqlContext): BillingDeps {
   return { sql: ctx.sql, stripe: stripeClient(settings), log: createLogger(ctx.config.logLevel) };
 }
 
+/** Runs a call to Stripe for an account: a refusal becomes INVALID_INPUT, Stripe's own failure PAYMENT_PROVIDER_ERROR. */
+export async function withStripe<T>(deps: BillingDeps, accountId: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof PurchaseRefused) throw invalidInput(error.field, error.message);
+    if (error instanceof Stripe.errors.StripeError) {
+      deps.log.warn('stripe: call failed', { accountId, reason: error.message });
+      throw providerFailed();
+    }
+    throw error;
+  }
+}
+
 const CheckoutRef = builder.objectRef<{ url: string; payment: PaymentWithChanges }>('Checkout').implement({
   fields: (t) => ({
     url: t.exposeString('url', { description: "Stripe's hosted payment page: send the customer there." }),
@@ -58,17 +72,10 @@ builder.mutationField('startCheckout', (t) =>
     resolve: async (_root, args, ctx) => {
       const deps = billingDeps(ctx);
       const purchase = purchaseOf(args);
-      try {
-        const checkout = await createCheckout(deps, { account: ctx.viewer.account, purchase, saveCard: args.saveCard ?? false, portalUrl: ctx.config.portalUrl });
-        return { url: checkout.url, payment: { ...checkout.payment, changes: [] } };
-      } catch (error) {
-        if (error instanceof PurchaseRefused) throw invalidInput(error.field, error.message);
-        if (error instanceof Stripe.errors.StripeError) {
-          deps.log.warn('stripe: checkout could not be created', { accountId: ctx.viewer.account.id, reason: error.message });
-          throw providerFailed();
-        }
-        throw error;
-      }
+      const checkout = await withStripe(deps, ctx.viewer.account.id, () =>
+        createCheckout(deps, { account: ctx.viewer.account, purchase, saveCard: args.saveCard ?? false, portalUrl: ctx.config.portalUrl }),
+      );
+      return { url: checkout.url, payment: { ...checkout.payment, changes: [] } };
     },
   }),
 );

@@ -87,9 +87,10 @@ const CreditPackInput = builder.inputType('CreditPackInput', {
 
 type PackInput = { name: string; price: { nanos?: bigint | null; usd?: string | null }; credit: { nanos?: bigint | null; usd?: string | null }; active?: boolean | null; sortOrder?: number | null };
 
-function packFields(input: PackInput): PackFields {
+/** Validated fields of a pack; plans are priced the same way and use it too. */
+export function packFields(input: PackInput): PackFields {
   const name = input.name.trim();
-  if (name.length < 1 || name.length > MAX_NAME_LENGTH) throw invalidInput('name', `A pack name has 1 to ${MAX_NAME_LENGTH} characters.`);
+  if (name.length < 1 || name.length > MAX_NAME_LENGTH) throw invalidInput('name', `A name has 1 to ${MAX_NAME_LENGTH} characters.`);
   const priceNanos = amountNanos(input.price, 'price');
   if (!isWholeCents(priceNanos) || priceNanos < MIN_PRICE_NANOS || priceNanos > MAX_PRICE_NANOS) throw invalidInput('price', 'A price is whole cents from $0.50 to $100,000.');
   const creditNanos = amountNanos(input.credit, 'credit');

@@ -21,6 +21,8 @@ import './credit-pack.ts';
 import './payment.ts';
 import './checkout.ts';
 import './auto-top-up.ts';
+import './plan.ts';
+import './plan-subscription.ts';
 
 /** The schema: each domain file above registers its types and fields on the builder when imported. */
 export const schema = builder.toSchema();

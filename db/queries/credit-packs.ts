@@ -17,7 +17,8 @@ export type CreditPack = {
   createdAt: Date;
 };
 
-type PackRow = {
+/** The row shape of credit_packs, which monthly plans share. */
+export type PackRow = {
   id: string;
   tenant_id: string;
   name: string;
@@ -28,7 +29,7 @@ type PackRow = {
   created_at: Date;
 };
 
-function packFromRow(row: PackRow): CreditPack {
+export function packFromRow(row: PackRow): CreditPack {
   return {
     id: row.id,
     tenantId: row.tenant_id,

@@ -24,7 +24,7 @@ type PaymentTransferInput = {
 
 type PaymentTransferResult = { applied: boolean; transferId: bigint };
 
-async function customerWalletId(tx: TransactionSql, accountId: string): Promise<bigint> {
+export async function customerWalletId(tx: TransactionSql, accountId: string): Promise<bigint> {
   const [row] = await tx<{ id: bigint }[]>`select id from wallets where account_id = ${accountId}::uuid`;
   if (!row) throw new Error(`account ${accountId} has no wallet`);
   return row.id;

@@ -1,6 +1,7 @@
 import { decodeForm, field, stringMap, type Form } from './fake-stripe-form.ts';
 import * as states from './fake-stripe-state.ts';
 import { createIntent, createState, emit, newId, now, type FakeState, type StripeEvent, type StripeObject } from './fake-stripe-state.ts';
+import * as plans from './fake-stripe-subscriptions.ts';
 
 /**
  * A small fake of the Stripe API on 127.0.0.1, with just the endpoints Tollgate calls, reached by
@@ -26,6 +27,12 @@ export type FakeStripe = {
   refund(sessionId: string, amountCents: number): StripeEvent;
   dispute(sessionId: string, amountCents: number): { event: StripeEvent; disputeId: string };
   closeDispute(disputeId: string, status: 'won' | 'lost'): StripeEvent;
+  /** Prices, subscriptions and invoices, and what a test makes happen to them. */
+  plans: plans.PlanState;
+  subscribe(sessionId: string): ReturnType<typeof plans.subscribe>;
+  renew(subscriptionId: string, options?: Parameters<typeof plans.renew>[3]): ReturnType<typeof plans.renew>;
+  payInvoice(invoiceId: string): StripeEvent;
+  endSubscription(subscriptionId: string): StripeEvent;
   close(): Promise<void>;
 };
 
@@ -99,6 +106,8 @@ function events(state: FakeState, query: Form): Answer {
 
 function route(fake: FakeStripe, method: string, path: string, form: Form): Answer {
   const { state } = fake;
+  const subscriptionAnswer = plans.subscriptionRoute(state, fake.plans, method, path, form);
+  if (subscriptionAnswer) return subscriptionAnswer;
   const [, , resource, id] = path.split('/');
   if (method === 'POST' && path === '/v1/customers') {
     const customer: StripeObject = { id: newId('cus'), object: 'customer', email: field(form, 'email') ?? null, metadata: stringMap(form.metadata) };
@@ -149,6 +158,7 @@ export async function startFakeStripe(): Promise<FakeStripe> {
     },
   });
   const state = createState();
+  const planState = plans.createPlanState();
   const chargeId = (sessionId: string) => states.chargeOfSession(state, sessionId).id;
   const fake: FakeStripe = {
     url: `http://127.0.0.1:${server.port}`,
@@ -164,6 +174,11 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       return { event: opened.event, disputeId: opened.dispute.id };
     },
     closeDispute: (disputeId, status) => states.closeDispute(state, disputeId, status),
+    plans: planState,
+    subscribe: (sessionId) => plans.subscribe(state, planState, sessionId),
+    renew: (subscriptionId, options) => plans.renew(state, planState, subscriptionId, options),
+    payInvoice: (invoiceId) => plans.payInvoice(state, planState, invoiceId),
+    endSubscription: (subscriptionId) => plans.endSubscription(state, planState, subscriptionId),
     close: async () => {
       await server.stop(true);
     },
