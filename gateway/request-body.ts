@@ -10,9 +10,18 @@ const tooLarge = () => new GatewayError(413, 'request_too_large', `The request b
 /** Reads the raw body once, refusing oversized bodies whether or not they declare their length. */
 export async function readRawBody(ctx: RequestContext): Promise<Uint8Array> {
   if (ctx.rawBody) return ctx.rawBody;
-  const declared = Number(ctx.request.headers.get('content-length') ?? '0');
-  if (declared > MAX_REQUEST_BODY_BYTES) throw tooLarge();
-  const reader = ctx.request.body?.getReader();
+  const length = ctx.request.headers.get('content-length');
+  if (Number(length ?? '0') > MAX_REQUEST_BODY_BYTES) throw tooLarge();
+  // A declared length bounds the body (HTTP framing ends it there), so it is read in one call; only
+  // a chunked body is read piece by piece, to stop at the limit. The one call skips the stream
+  // machinery that showed up in the gateway's CPU profile.
+  const body = length === null ? await readChunked(ctx.request) : new Uint8Array(await ctx.request.arrayBuffer());
+  ctx.rawBody = body;
+  return body;
+}
+
+async function readChunked(request: Request): Promise<Uint8Array> {
+  const reader = request.body?.getReader();
   const parts: Uint8Array[] = [];
   let size = 0;
   if (reader) {
@@ -27,9 +36,7 @@ export async function readRawBody(ctx: RequestContext): Promise<Uint8Array> {
       parts.push(value);
     }
   }
-  const body = parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
-  ctx.rawBody = body;
-  return body;
+  return parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });

@@ -106,6 +106,22 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
     expect(answer.body.error?.code).toBe('request_too_large');
   });
 
+  test('an oversized chunked body, which declares no length, is 413 too', async () => {
+    const { key } = await h.customer('1');
+    const chunk = new TextEncoder().encode('x'.repeat(1024 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 0) controller.enqueue(new TextEncoder().encode('{"model":"fake/gpt-small","messages":[{"role":"user","content":"'));
+        if (sent++ < 22) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const answer = await raw('/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body, duplex: 'half' } as RequestInit);
+    expect(answer.status).toBe(413);
+    expect(answer.body.error?.code).toBe('request_too_large');
+  });
+
   test('requests over the per-key limit get 429 with retry-after and rate-limit headers', async () => {
     const { key, keyId } = await h.customer('1');
     await upsertPolicy(h.sql, { kind: 'apiKey', id: keyId }, { requestsPerMinute: 2, requestsPerHour: null, tokensPerMinute: null, concurrentRequests: null, spendPerDayNanos: null, spendPerMonthNanos: null });
