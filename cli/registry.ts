@@ -1,5 +1,5 @@
 import type { Command } from './command.ts';
-import { accountCreateCommand } from './commands/account.ts';
+import { accountCreateCommand, accountSetCommand } from './commands/account.ts';
 import { balanceCommand } from './commands/balance.ts';
 import { creditsGrantCommand } from './commands/credits.ts';
 import { holdsSweepCommand } from './commands/holds.ts';
@@ -21,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   tenantListCommand,
   tenantSetCommand,
   accountCreateCommand,
+  accountSetCommand,
   keyCreateCommand,
   keyRevokeCommand,
   keyListCommand,

@@ -15,8 +15,8 @@ import { forbidden, invalidInput, isUniqueViolation, notFound, unauthenticated }
  */
 
 const SESSION_TTL_SECONDS = 30 * 24 * 3600;
-const MIN_PASSWORD_LENGTH = 8;
-const MAX_PASSWORD_LENGTH = 200;
+export const MIN_PASSWORD_LENGTH = 8;
+export const MAX_PASSWORD_LENGTH = 200;
 const EMAIL = /^[^@\s]{1,200}@[^@\s]{1,200}$/;
 /** Verified when the e-mail is unknown, so a wrong e-mail costs as long as a wrong password. */
 const DECOY_HASH = await Bun.password.hash('decoy password', { algorithm: 'argon2id' });

@@ -76,3 +76,7 @@ export async function findAccountByEmail(db: Db, tenantId: string, email: string
 export async function resolveAccount(db: Db, tenantId: string, idOrEmail: string): Promise<Account | undefined> {
   return idOrEmail.includes('@') ? findAccountByEmail(db, tenantId, idOrEmail) : findAccount(db, idOrEmail);
 }
+
+export async function setAccountRole(db: Db, accountId: string, role: Role): Promise<void> {
+  await db`update accounts set role = ${role} where id = ${accountId}::uuid`;
+}

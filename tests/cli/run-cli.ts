@@ -9,12 +9,13 @@ const CLI_TIMEOUT_MS = 20_000;
 
 type CliResult = { exitCode: number; stdout: string; stderr: string };
 
-export async function runCli(args: readonly string[], env: Record<string, string>): Promise<CliResult> {
+/** `input`, when given, is what the CLI reads on stdin. */
+export async function runCli(args: readonly string[], env: Record<string, string>, input?: string): Promise<CliResult> {
   // --no-env-file: a developer's .env must not leak into what the test sets up.
   const child = Bun.spawn([process.execPath, '--no-env-file', 'cli/tollgate.ts', ...args], {
     cwd: REPO_ROOT,
     env,
-    stdin: 'ignore',
+    stdin: input === undefined ? 'ignore' : new Blob([input]),
     stdout: 'pipe',
     stderr: 'pipe',
     timeout: CLI_TIMEOUT_MS,
