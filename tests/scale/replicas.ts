@@ -1,11 +1,7 @@
 import type Redis from 'ioredis';
-import { parseUsd } from '../../core/money.ts';
 import type { Database } from '../../db/open.ts';
-import { createAccount } from '../../db/queries/accounts.ts';
-import { createApiKey } from '../../db/queries/api-keys.ts';
-import { upsertPolicy, type PolicyLimits } from '../../db/queries/rate-limit-policies.ts';
-import { ensureRootTenant, tenantWalletId } from '../../db/queries/tenants.ts';
-import { recordTransfer } from '../../db/queries/transfers.ts';
+import type { PolicyLimits } from '../../db/queries/rate-limit-policies.ts';
+import { ensureRootTenant } from '../../db/queries/tenants.ts';
 import type { Sql } from '../../db/sql.ts';
 import { loadConfig } from '../../gateway/config.ts';
 import { createLogger } from '../../gateway/log.ts';
@@ -15,6 +11,7 @@ import { startGateway, type Gateway } from '../../gateway/server.ts';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream.ts';
 import { testDatabase } from '../helpers.ts';
 import { PEPPER, UPSTREAM_KEY } from '../gateway/harness.ts';
+import { createCustomer } from './processes.ts';
 
 /**
  * Several gateway replicas in one test process over one fresh database and one Redis: each has its
@@ -30,8 +27,6 @@ export type Replicas = {
   customer(usd: string, limits?: Partial<PolicyLimits>): Promise<{ key: string; keyId: string; accountId: string }>;
   close(): Promise<void>;
 };
-
-const NO_LIMITS: PolicyLimits = { requestsPerMinute: null, requestsPerHour: null, tokensPerMinute: null, concurrentRequests: null, spendPerDayNanos: null, spendPerMonthNanos: null };
 
 export async function startReplicas(count: number, redisUrl: string): Promise<Replicas> {
   const { sql, url } = await testDatabase();
@@ -54,30 +49,13 @@ export async function startReplicas(count: number, redisUrl: string): Promise<Re
     gateways.push(gateway);
   }
   await Promise.all(clients.map((client) => (client.status === 'ready' ? undefined : new Promise((resolve) => client.once('ready', resolve)))));
-  let customers = 0;
   return {
     gateways,
     stores,
     upstream,
     sql,
     logs,
-    async customer(usd, limits = {}) {
-      customers += 1;
-      const account = await createAccount(sql, { tenantId: root.id, email: `scale${customers}@example.com` });
-      const amount = parseUsd(usd) ?? 0n;
-      const clearing = await tenantWalletId(sql, root.id, 'clearing');
-      await recordTransfer(sql, {
-        kind: 'purchase',
-        cause: `scale-purchase-${account.id}`,
-        entries: [
-          { walletId: account.walletId, funding: 'paid', amountNanos: amount },
-          { walletId: clearing, funding: 'paid', amountNanos: -amount },
-        ],
-      });
-      const { key, apiKey } = await createApiKey(sql, PEPPER, { accountId: account.id });
-      if (Object.keys(limits).length > 0) await upsertPolicy(sql, { kind: 'apiKey', id: apiKey.id }, { ...NO_LIMITS, ...limits });
-      return { key, keyId: apiKey.id, accountId: account.id };
-    },
+    customer: (usd, limits = {}) => createCustomer(sql, root.id, usd, limits),
     async close() {
       for (const gateway of gateways) await gateway.stop(5_000);
       for (const store of stores) store.stop();
