@@ -1,11 +1,12 @@
 /**
  * Group commit. Items that arrive while earlier batches are in flight are collected and sent
- * together, so under load one statement serves many requests, and at low load an item goes out
- * at once (no timer, no added latency). Each caller still gets its own result or error.
+ * together, so under load one statement serves many requests. Without a linger an item goes out
+ * at once (no timer, no added latency); with one, a batch that is not full waits that long for
+ * company, for work nobody waits on. Each caller still gets its own result or error.
  */
 
 export type BatchRunner<Item, Result> = (items: Item[]) => Promise<Result[]>;
-export type BatcherOptions = { maxBatchSize: number; maxInFlight: number };
+export type BatcherOptions = { maxBatchSize: number; maxInFlight: number; lingerMs?: number };
 
 type Pending<Item, Result> = { item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void };
 
@@ -19,6 +20,7 @@ export function createBatcher<Item, Result>(run: BatchRunner<Item, Result>, opti
   const queue: Pending<Item, Result>[] = [];
   let inFlight = 0;
   let inFlightItems = 0;
+  let lingering: ReturnType<typeof setTimeout> | undefined;
 
   async function flush(batch: Pending<Item, Result>[]): Promise<void> {
     inFlight += 1;
@@ -36,6 +38,22 @@ export function createBatcher<Item, Result>(run: BatchRunner<Item, Result>, opti
   }
 
   function drain(): void {
+    if (lingering && queue.length >= options.maxBatchSize) {
+      clearTimeout(lingering);
+      lingering = undefined;
+    }
+    if (lingering) return;
+    if (options.lingerMs && queue.length > 0 && queue.length < options.maxBatchSize) {
+      lingering = setTimeout(() => {
+        lingering = undefined;
+        sendReady();
+      }, options.lingerMs);
+      return;
+    }
+    sendReady();
+  }
+
+  function sendReady(): void {
     while (queue.length > 0 && inFlight < options.maxInFlight) {
       void flush(queue.splice(0, options.maxBatchSize));
     }
