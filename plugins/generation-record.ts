@@ -25,10 +25,16 @@ const count = (...values: unknown[]) => {
   return typeof found === 'number' ? found : 0;
 };
 
-export async function fetchGenerationUsage(baseUrl: string, apiKey: string | undefined, generationId: string): Promise<MeteredUsage | undefined> {
+/** `delaysMs`: the wait before each attempt; a reconciliation of old generations need not wait. */
+export async function fetchGenerationUsage(
+  baseUrl: string,
+  apiKey: string | undefined,
+  generationId: string,
+  delaysMs: readonly number[] = GENERATION_LOOKUP_DELAYS_MS,
+): Promise<MeteredUsage | undefined> {
   const headers: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
   const url = `${baseUrl}/generation?id=${encodeURIComponent(generationId)}`;
-  for (const delay of GENERATION_LOOKUP_DELAYS_MS) {
+  for (const delay of delaysMs) {
     await Bun.sleep(delay);
     try {
       const response = await fetch(url, { headers, signal: AbortSignal.timeout(GENERATION_LOOKUP_TIMEOUT_MS) });

@@ -1,0 +1,141 @@
+import { FEMTOS_PER_NANO } from '../core/money.ts';
+import { ceilDiv, chainPricesNanos } from '../core/pricing.ts';
+import { levelRevenues, reconciledRequests, recordedRequestsPage, type RecordedRequest } from '../db/queries/reconciliation.ts';
+import { recordTransfer, type TransferEntry } from '../db/queries/transfers.ts';
+import type { Sql } from '../db/sql.ts';
+import { fetchGenerationUsage } from '../plugins/generation-record.ts';
+import { createTenantPricing, type TenantPricing } from './tenant-pricing.ts';
+
+/**
+ * Reconciliation: compares what each request of a time window recorded as its upstream cost with
+ * the upstream's own generation record, and reports every difference. With `fix`, each difference
+ * is corrected by one `adjustment` transfer (cause `reconcile:<request id>`, so a re-run changes
+ * nothing) that moves every leg of the request's settlement from what was posted to what the
+ * upstream's cost gives: the customer at the marked-up price, each reseller at its parent's
+ * price, each level's revenue and the upstream cost book. Prices use the tenants' current markups
+ * (core/pricing.ts, rounded up once); corrections move paid credit, and an extra charge may take a
+ * wallet below zero, which then blocks further paid use like any overage.
+ */
+
+/** Requests read per query; memory stays bounded however long the window. */
+export const RECONCILE_PAGE_SIZE = 500;
+/** Generation lookups in flight at once, so a long window does not flood the upstream. */
+export const RECONCILE_CONCURRENCY = 8;
+/** A bound on the loop: 10 000 pages of 500 requests. */
+const MAX_RECONCILE_PAGES = 10_000;
+/** Old generations are already recorded upstream: one attempt, no wait. */
+const RECONCILE_LOOKUP_DELAYS_MS = [0] as const;
+/** Request ids listed (all are counted) when the upstream has no record of them. */
+const MAX_LISTED_MISSING = 1_000;
+
+export type DifferenceStatus = 'unfixed' | 'fixed' | 'fixed_earlier';
+
+export type Difference = {
+  requestId: string;
+  generationId: string;
+  createdAt: Date;
+  recordedCostNanos: bigint;
+  upstreamCostNanos: bigint;
+  /** Upstream minus recorded: positive when the request was undercharged. */
+  differenceNanos: bigint;
+  recordedChargeNanos: bigint;
+  correctedChargeNanos: bigint;
+  status: DifferenceStatus;
+};
+
+export type ReconcileReport = { checked: number; missingCount: number; missing: string[]; differences: Difference[] };
+
+export type ReconcileOptions = {
+  sql: Sql;
+  upstream: { baseUrl: string; apiKey: string | undefined };
+  since: Date;
+  until: Date;
+  fix: boolean;
+  progress?: (line: string) => void;
+};
+
+export const reconcileCause = (requestId: string) => `reconcile:${requestId}`;
+
+type Correction = { entries: TransferEntry[]; correctedChargeNanos: bigint };
+
+/** The settlement's legs (see plugins/debit.ts) as posted minus as the upstream's cost gives them. */
+async function correctionOf(pricing: TenantPricing, request: RecordedRequest, upstreamFemtos: bigint, revenues: Map<string, bigint> | undefined): Promise<Correction> {
+  const chain = await pricing.forTenant(request.tenantId);
+  const prices = chainPricesNanos(upstreamFemtos, chain.markupsFor(request.model ?? ''));
+  const posted = chain.levels.map((level) => revenues?.get(level.tenantId) ?? 0n);
+  const delta = (level: number) => (prices[level] ?? 0n) - (posted[level] ?? 0n);
+  const costDelta = ceilDiv(upstreamFemtos, FEMTOS_PER_NANO) - request.costNanos;
+  const leaf = chain.levels.length - 1;
+  const paid = (walletId: bigint, amountNanos: bigint): TransferEntry => ({ walletId, funding: 'paid', amountNanos });
+  const entries = [paid(request.walletId, -delta(leaf))];
+  for (let level = leaf; level >= 1; level--) entries.push(paid(chain.levels[level]?.walletId ?? 0n, -delta(level - 1)));
+  chain.levels.forEach((level, i) => entries.push(paid(level.revenueWalletId, i === 0 ? delta(0) - costDelta : delta(i))));
+  entries.push(paid(chain.upstreamWalletId, costDelta));
+  return { entries, correctedChargeNanos: prices[leaf] ?? 0n };
+}
+
+async function eachBounded<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+type Found = { request: RecordedRequest; upstreamFemtos: bigint };
+
+async function settleDifferences(options: ReconcileOptions, pricing: TenantPricing, found: Found[]): Promise<Difference[]> {
+  const revenues = await levelRevenues(options.sql, found.map((f) => f.request.id));
+  const earlier = await reconciledRequests(options.sql, found.map((f) => reconcileCause(f.request.id)));
+  const differences: Difference[] = [];
+  for (const { request, upstreamFemtos } of found) {
+    const correction = await correctionOf(pricing, request, upstreamFemtos, revenues.get(request.id));
+    let status: DifferenceStatus = earlier.has(reconcileCause(request.id)) ? 'fixed_earlier' : 'unfixed';
+    if (status === 'unfixed' && options.fix) {
+      const memo = { source: 'reconcile', requestId: request.id, generationId: request.generationId, recordedCostNanos: request.costNanos.toString() };
+      const result = await recordTransfer(options.sql, { kind: 'adjustment', cause: reconcileCause(request.id), memo, entries: correction.entries });
+      status = result.applied ? 'fixed' : 'fixed_earlier';
+    }
+    const upstreamCostNanos = ceilDiv(upstreamFemtos, FEMTOS_PER_NANO);
+    differences.push({
+      requestId: request.id,
+      generationId: request.generationId,
+      createdAt: request.createdAt,
+      recordedCostNanos: request.costNanos,
+      upstreamCostNanos,
+      differenceNanos: upstreamCostNanos - request.costNanos,
+      recordedChargeNanos: request.chargeNanos,
+      correctedChargeNanos: correction.correctedChargeNanos,
+      status,
+    });
+  }
+  return differences;
+}
+
+export async function reconcile(options: ReconcileOptions): Promise<ReconcileReport> {
+  const pricing = createTenantPricing(options.sql);
+  const report: ReconcileReport = { checked: 0, missingCount: 0, missing: [], differences: [] };
+  let afterId: string | null = null;
+  for (let page = 0; page < MAX_RECONCILE_PAGES; page++) {
+    const requests = await recordedRequestsPage(options.sql, options, afterId, RECONCILE_PAGE_SIZE);
+    if (requests.length === 0) break;
+    const found: Found[] = [];
+    await eachBounded(requests, RECONCILE_CONCURRENCY, async (request) => {
+      const usage = await fetchGenerationUsage(options.upstream.baseUrl, options.upstream.apiKey, request.generationId, RECONCILE_LOOKUP_DELAYS_MS);
+      const femtos = usage?.upstreamCostFemtos;
+      if (femtos === undefined || femtos === null) {
+        report.missingCount += 1;
+        if (report.missing.length < MAX_LISTED_MISSING) report.missing.push(request.id);
+      } else if (ceilDiv(femtos, FEMTOS_PER_NANO) !== request.costNanos) found.push({ request, upstreamFemtos: femtos });
+    });
+    found.sort((a, b) => a.request.createdAt.getTime() - b.request.createdAt.getTime() || a.request.id.localeCompare(b.request.id));
+    report.differences.push(...(await settleDifferences(options, pricing, found)));
+    report.checked += requests.length;
+    const last = requests.at(-1) as RecordedRequest;
+    afterId = last.id;
+    if (requests.length === RECONCILE_PAGE_SIZE) {
+      options.progress?.(`reconcile: ${report.checked} request(s) checked up to ${last.createdAt.toISOString()}, ${report.differences.length} difference(s)`);
+    }
+  }
+  return report;
+}
