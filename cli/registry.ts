@@ -9,7 +9,6 @@ import { limitsClearCommand, limitsListCommand, limitsSetCommand, limitsShowComm
 import { migrateCommand } from './commands/migrate.ts';
 import { pricingListCommand, pricingSetCommand } from './commands/pricing.ts';
 import { reconcileCommand } from './commands/reconcile.ts';
-import { reconcileCommand } from './commands/reconcile.ts';
 import { stripeSyncEventsCommand } from './commands/stripe.ts';
 import { tenantCreateCommand, tenantListCommand, tenantSetCommand } from './commands/tenant.ts';
 import { usageCommand } from './commands/usage.ts';
@@ -37,7 +36,6 @@ export const COMMANDS: readonly Command[] = [
   usageCommand,
   ledgerVerifyCommand,
   holdsSweepCommand,
-  reconcileCommand,
   reconcileCommand,
   stripeSyncEventsCommand,
 ];
