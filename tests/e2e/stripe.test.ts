@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import type { Account } from '../../db/queries/accounts.ts';
-import { FAKE_SECRET_KEY, startFakeStripe, type FakeStripe } from '../stripe/fake-stripe.ts';
-import { signedHeader, WEBHOOK_SECRET } from '../stripe/harness.ts';
-import { phonePage, screenshot, signIn, startStack, type Stack } from './harness.ts';
+import type { FakeStripe } from '../stripe/fake-stripe.ts';
+import { phonePage, screenshot, type Stack } from './harness.ts';
+import { deliverSigned, startStripeStack, type StripeStack } from './stripe-stack.ts';
 
 /**
  * Buying credit in a real browser: the customer picks a pack, the portal sends them to Stripe
@@ -11,25 +10,18 @@ import { phonePage, screenshot, signIn, startStack, type Stack } from './harness
  * to the return page, and the balance there rises by itself when the signed webhook lands.
  */
 
+let started: StripeStack;
 let fake: FakeStripe;
 let stack: Stack;
 let context: BrowserContext;
 let page: Page;
-let customer: Account;
 
 beforeAll(async () => {
-  fake = await startFakeStripe();
-  stack = await startStack({ STRIPE_SECRET_KEY: FAKE_SECRET_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_BASE_URL: fake.url });
-  customer = await stack.person(stack.root, 'customer', 'payer@example.com');
-  context = await stack.context();
-  // Stripe's hosted payment page, as far as this browser is concerned.
-  await context.route('https://checkout.stripe.test/**', (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>Checkout</title><h1>Fake Stripe Checkout</h1>' }));
-  page = await context.newPage();
-  await signIn(page, customer.email);
+  started = await startStripeStack('payer@example.com');
+  ({ fake, stack, context, page } = started);
 });
 afterAll(async () => {
-  await stack?.close();
-  await fake?.close();
+  await started?.close();
 });
 
 test('the billing page offers the packs with their bonus', async () => {
@@ -55,13 +47,7 @@ test('buying a pack goes to Checkout, and the balance rises live on the return p
   await expect(page.getByTestId('live-available').textContent()).resolves.toBe('$0.00');
   await page.locator('.badge-ok', { hasText: 'live' }).waitFor();
 
-  const payload = JSON.stringify(fake.pay(sessionId));
-  const delivery = await fetch(`${stack.apiUrl}/webhooks/stripe`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'stripe-signature': await signedHeader(payload) },
-    body: payload,
-  });
-  expect(delivery.status).toBe(200);
+  await deliverSigned(stack, fake.pay(sessionId));
 
   await page.getByTestId('credit-arrived').waitFor({ timeout: 10_000 });
   await expect(page.getByTestId('credit-arrived').textContent()).resolves.toContain('$50.00 added');

@@ -1,6 +1,7 @@
 import { redirect } from '@sveltejs/kit';
 import { gql } from '$lib/server/api';
 import { failure, fields, invalid } from '$lib/server/forms';
+import { loadPlans, planActions } from '$lib/server/plans';
 import { requireAccount } from '$lib/server/viewer';
 import type { Balance, Connection, Money } from '$lib/types';
 import type { Actions, PageServerLoad } from './$types';
@@ -46,8 +47,9 @@ type Overview = {
 
 export const load: PageServerLoad = async (event) => {
   requireAccount(event);
-  const data = await gql<Overview>(event, OVERVIEW, { first: HISTORY_SIZE, after: event.url.searchParams.get('after') });
+  const [data, plans] = await Promise.all([gql<Overview>(event, OVERVIEW, { first: HISTORY_SIZE, after: event.url.searchParams.get('after') }), loadPlans(event)]);
   return {
+    plans,
     balance: data.viewer?.account?.balance ?? null,
     options: data.purchaseOptions,
     payments: data.payments.edges.map((e) => e.node),
@@ -58,6 +60,7 @@ export const load: PageServerLoad = async (event) => {
 };
 
 export const actions: Actions = {
+  ...planActions,
   buy: async (event) => {
     requireAccount(event);
     const { pack, amount, saveCard } = await fields(event.request, ['pack', 'amount', 'saveCard'] as const);
