@@ -27,6 +27,8 @@ export type RequestRecord = {
 /** What one tenant level earned and paid on a request: the basis of each level's margin report. */
 export type RequestCharge = { requestId: string; tenantId: string; revenueNanos: bigint; costNanos: bigint };
 
+// postgres.js sends each element of a bool[] parameter through its boolean serializer, which
+// turns the text 'true' into false: booleans travel as text and are cast in SQL.
 const columns = <T>(rows: readonly RequestRecord[], pick: (r: RequestRecord) => T) => rows.map(pick);
 
 /** The insert of usage log rows, not awaited: the gateway sends it in its settlement statement. */
@@ -37,11 +39,11 @@ export function insertRequestsQuery(db: Db, rows: readonly RequestRecord[]) {
     select * from unnest(
       ${columns(rows, (r) => r.id)}::text[], ${columns(rows, (r) => r.tenantId)}::uuid[], ${columns(rows, (r) => r.accountId)}::uuid[],
       ${columns(rows, (r) => r.apiKeyId)}::uuid[], ${columns(rows, (r) => r.route)}::text[], ${columns(rows, (r) => r.model)}::text[],
-      ${columns(rows, (r) => String(r.stream))}::bool[], ${columns(rows, (r) => r.statusCode)}::int4[], ${columns(rows, (r) => r.outcome)}::text[],
+      ${columns(rows, (r) => String(r.stream))}::text[]::bool[], ${columns(rows, (r) => r.statusCode)}::int4[], ${columns(rows, (r) => r.outcome)}::text[],
       ${columns(rows, (r) => r.errorCode)}::text[], ${columns(rows, (r) => r.promptTokens)}::int4[], ${columns(rows, (r) => r.completionTokens)}::int4[],
       ${columns(rows, (r) => r.promptTokensBound)}::int4[], ${columns(rows, (r) => r.costNanos.toString())}::int8[],
       ${columns(rows, (r) => r.chargeNanos.toString())}::int8[], ${columns(rows, (r) => r.holdNanos.toString())}::int8[],
-      ${columns(rows, (r) => String(r.estimated))}::bool[], ${columns(rows, (r) => r.generationId)}::text[],
+      ${columns(rows, (r) => String(r.estimated))}::text[]::bool[], ${columns(rows, (r) => r.generationId)}::text[],
       ${columns(rows, (r) => Math.round(r.latencyMs))}::int4[], ${columns(rows, (r) => (r.firstByteMs === null ? null : Math.round(r.firstByteMs)))}::int4[])
     on conflict (id) do nothing`;
 }
