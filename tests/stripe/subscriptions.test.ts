@@ -209,6 +209,23 @@ describe('rollover off', () => {
     await h.gql('mutation { setPlanCreditRollover(rollover: true) }', {}, admin.token);
   });
 
+  test('the removal never takes more than the available balance, so no balance goes below zero', async () => {
+    await h.gql('mutation { setPlanCreditRollover(rollover: false) }', {}, admin.token);
+    const { person, subscriptionId } = await subscribed();
+    const taken = await h.gql(
+      'mutation($a: ID!) { adjustCredit(accountId: $a, input: { amount: { usd: "-17" }, reason: "test", idempotencyKey: "take-17", funding: PAID }) { applied } }',
+      { a: person.account.id },
+      admin.token,
+    );
+    expect(taken.data).toEqual({ adjustCredit: { applied: true } });
+    const renewal = h.fake.renew(subscriptionId);
+    expect((await h.deliver(renewal.event)).body).toMatchObject({ outcome: 'credited; unused plan credit removed' });
+    expect((await planCredits(person)).at(-2)).toEqual({ cause: `${renewal.invoiceId}:unused`, amount: -usd('5') });
+    expect(await h.balance(person.account)).toEqual({ paid: usd('20'), granted: usd('2') });
+    expect(await h.violations()).toEqual([]);
+    await h.gql('mutation { setPlanCreditRollover(rollover: true) }', {}, admin.token);
+  });
+
   test('with nothing spent, a renewal replaces the whole unused month: the balance stays one month of credit', async () => {
     await h.gql('mutation { setPlanCreditRollover(rollover: false) }', {}, admin.token);
     const { person, subscriptionId } = await subscribed();
