@@ -44,6 +44,19 @@ async function readDbGauges(sql: Sql): Promise<DbGauges> {
   return Promise.race([query(), timeout]);
 }
 
+/**
+ * An upstream that answered 5xx, or one that never answered: the proxy's upstream status is then
+ * still 0 and it refuses with 502 (unreachable) or 504 (timeout).
+ */
+function upstreamFailure(ctx: RequestContext, status: number): 'status_5xx' | 'unreachable' | 'timeout' | undefined {
+  const upstreamStatus = ctx.upstream?.status;
+  if (upstreamStatus === undefined) return undefined;
+  if (upstreamStatus >= 500) return 'status_5xx';
+  if (upstreamStatus !== 0) return undefined;
+  if (status === 502) return 'unreachable';
+  return status === 504 ? 'timeout' : undefined;
+}
+
 export function createMetrics(sources: MetricsSources): Metrics {
   const requests = new Map<string, number>();
   const latency = new Map<string, Histogram>();
@@ -71,7 +84,8 @@ export function createMetrics(sources: MetricsSources): Metrics {
       histogram.count += 1;
       latency.set(route, histogram);
       const upstreamStatus = ctx.upstream?.status;
-      if (upstreamStatus !== undefined && upstreamStatus >= 500) upstreamErrors.set(route, (upstreamErrors.get(route) ?? 0) + 1);
+      const failure = upstreamFailure(ctx, status);
+      if (failure) upstreamErrors.set(`${route}\u0000${failure}`, (upstreamErrors.get(`${route}\u0000${failure}`) ?? 0) + 1);
       sources.log.info('request', {
         requestId: ctx.id,
         route,
@@ -95,8 +109,11 @@ export function createMetrics(sources: MetricsSources): Metrics {
         lines.push(`tollgate_request_duration_seconds_bucket{route="${label(route)}",le="+Inf"} ${h.count}`);
         lines.push(`tollgate_request_duration_seconds_sum{route="${label(route)}"} ${h.sum}`, `tollgate_request_duration_seconds_count{route="${label(route)}"} ${h.count}`);
       }
-      lines.push('# HELP tollgate_upstream_errors_total Upstream answers with a 5xx status, by route.', '# TYPE tollgate_upstream_errors_total counter');
-      for (const [route, value] of upstreamErrors) lines.push(`tollgate_upstream_errors_total{route="${label(route)}"} ${value}`);
+      lines.push('# HELP tollgate_upstream_errors_total Upstream failures by route and kind: status_5xx, unreachable, timeout.', '# TYPE tollgate_upstream_errors_total counter');
+      for (const [key, value] of upstreamErrors) {
+        const [route = '', kind = ''] = key.split('\u0000');
+        lines.push(`tollgate_upstream_errors_total{route="${label(route)}",kind="${kind}"} ${value}`);
+      }
       const db = await dbGauges();
       lines.push('# HELP tollgate_database_up 1 when PostgreSQL answered the last probe.', '# TYPE tollgate_database_up gauge', `tollgate_database_up ${db.up ? 1 : 0}`);
       if (sources.redisShared) {

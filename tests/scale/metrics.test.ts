@@ -42,4 +42,16 @@ describe('/metrics and request logs', () => {
     expect(typeof line?.latencyMs).toBe('number');
     expect(requestLines.join('\n')).not.toContain(key.slice(12));
   });
+
+  test('counts upstream failures by kind: a 5xx answer, and an upstream that cannot be reached', async () => {
+    const { key } = await h.customer('5');
+    const client = h.client(key);
+    const ask = (content: string) => client.chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content }] }).then(() => 200, (e: { status?: number }) => e.status ?? -1);
+    expect(await ask('fail [[fake:status=500]]')).toBe(502);
+    await h.upstream.close();
+    expect(await ask('nobody there')).toBe(502);
+    const text = await (await fetch(`${h.gateway.url}/metrics`)).text();
+    expect(text).toContain('tollgate_upstream_errors_total{route="/v1/chat/completions",kind="status_5xx"} 1');
+    expect(text).toContain('tollgate_upstream_errors_total{route="/v1/chat/completions",kind="unreachable"} 1');
+  });
 });
