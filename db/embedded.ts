@@ -107,7 +107,8 @@ async function ensureDatabase(port: number, password: string): Promise<void> {
   }
 }
 
-export async function startEmbeddedPostgres(dataDir: string, log: (line: string) => void): Promise<EmbeddedDatabase> {
+/** `port` pins the server's port, so a test can stop it and start it again where its clients expect it. */
+export async function startEmbeddedPostgres(dataDir: string, log: (line: string) => void, options: { port?: number } = {}): Promise<EmbeddedDatabase> {
   const paths = pathsFor(dataDir);
   await mkdir(paths.root, { recursive: true });
   // The server runs as the unprivileged postgres user when we are root; it must reach its folder.
@@ -124,7 +125,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: (line: string)
     await stopStaleServer(running.pid);
   }
 
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const server = new EmbeddedPostgres({
     databaseDir: paths.cluster,
     port,

@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { join } from 'node:path';
+import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../../db/embedded.ts';
+import { verifyLedger } from '../../db/queries/ledger-verify.ts';
+import { connectDatabase, type Sql } from '../../db/sql.ts';
+import { chatAt, startCluster, waitFor, type Answer, type Cluster } from './processes.ts';
+
+/**
+ * PostgreSQL restarted under load, behind two gateway processes. The file runs its own PostgreSQL
+ * (in the run's folder, on a pinned port so it can come back where the replicas expect it): the
+ * shared test server is never stopped.
+ */
+
+const DATA_DIR = join(process.env.TOLLGATE_TEST_DIR ?? '/tmp', `pg-restart-${crypto.randomUUID()}`);
+/** What "fast" means for a refusal while the database is down (issue #5). */
+const FAST_ANSWER_MS = 1_000;
+const LOAD_CLIENTS = 16;
+const DOWN_FOR_MS = 3_000;
+/** Settlement retries back off to 5 s; everything must be written soon after the database returns. */
+const SETTLED_WAIT_MS = 20_000;
+
+let port: number;
+let pg: EmbeddedDatabase;
+let sql: Sql;
+let cluster: Cluster;
+
+beforeAll(async () => {
+  port = await freePort();
+  pg = await startEmbeddedPostgres(DATA_DIR, () => {}, { port });
+  sql = connectDatabase(pg.url, { maxConnections: 4 });
+  cluster = await startCluster({ count: 2, database: { sql, url: pg.url } });
+}, 90_000);
+
+afterAll(async () => {
+  await cluster.close();
+  await sql.end({ timeout: 1 });
+  await pg.stop();
+});
+
+type Timed = Answer & { startedAt: number };
+
+/** Clients sending requests one after another, alternating replicas, until told to stop. */
+function startLoad(key: string) {
+  const answers: Timed[] = [];
+  let running = true;
+  const clients = Array.from({ length: LOAD_CLIENTS }, async (_, c) => {
+    for (let i = 0; running; i++) {
+      const startedAt = performance.now();
+      const url = cluster.replicas[(c + i) % 2]?.url ?? '';
+      // A short upstream pause keeps requests in flight (held, proxied, unsettled) at any moment.
+      const answer = await chatAt(url, key, { content: '[[fake:delay_ms=150]] hi', maxTokens: 10 }).catch(() => ({ status: 0, retryAfter: null, elapsedMs: performance.now() - startedAt, body: '' }));
+      answers.push({ ...answer, startedAt });
+      if (answer.status !== 200) await Bun.sleep(20);
+    }
+  });
+  return {
+    answers,
+    async stop() {
+      running = false;
+      await Promise.all(clients);
+    },
+  };
+}
+
+describe('PostgreSQL restarted under load', () => {
+  test('fast 503s while it is down, /readyz says so, and afterwards every generation served has exactly one debit and the ledger verifies', async () => {
+    const { key, walletId } = await cluster.customer('50');
+    const load = startLoad(key);
+    await Bun.sleep(1_000);
+    await pg.stop();
+    const downAt = performance.now();
+    await Bun.sleep(300);
+    const readiness = await fetch(`${cluster.replicas[0]?.url}/readyz`);
+    await Bun.sleep(DOWN_FOR_MS - 300);
+    const upAt = performance.now();
+    pg = await startEmbeddedPostgres(DATA_DIR, () => {}, { port });
+    await Bun.sleep(1_500);
+    await load.stop();
+
+    expect(readiness.status).toBe(503);
+    const whileDown = load.answers.filter((a) => a.startedAt > downAt + 100 && a.startedAt + a.elapsedMs < upAt);
+    const statuses = [...new Set(whileDown.map((a) => a.status))];
+    const slowest = Math.max(...whileDown.map((a) => a.elapsedMs));
+    console.log(`database down ${DOWN_FOR_MS} ms: ${whileDown.length} answers, statuses ${statuses.join(',')}, slowest ${slowest.toFixed(0)} ms; ${load.answers.length} requests in all`);
+    expect(whileDown.length).toBeGreaterThan(LOAD_CLIENTS);
+    expect(statuses).toEqual([503]);
+    expect(whileDown.every((a) => JSON.parse(a.body).error.code === 'service_unavailable')).toBe(true);
+    expect(slowest).toBeLessThan(FAST_ANSWER_MS);
+    expect(load.answers.filter((a) => a.status !== 200 && a.status !== 503)).toEqual([]);
+    expect(load.answers.some((a) => a.status === 200 && a.startedAt > upAt)).toBe(true);
+
+    const open = () => sql<{ n: number }[]>`select count(*)::int4 as n from holds where wallet_id = ${walletId.toString()}::int8 and outcome is null`;
+    expect((await waitFor(open, (rows) => rows[0]?.n === 0, SETTLED_WAIT_MS, 250))[0]?.n).toBe(0);
+    const served = [...cluster.upstream.generations.keys()];
+    const debits = await sql<{ generation_id: string; debits: number }[]>`
+      select r.generation_id, count(t.id)::int4 as debits from requests r
+      left join transfers t on t.kind = 'usage' and t.cause = r.id
+      where r.generation_id = any(${served}::text[]) group by r.generation_id`;
+    expect(debits.length).toBe(served.length);
+    expect(debits.filter((d) => d.debits !== 1)).toEqual([]);
+    expect(load.answers.filter((a) => a.status === 200).length).toBe(served.length);
+    expect((await verifyLedger(sql)).violations).toEqual([]);
+    // Requests in flight when the database went away were settled by retries, not lost.
+    const retried = cluster.replicas.flatMap((r) => r.logs).filter((line) => line.includes('settlement failed; retrying')).length;
+    console.log(`settlements retried after the outage: ${retried}; generations served and debited once: ${served.length}`);
+    expect(retried).toBeGreaterThan(0);
+  }, 60_000);
+});
