@@ -21,6 +21,8 @@ const SWEEP_BATCH_LIMIT = 500;
 /** Generation lookups in parallel: each may wait a few seconds for a record that is not there yet. */
 const SWEEP_LOOKUP_CONCURRENCY = 16;
 const PRUNE_BATCH_LIMIT = 5_000;
+/** Up to this many prune batches per sweep: 100k notes per default 30 s sweep outpaces any stream rate a replica set serves. */
+const PRUNE_BATCHES_PER_SWEEP = 20;
 /**
  * After a crash only the first chunk is known to have reached the client: the estimate charges
  * the prompt estimate (as for an abandoned stream) and this many completion tokens.
@@ -99,7 +101,9 @@ export function startSweeper(services: SweepServices): () => void {
     if (result.settled > 0) log.warn('settled holds left open by a lost replica', { requests: result.settled });
     if (result.expired > 0) log.warn('expired overdue holds', { requests: result.expired });
     // Notes are kept while any hold of their request is open, and for one TTL so late sweeps find them.
-    await pruneStreamStarts(sql, config.holdTtlSeconds, PRUNE_BATCH_LIMIT);
+    for (let batch = 0; batch < PRUNE_BATCHES_PER_SWEEP; batch++) {
+      if ((await pruneStreamStarts(sql, config.holdTtlSeconds, PRUNE_BATCH_LIMIT)) < PRUNE_BATCH_LIMIT) break;
+    }
   };
   const timer = setInterval(() => {
     if (running) return;

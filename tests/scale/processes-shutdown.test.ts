@@ -97,5 +97,8 @@ describe('a replica that stops with open streams', () => {
     const expired = await cluster.sql`select 1 from holds where wallet_id = ${walletId.toString()}::int8 and outcome = 'expired'`;
     expect(expired.length).toBe(1);
     expect((await verifyLedger(cluster.sql)).violations).toEqual([]);
-  }, 40_000);
+    // Once their holds are resolved and a TTL has passed, the sweeper deletes the notes.
+    const notesLeft = () => cluster.sql<{ n: number }[]>`select count(*)::int4 as n from stream_starts where request_id = any(${streamIds}::text[])`;
+    expect((await waitFor(notesLeft, (rows) => rows[0]?.n === 0, SWEEP_WAIT_MS, 250))[0]?.n).toBe(0);
+  }, 50_000);
 });
