@@ -12,7 +12,13 @@ import type { Logger } from './log.ts';
  */
 
 export const HOLD_BATCH_SIZE = 64;
-export const HOLDS_IN_FLIGHT = 4;
+/**
+ * One hold batch at a time: batches that overlap only queue on the same wallet rows inside
+ * PostgreSQL (each waiting for the previous one's durable commit), so more of them in flight made
+ * smaller batches and more commits. Measured at 64 connections on one wallet: one in flight used
+ * less PostgreSQL CPU per request and served more requests than four.
+ */
+export const HOLDS_IN_FLIGHT = 1;
 export const SETTLEMENT_BATCH_SIZE = 128;
 export const SETTLEMENTS_IN_FLIGHT = 2;
 /**
