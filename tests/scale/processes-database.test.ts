@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../../db/embedded.ts';
 import { verifyLedger } from '../../db/queries/ledger-verify.ts';
@@ -6,7 +7,7 @@ import { connectDatabase, type Sql } from '../../db/sql.ts';
 import { chatAt, startCluster, waitFor, type Answer, type Cluster } from './processes.ts';
 
 /**
- * PostgreSQL restarted under load, behind two gateway processes. The file runs its own PostgreSQL
+ * PostgreSQL restarted, then frozen, under load behind two gateway processes. The file runs its own PostgreSQL
  * (in the run's folder, on a pinned port so it can come back where the replicas expect it): the
  * shared test server is never stopped.
  */
@@ -16,6 +17,9 @@ const DATA_DIR = join(process.env.TOLLGATE_TEST_DIR ?? '/tmp', `pg-restart-${cry
 const FAST_ANSWER_MS = 1_000;
 const LOAD_CLIENTS = 16;
 const DOWN_FOR_MS = 3_000;
+/** A frozen database answers nothing: refusals then take the hold deadline (2 s), plus slack for a busy machine. */
+const FROZEN_ANSWER_MS = 3_500;
+const FROZEN_FOR_MS = 3_000;
 /** Settlement retries back off to 5 s; everything must be written soon after the database returns. */
 const SETTLED_WAIT_MS = 20_000;
 
@@ -62,7 +66,7 @@ function startLoad(key: string) {
   };
 }
 
-describe('PostgreSQL restarted under load', () => {
+describe('PostgreSQL failing under load', () => {
   test('fast 503s while it is down, /readyz says so, and afterwards every generation served has exactly one debit and the ledger verifies', async () => {
     const { key, walletId } = await cluster.customer('50');
     const load = startLoad(key);
@@ -104,5 +108,35 @@ describe('PostgreSQL restarted under load', () => {
     const retried = cluster.replicas.flatMap((r) => r.logs).filter((line) => line.includes('settlement failed; retrying')).length;
     console.log(`settlements retried after the outage: ${retried}; generations served and debited once: ${served.length}`);
     expect(retried).toBeGreaterThan(0);
+  }, 60_000);
+
+  test('a frozen database (no answers, no refusals) gets 503s at the hold deadline, and holds granted after it are voided', async () => {
+    const { key, walletId } = await cluster.customer('5');
+    // Fresh key, policy and price caches on both replicas: only the hold needs the database.
+    for (const replica of cluster.replicas) expect((await chatAt(replica.url, key)).status).toBe(200);
+    const postmaster = Number(readFileSync(join(DATA_DIR, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const backends = Bun.spawnSync(['ps', '-o', 'pid=', '--ppid', String(postmaster)]).stdout.toString().trim().split(/\s+/).map(Number);
+    const frozen = [postmaster, ...backends.filter((pid) => pid > 0)];
+    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    let answers: Answer[];
+    try {
+      answers = await Promise.all(cluster.replicas.flatMap((replica) => Array.from({ length: 5 }, () => chatAt(replica.url, key))));
+      await Bun.sleep(Math.max(0, FROZEN_FOR_MS - Math.max(...answers.map((a) => a.elapsedMs))));
+    } finally {
+      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+    }
+    const slowest = Math.max(...answers.map((a) => a.elapsedMs));
+    console.log(`database frozen: statuses ${[...new Set(answers.map((a) => a.status))].join(',')}, slowest ${slowest.toFixed(0)} ms`);
+    expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 10 }, () => 503));
+    expect(slowest).toBeLessThan(FROZEN_ANSWER_MS);
+    // The frozen hold statements run once the database thaws: each late grant is voided at once.
+    const late = () => sql<{ outcome: string | null }[]>`
+      select outcome from holds h where wallet_id = ${walletId.toString()}::int8
+        and not exists (select 1 from transfers t where t.kind = 'usage' and t.cause = h.request_id)`;
+    const settled = await waitFor(late, (rows) => rows.length === answers.length && rows.every((h) => h.outcome !== null), SETTLED_WAIT_MS, 250);
+    console.log(`holds granted after their request was refused: ${settled.length}, outcomes ${[...new Set(settled.map((h) => h.outcome))].join(',')}`);
+    expect(settled.length).toBeGreaterThan(0);
+    expect(settled.every((h) => h.outcome === 'voided')).toBe(true);
+    expect((await verifyLedger(sql)).violations).toEqual([]);
   }, 60_000);
 });
