@@ -1,4 +1,4 @@
-import { overdueHoldRequests, releaseHolds } from '../db/queries/holds.ts';
+import { overdueHoldRequests, releaseHolds, type ResolvedHold } from '../db/queries/holds.ts';
 import type { RequestRecord } from '../db/queries/requests.ts';
 import { findStreamStarts, pruneStreamStarts, type StreamStart } from '../db/queries/stream-starts.ts';
 import { chargesOf, settlementOf } from '../plugins/debit.ts';
@@ -30,7 +30,8 @@ const PRUNE_BATCHES_PER_SWEEP = 20;
 export const CRASH_ESTIMATE_COMPLETION_TOKENS = 1;
 
 export type SweepServices = Pick<Services, 'sql' | 'config' | 'catalog' | 'tenantPricing' | 'ledger' | 'log'>;
-export type SweepResult = { settled: number; expired: number };
+/** `settled` counts requests posted from a stream note; `expired` lists the holds released without a charge. */
+export type SweepResult = { settled: number; expired: ResolvedHold[] };
 
 async function usageAfterCrash(services: SweepServices, start: StreamStart): Promise<MeteredUsage> {
   const record = await fetchGenerationUsage(services.config.upstreamBaseUrl, services.config.upstreamApiKey, start.generationId);
@@ -78,13 +79,14 @@ export async function crashSettlement(services: SweepServices, start: StreamStar
   };
 }
 
+/** One batch of overdue requests, oldest first; the `tollgate holds sweep` command loops over it. */
 export async function sweepOverdueHolds(services: SweepServices): Promise<SweepResult> {
   const requestIds = await overdueHoldRequests(services.sql, SWEEP_BATCH_LIMIT);
-  if (requestIds.length === 0) return { settled: 0, expired: 0 };
+  if (requestIds.length === 0) return { settled: 0, expired: [] };
   const starts = await findStreamStarts(services.sql, requestIds);
   const started = new Set(starts.map((start) => start.requestId));
   const silent = requestIds.filter((id) => !started.has(id));
-  const expired = silent.length === 0 ? 0 : new Set((await releaseHolds(services.sql, silent, 'expired')).map((hold) => hold.requestId)).size;
+  const expired = silent.length === 0 ? [] : await releaseHolds(services.sql, silent, 'expired');
   for (let i = 0; i < starts.length; i += SWEEP_LOOKUP_CONCURRENCY) {
     const jobs = await Promise.all(starts.slice(i, i + SWEEP_LOOKUP_CONCURRENCY).map((start) => crashSettlement(services, start)));
     // The ledger queue retries a failed write; a hold another replica resolved first stays as it is.
@@ -99,7 +101,7 @@ export function startSweeper(services: SweepServices): () => void {
   const sweep = async () => {
     const result = await sweepOverdueHolds(services);
     if (result.settled > 0) log.warn('settled holds left open by a lost replica', { requests: result.settled });
-    if (result.expired > 0) log.warn('expired overdue holds', { requests: result.expired });
+    if (result.expired.length > 0) log.warn('expired overdue holds', { requests: new Set(result.expired.map((hold) => hold.requestId)).size });
     // Notes are kept while any hold of their request is open, and for one TTL so late sweeps find them.
     for (let batch = 0; batch < PRUNE_BATCHES_PER_SWEEP; batch++) {
       if ((await pruneStreamStarts(sql, config.holdTtlSeconds, PRUNE_BATCH_LIMIT)) < PRUNE_BATCH_LIMIT) break;

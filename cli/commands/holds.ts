@@ -1,28 +1,39 @@
-import { overdueHoldRequests, releaseHolds } from '../../db/queries/holds.ts';
+import { createCatalog } from '../../gateway/catalog.ts';
+import { createLedgerQueues } from '../../gateway/ledger-queues.ts';
+import { createLogger } from '../../gateway/log.ts';
+import { sweepOverdueHolds } from '../../gateway/sweeper.ts';
+import { createTenantPricing } from '../../gateway/tenant-pricing.ts';
 import type { Command } from '../command.ts';
 import { money } from '../format.ts';
 
-/** Requests per statement, and a bound on the loop so a sweep always ends. */
-const SWEEP_BATCH_SIZE = 500;
+/** A bound on the loop (of batches of 500 requests) so a sweep always ends. */
 const MAX_SWEEP_BATCHES = 1_000;
 
 export const holdsSweepCommand: Command = {
   name: 'holds sweep',
-  summary: 'release every hold past its expiry now (the gateway also does this periodically)',
+  summary: 'resolve every hold past its expiry now, as the gateway does periodically',
   options: {},
   prepare: () => async (session) => {
-    let requests = 0;
+    const { sql } = session.db;
+    const log = createLogger('error', (line) => process.stderr.write(`${line}\n`));
+    // The gateway's own sweep: a stream a dead replica left is settled from the upstream's
+    // generation record (or the documented estimate) rather than expired for free.
+    const catalog = await createCatalog({ sql, upstreamBaseUrl: session.config.upstreamBaseUrl, upstreamApiKey: session.config.upstreamApiKey, log, background: false });
+    const services = { sql, config: session.config, log, catalog, tenantPricing: createTenantPricing(sql), ledger: createLedgerQueues(sql, log, () => {}) };
+    const expiredRequests = new Set<string>();
+    let settled = 0;
     let holds = 0;
     let releasedNanos = 0n;
     for (let batch = 0; batch < MAX_SWEEP_BATCHES; batch++) {
-      const overdue = await overdueHoldRequests(session.db.sql, SWEEP_BATCH_SIZE);
-      if (overdue.length === 0) break;
-      const released = await releaseHolds(session.db.sql, overdue, 'expired');
-      requests += overdue.length;
-      holds += released.length;
-      releasedNanos = released.reduce((sum, hold) => sum + hold.amountNanos, releasedNanos);
+      const result = await sweepOverdueHolds(services);
+      if (result.settled === 0 && result.expired.length === 0) break;
+      settled += result.settled;
+      holds += result.expired.length;
+      for (const hold of result.expired) expiredRequests.add(hold.requestId);
+      releasedNanos = result.expired.reduce((sum, hold) => sum + hold.amountNanos, releasedNanos);
     }
-    const text = `holds sweep: expired ${holds} hold(s) of ${requests} request(s), releasing $${money(releasedNanos).usd}`;
-    return { json: { requests, holds, released: money(releasedNanos) }, text };
+    const requests = expiredRequests.size;
+    const text = `holds sweep: expired ${holds} hold(s) of ${requests} request(s), releasing $${money(releasedNanos).usd}; settled ${settled} stream(s) left by a lost replica`;
+    return { json: { requests, holds, released: money(releasedNanos), settled }, text };
   },
 };

@@ -73,8 +73,8 @@ describe('tollgate holds sweep', () => {
     const [outcome] = await placeHolds(db.sql, [{ requestId: 'req-overdue', legs: [{ walletId: BigInt(walletId), desiredNanos: 700n, minimumNanos: 700n }], apiKeyId: null, ttlSeconds: 1 }]);
     expect(outcome?.ok).toBe(true);
     await Bun.sleep(1_100);
-    const swept = await runCliJson<{ requests: number; holds: number; released: Money }>(['holds', 'sweep'], env);
-    expect(swept).toEqual({ requests: 1, holds: 1, released: { nanos: '700', usd: '0.0000007' } });
+    const swept = await runCliJson<{ requests: number; holds: number; released: Money; settled: number }>(['holds', 'sweep'], env);
+    expect(swept).toEqual({ requests: 1, holds: 1, released: { nanos: '700', usd: '0.0000007' }, settled: 0 });
     const [hold] = await db.sql<{ outcome: string }[]>`select outcome from holds where request_id = 'req-overdue'`;
     expect(hold?.outcome).toBe('expired');
     const balance = await runCliJson<Balance>(['balance', '--account', 'max@example.com'], env);

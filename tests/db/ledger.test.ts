@@ -104,7 +104,7 @@ describe('holds', () => {
     const config = loadConfig({});
     const catalog = await createCatalog({ sql, upstreamBaseUrl: config.upstreamBaseUrl, upstreamApiKey: undefined, log, background: false });
     const services = { sql, config, log, catalog, tenantPricing: createTenantPricing(sql), ledger: createLedgerQueues(sql, log, () => {}) };
-    expect((await sweepOverdueHolds(services)).expired).toBeGreaterThanOrEqual(1);
+    expect((await sweepOverdueHolds(services)).expired.length).toBeGreaterThanOrEqual(1);
     const balance = await walletBalance(sql, account.walletId);
     expect(balance?.heldNanos).toBe(0n);
     const [row] = await sql<{ outcome: string }[]>`select outcome from holds where request_id = 'short-lived'`;
