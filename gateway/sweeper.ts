@@ -5,8 +5,13 @@ import { chargesOf, settlementOf } from '../plugins/debit.ts';
 import { fetchGenerationUsage } from '../plugins/generation-record.ts';
 import { chargeOf } from './charge.ts';
 import type { MeteredUsage } from './context.ts';
-import type { SettlementJob } from './ledger-queues.ts';
+import type { Sql } from '../db/sql.ts';
+import { createCatalog } from './catalog.ts';
+import type { Config } from './config.ts';
+import { createLedgerQueues, type SettlementJob } from './ledger-queues.ts';
+import type { Logger } from './log.ts';
 import type { Services } from './services.ts';
+import { createTenantPricing } from './tenant-pricing.ts';
 
 /**
  * Resolves holds that outlived their time-to-live: their request's replica died (SIGKILL, a
@@ -31,6 +36,12 @@ export const CRASH_ESTIMATE_COMPLETION_TOKENS = 1;
 
 export type SweepServices = Pick<Services, 'sql' | 'config' | 'catalog' | 'tenantPricing' | 'ledger' | 'log'>;
 /** `settled` counts requests posted from a stream note; `expired` lists the holds released without a charge. */
+/** The sweep's parts outside a gateway (the CLI, tests): the stored catalog, no background refresh. */
+export async function standaloneSweepServices(sql: Sql, config: Config, log: Logger): Promise<SweepServices> {
+  const catalog = await createCatalog({ sql, upstreamBaseUrl: config.upstreamBaseUrl, upstreamApiKey: config.upstreamApiKey, log, background: false });
+  return { sql, config, log, catalog, tenantPricing: createTenantPricing(sql), ledger: createLedgerQueues(sql, log, () => {}) };
+}
+
 export type SweepResult = { settled: number; expired: ResolvedHold[] };
 
 async function usageAfterCrash(services: SweepServices, start: StreamStart): Promise<MeteredUsage> {

@@ -1,8 +1,5 @@
-import { createCatalog } from '../../gateway/catalog.ts';
-import { createLedgerQueues } from '../../gateway/ledger-queues.ts';
 import { createLogger } from '../../gateway/log.ts';
-import { sweepOverdueHolds } from '../../gateway/sweeper.ts';
-import { createTenantPricing } from '../../gateway/tenant-pricing.ts';
+import { standaloneSweepServices, sweepOverdueHolds } from '../../gateway/sweeper.ts';
 import type { Command } from '../command.ts';
 import { money } from '../format.ts';
 
@@ -18,8 +15,7 @@ export const holdsSweepCommand: Command = {
     const log = createLogger('error', (line) => process.stderr.write(`${line}\n`));
     // The gateway's own sweep: a stream a dead replica left is settled from the upstream's
     // generation record (or the documented estimate) rather than expired for free.
-    const catalog = await createCatalog({ sql, upstreamBaseUrl: session.config.upstreamBaseUrl, upstreamApiKey: session.config.upstreamApiKey, log, background: false });
-    const services = { sql, config: session.config, log, catalog, tenantPricing: createTenantPricing(sql), ledger: createLedgerQueues(sql, log, () => {}) };
+    const services = await standaloneSweepServices(sql, session.config, log);
     const expiredRequests = new Set<string>();
     let settled = 0;
     let holds = 0;

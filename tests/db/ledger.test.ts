@@ -6,12 +6,9 @@ import { postSettlements } from '../../db/queries/settlements.ts';
 import { createTenant, ensureRootTenant, tenantWalletId, type Tenant } from '../../db/queries/tenants.ts';
 import { recordTransfer, walletBalance } from '../../db/queries/transfers.ts';
 import type { Sql } from '../../db/sql.ts';
-import { createCatalog } from '../../gateway/catalog.ts';
 import { loadConfig } from '../../gateway/config.ts';
-import { createLedgerQueues } from '../../gateway/ledger-queues.ts';
 import { createLogger } from '../../gateway/log.ts';
-import { sweepOverdueHolds } from '../../gateway/sweeper.ts';
-import { createTenantPricing } from '../../gateway/tenant-pricing.ts';
+import { standaloneSweepServices, sweepOverdueHolds } from '../../gateway/sweeper.ts';
 import { testDatabase } from '../helpers.ts';
 
 let sql: Sql;
@@ -100,10 +97,7 @@ describe('holds', () => {
     const account = await fundedAccount(1_000n);
     await placeHolds(sql, [hold('short-lived', account.walletId, 600n, 0)]);
     await Bun.sleep(20);
-    const log = createLogger('error', () => {});
-    const config = loadConfig({});
-    const catalog = await createCatalog({ sql, upstreamBaseUrl: config.upstreamBaseUrl, upstreamApiKey: undefined, log, background: false });
-    const services = { sql, config, log, catalog, tenantPricing: createTenantPricing(sql), ledger: createLedgerQueues(sql, log, () => {}) };
+    const services = await standaloneSweepServices(sql, loadConfig({}), createLogger('error', () => {}));
     expect((await sweepOverdueHolds(services)).expired.length).toBeGreaterThanOrEqual(1);
     const balance = await walletBalance(sql, account.walletId);
     expect(balance?.heldNanos).toBe(0n);
