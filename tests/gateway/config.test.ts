@@ -26,6 +26,6 @@ describe('hold expiry settings', () => {
     expect(refusal({ TOLLGATE_HOLD_TTL_SECONDS: '0' })).toBe('TOLLGATE_HOLD_TTL_SECONDS: must be a whole number of seconds from 1 to 604800, got "0"');
     expect(refusal({ TOLLGATE_HOLD_TTL_SECONDS: '1.5' })).toStartWith('TOLLGATE_HOLD_TTL_SECONDS:');
     expect(refusal({ TOLLGATE_SWEEP_INTERVAL_SECONDS: 'often' })).toStartWith('TOLLGATE_SWEEP_INTERVAL_SECONDS:');
-    expect(refusal({ TOLLGATE_SWEEP_INTERVAL_SECONDS: '3601' })).toBe('TOLLGATE_SWEEP_INTERVAL_SECONDS: must be a whole number of seconds from 1 to 3600, got "3601"');
+    expect(refusal({ TOLLGATE_SWEEP_INTERVAL_SECONDS: '61' })).toBe('TOLLGATE_SWEEP_INTERVAL_SECONDS: must be a whole number of seconds from 1 to 60, got "61"');
   });
 });
