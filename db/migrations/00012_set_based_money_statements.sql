@@ -179,6 +179,11 @@ begin
     from (select id, granted_nanos from wallets
           where id = any(r_wallet || array(select cw from unnest(p_credit_request, p_credit_wallet) as c(cr, cw) where cr = any(posting)))
           order by id for update) locked;
+  -- Every wallet named must exist: the entries table keeps no foreign key (db/migrations/00013).
+  if exists (select 1 from unnest(r_wallet || array(select cw from unnest(p_credit_request, p_credit_wallet) as c(cr, cw) where cr = any(posting))) as wl
+             where not (wl = any(w_ids))) then
+    raise exception 'a settlement names a wallet that does not exist; the batch was rolled back';
+  end if;
 
   with r as (select x.ri, x.wl, x.amount, x.charge, x.ord,
                     greatest(0, least(x.charge, g.granted - (sum(x.charge) over (partition by x.wl order by x.ord) - x.charge)))::int8 as from_granted

@@ -20,6 +20,15 @@ const CHECKS: Check[] = [
       from transfers t join entries e on e.transfer_id = t.id group by t.id having sum(e.amount_nanos) <> 0`,
   },
   {
+    name: 'every entry and hold names an existing transfer, wallet and key [1]',
+    run: (db) => db`select 'entry' as row, e.id::text as id from entries e
+        where not exists (select 1 from wallets w where w.id = e.wallet_id) or not exists (select 1 from transfers t where t.id = e.transfer_id)
+      union all
+      select 'hold', h.id::text from holds h
+        where not exists (select 1 from wallets w where w.id = h.wallet_id)
+           or (h.api_key_id is not null and not exists (select 1 from api_keys k where k.id = h.api_key_id))`,
+  },
+  {
     name: 'ledger tables refuse updates and deletes [3]',
     run: (db) => db`select name from unnest(array['transfers_append_only', 'entries_append_only', 'holds_resolve_once']) as name
       where not exists (select 1 from pg_trigger where tgname = name and tgenabled <> 'D')`,

@@ -48,7 +48,9 @@ export async function recordTransfer(db: Db, input: TransferInput): Promise<Tran
       if (!existing) throw new Error('transfer vanished after a conflict');
       return { transferId: existing.id, applied: false };
     }
-    await lockWallets(tx, input.entries.map((entry) => entry.walletId));
+    const locked = await lockWallets(tx, input.entries.map((entry) => entry.walletId));
+    const unknown = input.entries.find((entry) => !locked.has(entry.walletId.toString()));
+    if (unknown) throw new Error(`transfer ${input.kind}/${input.cause} names wallet ${unknown.walletId}, which does not exist`);
     await insertEntries(tx, created.id, input.entries);
     await applyBalanceChanges(tx, balanceChangesOf(input.entries));
     return { transferId: created.id, applied: true };

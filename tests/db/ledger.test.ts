@@ -211,6 +211,33 @@ describe('the ledger protects itself', () => {
     await expect(recordTransfer(sql, { kind: 'adjustment', cause: 'unbalanced', entries: [{ walletId: account.walletId, funding: 'paid', amountNanos: 5n }] })).rejects.toThrow('sum to zero');
   });
 
+  test('a transfer or a settlement naming a wallet that does not exist is refused and writes nothing', async () => {
+    const account = await fundedAccount(1_000n);
+    const missing = 999_999_999n;
+    await expect(
+      recordTransfer(sql, { kind: 'adjustment', cause: 'to-nowhere', entries: [{ walletId: account.walletId, funding: 'paid', amountNanos: -5n }, { walletId: missing, funding: 'paid', amountNanos: 5n }] }),
+    ).rejects.toThrow('does not exist');
+    const [written] = await sql<{ count: bigint }[]>`select count(*)::int8 as count from transfers where cause = 'to-nowhere'`;
+    expect(written?.count).toBe(0n);
+    await placeHolds(sql, [hold('credit-to-nowhere', account.walletId, 100n)]);
+    const settlement = { requestId: 'credit-to-nowhere', debits: [{ walletId: account.walletId, chargeNanos: 50n }], credits: [{ walletId: missing, amountNanos: 50n }] };
+    await expect(postSettlements(sql, [settlement])).rejects.toThrow('does not exist');
+    expect(await walletBalance(sql, account.walletId)).toMatchObject({ paidNanos: 1_000n, heldNanos: 100n });
+  });
+
+  test('ledger verify finds an entry that names no wallet', async () => {
+    // Inside a transaction that is rolled back, so the other tests keep a clean ledger.
+    const found = await sql
+      .begin(async (tx) => {
+        const [transfer] = await tx<{ id: bigint }[]>`insert into transfers (kind, cause) values ('adjustment', 'orphan-entry') returning id`;
+        await tx`insert into entries (transfer_id, wallet_id, funding, amount_nanos) values (${transfer?.id.toString() ?? '0'}::int8, 888888888, 'paid', 0)`;
+        const report = await verifyLedger(tx);
+        throw Object.assign(new Error('roll back'), { violations: report.violations });
+      })
+      .catch((error: { violations?: { check: string; detail: string }[] }) => error.violations ?? []);
+    expect(found.some((v) => v.check.startsWith('every entry and hold names an existing') && v.detail.includes('"row":"entry"'))).toBe(true);
+  });
+
   test('ledger verify is clean, then finds a deliberately corrupted balance', async () => {
     expect((await verifyLedger(sql)).violations).toEqual([]);
     const account = await fundedAccount(100n);
