@@ -31,6 +31,8 @@ export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
  * after the refusal is voided at once, so no credit stays reserved for a request that never ran.
  */
 export const HOLD_DEADLINE_MS = 2_000;
+const LATE_VOID_ATTEMPTS = 10;
+const LATE_VOID_RETRY_MS = 1_000;
 
 function resolveModels(services: Services, billed: BilledRequest): CatalogModel[] {
   return billed.candidateModels.map((id) => {
@@ -86,6 +88,22 @@ function lowerMaxTokens(billed: BilledRequest, tokens: number): void {
 
 const unavailable = () => new GatewayError(503, 'service_unavailable', 'The service is temporarily unavailable. Please retry shortly.');
 
+/** Voids a grant that arrived after its request was refused, retrying while the database recovers. */
+async function voidLateHold(ctx: RequestContext, services: Services): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await releaseHolds(services.sql, [ctx.id], 'voided');
+      return;
+    } catch (error) {
+      if (attempt >= LATE_VOID_ATTEMPTS) {
+        services.log.warn('late hold not voided; the sweeper will expire it', { requestId: ctx.id, reason: error instanceof Error ? error.message : String(error) });
+        return;
+      }
+      await Bun.sleep(LATE_VOID_RETRY_MS);
+    }
+  }
+}
+
 async function holdWithinDeadline(ctx: RequestContext, services: Services, request: HoldRequest): Promise<HoldOutcome> {
   const pending = services.ledger.hold(request);
   let timer: Timer | undefined;
@@ -97,9 +115,7 @@ async function holdWithinDeadline(ctx: RequestContext, services: Services, reque
   } catch (error) {
     services.log.error('hold failed', { requestId: ctx.id, reason: error instanceof Error ? error.message : String(error) });
     pending.then(
-      (late) => {
-        if (late.ok) releaseHolds(services.sql, [ctx.id], 'voided').catch(() => {});
-      },
+      (late) => (late.ok ? voidLateHold(ctx, services) : undefined),
       () => {},
     );
     throw unavailable();

@@ -114,6 +114,8 @@ describe('PostgreSQL failing under load', () => {
     const { key, walletId } = await cluster.customer('5');
     // Fresh key, policy and price caches on both replicas: only the hold needs the database.
     for (const replica of cluster.replicas) expect((await chatAt(replica.url, key)).status).toBe(200);
+    const open = () => sql<{ n: number }[]>`select count(*)::int4 as n from holds where wallet_id = ${walletId.toString()}::int8 and outcome is null`;
+    await waitFor(open, (rows) => rows[0]?.n === 0, SETTLED_WAIT_MS, 25);
     const postmaster = Number(readFileSync(join(DATA_DIR, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
     const backends = Bun.spawnSync(['ps', '-o', 'pid=', '--ppid', String(postmaster)]).stdout.toString().trim().split(/\s+/).map(Number);
     const frozen = [postmaster, ...backends.filter((pid) => pid > 0)];
@@ -135,6 +137,7 @@ describe('PostgreSQL failing under load', () => {
         and not exists (select 1 from transfers t where t.kind = 'usage' and t.cause = h.request_id)`;
     const settled = await waitFor(late, (rows) => rows.length === answers.length && rows.every((h) => h.outcome !== null), SETTLED_WAIT_MS, 250);
     console.log(`holds granted after their request was refused: ${settled.length}, outcomes ${[...new Set(settled.map((h) => h.outcome))].join(',')}`);
+    if (!settled.every((h) => h.outcome === 'voided')) console.log(cluster.replicas.flatMap((r) => r.logs).filter((l) => l.includes('"warn"') || l.includes('"error"')).slice(-10));
     expect(settled.length).toBeGreaterThan(0);
     expect(settled.every((h) => h.outcome === 'voided')).toBe(true);
     expect((await verifyLedger(sql)).violations).toEqual([]);
