@@ -29,22 +29,27 @@ export type RequestCharge = { requestId: string; tenantId: string; revenueNanos:
 
 // postgres.js sends each element of a bool[] parameter through its boolean serializer, which
 // turns the text 'true' into false: booleans travel as text and are cast in SQL.
-const columns = <T>(rows: readonly RequestRecord[], pick: (r: RequestRecord) => T) => rows.map(pick);
+/** The row as JSON text: one parameter instead of twenty arrays, which postgres.js escapes value by value. */
+function requestJson(r: RequestRecord) {
+  return {
+    id: r.id, tenant_id: r.tenantId, account_id: r.accountId, api_key_id: r.apiKeyId, route: r.route, model: r.model, stream: r.stream,
+    status_code: r.statusCode, outcome: r.outcome, error_code: r.errorCode, prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens,
+    prompt_tokens_bound: r.promptTokensBound, cost_nanos: r.costNanos.toString(), charge_nanos: r.chargeNanos.toString(), hold_nanos: r.holdNanos.toString(),
+    estimated: r.estimated, generation_id: r.generationId, latency_ms: Math.round(r.latencyMs), first_byte_ms: r.firstByteMs === null ? null : Math.round(r.firstByteMs),
+  };
+}
 
 /** The insert of usage log rows, not awaited: the gateway sends it in its settlement statement. */
 export function insertRequestsQuery(db: Db, rows: readonly RequestRecord[]) {
   return db`
     insert into requests (id, tenant_id, account_id, api_key_id, route, model, stream, status_code, outcome, error_code,
       prompt_tokens, completion_tokens, prompt_tokens_bound, cost_nanos, charge_nanos, hold_nanos, estimated, generation_id, latency_ms, first_byte_ms)
-    select * from unnest(
-      ${columns(rows, (r) => r.id)}::text[], ${columns(rows, (r) => r.tenantId)}::uuid[], ${columns(rows, (r) => r.accountId)}::uuid[],
-      ${columns(rows, (r) => r.apiKeyId)}::uuid[], ${columns(rows, (r) => r.route)}::text[], ${columns(rows, (r) => r.model)}::text[],
-      ${columns(rows, (r) => String(r.stream))}::text[]::bool[], ${columns(rows, (r) => r.statusCode)}::int4[], ${columns(rows, (r) => r.outcome)}::text[],
-      ${columns(rows, (r) => r.errorCode)}::text[], ${columns(rows, (r) => r.promptTokens)}::int4[], ${columns(rows, (r) => r.completionTokens)}::int4[],
-      ${columns(rows, (r) => r.promptTokensBound)}::int4[], ${columns(rows, (r) => r.costNanos.toString())}::int8[],
-      ${columns(rows, (r) => r.chargeNanos.toString())}::int8[], ${columns(rows, (r) => r.holdNanos.toString())}::int8[],
-      ${columns(rows, (r) => String(r.estimated))}::text[]::bool[], ${columns(rows, (r) => r.generationId)}::text[],
-      ${columns(rows, (r) => Math.round(r.latencyMs))}::int4[], ${columns(rows, (r) => (r.firstByteMs === null ? null : Math.round(r.firstByteMs)))}::int4[])
+    select id, tenant_id, account_id, api_key_id, route, model, stream, status_code, outcome, error_code,
+      prompt_tokens, completion_tokens, prompt_tokens_bound, cost_nanos, charge_nanos, hold_nanos, estimated, generation_id, latency_ms, first_byte_ms
+    from json_to_recordset(${JSON.stringify(rows.map(requestJson))}::text::json) as x(
+      id text, tenant_id uuid, account_id uuid, api_key_id uuid, route text, model text, stream boolean, status_code int4, outcome text,
+      error_code text, prompt_tokens int4, completion_tokens int4, prompt_tokens_bound int4, cost_nanos int8, charge_nanos int8, hold_nanos int8,
+      estimated boolean, generation_id text, latency_ms int4, first_byte_ms int4)
     on conflict (id) do nothing`;
 }
 
