@@ -2,7 +2,8 @@
  * Benchmark: Tollgate's full paid pipeline (auth + ratelimit + hold + proxy + meter + debit on real
  * PostgreSQL) against a do-nothing Bun pass-through proxy (the floor), side by side in one run,
  * both in front of the same fake upstream. Load comes from wrk; streaming time to first byte at one
- * connection is measured with sequential requests. Run: `bun run bench` (see README).
+ * connection is measured with sequential requests, and the CPU time Tollgate's process and its
+ * PostgreSQL spend per request is read from /proc. Run: `bun run bench/gateway.ts [seconds]` (see README).
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -14,6 +15,7 @@ import { createApiKey } from '../db/queries/api-keys.ts';
 import { ensureRootTenant, tenantWalletId } from '../db/queries/tenants.ts';
 import { recordTransfer } from '../db/queries/transfers.ts';
 import { connectDatabase } from '../db/sql.ts';
+import { postmasterPid, treeCpuSeconds } from './process-cpu.ts';
 import { measureTtfb, runWrk, type WrkResult } from './wrk.ts';
 
 const DURATION_SECONDS = Number(process.argv[2] ?? '10');
@@ -61,14 +63,20 @@ async function seedCustomer(databaseUrl: string): Promise<string> {
   return key;
 }
 
-type Row = { scenario: string; floor: WrkResult; tollgate: WrkResult };
+/** CPU microseconds per request that Tollgate's own process and its PostgreSQL used during a run. */
+type CpuPerRequest = { gatewayUs: number; postgresUs: number };
+type Row = { scenario: string; floor: WrkResult; tollgate: WrkResult; cpu: CpuPerRequest };
 
 function format(rows: Row[], ttfb: { floor: number; tollgate: number }): string {
   const ms = (v: number) => `${v.toFixed(2)} ms`;
-  const lines = ['| scenario | floor req/s | Tollgate req/s | Tollgate / floor | floor p50 | Tollgate p50 | floor p99 | Tollgate p99 |', '|---|---|---|---|---|---|---|---|'];
-  for (const { scenario, floor, tollgate } of rows) {
+  const lines = [
+    '| scenario | floor req/s | Tollgate req/s | Tollgate / floor | floor p50 | Tollgate p50 | floor p99 | Tollgate p99 | Tollgate CPU per request: gateway + PostgreSQL |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const { scenario, floor, tollgate, cpu } of rows) {
     const ratio = `${((tollgate.requestsPerSecond / floor.requestsPerSecond) * 100).toFixed(0)}%`;
-    lines.push(`| ${scenario} | ${floor.requestsPerSecond.toFixed(0)} | ${tollgate.requestsPerSecond.toFixed(0)} | ${ratio} | ${ms(floor.p50Ms)} | ${ms(tollgate.p50Ms)} | ${ms(floor.p99Ms)} | ${ms(tollgate.p99Ms)} |`);
+    const cpuText = `${cpu.gatewayUs.toFixed(0)} + ${cpu.postgresUs.toFixed(0)} us`;
+    lines.push(`| ${scenario} | ${floor.requestsPerSecond.toFixed(0)} | ${tollgate.requestsPerSecond.toFixed(0)} | ${ratio} | ${ms(floor.p50Ms)} | ${ms(tollgate.p50Ms)} | ${ms(floor.p99Ms)} | ${ms(tollgate.p99Ms)} | ${cpuText} |`);
   }
   lines.push('', `streaming time to first byte at 1 connection (p50 of ${TTFB_SAMPLES}): floor ${ms(ttfb.floor)}, Tollgate ${ms(ttfb.tollgate)}, added ${ms(ttfb.tollgate - ttfb.floor)}`);
   const nonStream1 = rows.find((r) => r.scenario === 'chat, 1 connection');
@@ -83,6 +91,7 @@ async function main(): Promise<void> {
   const children: Child[] = [];
   try {
     const key = await seedCustomer(database.url);
+    const postgresPid = await postmasterPid(join(WORK_DIR, 'data', 'postgres'));
     const upstream = await spawnPrinting(['bun', join(import.meta.dir, 'upstream-server.ts')]);
     children.push(upstream);
     const floor = await spawnPrinting(['bun', join(import.meta.dir, 'floor-proxy.ts'), upstream.url]);
@@ -108,13 +117,18 @@ async function main(): Promise<void> {
     for (const [scenario, body, connections] of scenarios) {
       const script = join(WORK_DIR, 'request.lua');
       await writeFile(script, wrkScript(body, headers));
+      // Warm up, then measure; the CPU used by Tollgate's process and PostgreSQL is read around the measured run.
       const measure = async (base: string) => {
         await runWrk(`${base}/v1/chat/completions`, script, connections, WARMUP_SECONDS);
-        return runWrk(`${base}/v1/chat/completions`, script, connections, DURATION_SECONDS);
+        const before = [await treeCpuSeconds(gateway.pid), await treeCpuSeconds(postgresPid)];
+        const result = await runWrk(`${base}/v1/chat/completions`, script, connections, DURATION_SECONDS);
+        const after = [await treeCpuSeconds(gateway.pid), await treeCpuSeconds(postgresPid)];
+        const perRequestUs = (i: number) => (((after[i] ?? 0) - (before[i] ?? 0)) * 1e6) / (result.requestsPerSecond * DURATION_SECONDS);
+        return { result, cpu: { gatewayUs: perRequestUs(0), postgresUs: perRequestUs(1) } };
       };
-      const floorResult = await measure(floor.url);
-      const tollgateResult = await measure(tollgate);
-      rows.push({ scenario, floor: floorResult, tollgate: tollgateResult });
+      const floorResult = (await measure(floor.url)).result;
+      const { result: tollgateResult, cpu } = await measure(tollgate);
+      rows.push({ scenario, floor: floorResult, tollgate: tollgateResult, cpu });
       process.stderr.write(`${scenario}: floor ${floorResult.requestsPerSecond.toFixed(0)} req/s, Tollgate ${tollgateResult.requestsPerSecond.toFixed(0)} req/s\n`);
     }
     const ttfb = {
