@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { AuthenticationError } from 'openai';
 import type { BrowserContext, Page } from 'playwright-core';
-import { phonePage, screenshot, startStack, type Stack } from './harness.ts';
+import { phonePage, screenshot, type Stack, STACK_START_TIMEOUT_MS, startStack } from './harness.ts';
 
 /**
  * A customer's whole journey in a real browser against the built portal and a real gateway:
@@ -25,7 +25,7 @@ beforeAll(async () => {
   stack = await startStack();
   context = await stack.context();
   page = await context.newPage();
-});
+}, STACK_START_TIMEOUT_MS);
 afterAll(async () => {
   await stack?.close();
 });

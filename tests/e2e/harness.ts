@@ -29,6 +29,11 @@ const PORTAL = join(ROOT, 'portal');
 const PORTAL_ENTRY = join(PORTAL, 'build', 'index.js');
 const PORTAL_START_TIMEOUT_MS = 20_000;
 const BUILD_TIMEOUT_MS = 180_000;
+/**
+ * For a test file's beforeAll: a platform, the portal and Chromium start in seconds, but far slower on
+ * a loaded 2-core machine, and the first file may also build the portal.
+ */
+export const STACK_START_TIMEOUT_MS = BUILD_TIMEOUT_MS + 60_000;
 export const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
 
 /** Host names under .test (a reseller's custom domain, say) resolve to this machine, so a test can visit them. */

@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 import { createPlan } from '../../db/queries/plans.ts';
 import type { StripeEvent } from '../stripe/fake-stripe-state.ts';
 import type { FakeStripe } from '../stripe/fake-stripe.ts';
-import { screenshot, type Stack } from './harness.ts';
+import { screenshot, type Stack, STACK_START_TIMEOUT_MS } from './harness.ts';
 import { deliverSigned, startStripeStack, type StripeStack } from './stripe-stack.ts';
 
 /**
@@ -25,7 +25,7 @@ beforeAll(async () => {
     createPlan(s.sql, s.root.id, { name: 'Monthly', priceNanos: 20_000_000_000n, creditNanos: 22_000_000_000n, active: true, sortOrder: 0 }),
   );
   ({ fake, stack, page } = started);
-});
+}, STACK_START_TIMEOUT_MS);
 afterAll(async () => {
   await started?.close();
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Tenant } from '../../db/queries/tenants.ts';
-import { PASSWORD, phonePage, screenshot, signIn, startStack, type Stack } from './harness.ts';
+import { PASSWORD, phonePage, screenshot, signIn, type Stack, STACK_START_TIMEOUT_MS, startStack } from './harness.ts';
 
 /**
  * White-label in a real browser: a reseller tenant served at its own domain (resolved to this
@@ -24,7 +24,7 @@ beforeAll(async () => {
   resellerUrl = `http://${DOMAIN}:${stack.portalPort}`;
   admin = await stack.browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: resellerUrl });
   page = await admin.newPage();
-});
+}, STACK_START_TIMEOUT_MS);
 afterAll(async () => {
   await stack?.close();
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { FakeStripe } from '../stripe/fake-stripe.ts';
-import { phonePage, screenshot, type Stack } from './harness.ts';
+import { phonePage, screenshot, type Stack, STACK_START_TIMEOUT_MS } from './harness.ts';
 import { deliverSigned, startStripeStack, type StripeStack } from './stripe-stack.ts';
 
 /**
@@ -19,7 +19,7 @@ let page: Page;
 beforeAll(async () => {
   started = await startStripeStack('payer@example.com');
   ({ fake, stack, context, page } = started);
-});
+}, STACK_START_TIMEOUT_MS);
 afterAll(async () => {
   await started?.close();
 });
