@@ -196,9 +196,19 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   return stack;
 }
 
+/**
+ * Opens a portal page and waits until it is hydrated: a field filled before then can be reset by
+ * hydration (which happened on the loaded CI machine: the sign-in form went out empty and stayed
+ * on /signin).
+ */
+export async function openHydrated(page: Page, path: string): Promise<void> {
+  await page.goto(path);
+  await page.waitForSelector('html[data-hydrated]', { state: 'attached' });
+}
+
 /** Signs in through the portal's form, as a person would. */
 export async function signIn(page: Page, email: string, password = PASSWORD): Promise<void> {
-  await page.goto('/signin');
+  await openHydrated(page, '/signin');
   await page.getByLabel('E-mail').fill(email);
   await page.getByLabel('Password').fill(password);
   await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/signin'), { waitUntil: 'commit' }), page.getByRole('button', { name: 'Sign in' }).click()]);
