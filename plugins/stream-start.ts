@@ -15,6 +15,8 @@ import type { Observer } from './types.ts';
 
 const STREAM_START_BATCH_SIZE = 256;
 const STREAM_STARTS_IN_FLIGHT = 1;
+/** Nobody waits on a note, so a batch that is not full waits this long for company. */
+const STREAM_START_LINGER_MS = 5;
 
 type Note = Omit<StreamStart, 'startedAt'>;
 
@@ -43,10 +45,17 @@ function noteOf(ctx: RequestContext, generationId: string): Note | undefined {
 export function createStreamStartRecorder(sql: Sql, log: Logger): { observer(ctx: RequestContext): Observer } {
   const notes = createBatcher<Note, void>(
     async (batch) => {
-      await insertStreamStarts(sql, batch);
+      // A note guards against a lost replica, not a lost database, so it does not wait for the WAL
+      // flush: otherwise every stream adds a disk sync that the next request's hold queues behind.
+      // A database crash can lose the last moment of notes; their holds are then settled like
+      // those of a request that died before its first chunk.
+      await sql.begin(async (tx) => {
+        await tx`set local synchronous_commit = off`;
+        await insertStreamStarts(tx, batch);
+      });
       return batch.map(() => undefined);
     },
-    { maxBatchSize: STREAM_START_BATCH_SIZE, maxInFlight: STREAM_STARTS_IN_FLIGHT },
+    { maxBatchSize: STREAM_START_BATCH_SIZE, maxInFlight: STREAM_STARTS_IN_FLIGHT, lingerMs: STREAM_START_LINGER_MS },
   );
   return {
     observer(ctx) {
