@@ -39,6 +39,7 @@ async function main(): Promise<void> {
   } catch (error) {
     await database.close();
     if (error instanceof RouteTableError || error instanceof ConfigError) fail(`route table: ${error.message}`);
+    if ((error as { code?: unknown }).code === 'EADDRINUSE') fail(`port ${config.port} on ${config.host} is in use: stop what listens there, or set PORT`);
     throw error;
   }
   log.info('tollgate gateway listening', { url: gateway.url, database: config.databaseUrl ? 'external' : 'embedded', limits: redis ? 'redis' : 'in-process' });

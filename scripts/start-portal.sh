@@ -21,5 +21,12 @@ export TOLLGATE_API_URL="${TOLLGATE_API_URL:-http://${gateway_host}:${gateway_po
 export TOLLGATE_PUBLIC_API_URL="${TOLLGATE_PUBLIC_API_URL:-${PUBLIC_URL:-http://localhost:${gateway_port}}}"
 export PORT="${PORTAL_PORT:-3000}"
 export HOST="${PORTAL_HOST:-${HOST:-127.0.0.1}}"
+# One clear line instead of the server's stack trace when the port is taken.
+probe_host="$HOST"
+[ "$probe_host" = "0.0.0.0" ] && probe_host=127.0.0.1
+if (exec 3<>"/dev/tcp/${probe_host}/${PORT}") 2>/dev/null; then
+  echo "tollgate portal: port ${PORT} on ${HOST} is in use: stop what listens there, or set PORTAL_PORT" >&2
+  exit 2
+fi
 export NODE_ENV=production
 exec bun build/index.js

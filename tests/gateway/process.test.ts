@@ -2,6 +2,7 @@ import { afterAll, expect, test } from 'bun:test';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { freePort } from '../../db/embedded.ts';
+import { testDatabase } from '../helpers.ts';
 
 /** The gateway as an operator runs it: `bun run gateway/main.ts`, no configuration but a port and a folder. */
 
@@ -57,3 +58,16 @@ test('a bad configuration value stops the gateway with one line naming the varia
   expect(result.exitCode).toBe(2);
   expect(stderr.trim().split('\n')).toEqual(['tollgate: configuration: PORT: must be a port number between 1 and 65535, got "eighty"']);
 });
+
+test('a port already in use stops the gateway with one line saying so, not a stack trace', async () => {
+  const { url } = await testDatabase();
+  const squatter = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('taken') });
+  try {
+    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', PORT: String(squatter.port), DATABASE_URL: url, LOG_LEVEL: 'error' };
+    const result = Bun.spawnSync(['bun', 'gateway/main.ts'], { cwd: ROOT, env, stderr: 'pipe' });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.toString().trim().split('\n')).toEqual([`tollgate: port ${squatter.port} on 127.0.0.1 is in use: stop what listens there, or set PORT`]);
+  } finally {
+    await squatter.stop(true);
+  }
+}, 30_000);
