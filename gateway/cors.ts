@@ -2,6 +2,7 @@ import { findHostCors, findTenantCors, type TenantCorsRow } from '../db/queries/
 import type { Sql } from '../db/sql.ts';
 import type { RequestContext } from './context.ts';
 import { GatewayError } from './errors.ts';
+import { createLookupCache } from './lookup-cache.ts';
 
 /**
  * CORS for the OpenAI-compatible API and the GraphQL API.
@@ -79,23 +80,12 @@ function policyOf(row: TenantCorsRow | undefined): TenantCors | undefined {
   return { tenantId: row.tenantId, graphql, api: new Set(row.api) };
 }
 
-function expiringCache<T>(load: (key: string) => Promise<T>, now: () => number): (key: string) => Promise<T> {
-  const cache = new Map<string, { value: Promise<T>; expiresAt: number }>();
-  return (key) => {
-    const hit = cache.get(key);
-    if (hit && hit.expiresAt > now()) return hit.value;
-    if (cache.size >= CORS_CACHE_LIMIT) cache.clear();
-    const value = load(key);
-    cache.set(key, { value, expiresAt: now() + CORS_CACHE_TTL_MS });
-    value.catch(() => cache.delete(key));
-    return value;
-  };
-}
-
 export function createCorsPolicies(sql: Sql, now: () => number = Date.now): CorsPolicies {
+  const byTenant = createLookupCache<TenantCors | undefined>({ ttlMs: CORS_CACHE_TTL_MS, maxEntries: CORS_CACHE_LIMIT, now });
+  const byHost = createLookupCache<TenantCors | undefined>({ ttlMs: CORS_CACHE_TTL_MS, maxEntries: CORS_CACHE_LIMIT, now });
   return {
-    forTenant: expiringCache(async (tenantId) => policyOf(await findTenantCors(sql, tenantId)), now),
-    forHost: expiringCache(async (host) => policyOf(await findHostCors(sql, host)), now),
+    forTenant: (tenantId) => byTenant.get(tenantId, async () => policyOf(await findTenantCors(sql, tenantId))),
+    forHost: (host) => byHost.get(host, async () => policyOf(await findHostCors(sql, host))),
   };
 }
 

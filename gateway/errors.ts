@@ -45,11 +45,14 @@ export function errorResponse(error: GatewayError, requestId: string): Response 
   });
 }
 
+/** The database is unreachable or not answering: retryable, and never a hang. */
+export const serviceUnavailable = () => new GatewayError(503, 'service_unavailable', 'The service is temporarily unavailable. Please retry shortly.');
+
 /** Anything that is not a GatewayError is a bug or an outage: say so without details. */
 export function asGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
   // A plugin reading the database (policies, prices) while it is unreachable: retryable, not a bug.
-  if (isConnectionError(error)) return new GatewayError(503, 'service_unavailable', 'The service is temporarily unavailable. Please retry shortly.');
+  if (isConnectionError(error)) return serviceUnavailable();
   return new GatewayError(500, 'internal_error', 'The gateway failed to process this request. It has been logged; please retry.');
 }
 

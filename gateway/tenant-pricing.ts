@@ -3,6 +3,7 @@ import { listPricingRules } from '../db/queries/pricing.ts';
 import { tenantChain, type Tenant } from '../db/queries/tenants.ts';
 import type { Sql } from '../db/sql.ts';
 import type { TenantLevel } from './context.ts';
+import { createLookupCache } from './lookup-cache.ts';
 
 /**
  * A tenant's chain (root first) with each level's wallets and pricing rules, cached briefly so the
@@ -19,7 +20,6 @@ export type ChainPricing = {
   markupsFor(modelId: string, leafMarkupOverrideBps?: number): number[];
 };
 
-type Entry = { value: Promise<ChainPricing>; expiresAt: number };
 
 async function loadChainPricing(sql: Sql, tenantId: string): Promise<ChainPricing> {
   const tenants = await tenantChain(sql, tenantId);
@@ -52,16 +52,6 @@ async function loadChainPricing(sql: Sql, tenantId: string): Promise<ChainPricin
 export type TenantPricing = { forTenant(tenantId: string): Promise<ChainPricing> };
 
 export function createTenantPricing(sql: Sql, now: () => number = Date.now): TenantPricing {
-  const cache = new Map<string, Entry>();
-  return {
-    forTenant(tenantId) {
-      const hit = cache.get(tenantId);
-      if (hit && hit.expiresAt > now()) return hit.value;
-      if (cache.size >= TENANT_CACHE_LIMIT) cache.clear();
-      const value = loadChainPricing(sql, tenantId);
-      cache.set(tenantId, { value, expiresAt: now() + TENANT_CACHE_TTL_MS });
-      value.catch(() => cache.delete(tenantId));
-      return value;
-    },
-  };
+  const cache = createLookupCache<ChainPricing>({ ttlMs: TENANT_CACHE_TTL_MS, maxEntries: TENANT_CACHE_LIMIT, now });
+  return { forTenant: (tenantId) => cache.get(tenantId, () => loadChainPricing(sql, tenantId)) };
 }

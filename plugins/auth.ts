@@ -2,7 +2,8 @@ import { hashApiKey, isWellFormedApiKey } from '../core/api-key.ts';
 import { findKeyPrincipal, touchApiKeys, type KeyPrincipal } from '../db/queries/api-keys.ts';
 import type { Sql } from '../db/sql.ts';
 import { admitOrigin } from '../gateway/cors.ts';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError, serviceUnavailable } from '../gateway/errors.ts';
+import { createLookupCache } from '../gateway/lookup-cache.ts';
 import { booleanOption, onlyKnownOptions } from './options.ts';
 import type { PluginDefinition } from './types.ts';
 
@@ -15,8 +16,6 @@ import type { PluginDefinition } from './types.ts';
 export const KEY_CACHE_TTL_MS = 1_500;
 const KEY_CACHE_LIMIT = 50_000;
 const LAST_USED_FLUSH_MS = 10_000;
-
-type CacheEntry = { principal: Promise<KeyPrincipal | undefined>; expiresAt: number };
 
 function presentedKey(request: Request): string | undefined {
   const header = request.headers.get('authorization');
@@ -38,7 +37,7 @@ function checkUsable(principal: KeyPrincipal, now: number): void {
 }
 
 function createKeyCache(sql: Sql, pepper: string) {
-  const cache = new Map<string, CacheEntry>();
+  const cache = createLookupCache<KeyPrincipal | undefined>({ ttlMs: KEY_CACHE_TTL_MS, maxEntries: KEY_CACHE_LIMIT });
   const used = new Set<string>();
   const flusher = setInterval(() => {
     if (used.size === 0) return;
@@ -48,16 +47,7 @@ function createKeyCache(sql: Sql, pepper: string) {
   }, LAST_USED_FLUSH_MS);
   flusher.unref?.();
   return {
-    lookup(key: string): Promise<KeyPrincipal | undefined> {
-      const now = Date.now();
-      const hit = cache.get(key);
-      if (hit && hit.expiresAt > now) return hit.principal;
-      if (cache.size >= KEY_CACHE_LIMIT) cache.clear();
-      const principal = findKeyPrincipal(sql, hashApiKey(key, pepper));
-      cache.set(key, { principal, expiresAt: now + KEY_CACHE_TTL_MS });
-      principal.catch(() => cache.delete(key));
-      return principal;
-    },
+    lookup: (key: string) => cache.get(key, () => findKeyPrincipal(sql, hashApiKey(key, pepper))),
     markUsed: (id: string) => used.add(id),
   };
 }
@@ -83,7 +73,7 @@ export const auth: PluginDefinition<{ optional: boolean }> = {
         try {
           principal = await keys.lookup(key);
         } catch {
-          throw new GatewayError(503, 'service_unavailable', 'The service is temporarily unavailable. Please retry shortly.');
+          throw serviceUnavailable();
         }
         if (!principal) throw unauthorized('Invalid API key.');
         checkUsable(principal, Date.now());

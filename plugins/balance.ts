@@ -6,7 +6,8 @@ import { promptBound } from '../core/prompt-bound.ts';
 import { releaseHolds, type HoldLeg, type HoldOutcome, type HoldRequest } from '../db/queries/holds.ts';
 import type { CatalogModel } from '../gateway/catalog.ts';
 import type { RequestContext } from '../gateway/context.ts';
-import { GatewayError, insufficientCredit } from '../gateway/errors.ts';
+import { GatewayError, insufficientCredit, serviceUnavailable } from '../gateway/errors.ts';
+import { DATABASE_DEADLINE_MS, withinDatabaseDeadline } from '../gateway/lookup-cache.ts';
 import { billedRequest } from '../gateway/request-body.ts';
 import type { Services } from '../gateway/services.ts';
 import type { ChainPricing } from '../gateway/tenant-pricing.ts';
@@ -26,11 +27,10 @@ export const MINIMUM_OUTPUT_TOKENS = 1;
 /** The output budget when neither the request nor the catalog names one. */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
 /**
- * A hold not answered within this is refused with 503: the database is unreachable or stuck, and a
- * client is better served by a quick retryable error than by a hang. A grant that still arrives
- * after the refusal is voided at once, so no credit stays reserved for a request that never ran.
+ * A hold not answered within the database deadline is refused with 503 (lookup-cache.ts). A grant
+ * that still arrives after the refusal is voided, retried this many times, so no credit stays
+ * reserved for a request that never ran.
  */
-export const HOLD_DEADLINE_MS = 2_000;
 const LATE_VOID_ATTEMPTS = 10;
 const LATE_VOID_RETRY_MS = 1_000;
 
@@ -86,8 +86,6 @@ function lowerMaxTokens(billed: BilledRequest, tokens: number): void {
   else billed.body.max_tokens = tokens;
 }
 
-const unavailable = () => new GatewayError(503, 'service_unavailable', 'The service is temporarily unavailable. Please retry shortly.');
-
 /** Voids a grant that arrived after its request was refused, retrying while the database recovers. */
 async function voidLateHold(ctx: RequestContext, services: Services): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -106,21 +104,15 @@ async function voidLateHold(ctx: RequestContext, services: Services): Promise<vo
 
 async function holdWithinDeadline(ctx: RequestContext, services: Services, request: HoldRequest): Promise<HoldOutcome> {
   const pending = services.ledger.hold(request);
-  let timer: Timer | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${HOLD_DEADLINE_MS} ms`)), HOLD_DEADLINE_MS);
-  });
   try {
-    return await Promise.race([pending, deadline]);
+    return await withinDatabaseDeadline(pending);
   } catch (error) {
-    services.log.error('hold failed', { requestId: ctx.id, reason: error instanceof Error ? error.message : String(error) });
+    services.log.error('hold failed', { requestId: ctx.id, reason: error instanceof GatewayError ? `no answer within ${DATABASE_DEADLINE_MS} ms` : error instanceof Error ? error.message : String(error) });
     pending.then(
       (late) => (late.ok ? voidLateHold(ctx, services) : undefined),
       () => {},
     );
-    throw unavailable();
-  } finally {
-    clearTimeout(timer);
+    throw serviceUnavailable();
   }
 }
 

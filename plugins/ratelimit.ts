@@ -3,6 +3,7 @@ import { policiesFor, type PolicySubject, type RateLimitPolicy, type SubjectPoli
 import type { RequestContext } from '../gateway/context.ts';
 import { GatewayError } from '../gateway/errors.ts';
 import type { LimitStore, SpendCheck, SpendResult, WindowCheck, WindowResult } from '../gateway/limits.ts';
+import { createLookupCache } from '../gateway/lookup-cache.ts';
 import { noOptions } from './options.ts';
 import type { PluginDefinition } from './types.ts';
 
@@ -137,18 +138,12 @@ export const ratelimit: PluginDefinition<Record<string, never>> = {
   name: 'ratelimit',
   parseOptions: noOptions,
   create(_options, services) {
-    const cache = new Map<string, { policies: Promise<SubjectPolicies>; expiresAt: number }>();
+    const cache = createLookupCache<SubjectPolicies>({ ttlMs: POLICY_CACHE_TTL_MS, maxEntries: POLICY_CACHE_LIMIT });
     const slots = new WeakMap<RequestContext, { keys: string[]; subjects: Subject[] }>();
     const policies = (ctx: RequestContext): Promise<SubjectPolicies> => {
       const principal = ctx.principal;
       if (!principal) return Promise.resolve({});
-      const hit = cache.get(principal.key.id);
-      if (hit && hit.expiresAt > Date.now()) return hit.policies;
-      if (cache.size >= POLICY_CACHE_LIMIT) cache.clear();
-      const loaded = policiesFor(services.sql, { tenantId: principal.tenantId, accountId: principal.key.accountId, apiKeyId: principal.key.id });
-      cache.set(principal.key.id, { policies: loaded, expiresAt: Date.now() + POLICY_CACHE_TTL_MS });
-      loaded.catch(() => cache.delete(principal.key.id));
-      return loaded;
+      return cache.get(principal.key.id, () => policiesFor(services.sql, { tenantId: principal.tenantId, accountId: principal.key.accountId, apiKeyId: principal.key.id }));
     };
     return {
       name: 'ratelimit',

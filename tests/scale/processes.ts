@@ -166,10 +166,15 @@ export type Answer = { status: number; retryAfter: string | null; elapsedMs: num
 
 type ChatOptions = { content?: string; maxTokens?: number; model?: string };
 
-/** One non-streamed chat completion through the given replica, timed. */
+/**
+ * One non-streamed chat completion through the given replica, timed. Each on a fresh connection:
+ * after hundreds of requests, Bun's fetch sometimes reused a pooled connection that never answered
+ * (the replica logged nothing; oven-sh/bun#31894), and a test then hung for its whole timeout.
+ */
 export async function chatAt(url: string, key: string, options: ChatOptions = {}): Promise<Answer> {
   const started = performance.now();
   const response = await fetch(`${url}/v1/chat/completions`, {
+    keepalive: false,
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: JSON.stringify({
