@@ -20,6 +20,12 @@ const TYPE_BY_STATUS: Record<number, ErrorType> = {
   429: 'rate_limit_error',
 };
 
+/** Our own 503s are not the upstream's doing, whatever their status says. */
+const TYPE_BY_CODE: Record<string, ErrorType> = {
+  service_unavailable: 'server_error',
+  payments_not_configured: 'server_error',
+};
+
 export class GatewayError extends Error {
   readonly type: ErrorType;
   constructor(
@@ -30,7 +36,7 @@ export class GatewayError extends Error {
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
-    this.type = TYPE_BY_STATUS[status] ?? (status >= 500 ? (status === 500 ? 'server_error' : 'upstream_error') : 'invalid_request_error');
+    this.type = TYPE_BY_CODE[code] ?? TYPE_BY_STATUS[status] ?? (status >= 500 ? (status === 500 ? 'server_error' : 'upstream_error') : 'invalid_request_error');
   }
 }
 

@@ -26,6 +26,9 @@ export const DEFAULT_ROUTES: Route[] = [
   { method: 'POST', path: '/v1/embeddings', endpoint: 'embeddings', plugins: PAID_PIPELINE },
   { method: 'GET', path: '/v1/models', plugins: [{ name: 'auth', options: { optional: true } }, { name: 'models' }] },
   { method: 'GET', path: '/v1/models/:id', plugins: [{ name: 'auth', options: { optional: true } }, { name: 'models' }] },
+  // Model ids are `author/slug`: curl users send the slash unencoded (the SDKs encode it). The
+  // router wants the same parameter name at the same place, hence `:id` for the author part.
+  { method: 'GET', path: '/v1/models/:id/:slug', plugins: [{ name: 'auth', options: { optional: true } }, { name: 'models' }] },
   { method: 'GET', path: '/v1/key', plugins: [{ name: 'auth' }, { name: 'key-info' }] },
   { method: 'POST', path: '/webhooks/stripe', plugins: [{ name: 'stripe-webhook' }] },
 ];

@@ -52,8 +52,10 @@ export const models: PluginDefinition<Record<string, never>> = {
       async handle(ctx) {
         const chain = await chainFor(ctx, services);
         const path = new URL(ctx.request.url).pathname;
-        const prefix = `${ctx.route.path.replace(/\/:id$/, '')}/`;
-        if (ctx.route.path.endsWith('/:id')) {
+        // The model id is everything after the route's literal part: `/v1/models/:id` (slash
+        // encoded) and `/v1/models/:id/:slug` (slash as is) name the same model.
+        const prefix = `${ctx.route.path.replace(/(\/:[A-Za-z]+)+$/, '')}/`;
+        if (ctx.route.path.includes('/:')) {
           const id = decodeURIComponent(path.slice(prefix.length));
           const model = services.catalog.get(id);
           if (!model) throw new GatewayError(404, 'model_not_found', `The model \`${id}\` does not exist or is not available.`, 'model');

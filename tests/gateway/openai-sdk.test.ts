@@ -130,6 +130,17 @@ describe('chat completions through the official SDK', () => {
     expect((one as unknown as { pricing: { prompt: string } }).pricing.prompt).toBe('0.000000045');
   });
 
+  test('a model id sent with its slash unencoded, as curl users do, finds the same model', async () => {
+    for (const path of ['/v1/models/fake/cheap', '/v1/models/fake%2Fcheap']) {
+      const response = await fetch(`${h.gateway.url}${path}`);
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { id: string }).id).toBe('fake/cheap');
+    }
+    const unknown = await fetch(`${h.gateway.url}/v1/models/fake/no-such-model`);
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('model_not_found');
+  });
+
   test('max_tokens is lowered to what the balance can afford', async () => {
     const messages = [{ role: 'user' as const, content: 'x' }];
     const boundTokens = 1 + 8 + 16;

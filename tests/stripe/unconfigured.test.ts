@@ -13,7 +13,7 @@ afterAll(() => h.close());
 test('the webhook route answers 503 with an OpenAI-style error and records nothing', async () => {
   const answer = await h.deliver({ id: 'evt_unconfigured', object: 'event', type: 'checkout.session.completed', created: 1, data: { object: {} } });
   expect(answer.status).toBe(503);
-  expect(answer.body).toMatchObject({ error: { code: 'payments_not_configured', type: 'upstream_error' } });
+  expect(answer.body).toMatchObject({ error: { code: 'payments_not_configured', type: 'server_error' } });
   expect(await h.sql`select 1 from stripe_events`).toHaveLength(0);
 });
 
