@@ -1,4 +1,5 @@
 import { formatUsd } from '../core/money.ts';
+import { usageChargedNanos } from '../db/queries/api-keys.ts';
 import { policiesFor } from '../db/queries/rate-limits.ts';
 import { walletBalance } from '../db/queries/transfers.ts';
 import { GatewayError } from '../gateway/errors.ts';
@@ -22,16 +23,17 @@ export const keyInfo: PluginDefinition<Record<string, never>> = {
         const principal = ctx.principal;
         if (!principal) throw new GatewayError(401, 'missing_api_key', 'Missing API key.');
         const { key } = principal;
-        const [balance, limits] = await Promise.all([
+        const cap = key.creditCapNanos;
+        const [balance, limits, usageNanos] = await Promise.all([
           walletBalance(services.sql, principal.walletId),
           policiesFor(services.sql, { tenantId: principal.tenantId, accountId: key.accountId, apiKeyId: key.id }),
+          cap === null ? usageChargedNanos(services.sql, key.id) : Promise.resolve(key.spentNanos),
         ]);
-        const cap = key.creditCapNanos;
         const payload = {
           data: {
             label: key.publicId,
             name: key.name,
-            usage: formatUsd(key.spentNanos),
+            usage: formatUsd(usageNanos),
             limit: cap === null ? null : formatUsd(cap),
             limit_remaining: cap === null ? null : formatUsd(cap - key.spentNanos - key.heldNanos),
             expires_at: key.expiresAt?.toISOString() ?? null,

@@ -112,6 +112,16 @@ export async function findKeyPrincipal(db: Db, hash: Buffer): Promise<KeyPrincip
 }
 
 /** Batched so a busy key costs one write per flush, not one per request. */
+/**
+ * What a key has been charged in all, from the usage log. Keys with a credit limit also keep this
+ * as a counter (spent_nanos); the others do not, to keep a key-row update off every request.
+ */
+export async function usageChargedNanos(db: Db, apiKeyId: string): Promise<bigint> {
+  const [row] = await db<{ charged: bigint }[]>`
+    select coalesce(sum(charge_nanos), 0)::int8 as charged from requests where api_key_id = ${apiKeyId}::uuid`;
+  return row?.charged ?? 0n;
+}
+
 export async function touchApiKeys(db: Db, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
   await db`update api_keys set last_used_at = now() where id = any(${ids}::uuid[])`;

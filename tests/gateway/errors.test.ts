@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { parseUsd } from '../../core/money.ts';
 import OpenAI, { APIError } from 'openai';
 import { revokeApiKey } from '../../db/queries/api-keys.ts';
 import { upsertPolicy } from '../../db/queries/rate-limit-policies.ts';
@@ -146,6 +147,19 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
     const body = (await response.json()) as { data: { limit: string; balance: { available: string } } };
     expect(body.data.limit).toBe('1.00');
     expect(body.data.balance.available).toBe('2.50');
+  });
+
+  test('GET /v1/key reports the usage of a key without a credit limit too', async () => {
+    const { key, account } = await h.customer('1');
+    await chat(h.client(key));
+    const settled = await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n && (b?.availableNanos ?? 0n) < 1_000_000_000n);
+    const spent = 1_000_000_000n - (settled?.availableNanos ?? 0n);
+    const answer = await eventually(
+      async () => (await (await fetch(`${h.gateway.url}/v1/key`, { headers: { authorization: `Bearer ${key}` } })).json()) as { data: { usage: string; limit: string | null } },
+      (body) => body.data.usage !== '0.00',
+    );
+    expect(answer.data.limit).toBeNull();
+    expect(parseUsd(answer.data.usage)).toBe(spent);
   });
 
   test('logs never contain a full API key or the upstream key', async () => {
