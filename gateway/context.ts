@@ -47,7 +47,7 @@ export type Pricing = {
   shape: HoldShape;
 };
 
-export type HoldState = { grantedNanos: bigint[]; maxOutputTokens: number; resolved: boolean };
+export type HoldState = { grantedNanos: bigint[]; maxOutputTokens: number };
 
 export type UpstreamState = {
   status: number;

@@ -35,13 +35,13 @@ const PRUNE_BATCHES_PER_SWEEP = 20;
 export const CRASH_ESTIMATE_COMPLETION_TOKENS = 1;
 
 export type SweepServices = Pick<Services, 'sql' | 'config' | 'catalog' | 'tenantPricing' | 'ledger' | 'log'>;
-/** `settled` counts requests posted from a stream note; `expired` lists the holds released without a charge. */
 /** The sweep's parts outside a gateway (the CLI, tests): the stored catalog, no background refresh. */
 export async function standaloneSweepServices(sql: Sql, config: Config, log: Logger): Promise<SweepServices> {
   const catalog = await createCatalog({ sql, upstreamBaseUrl: config.upstreamBaseUrl, upstreamApiKey: config.upstreamApiKey, log, background: false });
   return { sql, config, log, catalog, tenantPricing: createTenantPricing(sql), ledger: createLedgerQueues(sql, log, () => {}) };
 }
 
+/** `settled` counts requests posted from a stream note; `expired` lists the holds released without a charge. */
 export type SweepResult = { settled: number; expired: ResolvedHold[] };
 
 async function usageAfterCrash(services: SweepServices, start: StreamStart): Promise<MeteredUsage> {

@@ -139,7 +139,7 @@ async function placeHold(ctx: RequestContext, services: Services, markupOverride
   if (billed.requestedMaxTokens === null || affordable < billed.requestedMaxTokens) lowerMaxTokens(billed, affordable);
   ctx.model = models[0];
   ctx.pricing = { levels: chain.levels, upstreamWalletId: chain.upstreamWalletId, markupsBps, bound, shape };
-  ctx.hold = { grantedNanos: granted, maxOutputTokens: affordable, resolved: false };
+  ctx.hold = { grantedNanos: granted, maxOutputTokens: affordable };
 }
 
 export const balance: PluginDefinition<{ markupBps: number | undefined }> = {

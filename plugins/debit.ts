@@ -93,16 +93,14 @@ async function price(ctx: RequestContext, outcome: Outcome, services: Services, 
 async function post(ctx: RequestContext, outcome: Outcome, services: Services, { usage, charge }: Priced): Promise<void> {
   const principal = ctx.principal;
   if (!principal) return;
-  const hold = ctx.hold;
   let job: SettlementJob = { settlement: null, request: recordOf(ctx, outcome, usage, charge), charges: [] };
   const pricing = ctx.pricing;
-  if (hold && charge && pricing) {
+  if (ctx.hold && charge && pricing) {
     // The chain was read when the hold was placed: settling needs no database read, so it can
     // queue (and retry) even while the database is unreachable.
     const basis = { requestId: ctx.id, walletId: principal.walletId, modelId: ctx.model?.id ?? null, levels: pricing.levels, upstreamWalletId: pricing.upstreamWalletId };
     job = { ...job, settlement: settlementOf(basis, charge), charges: chargesOf(ctx.id, pricing.levels, charge) };
   }
-  if (hold) hold.resolved = true;
   await services.ledger.settle(job);
 }
 
