@@ -30,7 +30,7 @@ type Priced = { packId: string | null; description: string; priceNanos: bigint; 
 
 async function price(deps: BillingDeps, tenantId: string, purchase: Purchase): Promise<Priced> {
   if ('packId' in purchase) {
-    const pack = /^[0-9a-f-]{36}$/i.test(purchase.packId) ? await findCreditPack(deps.sql, tenantId, purchase.packId) : undefined;
+    const pack = await findCreditPack(deps.sql, tenantId, purchase.packId);
     if (!pack || !pack.active) throw new PurchaseRefused('packId', 'This credit pack is not for sale.');
     return { packId: pack.id, description: pack.name, priceNanos: pack.priceNanos, creditNanos: pack.creditNanos };
   }

@@ -19,8 +19,6 @@ import { readSubscription } from './subscription-objects.ts';
  * exact and never a fraction.
  */
 
-const UUID = /^[0-9a-f-]{36}$/i;
-
 /** The Stripe Price of this plan version, made once: the idempotency key names the version. */
 async function planPrice(deps: BillingDeps, plan: Plan): Promise<PlanPrice> {
   const known = await findPlanPrice(deps.sql, plan);
@@ -41,7 +39,7 @@ async function planPrice(deps: BillingDeps, plan: Plan): Promise<PlanPrice> {
 }
 
 async function planForSale(deps: BillingDeps, tenantId: string, planId: string): Promise<Plan> {
-  const plan = UUID.test(planId) ? await findPlan(deps.sql, tenantId, planId) : undefined;
+  const plan = await findPlan(deps.sql, tenantId, planId);
   if (!plan || !plan.active) throw new PurchaseRefused('planId', 'This plan is not offered.');
   return plan;
 }

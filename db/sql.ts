@@ -51,6 +51,13 @@ export function isConnectionError(error: unknown): boolean {
   );
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether a client-given id can be cast to uuid: anything else would fail the statement, so it is simply not found. */
+export function isUuid(id: string): boolean {
+  return UUID.test(id);
+}
+
 /** Runs the work in the caller's transaction when there is one, else in a new one. */
 export function inTransaction<T>(db: Db, work: (tx: TransactionSql) => Promise<T>): Promise<T> {
   if ('savepoint' in db) return work(db);

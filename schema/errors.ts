@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { isUuid } from '../db/sql.ts';
 
 /**
  * Expected failures are GraphQL errors with a machine-readable `extensions.code` (and, for bad
@@ -29,11 +30,9 @@ export const forbidden = (message: string) => new ApiError('FORBIDDEN', message)
 export const invalidInput = (field: string, message: string) => new ApiError('INVALID_INPUT', message, field);
 export const unauthenticated = (message: string) => new ApiError('UNAUTHENTICATED', message);
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** An id the client passed, checked before it reaches SQL: a malformed id is simply not found. */
 export function uuidOr404(id: string, what: string): string {
-  if (!UUID.test(id)) throw notFound(what);
+  if (!isUuid(id)) throw notFound(what);
   return id;
 }
 

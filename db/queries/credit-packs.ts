@@ -1,4 +1,4 @@
-import type { Db } from '../sql.ts';
+import { isUuid, type Db } from '../sql.ts';
 
 /**
  * Credit packs: what a tenant sells through Stripe Checkout. The price is what the customer pays
@@ -51,6 +51,7 @@ export async function listCreditPacks(db: Db, tenantId: string, includeInactive:
 
 /** A pack of this tenant, or undefined for an unknown id or another tenant's pack. */
 export async function findCreditPack(db: Db, tenantId: string, packId: string): Promise<CreditPack | undefined> {
+  if (!isUuid(packId)) return undefined;
   const [row] = await db<PackRow[]>`select * from credit_packs where id = ${packId}::uuid and tenant_id = ${tenantId}::uuid`;
   return row ? packFromRow(row) : undefined;
 }

@@ -1,4 +1,4 @@
-import type { Db, TransactionSql } from '../sql.ts';
+import { isUuid, type Db, type TransactionSql } from '../sql.ts';
 import { keysetTail, positionColumn, withPosition, type KeysetPage, type Positioned } from './keyset.ts';
 
 /**
@@ -105,7 +105,7 @@ function keyCondition(db: Db, key: Key) {
 }
 
 export async function findPayment(db: Db, key: Key): Promise<Payment | undefined> {
-  if ('id' in key && !/^[0-9a-f-]{36}$/i.test(key.id)) return undefined;
+  if ('id' in key && !isUuid(key.id)) return undefined;
   const [row] = await db<PaymentRow[]>`select * from payments where ${keyCondition(db, key)}`;
   return row ? paymentFromRow(row) : undefined;
 }

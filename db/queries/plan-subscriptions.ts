@@ -1,4 +1,4 @@
-import type { Db, TransactionSql } from '../sql.ts';
+import { isUuid, type Db, type TransactionSql } from '../sql.ts';
 
 /**
  * Subscriptions to monthly plans and the invoices Stripe bills for them. A row is written before
@@ -86,7 +86,7 @@ type Key = { id: string } | { stripeSubscriptionId: string } | { checkoutSession
 
 /** The subscription, row-locked until the transaction ends: its invoices and status changes are serialized. */
 export async function lockSubscription(tx: TransactionSql, key: Key): Promise<PlanSubscription | undefined> {
-  if ('id' in key && !/^[0-9a-f-]{36}$/i.test(key.id)) return undefined;
+  if ('id' in key && !isUuid(key.id)) return undefined;
   const condition =
     'id' in key ? tx`id = ${key.id}::uuid` : 'stripeSubscriptionId' in key ? tx`stripe_subscription_id = ${key.stripeSubscriptionId}` : tx`checkout_session_id = ${key.checkoutSessionId}`;
   const [row] = await tx<SubscriptionRow[]>`select * from plan_subscriptions where ${condition} for update`;

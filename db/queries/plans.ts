@@ -1,4 +1,4 @@
-import type { Db } from '../sql.ts';
+import { isUuid, type Db } from '../sql.ts';
 import { packFromRow, type CreditPack, type PackFields, type PackRow } from './credit-packs.ts';
 
 /**
@@ -21,10 +21,10 @@ export async function listPlans(db: Db, tenantId: string, includeArchived: boole
 
 /** A plan of this tenant, or undefined for an unknown id or another tenant's plan. */
 export async function findPlan(db: Db, tenantId: string, planId: string): Promise<Plan | undefined> {
+  if (!isUuid(planId)) return undefined;
   const [row] = await db<PlanRow[]>`select * from plans where id = ${planId}::uuid and tenant_id = ${tenantId}::uuid`;
   return row ? planFromRow(row) : undefined;
 }
-
 
 export async function createPlan(db: Db, tenantId: string, fields: PackFields): Promise<Plan> {
   const [row] = await db<PlanRow[]>`

@@ -91,12 +91,12 @@ describe('startCheckout', () => {
     expect(sessionRequests()).toHaveLength(before);
   });
 
-  test('refuses inactive packs, packs of another tenant, both or neither of pack and amount', async () => {
+  test('refuses inactive packs, packs of another tenant, malformed ids, both or neither of pack and amount', async () => {
     const before = sessionRequests().length;
     const other = await h.sql<{ id: string }[]>`insert into tenants (slug, name, markup_bps, parent_id) values ('other', 'Other', 0, ${h.root.id}::uuid) returning id`;
     const foreign = await packId('Pro', other[0]?.id);
     await h.sql`update credit_packs set active = false where id = ${await packId('Enterprise')}::uuid`;
-    const cases = [{ p: foreign }, { p: await packId('Enterprise') }, { p: await packId('Pro'), c: { usd: '20' } }, {}, { p: 'not-a-uuid' }];
+    const cases = [{ p: foreign }, { p: await packId('Enterprise') }, { p: await packId('Pro'), c: { usd: '20' } }, {}, { p: 'not-a-uuid' }, { p: '-'.repeat(36) }];
     for (const variables of cases) {
       const result = await h.gql(START, variables, buyer.token);
       expect(result.errors?.[0]?.extensions?.code).toBe('INVALID_INPUT');

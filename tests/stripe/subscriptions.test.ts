@@ -79,6 +79,9 @@ describe('plans', () => {
     expect((await h.gql(`mutation($id: ID!) { archivePlan(id: $id) { active } }`, { id }, admin.token)).data).toEqual({ archivePlan: { active: false } });
     expect(await visible()).toEqual(['Monthly', 'Big']);
     expect((await h.gql('mutation($p: ID!) { subscribeToPlan(planId: $p) { url } }', { p: id }, customer.token)).errors?.[0]?.extensions?.field).toBe('planId');
+    // 36 characters of hex digits and dashes that are no UUID: refused like an unknown plan, not an internal error.
+    const malformed = await h.gql('mutation($p: ID!) { subscribeToPlan(planId: $p) { url } }', { p: '-'.repeat(36) }, customer.token);
+    expect(malformed.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_INPUT', field: 'planId' });
   });
 
   test('subscribing opens Checkout in subscription mode on a monthly Stripe Price, with the subscription named in its metadata', async () => {
