@@ -21,6 +21,16 @@ export function isWholeCents(nanos: bigint): boolean {
   return nanos % NANOS_PER_CENT === 0n;
 }
 
+/** Stripe amounts are in the smallest unit of the currency; packs and plans are priced in USD only. */
+const CURRENCY = 'usd';
+
+/** The amount paid when it covers the price, else why it does not (and so is not credited). */
+export function coverage(currency: string | null, paidCents: bigint | null, priceNanos: bigint): { paidCents: bigint } | { shortfall: string } {
+  const priceCents = nanosToCents(priceNanos);
+  if (currency === CURRENCY && paidCents !== null && paidCents >= priceCents) return { paidCents };
+  return { shortfall: `paid ${paidCents ?? 'nothing'} ${currency ?? ''} for a price of ${priceCents} ${CURRENCY} cents`.replace(/\s+/g, ' ') };
+}
+
 /** A credit in its two books: paid credit up to the price, anything above it a bonus (granted). */
 export type CreditSplit = { paidNanos: bigint; grantedNanos: bigint };
 

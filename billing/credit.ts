@@ -1,7 +1,7 @@
 import { recordPaymentTransfer } from '../db/queries/payment-ledger.ts';
-import { attachCheckoutSession, attachPaymentIntent, lockPayment, markPaymentPaid, setPaymentStatus, type Payment } from '../db/queries/payments.ts';
+import { attachCheckoutSession, attachPaymentIntent, findPayment, lockPayment, markPaymentPaid, setPaymentStatus, type Payment } from '../db/queries/payments.ts';
 import type { TransactionSql } from '../db/sql.ts';
-import { nanosToCents, splitCredit } from './amounts.ts';
+import { coverage, splitCredit } from './amounts.ts';
 import type { IntentView, SessionView } from './stripe-objects.ts';
 
 /**
@@ -18,20 +18,16 @@ export type Applied = { outcome: string; payment: Payment | null; balanceChanged
 
 export const nothing = (outcome: string, payment: Payment | null = null): Applied => ({ outcome, payment, balanceChanged: false, credited: false });
 
-/** Stripe amounts are in the smallest unit of the currency; packs are priced in USD only. */
-const CURRENCY = 'usd';
-
 type CreditBasis = { cause: string; currency: string | null; amountPaidCents: bigint | null; paymentIntentId: string | null };
 
 async function credit(tx: TransactionSql, payment: Payment, basis: CreditBasis): Promise<Applied> {
   if (payment.status === 'paid') return nothing('already credited', payment);
-  const priceCents = nanosToCents(payment.priceNanos);
-  const paid = basis.amountPaidCents;
-  if (basis.currency !== CURRENCY || paid === null || paid < priceCents) {
-    const reason = `paid ${paid ?? 'nothing'} ${basis.currency ?? ''} for a price of ${priceCents} ${CURRENCY} cents`.replace(/\s+/g, ' ');
-    await setPaymentStatus(tx, payment.id, 'mismatch', reason);
+  const covered = coverage(basis.currency, basis.amountPaidCents, payment.priceNanos);
+  if ('shortfall' in covered) {
+    await setPaymentStatus(tx, payment.id, 'mismatch', covered.shortfall);
     return nothing('amount mismatch: not credited', payment);
   }
+  const paid = covered.paidCents;
   const split = splitCredit(payment.priceNanos, payment.creditNanos);
   const result = await recordPaymentTransfer(tx, {
     payment,
@@ -48,7 +44,7 @@ async function credit(tx: TransactionSql, payment: Payment, basis: CreditBasis):
 
 /** The payment of a Tollgate session, locked: by its session id, else by the id in its metadata. */
 async function lockSessionPayment(tx: TransactionSql, session: SessionView): Promise<Payment | undefined> {
-  const [bySession] = await tx<{ id: string }[]>`select id from payments where checkout_session_id = ${session.id}`;
+  const bySession = await findPayment(tx, { checkoutSessionId: session.id });
   const paymentId = bySession?.id ?? session.paymentId;
   if (!paymentId) return undefined;
   const payment = await lockPayment(tx, paymentId);

@@ -6,7 +6,7 @@ import { customerWalletId } from '../db/queries/payment-ledger.ts';
 import { tenantWalletId } from '../db/queries/tenants.ts';
 import { recordTransfer, walletBalance, type TransferResult } from '../db/queries/transfers.ts';
 import type { TransactionSql } from '../db/sql.ts';
-import { nanosToCents, splitCredit } from './amounts.ts';
+import { coverage, splitCredit } from './amounts.ts';
 import { nothing, type Applied } from './credit.ts';
 import type { InvoiceView, SubscriptionView } from './subscription-objects.ts';
 
@@ -18,8 +18,6 @@ import type { InvoiceView, SubscriptionView } from './subscription-objects.ts';
  * since it is the credit that can expire; the removal is bounded by the available balance, so it
  * never takes credit bought with packs and never makes a balance negative.
  */
-
-const CURRENCY = 'usd';
 
 /** The subscription an event is about, locked, and linked to its Stripe subscription when it was not yet. */
 export async function lockEventSubscription(tx: TransactionSql, stripeSubscriptionId: string | null, rowId: string | null): Promise<PlanSubscription | undefined> {
@@ -100,12 +98,12 @@ export async function applyPaidInvoice(tx: TransactionSql, invoice: InvoiceView,
   }
   const version = await billedVersion(tx, invoice, subscription);
   if (!version) throw new Error(`subscription ${subscription.id} has no plan version`);
-  const paid = invoice.amountPaidCents;
-  const priceCents = nanosToCents(version.priceNanos);
-  if (invoice.currency !== CURRENCY || paid === null || paid < priceCents) {
-    await unpaid('mismatch', `paid ${paid ?? 'nothing'} ${invoice.currency ?? ''} for a price of ${priceCents} ${CURRENCY} cents`.replace(/\s+/g, ' '));
+  const covered = coverage(invoice.currency, invoice.amountPaidCents, version.priceNanos);
+  if ('shortfall' in covered) {
+    await unpaid('mismatch', covered.shortfall);
     return nothing('amount mismatch: not credited');
   }
+  const paid = covered.paidCents;
   const books = await lockBooks(tx, subscription);
   const rollover = await planCreditRollover(tx, subscription.tenantId);
   const unused = rollover ? { transfer: null, nanos: 0n } : await removeUnused(tx, subscription, books, invoice.id);
