@@ -1,6 +1,6 @@
 import { formatUsd } from '../core/money.ts';
 import { usageChargedNanos } from '../db/queries/api-keys.ts';
-import { policiesFor } from '../db/queries/rate-limits.ts';
+import { policiesFor } from '../db/queries/rate-limit-policies.ts';
 import { walletBalance } from '../db/queries/transfers.ts';
 import { GatewayError } from '../gateway/errors.ts';
 import { noOptions } from './options.ts';

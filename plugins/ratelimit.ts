@@ -1,5 +1,5 @@
 import { formatUsd } from '../core/money.ts';
-import { policiesFor, type PolicySubject, type RateLimitPolicy, type SubjectPolicies } from '../db/queries/rate-limits.ts';
+import { policiesFor, type PolicyLimits, type PolicySubject, type SubjectPolicies } from '../db/queries/rate-limit-policies.ts';
 import type { RequestContext } from '../gateway/context.ts';
 import { GatewayError } from '../gateway/errors.ts';
 import type { LimitStore, SpendCheck, SpendResult, WindowCheck, WindowResult } from '../gateway/limits.ts';
@@ -21,7 +21,7 @@ const HOUR_MS = 3_600_000;
 const POLICY_CACHE_TTL_MS = 1_500;
 const POLICY_CACHE_LIMIT = 50_000;
 
-type Subject = { kind: PolicySubject; id: string; policy: RateLimitPolicy };
+type Subject = { kind: PolicySubject; id: string; policy: PolicyLimits };
 
 function subjectsOf(ctx: RequestContext, policies: SubjectPolicies): Subject[] {
   const principal = ctx.principal;

@@ -1,8 +1,9 @@
 import type { Db } from '../sql.ts';
 
 /**
- * Rate-limit and spending policies as tenant admins manage them: every read and write is scoped
- * to the tenant, whether the policy is the tenant's own, one of its accounts' or one of its keys'.
+ * Rate-limit and spending policies: the gateway reads the ones that apply to a request; tenant
+ * admins manage them, every read and write scoped to the tenant, whether the policy is the
+ * tenant's own, one of its accounts' or one of its keys'.
  */
 
 export type PolicyLimits = {
@@ -32,23 +33,25 @@ type PolicyRow = {
   updated_at: Date;
 };
 
-function policyFromRow(row: PolicyRow): StoredPolicy {
-  const subject: PolicySubjectRef = row.api_key_id
-    ? { kind: 'apiKey', id: row.api_key_id }
-    : row.account_id
-      ? { kind: 'account', id: row.account_id }
-      : { kind: 'tenant', id: row.tenant_id ?? '' };
+function limitsFromRow(row: PolicyRow): PolicyLimits {
   return {
-    id: row.id,
-    subject,
     requestsPerMinute: row.requests_per_minute,
     requestsPerHour: row.requests_per_hour,
     tokensPerMinute: row.tokens_per_minute,
     concurrentRequests: row.concurrent_requests,
     spendPerDayNanos: row.spend_per_day_nanos,
     spendPerMonthNanos: row.spend_per_month_nanos,
-    updatedAt: row.updated_at,
   };
+}
+
+function subjectOf(row: PolicyRow): PolicySubjectRef {
+  if (row.api_key_id) return { kind: 'apiKey', id: row.api_key_id };
+  if (row.account_id) return { kind: 'account', id: row.account_id };
+  return { kind: 'tenant', id: row.tenant_id ?? '' };
+}
+
+function policyFromRow(row: PolicyRow): StoredPolicy {
+  return { id: row.id, subject: subjectOf(row), ...limitsFromRow(row), updatedAt: row.updated_at };
 }
 
 /** Policies of the tenant itself, its accounts and their keys. A tenant has few; the list is bounded by its keys. */
@@ -96,4 +99,21 @@ export async function effectiveAccountPolicy(db: Db, tenantId: string, accountId
     select * from rate_limit_policies where account_id = ${accountId}::uuid or tenant_id = ${tenantId}::uuid
     order by account_id is null limit 1`;
   return row ? policyFromRow(row) : undefined;
+}
+
+/** The names the gateway's limits use for the three subjects (in keys, messages and headers). */
+export type PolicySubject = 'tenant' | 'account' | 'key';
+export type SubjectPolicies = Partial<Record<PolicySubject, PolicyLimits>>;
+
+/** The policies that apply to one request: its key's, its account's and its tenant's, when set. */
+export async function policiesFor(db: Db, ids: { tenantId: string; accountId: string; apiKeyId: string }): Promise<SubjectPolicies> {
+  const rows = await db<PolicyRow[]>`
+    select * from rate_limit_policies
+    where tenant_id = ${ids.tenantId}::uuid or account_id = ${ids.accountId}::uuid or api_key_id = ${ids.apiKeyId}::uuid`;
+  const policies: SubjectPolicies = {};
+  for (const row of rows) {
+    const { kind } = subjectOf(row);
+    policies[kind === 'apiKey' ? 'key' : kind] = limitsFromRow(row);
+  }
+  return policies;
 }

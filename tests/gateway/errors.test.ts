@@ -149,6 +149,18 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
     expect(body.data.balance.available).toBe('2.50');
   });
 
+  test("GET /v1/key lists the key's and the account's policies by subject, spend limits as exact USD", async () => {
+    const { key, keyId, account } = await h.customer('1');
+    const none = { requestsPerMinute: null, requestsPerHour: null, tokensPerMinute: null, concurrentRequests: null, spendPerDayNanos: null, spendPerMonthNanos: null };
+    await upsertPolicy(h.sql, { kind: 'apiKey', id: keyId }, { ...none, tokensPerMinute: 100_000, spendPerDayNanos: 30_000n });
+    await upsertPolicy(h.sql, { kind: 'account', id: account.id }, { ...none, concurrentRequests: 3 });
+    const body = (await (await fetch(`${h.gateway.url}/v1/key`, { headers: { authorization: `Bearer ${key}` } })).json()) as { data: { rate_limits: unknown } };
+    expect(body.data.rate_limits).toEqual({
+      key: { requestsPerMinute: null, requestsPerHour: null, tokensPerMinute: 100_000, concurrentRequests: null, spendPerDayUsd: '0.00003', spendPerMonthUsd: null },
+      account: { requestsPerMinute: null, requestsPerHour: null, tokensPerMinute: null, concurrentRequests: 3, spendPerDayUsd: null, spendPerMonthUsd: null },
+    });
+  });
+
   test('GET /v1/key reports the usage of a key without a credit limit too', async () => {
     const { key, account } = await h.customer('1');
     await chat(h.client(key));
