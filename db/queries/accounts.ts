@@ -1,4 +1,4 @@
-import { inTransaction, type Db } from '../sql.ts';
+import { inTransaction, isUuid, type Db } from '../sql.ts';
 
 export type Role = 'customer' | 'admin' | 'operator';
 export type Account = {
@@ -59,7 +59,7 @@ export async function createAccount(db: Db, input: NewAccount): Promise<Account>
 export const SELECT_ACCOUNT = 'a.id, a.tenant_id, a.email, a.role, a.status, a.display_name, a.created_at, w.id as wallet_id';
 
 export async function findAccount(db: Db, id: string): Promise<Account | undefined> {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+  if (!isUuid(id)) return undefined;
   const [row] = await db<AccountRow[]>`
     select ${db.unsafe(SELECT_ACCOUNT)} from accounts a join wallets w on w.account_id = a.id where a.id = ${id}::uuid`;
   return row ? accountFromRow(row) : undefined;

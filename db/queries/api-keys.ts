@@ -1,5 +1,5 @@
 import { generateApiKey, hashApiKey } from '../../core/api-key.ts';
-import type { Db } from '../sql.ts';
+import { isUuid, type Db } from '../sql.ts';
 
 export type ApiKey = {
   id: string;
@@ -67,7 +67,7 @@ export async function createApiKey(db: Db, pepper: string, input: NewApiKey): Pr
 }
 
 export async function findApiKey(db: Db, idOrPublicId: string): Promise<ApiKey | undefined> {
-  const [row] = /^[0-9a-f-]{36}$/i.test(idOrPublicId)
+  const [row] = isUuid(idOrPublicId)
     ? await db<ApiKeyRow[]>`select * from api_keys where id = ${idOrPublicId}::uuid`
     : await db<ApiKeyRow[]>`select * from api_keys where public_id = ${idOrPublicId}`;
   return row ? apiKeyFromRow(row) : undefined;

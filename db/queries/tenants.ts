@@ -1,4 +1,4 @@
-import { inTransaction, type Db, type TransactionSql } from '../sql.ts';
+import { inTransaction, isUuid, type Db, type TransactionSql } from '../sql.ts';
 
 export type Tenant = {
   id: string;
@@ -78,8 +78,7 @@ export async function findRootTenant(db: Db): Promise<Tenant | undefined> {
 }
 
 export async function findTenant(db: Db, idOrSlug: string): Promise<Tenant | undefined> {
-  const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrSlug);
-  const [row] = isUuid
+  const [row] = isUuid(idOrSlug)
     ? await db<TenantRow[]>`select * from tenants where id = ${idOrSlug}::uuid`
     : await db<TenantRow[]>`select * from tenants where slug = ${idOrSlug}`;
   return row ? tenantFromRow(row) : undefined;

@@ -38,6 +38,13 @@ describe('bad input gives one line on stderr and exit code 2', () => {
     expectOneLineFailure(await runCli(['balance', '--account', '00000000-0000-4000-8000-000000000000'], env), 2, /no account/);
   });
 
+  test('says "no account" or "no key" for an id of 36 dashes and hex digits that is not a UUID', async () => {
+    const notUuid = 'a'.repeat(35) + '-';
+    expectOneLineFailure(await runCli(['balance', '--account', notUuid], env), 2, /no account/);
+    expectOneLineFailure(await runCli(['key', 'revoke', notUuid], env), 2, /no key/);
+    expectOneLineFailure(await runCli(['limits', 'show', '--key', notUuid], env), 2, /no key/);
+  });
+
   test('refuses an unknown tenant', async () => {
     expectOneLineFailure(await runCli(['pricing', 'list', '--tenant', 'atlantis'], env), 2, /no tenant "atlantis"/);
   });
