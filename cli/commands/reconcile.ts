@@ -11,9 +11,9 @@ const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000
 /** An ISO date or time ("2025-01-31", "2025-01-31T12:00:00Z"), or a time ago ("90m", "24h", "7d"). */
 function parseTime(args: ParsedArgs, name: string, text: string, now: number): Date {
   const relative = RELATIVE.exec(text);
-  if (relative) return new Date(now - Number(relative[1]) * (UNIT_MS[relative[2] ?? 'h'] ?? 0));
-  const time = Date.parse(text);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(time)) throw new UsageError(`${args.command}: --${name} must be an ISO date or time, or a time ago like 24h or 7d`);
+  // A time ago past the first representable date (about 270,000 years) is NaN, refused like bad text.
+  const time = relative ? now - Number(relative[1]) * (UNIT_MS[relative[2] ?? 'h'] ?? 0) : /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(new Date(time).getTime())) throw new UsageError(`${args.command}: --${name} must be an ISO date or time, or a time ago like 24h or 7d`);
   return new Date(time);
 }
 

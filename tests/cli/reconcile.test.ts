@@ -103,5 +103,6 @@ describe('tollgate reconcile', () => {
     expectOneLineFailure(await runCli(['reconcile', '--since', 'yesterday'], env), 2, /--since must be an ISO date or time/);
     expectOneLineFailure(await runCli(['reconcile', '--since', '1h', '--until', '2h'], env), 2, /--until must be after --since/);
     expectOneLineFailure(await runCli(['reconcile'], env), 2, /--since is required/);
+    expectOneLineFailure(await runCli(['reconcile', '--since', '999999999d'], env), 2, /--since must be an ISO date or time/);
   });
 });
