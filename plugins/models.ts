@@ -35,6 +35,15 @@ function priced(model: CatalogModel, chain: ChainPricing) {
   };
 }
 
+/** The model id in the path; text that is not valid percent-encoding is kept as sent, and so names no model (404). */
+function decodedModelId(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return encoded;
+  }
+}
+
 function json(payload: unknown): Response {
   return new Response(JSON.stringify(payload), { headers: { 'content-type': 'application/json' } });
 }
@@ -56,7 +65,7 @@ export const models: PluginDefinition<Record<string, never>> = {
         // encoded) and `/v1/models/:id/:slug` (slash as is) name the same model.
         const prefix = `${ctx.route.path.replace(/(\/:[A-Za-z]+)+$/, '')}/`;
         if (ctx.route.path.includes('/:')) {
-          const id = decodeURIComponent(path.slice(prefix.length));
+          const id = decodedModelId(path.slice(prefix.length));
           const model = services.catalog.get(id);
           if (!model) throw new GatewayError(404, 'model_not_found', `The model \`${id}\` does not exist or is not available.`, 'model');
           return json(priced(model, chain));
