@@ -22,15 +22,22 @@ export type BilledRequest = {
 
 const MAX_CHOICES = 16;
 const MAX_FALLBACK_MODELS = 16;
+/**
+ * Tokens; far above any model's output window, and low enough that its hold stays inside
+ * PostgreSQL's bigint: at $1,000 per million tokens, MAX_CHOICES and a 100× markup it is 1.6e17 of
+ * 9.2e18 nano-dollars. Above that the hold failed as an outage (503).
+ */
+export const MAX_OUTPUT_TOKENS = 100_000_000;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function positiveInteger(body: Record<string, unknown>, param: string): number | null | RequestProblem {
+function positiveInteger(body: Record<string, unknown>, param: string, max: number): number | null | RequestProblem {
   const value = body[param];
   if (value === undefined || value === null) return null;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) return { message: `${param} must be a positive integer`, param };
+  if (value > max) return { message: `${param} must be at most ${max}`, param };
   return value;
 }
 
@@ -78,13 +85,12 @@ export function parseBilledRequest(endpoint: Endpoint, body: unknown): BilledReq
   if (body.stream !== undefined && body.stream !== null && typeof body.stream !== 'boolean') return { message: 'stream must be a boolean', param: 'stream' };
   const problem = checkEndpointFields(endpoint, body);
   if (problem) return problem;
-  const maxTokens = positiveInteger(body, 'max_tokens');
+  const maxTokens = positiveInteger(body, 'max_tokens', MAX_OUTPUT_TOKENS);
   if (typeof maxTokens === 'object' && maxTokens !== null) return maxTokens;
-  const maxCompletionTokens = positiveInteger(body, 'max_completion_tokens');
+  const maxCompletionTokens = positiveInteger(body, 'max_completion_tokens', MAX_OUTPUT_TOKENS);
   if (typeof maxCompletionTokens === 'object' && maxCompletionTokens !== null) return maxCompletionTokens;
-  const n = positiveInteger(body, 'n');
+  const n = positiveInteger(body, 'n', MAX_CHOICES);
   if (typeof n === 'object' && n !== null) return n;
-  if (n !== null && n > MAX_CHOICES) return { message: `n must be at most ${MAX_CHOICES}`, param: 'n' };
   const candidates = candidateModels(body, model);
   if (!Array.isArray(candidates)) return candidates;
   const streamOptions = body.stream_options;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { parseUsd } from '../../core/money.ts';
+import { MAX_OUTPUT_TOKENS } from '../../core/openai-request.ts';
 import OpenAI, { APIError } from 'openai';
 import { revokeApiKey } from '../../db/queries/api-keys.ts';
 import { upsertPolicy } from '../../db/queries/rate-limit-policies.ts';
@@ -90,6 +91,9 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
       ['{"model":"fake/gpt-small","messages":"hi"}', 'messages'],
       ['{"model":"fake/gpt-small","messages":[{"role":"user","content":"x"}],"max_tokens":-1}', 'max_tokens'],
       ['{"model":"fake/gpt-small","messages":[{"role":"user","content":"x"}],"stream":"yes"}', 'stream'],
+      // Its hold would not fit in a bigint: this was a 503, as if the database were down.
+      ['{"model":"fake/gpt-small","messages":[{"role":"user","content":"x"}],"max_tokens":1e20}', 'max_tokens'],
+      [`{"model":"fake/gpt-small","messages":[{"role":"user","content":"x"}],"max_completion_tokens":${MAX_OUTPUT_TOKENS + 1}}`, 'max_completion_tokens'],
     ];
     for (const [body, param] of cases) {
       const answer = await raw('/v1/chat/completions', { method: 'POST', headers, body });
@@ -139,6 +143,12 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
     const answer = await raw('/v1/whatever', { method: 'GET' });
     expect(answer.status).toBe(404);
     expect(answer.body.error?.type).toBe('not_found_error');
+  });
+
+  test('a model id in the path that is not valid percent-encoding is 404, not 500', async () => {
+    const answer = await raw('/v1/models/%ff', { method: 'GET' });
+    expect(answer.status).toBe(404);
+    expect(answer.body.error?.code).toBe('model_not_found');
   });
 
   test('GET /v1/key reports the balance and limits of the calling key', async () => {
