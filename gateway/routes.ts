@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ENDPOINTS, type Endpoint } from '../core/openai-request.ts';
+import { ENDPOINTS, isRecord, type Endpoint } from '../core/openai-request.ts';
 
 /**
  * THE route table: every /v1 and webhook route, the plugins it runs in order, and their options.
@@ -34,10 +34,6 @@ export const DEFAULT_ROUTES: Route[] = [
 ];
 
 export class RouteTableError extends Error {}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function parseStep(raw: unknown, where: string): PluginStep {
   if (typeof raw === 'string') return { name: raw };

@@ -1,4 +1,4 @@
-import type { BilledRequest } from '../../core/openai-request.ts';
+import { isRecord, type BilledRequest } from '../../core/openai-request.ts';
 import { readSecretVariable } from '../../gateway/config.ts';
 import type { RequestContext } from '../../gateway/context.ts';
 import { GatewayError } from '../../gateway/errors.ts';
@@ -48,12 +48,14 @@ function failureOf(error: unknown, ctx: RequestContext, timedOut: boolean): Gate
 
 async function answerJson(ctx: RequestContext, response: Response, observers: readonly Observer[]): Promise<Response> {
   const text = await response.text();
-  let payload: Record<string, unknown>;
+  let payload: unknown;
   try {
-    payload = JSON.parse(text) as Record<string, unknown>;
+    payload = JSON.parse(text);
   } catch {
-    throw new GatewayError(502, 'upstream_invalid_response', 'The upstream provider sent an unreadable answer.');
+    payload = undefined;
   }
+  // Only an object is an answer: `null`, an array or a bare number is as unreadable as broken JSON.
+  if (!isRecord(payload)) throw new GatewayError(502, 'upstream_invalid_response', 'The upstream provider sent an unreadable answer.');
   const embedded = embeddedUpstreamError(payload);
   if (embedded) throw embedded;
   if (ctx.upstream) ctx.upstream.firstByteAt = performance.now();

@@ -1,0 +1,40 @@
+import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { walletBalance } from '../../db/queries/transfers.ts';
+import { eventually, startHarness, type Harness } from './harness.ts';
+
+/** An upstream that answers 200 with something that is not a JSON object: a 502, and the hold is released. */
+
+const BODIES = ['null', '42', '[1,2]', 'not json'];
+let h: Harness;
+let upstream: ReturnType<typeof Bun.serve>;
+let next = '';
+beforeAll(async () => {
+  upstream = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response(next, { headers: { 'content-type': 'application/json' } }) });
+  const routesFile = join(mkdtempSync(join(tmpdir(), 'tollgate-routes-')), 'routes.json');
+  const proxy = { name: 'proxy', options: { baseUrl: `http://127.0.0.1:${upstream.port}` } };
+  writeFileSync(routesFile, JSON.stringify({ routes: [{ method: 'POST', path: '/v1/odd/chat/completions', endpoint: 'chat', plugins: ['auth', 'ratelimit', 'balance', proxy, 'meter', 'debit'] }] }));
+  h = await startHarness({ TOLLGATE_ROUTES_FILE: routesFile });
+});
+afterAll(async () => {
+  await h.close();
+  await upstream.stop(true);
+});
+
+test('a 200 answer that is not a JSON object is 502 upstream_invalid_response, never relayed, and nothing is charged', async () => {
+  const { key, account } = await h.customer('1');
+  for (const body of BODIES) {
+    next = body;
+    const response = await fetch(`${h.gateway.url}/v1/odd/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const answer = (await response.json()) as { error?: { code?: string } };
+    expect([body, response.status, answer.error?.code]).toEqual([body, 502, 'upstream_invalid_response']);
+  }
+  const settled = await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n);
+  expect(settled?.availableNanos).toBe(1_000_000_000n);
+});
