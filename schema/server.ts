@@ -1,4 +1,5 @@
-import { createYoga, type YogaLogger } from 'graphql-yoga';
+import { GraphQLError } from 'graphql';
+import { createYoga, type Plugin, type YogaLogger } from 'graphql-yoga';
 import { createCorsPolicies, graphqlBaseOrigins, withGraphqlCors } from '../gateway/cors.ts';
 import { createLogger, type Logger } from '../gateway/log.ts';
 import { authenticate } from './authenticate.ts';
@@ -29,6 +30,25 @@ function yogaLogging(log: Logger): YogaLogger {
   };
 }
 
+/**
+ * Yoga reads the `variables` and `extensions` of a query string (GET) or a form body with a bare
+ * JSON.parse, whose SyntaxError it would mask as a 500. Broken JSON from a client is its mistake:
+ * 400, as yoga already answers for a broken JSON body.
+ */
+const clientJsonIsBadRequest: Plugin = {
+  onRequestParse({ requestParser, setRequestParser }) {
+    if (!requestParser) return;
+    setRequestParser(async (request) => {
+      try {
+        return await requestParser(request);
+      } catch (error) {
+        if (!(error instanceof SyntaxError)) throw error;
+        throw new GraphQLError('The variables or extensions parameter is not valid JSON.', { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+      }
+    });
+  },
+};
+
 export function createGraphqlHandler(deps: GraphqlDeps): (request: Request) => Promise<Response> {
   const yoga = createYoga<ServerContext, GraphqlContext>({
     schema,
@@ -42,7 +62,7 @@ export function createGraphqlHandler(deps: GraphqlDeps): (request: Request) => P
     cors: false,
     // Expected failures are GraphQLErrors and pass through; anything else becomes "Unexpected error.".
     maskedErrors: { isDev: false },
-    plugins: [protection(deps.config.production)],
+    plugins: [clientJsonIsBadRequest, protection(deps.config.production)],
     context: async ({ request, cookies }) => {
       const auth = await authenticate(deps, request);
       cookies.push(...auth.cookies);

@@ -63,6 +63,13 @@ describe('errors', () => {
     expect(JSON.stringify(result)).not.toMatch(/0x00|invalid byte|postgres|stack/i);
   });
 
+  test('broken JSON in the variables of a GET query is a 400 BAD_REQUEST, not a masked 500', async () => {
+    const response = await fetch(`${api.url}?query=${encodeURIComponent('{ __typename }')}&variables=%7Bbroken`);
+    const body = (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
+    expect(response.status).toBe(400);
+    expect(body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+  });
+
   test('outside production, introspection works and misspellings get suggestions', async () => {
     const introspection = await api.gql<{ __schema: { queryType: { name: string } } }>('{ __schema { queryType { name } } }');
     expect(introspection.data?.__schema.queryType.name).toBe('Query');
