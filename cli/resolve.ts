@@ -1,6 +1,6 @@
 import { resolveAccount, type Account } from '../db/queries/accounts.ts';
 import { findTenant, type Tenant } from '../db/queries/tenants.ts';
-import type { Session } from './command.ts';
+import type { OptionSpec, Session } from './command.ts';
 import { UsageError } from './errors.ts';
 
 /** `--tenant slug|id`, defaulting to the operator's root tenant. */
@@ -10,6 +10,12 @@ export async function tenantOption(session: Session, command: string, ref: strin
   if (!tenant) throw new UsageError(`${command}: no tenant "${ref}" (give a slug or an id; see: tollgate tenant list)`);
   return tenant;
 }
+
+/** The options `accountOption` reads; a command may word `--account`'s help for itself. */
+export const ACCOUNT_OPTIONS: Record<'account' | 'tenant', OptionSpec> = {
+  account: { type: 'string', value: 'ID|EMAIL', help: 'the account (required)' },
+  tenant: { type: 'string', value: 'SLUG|ID', help: 'tenant to look the email up in (default: root)' },
+};
 
 /**
  * `--account id|email`: an email is looked up in `--tenant` (default root), since the same email

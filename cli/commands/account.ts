@@ -6,7 +6,7 @@ import { flag, optionalString, requiredString } from '../args.ts';
 import type { Command } from '../command.ts';
 import { UsageError } from '../errors.ts';
 import { fields } from '../format.ts';
-import { accountOption, tenantOption } from '../resolve.ts';
+import { ACCOUNT_OPTIONS, accountOption, tenantOption } from '../resolve.ts';
 import { email, oneOf } from '../values.ts';
 
 const CREATE = 'account create';
@@ -56,8 +56,7 @@ export const accountSetCommand: Command = {
   name: SET,
   summary: "change an account's role or status, or set its portal password from stdin",
   options: {
-    account: { type: 'string', value: 'ID|EMAIL', help: 'the account (required)' },
-    tenant: { type: 'string', value: 'SLUG|ID', help: 'tenant to look the email up in (default: root)' },
+    ...ACCOUNT_OPTIONS,
     role: { type: 'string', value: 'ROLE', help: `one of ${ROLES.join(', ')}` },
     status: { type: 'string', value: 'STATUS', help: `${STATUSES.join(' or ')}; a suspended account's keys and sign-in are refused` },
     'password-stdin': { type: 'boolean', help: 'read a new password for the built-in sign-in from the first line of stdin' },

@@ -3,7 +3,7 @@ import { walletBalance, type WalletBalance } from '../../db/queries/transfers.ts
 import { optionalString, requiredString } from '../args.ts';
 import type { Command } from '../command.ts';
 import { fields, money } from '../format.ts';
-import { accountOption } from '../resolve.ts';
+import { ACCOUNT_OPTIONS, accountOption } from '../resolve.ts';
 
 export function balanceJson(balance: WalletBalance) {
   return { paid: money(balance.paidNanos), granted: money(balance.grantedNanos), held: money(balance.heldNanos), available: money(balance.availableNanos) };
@@ -30,8 +30,7 @@ export const balanceCommand: Command = {
   name: 'balance',
   summary: "show an account's paid, granted, held and available credit",
   options: {
-    account: { type: 'string', value: 'ID|EMAIL', help: 'the account (required)' },
-    tenant: { type: 'string', value: 'SLUG|ID', help: 'tenant to look the email up in (default: root)' },
+    ...ACCOUNT_OPTIONS,
   },
   prepare: (args) => {
     const accountRef = requiredString(args, 'account');

@@ -6,7 +6,7 @@ import { flag, optionalString, requiredString } from '../args.ts';
 import type { Command } from '../command.ts';
 import { UsageError } from '../errors.ts';
 import { fields, money } from '../format.ts';
-import { accountOption } from '../resolve.ts';
+import { ACCOUNT_OPTIONS, accountOption } from '../resolve.ts';
 import { usdAmount } from '../values.ts';
 import { accountBalance, balanceJson, balanceLines } from './balance.ts';
 
@@ -54,8 +54,8 @@ export const creditsGrantCommand: Command = {
   name: GRANT,
   summary: 'add credit to an account: granted (promotional) credit, or paid credit with --paid',
   options: {
-    account: { type: 'string', value: 'ID|EMAIL', help: 'the account to credit (required)' },
-    tenant: { type: 'string', value: 'SLUG|ID', help: 'tenant to look the email up in (default: root)' },
+    ...ACCOUNT_OPTIONS,
+    account: { ...ACCOUNT_OPTIONS.account, help: 'the account to credit (required)' },
     usd: { type: 'string', value: 'USD', help: 'amount, e.g. 10.00 (at most 9 decimals; required)' },
     reason: { type: 'string', value: 'TEXT', help: 'why, kept in the ledger (required)' },
     paid: { type: 'boolean', help: "record it as paid credit (an adjustment, e.g. a payment taken outside Stripe) instead of granted" },

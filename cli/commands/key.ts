@@ -3,7 +3,7 @@ import { optionalString, positional, requiredString, strings } from '../args.ts'
 import type { Command } from '../command.ts';
 import { UsageError } from '../errors.ts';
 import { fields, formatDate, money, table } from '../format.ts';
-import { accountOption } from '../resolve.ts';
+import { ACCOUNT_OPTIONS, accountOption } from '../resolve.ts';
 import { displayName, integer, usdAmount } from '../values.ts';
 
 const MAX_EXPIRY_DAYS = 3650;
@@ -35,8 +35,8 @@ export const keyCreateCommand: Command = {
   name: CREATE,
   summary: 'create an API key for an account; the key is printed once',
   options: {
-    account: { type: 'string', value: 'ID|EMAIL', help: 'the account the key spends from (required)' },
-    tenant: { type: 'string', value: 'SLUG|ID', help: 'tenant to look the email up in (default: root)' },
+    ...ACCOUNT_OPTIONS,
+    account: { ...ACCOUNT_OPTIONS.account, help: 'the account the key spends from (required)' },
     name: { type: 'string', value: 'NAME', help: 'a label for the key' },
     'expires-in-days': { type: 'string', value: 'DAYS', help: `the key stops working after this many days (1 to ${MAX_EXPIRY_DAYS})` },
     'credit-cap-usd': { type: 'string', value: 'USD', help: 'the most this key may ever spend, e.g. 5.00' },
@@ -100,8 +100,7 @@ export const keyListCommand: Command = {
   name: 'key list',
   summary: "list an account's API keys (never their secrets)",
   options: {
-    account: { type: 'string', value: 'ID|EMAIL', help: 'the account (required)' },
-    tenant: { type: 'string', value: 'SLUG|ID', help: 'tenant to look the email up in (default: root)' },
+    ...ACCOUNT_OPTIONS,
   },
   prepare: (args) => {
     const accountRef = requiredString(args, 'account');

@@ -5,7 +5,7 @@ import { optionalString, requiredString } from '../args.ts';
 import type { Command } from '../command.ts';
 import { UsageError } from '../errors.ts';
 import { money, table, toJson } from '../format.ts';
-import { accountOption } from '../resolve.ts';
+import { ACCOUNT_OPTIONS, accountOption } from '../resolve.ts';
 import { oneOf } from '../values.ts';
 
 /**
@@ -58,8 +58,7 @@ export const usageCommand: Command = {
   name: COMMAND,
   summary: "an account's requests in a time range (newest first): time, request id, model, tokens, charge",
   options: {
-    account: { type: 'string', value: 'ID|EMAIL', help: 'the account (required)' },
-    tenant: { type: 'string', value: 'SLUG|ID', help: 'tenant to look the email up in (default: root)' },
+    ...ACCOUNT_OPTIONS,
     since: { type: 'string', value: 'DATE', help: 'from this date or time, inclusive (required; a date is midnight UTC)' },
     until: { type: 'string', value: 'DATE', help: 'up to this date or time, exclusive (default: now)' },
     format: { type: 'string', value: FORMATS.join('|'), help: 'output format (default: table; --json is the same as --format json)' },
