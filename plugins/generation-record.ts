@@ -1,4 +1,4 @@
-import { usdToFemtos } from '../core/money.ts';
+import { readReportedUsage } from '../core/reported-usage.ts';
 import type { MeteredUsage } from '../gateway/context.ts';
 
 /**
@@ -20,11 +20,6 @@ type GenerationPayload = {
   };
 };
 
-const count = (...values: unknown[]) => {
-  const found = values.find((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0);
-  return typeof found === 'number' ? found : 0;
-};
-
 /** `delaysMs`: the wait before each attempt; a reconciliation of old generations need not wait. */
 export async function fetchGenerationUsage(
   baseUrl: string,
@@ -42,12 +37,8 @@ export async function fetchGenerationUsage(
       if (!response.ok) return undefined;
       const data = ((await response.json()) as GenerationPayload).data;
       if (!data) return undefined;
-      return {
-        promptTokens: count(data.native_tokens_prompt, data.tokens_prompt),
-        completionTokens: count(data.native_tokens_completion, data.tokens_completion),
-        upstreamCostFemtos: typeof data.total_cost === 'number' ? (usdToFemtos(data.total_cost) ?? null) : null,
-        source: 'generation',
-      };
+      const reported = readReportedUsage([data.native_tokens_prompt, data.tokens_prompt], [data.native_tokens_completion, data.tokens_completion], data.total_cost);
+      return reported && { ...reported, source: 'generation' };
     } catch {
       return undefined;
     }

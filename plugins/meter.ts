@@ -1,4 +1,5 @@
-import { nanosToUsdNumber, usdToFemtos } from '../core/money.ts';
+import { nanosToUsdNumber } from '../core/money.ts';
+import { readReportedUsage } from '../core/reported-usage.ts';
 import { computeCharge } from '../gateway/charge.ts';
 import type { RequestContext } from '../gateway/context.ts';
 import type { Services } from '../gateway/services.ts';
@@ -14,16 +15,11 @@ import type { Observer, PluginDefinition } from './types.ts';
 type UsagePayload = { prompt_tokens?: unknown; completion_tokens?: unknown; cost?: unknown; cost_details?: unknown; is_byok?: unknown };
 type Payload = { id?: unknown; model?: unknown; usage?: UsagePayload | null; choices?: unknown };
 
-const tokens = (value: unknown) => (typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : 0);
-
 function readUsage(ctx: RequestContext, services: Services, usage: UsagePayload): void {
-  ctx.usage = {
-    promptTokens: tokens(usage.prompt_tokens),
-    completionTokens: tokens(usage.completion_tokens),
-    upstreamCostFemtos: typeof usage.cost === 'number' ? (usdToFemtos(usage.cost) ?? null) : null,
-    source: 'upstream',
-  };
-  const charge = computeCharge(ctx, services.catalog, ctx.usage);
+  const reported = readReportedUsage([usage.prompt_tokens], [usage.completion_tokens], usage.cost);
+  if (reported) ctx.usage = { ...reported, source: 'upstream' };
+  else services.log.warn('implausible usage from the upstream ignored', { requestId: ctx.id });
+  const charge = ctx.usage ? computeCharge(ctx, services.catalog, ctx.usage) : undefined;
   delete usage.cost_details;
   delete usage.is_byok;
   if (charge) usage.cost = nanosToUsdNumber(charge.levelPricesNanos.at(-1) ?? 0n);

@@ -38,3 +38,26 @@ test('a 200 answer that is not a JSON object is 502 upstream_invalid_response, n
   const settled = await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n);
   expect(settled?.availableNanos).toBe(1_000_000_000n);
 });
+
+test('an implausible usage report (1e20 tokens, a $1e300 cost) is ignored: the request is settled by the estimate, never left open', async () => {
+  const { key, account } = await h.customer('1');
+  next = JSON.stringify({
+    id: 'gen-garbage-usage',
+    object: 'chat.completion',
+    model: 'fake/gpt-small',
+    choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'hello' } }],
+    usage: { prompt_tokens: 1e20, completion_tokens: 5, total_tokens: 1e20, cost: 1e300 },
+  });
+  const response = await fetch(`${h.gateway.url}/v1/odd/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 }),
+  });
+  expect(response.status).toBe(200);
+  const answer = (await response.json()) as { usage: { cost?: unknown } };
+  expect(answer.usage.cost).toBeUndefined();
+  const settled = await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n && (b?.availableNanos ?? 0n) < 1_000_000_000n, 15_000);
+  expect(settled?.availableNanos).toBeGreaterThan(0n);
+  const [row] = await h.sql<{ estimated: boolean }[]>`select estimated from requests where account_id = ${account.id}::uuid`;
+  expect(row?.estimated).toBe(true);
+}, 30_000);

@@ -1,0 +1,28 @@
+import { usdToFemtos } from './money.ts';
+
+/**
+ * An upstream's usage report (a response's `usage`, a generation record) read with bounds. A
+ * count or cost beyond them is garbage, not a bill: it would overflow the ledger's 64-bit amounts
+ * and the settlement could never be written. Such a report is refused whole, and the request is
+ * settled as if no usage had come (docs/architecture.md: generation record, else the estimate).
+ */
+export const MAX_REPORTED_TOKENS = 1_000_000_000;
+export const MAX_REPORTED_COST_USD = 1_000_000;
+
+export type ReportedUsage = { promptTokens: number; completionTokens: number; upstreamCostFemtos: bigint | null };
+
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
+
+/** The first count among the candidates (a native count before a normalised one); none is 0. */
+function countOf(candidates: readonly unknown[]): number {
+  return candidates.find(isCount) ?? 0;
+}
+
+/** `undefined` when the report is implausible; a missing count is 0 and a missing cost is null. */
+export function readReportedUsage(prompt: readonly unknown[], completion: readonly unknown[], cost: unknown): ReportedUsage | undefined {
+  const promptTokens = countOf(prompt);
+  const completionTokens = countOf(completion);
+  if (promptTokens > MAX_REPORTED_TOKENS || completionTokens > MAX_REPORTED_TOKENS) return undefined;
+  if (typeof cost === 'number' && cost > MAX_REPORTED_COST_USD) return undefined;
+  return { promptTokens, completionTokens, upstreamCostFemtos: typeof cost === 'number' ? (usdToFemtos(cost) ?? null) : null };
+}
