@@ -30,7 +30,7 @@ const label = (value: string) => value.replaceAll('\\', '\\\\').replaceAll('"', 
 
 async function readDbGauges(sql: Sql): Promise<DbGauges> {
   const query = async (): Promise<DbGauges> => {
-    const [holds] = await sql<{ open: string; held: string }[]>`select count(*)::text as open, coalesce(sum(amount_nanos), 0)::text as held from holds where outcome is null`;
+    const [holds] = await sql<{ open: string; held: string }[]>`select count(*)::text as open, coalesce(sum(amount_nanos), 0)::text as held from holds where resolved_at is null`;
     const [credit] = await sql<{ sold: string; spent: string }[]>`
       select coalesce(sum(e.amount_nanos) filter (where t.kind = 'purchase'), 0)::text as sold,
              coalesce(-sum(e.amount_nanos) filter (where t.kind = 'usage'), 0)::text as spent

@@ -1,4 +1,4 @@
-import type { Db, TransactionSql } from '../sql.ts';
+import type { Db, Sql, TransactionSql } from '../sql.ts';
 
 /**
  * Holds: the reservation placed before a request is proxied, and its one resolution (posted,
@@ -22,10 +22,33 @@ export type HoldOutcome = { ok: true; grantedNanos: bigint[] } | { ok: false; re
 type PlaceRow = { request_index: number; refusal: HoldRefusal | null; refused_leg: number | null; granted: bigint[] | null };
 
 /**
- * Places the holds in one statement (the `place_holds` function, db/migrations/00006): each
- * request is granted entirely or refused entirely, in the order given.
+ * Whether a request can take the one-statement path: one leg (a direct customer of the root
+ * tenant), no key cap, and an amount it needs in full.
  */
-export async function placeHolds(db: Db, requests: readonly HoldRequest[]): Promise<HoldOutcome[]> {
+function wholeHoldCandidate(request: HoldRequest): boolean {
+  const [leg, ...rest] = request.legs;
+  return leg !== undefined && rest.length === 0 && request.apiKeyId === null && leg.minimumNanos >= 0n && leg.desiredNanos >= leg.minimumNanos;
+}
+
+/**
+ * The common case in one statement (`place_whole_holds`, db/migrations/00015): every wallet that
+ * can cover all this batch desires of it gets its holds; the ids of the requests placed come back.
+ * A single hold this way costs about a third of the PostgreSQL time `place_holds` takes (each of
+ * its statements has an executor start-up of its own), and a hold is on every paid request's
+ * critical path.
+ */
+async function placeWholeHolds(sql: Sql, requests: readonly HoldRequest[]): Promise<Set<string>> {
+  const rows = await sql<{ request_id: string }[]>`
+    select place_whole_holds as request_id from place_whole_holds(${requests.map((r) => r.requestId)}::text[],
+      ${requests.map((r) => String(r.legs[0]?.walletId))}::int8[], ${requests.map((r) => String(r.legs[0]?.desiredNanos))}::int8[],
+      ${requests.map((r) => r.ttlSeconds)}::int4[])`;
+  return new Set(rows.map((row) => row.request_id));
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/** The `place_holds` function (db/migrations/00006, 00012): request-by-request allocation. */
+async function allocateHolds(db: Db, requests: readonly HoldRequest[]): Promise<HoldOutcome[]> {
   const legRequest: number[] = [];
   const legWallet: string[] = [];
   const legDesired: string[] = [];
@@ -44,6 +67,35 @@ export async function placeHolds(db: Db, requests: readonly HoldRequest[]): Prom
   return rows.map((row): HoldOutcome =>
     row.refusal === null ? { ok: true, grantedNanos: (row.granted ?? []).map(BigInt) } : { ok: false, reason: row.refusal, legIndex: row.refused_leg ?? 0 },
   );
+}
+
+/**
+ * Places a batch of holds: each request is granted entirely or refused entirely, in the order
+ * given. What fits whole takes one statement; the rest, if any, `place_holds`. A request id that
+ * repeats within the batch is a duplicate of its first occurrence and is not sent. Not in a
+ * transaction: a refused first statement must not abort the second.
+ */
+export async function placeHolds(sql: Sql, requests: readonly HoldRequest[]): Promise<HoldOutcome[]> {
+  const seen = new Set<string>();
+  const repeated = requests.map((r) => seen.size === seen.add(r.requestId).size);
+  const distinct = requests.filter((_, i) => !repeated[i]);
+  const candidates = distinct.filter(wholeHoldCandidate);
+  const placed =
+    candidates.length > 0
+      ? await placeWholeHolds(sql, candidates).catch((error: unknown) => {
+          // A request id already held: place_holds names it (db/migrations/00015).
+          if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) return new Set<string>();
+          throw error;
+        })
+      : new Set<string>();
+  const rest = distinct.filter((r) => !placed.has(r.requestId));
+  const allocated = rest.length > 0 ? await allocateHolds(sql, rest) : [];
+  let next = 0;
+  return requests.map((r, i): HoldOutcome => {
+    if (repeated[i]) return { ok: false, reason: 'duplicate_request', legIndex: 0 };
+    if (placed.has(r.requestId)) return { ok: true, grantedNanos: [r.legs[0]?.desiredNanos ?? 0n] };
+    return allocated[next++] as HoldOutcome;
+  });
 }
 
 export type ResolvedHold = { requestId: string; walletId: bigint; apiKeyId: string | null; amountNanos: bigint };
@@ -114,7 +166,7 @@ export async function applyBalanceChanges(tx: TransactionSql, changes: readonly 
 /** The sweeper's step: requests whose holds outlived their time-to-live, oldest first. */
 export async function overdueHoldRequests(db: Db, limit: number): Promise<string[]> {
   const rows = await db<{ request_id: string }[]>`
-    select request_id from holds where outcome is null and expires_at < now()
+    select request_id from holds where resolved_at is null and expires_at < now()
     group by request_id order by min(expires_at) limit ${limit}`;
   return rows.map((row) => row.request_id);
 }

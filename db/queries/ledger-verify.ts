@@ -80,7 +80,7 @@ const CHECKS: Check[] = [
   {
     name: 'no hold is left open past its expiry [6]',
     run: (db) => db`select request_id, wallet_id as wallet, expires_at from holds
-      where outcome is null and expires_at < now() - make_interval(secs => ${HOLD_EXPIRY_GRACE_SECONDS})`,
+      where resolved_at is null and expires_at < now() - make_interval(secs => ${HOLD_EXPIRY_GRACE_SECONDS})`,
   },
 ];
 

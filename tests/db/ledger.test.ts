@@ -70,6 +70,35 @@ describe('holds', () => {
     expect(outcomes.map((o) => (o.ok ? o.grantedNanos[0] : o.reason))).toEqual([100n, 100n, 50n, 'insufficient_credit']);
   });
 
+  test('in one batch, a wallet that covers everything is held whole and one that does not is allocated in order', async () => {
+    const rich = await fundedAccount(10_000n);
+    const poor = await fundedAccount(150n);
+    const outcomes = await placeHolds(sql, [
+      hold('mixed-rich-1', rich.walletId, 4_000n),
+      { requestId: 'mixed-poor-1', legs: [{ walletId: poor.walletId, desiredNanos: 100n, minimumNanos: 10n }], apiKeyId: null, ttlSeconds: 60 },
+      hold('mixed-rich-2', rich.walletId, 6_000n),
+      { requestId: 'mixed-poor-2', legs: [{ walletId: poor.walletId, desiredNanos: 100n, minimumNanos: 10n }], apiKeyId: null, ttlSeconds: 60 },
+    ]);
+    expect(outcomes.map((o) => (o.ok ? o.grantedNanos[0] : o.reason))).toEqual([4_000n, 100n, 6_000n, 50n]);
+    expect((await walletBalance(sql, rich.walletId))?.availableNanos).toBe(0n);
+    expect((await walletBalance(sql, poor.walletId))?.availableNanos).toBe(0n);
+  });
+
+  test('a request id already held is refused as a duplicate, alone or in a batch, and nothing more is held', async () => {
+    const account = await fundedAccount(10_000n);
+    const [first] = await placeHolds(sql, [hold('held-once', account.walletId, 1_000n)]);
+    expect(first?.ok).toBe(true);
+    const [again] = await placeHolds(sql, [hold('held-once', account.walletId, 1_000n)]);
+    expect(again).toEqual({ ok: false, reason: 'duplicate_request', legIndex: 0 });
+    const batch = await placeHolds(sql, [hold('held-once-new', account.walletId, 1_000n), hold('held-once', account.walletId, 1_000n)]);
+    expect(batch.map((o) => (o.ok ? 'ok' : o.reason))).toEqual(['ok', 'duplicate_request']);
+    const twice = await placeHolds(sql, [hold('same-in-batch', account.walletId, 1_000n), hold('same-in-batch', account.walletId, 1_000n)]);
+    expect(twice.map((o) => (o.ok ? 'ok' : o.reason))).toEqual(['ok', 'duplicate_request']);
+    expect((await walletBalance(sql, account.walletId))?.heldNanos).toBe(3_000n);
+    const [rows] = await sql<{ count: string }[]>`select count(*)::text from holds where request_id in ('held-once', 'held-once-new', 'same-in-batch')`;
+    expect(rows?.count).toBe('3');
+  });
+
   test('a reseller customer holds on both wallets or on neither', async () => {
     const reseller = await createTenant(sql, { slug: `reseller-${Date.now()}`, name: 'Reseller', markupBps: 1000, parentId: root.id });
     const customer = await fundedAccount(1_000n, reseller);
