@@ -24,8 +24,10 @@ export const SETTLEMENTS_IN_FLIGHT = 2;
 /**
  * Nobody waits on a settlement, so a batch that is not full waits this long for company: fewer
  * statements, and fewer moments where a settlement holds a wallet row a waiting hold needs.
+ * Measured side by side against 5 ms: at one connection 0.61 ms added over the floor instead of
+ * 0.65; at 64 connections the same or slightly better.
  */
-export const SETTLEMENT_LINGER_MS = 5;
+export const SETTLEMENT_LINGER_MS = 20;
 /** Longer than this and the sweeper may already have expired the hold, so retrying is pointless. */
 export const SETTLEMENT_RETRY_WINDOW_MS = 10 * 60_000;
 const SETTLEMENT_RETRY_MAX_DELAY_MS = 5_000;
@@ -55,11 +57,19 @@ async function writeSettlements(sql: Sql, jobs: SettlementJob[]): Promise<void[]
   const posts = jobs.filter((job) => job.settlement !== null);
   const voids = jobs.filter((job) => job.settlement === null);
   const logged = (batch: SettlementJob[]) => sql`
-    with logged as (${insertRequestsQuery(sql, batch.map((job) => job.request))}),
-         charged as (${insertRequestChargesQuery(sql, batch.flatMap((job) => job.charges))})`;
+    with logged as (${insertRequestsQuery(sql, batch.map((job) => job.request))} returning 1),
+         charged as (${insertRequestChargesQuery(sql, batch.flatMap((job) => job.charges))} returning 1)`;
+  // The usage log is written first: this condition names no row, so PostgreSQL evaluates it once,
+  // before the money function runs, and the wallet rows that function locks (until commit, and
+  // the next holds wait on them) are not held while the log rows go in. Left unreferenced, the
+  // log CTEs would run after the function, inside the lock: about half of the lock time at 64
+  // connections (measured: 26.2% -> 27.7% of the floor's throughput).
+  const logFirst = sql`(select count(*) from logged) + (select count(*) from charged) >= 0`;
   await Promise.all([
-    posts.length === 0 ? undefined : sql`${logged(posts)} ${postSettlementsQuery(sql, posts.flatMap((job) => (job.settlement ? [job.settlement] : [])), true)}`,
-    voids.length === 0 ? undefined : sql`${logged(voids)} ${releaseHoldsQuery(sql, voids.map((job) => job.request.id), 'voided', true)}`,
+    posts.length === 0
+      ? undefined
+      : sql`${logged(posts)} select * from (${postSettlementsQuery(sql, posts.flatMap((job) => (job.settlement ? [job.settlement] : [])), true)}) posted where ${logFirst}`,
+    voids.length === 0 ? undefined : sql`${logged(voids)} select * from (${releaseHoldsQuery(sql, voids.map((job) => job.request.id), 'voided', true)}) released where ${logFirst}`,
   ]);
   return jobs.map(() => undefined);
 }
