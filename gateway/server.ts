@@ -4,7 +4,7 @@ import { createCatalog } from './catalog.ts';
 import type { Config } from './config.ts';
 import { apiPreflight, CORS_RESPONSE_HEADERS, createCorsPolicies, isCorsPath } from './cors.ts';
 import type { RequestContext } from './context.ts';
-import { errorResponse, GatewayError } from './errors.ts';
+import { asGatewayError, errorResponse, GatewayError } from './errors.ts';
 import { createLedgerQueues, type SettlementJob } from './ledger-queues.ts';
 import { createMemoryLimitStore, type LimitStore } from './limits.ts';
 import type { Logger } from './log.ts';
@@ -47,6 +47,17 @@ async function ready(services: Services): Promise<Response> {
 
 export function buildApp(compiled: CompiledRoute[], services: Services, tracker: { active: number }, observe?: GatewayOptions['observe']): Elysia {
   const app = new Elysia();
+  // Only what runs outside the pipeline ends here: routing, and CORS preflights (which read the
+  // tenant's origins from the database). A failure there is the gateway's, not the client's.
+  // Registered first: an Elysia hook covers only the routes added after it.
+  app.onError(({ code, error }) => {
+    const id = Bun.randomUUIDv7();
+    if (code === 'NOT_FOUND') return errorResponse(new GatewayError(404, 'not_found', 'No such route. See /v1/models for the API.'), id);
+    if (code === 'PARSE' || code === 'VALIDATION') return errorResponse(new GatewayError(400, 'invalid_request', 'The request could not be processed.'), id);
+    const failure = asGatewayError(error);
+    if (!(error instanceof GatewayError)) services.log.error('request failed outside the pipeline', { requestId: id, reason: error instanceof Error ? error.message : String(error) });
+    return errorResponse(failure, id);
+  });
   for (const route of compiled) {
     const handler = ({ request }: { request: Request }) => {
       const ctx: RequestContext = {
@@ -71,11 +82,6 @@ export function buildApp(compiled: CompiledRoute[], services: Services, tracker:
   }
   app.get('/healthz', () => Response.json({ status: 'ok' }));
   app.get('/readyz', () => ready(services));
-  app.onError(({ code }) => {
-    const id = Bun.randomUUIDv7();
-    if (code === 'NOT_FOUND') return errorResponse(new GatewayError(404, 'not_found', 'No such route. See /v1/models for the API.'), id);
-    return errorResponse(new GatewayError(400, 'invalid_request', 'The request could not be processed.'), id);
-  });
   return app;
 }
 

@@ -75,13 +75,21 @@ describe('PostgreSQL failing under load', () => {
     const downAt = performance.now();
     await Bun.sleep(300);
     const readiness = await fetch(`${cluster.replicas[0]?.url}/readyz`);
-    await Bun.sleep(DOWN_FOR_MS - 300);
+    // A CORS preflight reads the allowed origins (cached 1.5 s): once the cache has expired, it is the gateway's failure too.
+    await Bun.sleep(1_600);
+    const preflight = await fetch(`${cluster.replicas[0]?.url}/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+    });
+    await Bun.sleep(Math.max(0, DOWN_FOR_MS - (performance.now() - downAt)));
     const upAt = performance.now();
     pg = await startEmbeddedPostgres(DATA_DIR, () => {}, { port });
     await Bun.sleep(1_500);
     await load.stop();
 
     expect(readiness.status).toBe(503);
+    expect(preflight.status).toBe(503);
+    expect(((await preflight.json()) as { error: { code: string } }).error.code).toBe('service_unavailable');
     const whileDown = load.answers.filter((a) => a.startedAt > downAt + 100 && a.startedAt + a.elapsedMs < upAt);
     const statuses = [...new Set(whileDown.map((a) => a.status))];
     const slowest = Math.max(...whileDown.map((a) => a.elapsedMs));
