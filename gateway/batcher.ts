@@ -12,6 +12,11 @@ type Pending<Item, Result> = { item: Item; resolve: (result: Result) => void; re
 
 export type Batcher<Item, Result> = {
   submit(item: Item): Promise<Result>;
+  /**
+   * Takes back an item that is still queued (not yet sent), answering its caller with `result`.
+   * False when it is already in flight or done.
+   */
+  withdraw(item: Item, result: Result): boolean;
   /** Items queued or in flight: what a graceful shutdown waits for. */
   readonly pending: number;
 };
@@ -65,6 +70,16 @@ export function createBatcher<Item, Result>(run: BatchRunner<Item, Result>, opti
         queue.push({ item, resolve, reject });
         drain();
       });
+    },
+    withdraw(item, result) {
+      const index = queue.findIndex((p) => p.item === item);
+      if (index === -1) return false;
+      queue.splice(index, 1)[0]?.resolve(result);
+      if (queue.length === 0 && lingering) {
+        clearTimeout(lingering);
+        lingering = undefined;
+      }
+      return true;
     },
     get pending() {
       return queue.length + inFlightItems;

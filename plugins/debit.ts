@@ -123,7 +123,10 @@ export const debit: PluginDefinition<{ generationLookup: boolean }> = {
         const priced = price(ctx, outcome, services, options.generationLookup);
         ctx.charged = priced.then(({ charge }) => charge?.levelPricesNanos.at(-1) ?? 0n, () => 0n);
         priced
-          .then((result) => post(ctx, outcome, services, result))
+          .then((result) => {
+            starts.forget(ctx);
+            return post(ctx, outcome, services, result);
+          })
           .catch((error: unknown) => {
             services.log.error('debit failed; the hold sweeper will resolve the hold', {
               requestId: ctx.id,

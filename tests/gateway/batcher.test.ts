@@ -31,6 +31,26 @@ describe('group commit', () => {
     expect(batches).toEqual([[1, 2]]);
   });
 
+  test('an item withdrawn while queued is never sent and its caller gets the answer given; one in flight cannot be', async () => {
+    const { batches, run } = recordingRunner();
+    const batcher = createBatcher(run, { maxBatchSize: 10, maxInFlight: 1, lingerMs: 20 });
+    const kept = batcher.submit(1);
+    const dropped = batcher.submit(2);
+    expect(batcher.withdraw(2, -1)).toBe(true);
+    expect(batcher.withdraw(2, -1)).toBe(false);
+    expect(await Promise.all([kept, dropped])).toEqual([2, -1]);
+    expect(batches).toEqual([[1]]);
+    const alone = batcher.submit(3);
+    expect(batcher.withdraw(3, -1)).toBe(true);
+    expect(await alone).toBe(-1);
+    await Bun.sleep(40);
+    expect(batches).toEqual([[1]]);
+    const sent = createBatcher(run, { maxBatchSize: 10, maxInFlight: 1 });
+    const inFlight = sent.submit(4);
+    expect(sent.withdraw(4, -1)).toBe(false);
+    expect(await inFlight).toBe(8);
+  });
+
   test('a full batch does not wait for the linger', async () => {
     const { batches, run } = recordingRunner();
     const batcher = createBatcher(run, { maxBatchSize: 3, maxInFlight: 1, lingerMs: 10_000 });
