@@ -27,6 +27,8 @@ export type Config = {
   holdTtlSeconds: number;
   /** How often each replica's sweeper looks for expired holds. */
   sweepIntervalSeconds: number;
+  /** A stream silent this long gets an SSE comment, so proxies and clients keep it open. */
+  streamHeartbeatSeconds: number;
   upstreamBaseUrl: string;
   upstreamApiKey: string | undefined;
   defaultMarkupBps: number;
@@ -107,6 +109,9 @@ const DEFAULT_SWEEP_INTERVAL_SECONDS = 30;
 const MAX_HOLD_TTL_SECONDS = 7 * 24 * 3600;
 /** `ledger verify` counts a hold open two minutes past its expiry as a fault: sweeps must come well within that. */
 const MAX_SWEEP_INTERVAL_SECONDS = 60;
+const DEFAULT_STREAM_HEARTBEAT_SECONDS = 15;
+/** Under Bun's idle timeout (255 s, gateway/server.ts), which would otherwise close a silent stream first. */
+const MAX_STREAM_HEARTBEAT_SECONDS = 240;
 
 function seconds(env: Env, name: string, fallback: number, max: number): number {
   const raw = text(env, name);
@@ -179,6 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
     replicas: replicas(env),
     holdTtlSeconds: seconds(env, 'TOLLGATE_HOLD_TTL_SECONDS', DEFAULT_HOLD_TTL_SECONDS, MAX_HOLD_TTL_SECONDS),
     sweepIntervalSeconds: seconds(env, 'TOLLGATE_SWEEP_INTERVAL_SECONDS', DEFAULT_SWEEP_INTERVAL_SECONDS, MAX_SWEEP_INTERVAL_SECONDS),
+    streamHeartbeatSeconds: seconds(env, 'TOLLGATE_STREAM_HEARTBEAT_SECONDS', DEFAULT_STREAM_HEARTBEAT_SECONDS, MAX_STREAM_HEARTBEAT_SECONDS),
     upstreamBaseUrl: (url(env, 'UPSTREAM_BASE_URL', ['http:', 'https:']) ?? DEFAULT_UPSTREAM_BASE_URL).replace(/\/+$/, ''),
     upstreamApiKey: text(env, 'UPSTREAM_API_KEY') ?? text(env, 'OPENROUTER_API_KEY'),
     defaultMarkupBps: markupBps(env),

@@ -116,7 +116,13 @@ export const proxy: PluginDefinition<ProxyOptions> = {
             return answer;
           }
           clearTimeout(timer);
-          const body = relayStream({ ctx, delivery, upstream: response.body, abortUpstream: () => controller.abort() });
+          const body = relayStream({
+            ctx,
+            delivery,
+            upstream: response.body,
+            abortUpstream: () => controller.abort(),
+            heartbeatMs: services.config.streamHeartbeatSeconds * 1000,
+          });
           return new Response(body, {
             status: 200,
             headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },

@@ -11,7 +11,6 @@ import { embeddedUpstreamError } from './upstream-errors.ts';
  * timeout or the client leaving — is reported exactly once through `finish`.
  */
 
-export const HEARTBEAT_INTERVAL_MS = 15_000;
 export const STREAM_IDLE_TIMEOUT_MS = 180_000;
 
 const encoder = new TextEncoder();
@@ -19,13 +18,13 @@ const HEARTBEAT = encoder.encode(': keep-alive\n\n');
 
 type ReadResult = { done: true; value?: Uint8Array } | { done: false; value: Uint8Array };
 
-type Relay = { ctx: RequestContext; delivery: Delivery; upstream: ReadableStream<Uint8Array>; abortUpstream: () => void };
+type Relay = { ctx: RequestContext; delivery: Delivery; upstream: ReadableStream<Uint8Array>; abortUpstream: () => void; heartbeatMs: number };
 
 function errorEvent(error: GatewayError): Uint8Array {
   return encoder.encode(`data: ${JSON.stringify(errorBody(error))}\n\n`);
 }
 
-export function relayStream({ ctx, delivery, upstream, abortUpstream }: Relay): ReadableStream<Uint8Array> {
+export function relayStream({ ctx, delivery, upstream, abortUpstream, heartbeatMs }: Relay): ReadableStream<Uint8Array> {
   const reader = upstream.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -78,7 +77,7 @@ export function relayStream({ ctx, delivery, upstream, abortUpstream }: Relay): 
         pendingRead ??= reader.read() as Promise<ReadResult>;
         let result: ReadResult | 'heartbeat';
         try {
-          result = await withHeartbeat(pendingRead);
+          result = await withHeartbeat(pendingRead, heartbeatMs);
         } catch {
           controller.enqueue(errorEvent(new GatewayError(502, 'upstream_disconnected', 'The upstream provider closed the stream unexpectedly.')));
           controller.close();
@@ -133,10 +132,10 @@ export function relayStream({ ctx, delivery, upstream, abortUpstream }: Relay): 
 }
 
 /** Resolves with the read, or with 'heartbeat' after a silence; the timer never outlives the race. */
-function withHeartbeat<T>(read: Promise<T>): Promise<T | 'heartbeat'> {
+function withHeartbeat<T>(read: Promise<T>, heartbeatMs: number): Promise<T | 'heartbeat'> {
   let timer: Timer | undefined;
   const silence = new Promise<'heartbeat'>((resolve) => {
-    timer = setTimeout(() => resolve('heartbeat'), HEARTBEAT_INTERVAL_MS);
+    timer = setTimeout(() => resolve('heartbeat'), heartbeatMs);
   });
   return Promise.race([read, silence]).finally(() => clearTimeout(timer));
 }
