@@ -1,5 +1,6 @@
 import { migrate } from '../db/migrate.ts';
 import { connectDatabase, type Sql } from '../db/sql.ts';
+import { requestedMutationSql } from './teeth/mutations.ts';
 
 /**
  * Shared test helpers. tests/run.ts starts one PostgreSQL and one Redis per run and migrates a
@@ -62,7 +63,7 @@ export function testRedisUrl(): string {
   return required('TEST_REDIS_URL');
 }
 
-/** (Re)creates the template database and migrates it; tests/run.ts calls it before `bun test`. */
+/** (Re)creates the template database and migrates it (then breaks it on purpose if tests/teeth.ts asks); tests/run.ts calls it before `bun test`. */
 export async function prepareTemplate(baseUrl: string): Promise<void> {
   const admin = connectDatabase(baseUrl, { maxConnections: 1 });
   try {
@@ -74,6 +75,8 @@ export async function prepareTemplate(baseUrl: string): Promise<void> {
   const template = connectDatabase(withDatabase(baseUrl, TEMPLATE_DATABASE), { maxConnections: 1 });
   try {
     await migrate(template);
+    const mutation = requestedMutationSql();
+    if (mutation) await template.unsafe(mutation);
   } finally {
     await template.end();
   }

@@ -230,9 +230,13 @@ describe('idempotency', () => {
 
 describe('the ledger protects itself', () => {
   test('entries and transfers refuse UPDATE and DELETE', async () => {
-    await expect(sql`update entries set amount_nanos = 0`).rejects.toThrow('append-only');
-    await expect(sql`delete from transfers`).rejects.toThrow('append-only');
-    await expect(sql`update holds set amount_nanos = 0 where outcome is not null`).rejects.toThrow();
+    // Rows of its own: a statement that matches no row would pass without any trigger.
+    const account = await fundedAccount(1_000n);
+    await placeHolds(sql, [hold('append-only-hold', account.walletId, 100n)]);
+    await releaseHolds(sql, ['append-only-hold'], 'voided');
+    await expect(sql`update entries set amount_nanos = 0 where wallet_id = ${String(account.walletId)}`).rejects.toThrow('append-only');
+    await expect(sql`delete from transfers where cause = ${`cs_test_${account.id}`}`).rejects.toThrow('append-only');
+    await expect(sql`update holds set amount_nanos = 0 where request_id = 'append-only-hold'`).rejects.toThrow('already voided');
   });
 
   test('an unbalanced transfer is refused before it is written', async () => {

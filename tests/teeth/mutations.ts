@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Deliberate breakages of the ledger's defences (LEDGER-INVARIANTS.md: "remove the row lock or the
+ * conditional update, or drop a unique constraint, and a named test must go red"). Each one is
+ * applied to the test template database after it is migrated, when TOLLGATE_TEST_MUTATION names
+ * it; `bun run tests/teeth.ts` checks that its named test passes without it and fails with it.
+ * A mutation that edits a migration's text fails loudly when that text is no longer there.
+ */
+
+export type Mutation = { name: string; breaks: string; file: string; test: string; sql: () => string };
+
+const MIGRATIONS = join(import.meta.dir, '..', '..', 'db', 'migrations');
+
+/** A migration's functions again, with one piece of text replaced. */
+function editedMigration(file: string, find: string, replaceWith: string): () => string {
+  return () => {
+    const text = readFileSync(join(MIGRATIONS, file), 'utf8');
+    if (!text.includes(find)) throw new Error(`mutation no longer applies: ${file} does not contain ${JSON.stringify(find)}`);
+    return text.replace(find, replaceWith).replaceAll('create function', 'create or replace function');
+  };
+}
+
+export const MUTATIONS: Mutation[] = [
+  {
+    name: 'hold-without-balance-check',
+    breaks: 'the conditional update: a hold no longer checks paid + granted - held >= amount',
+    file: 'tests/db/ledger.test.ts',
+    test: '200 concurrent holds on a balance covering exactly 100',
+    sql: editedMigration('00015_place_whole_holds.sql', 'where w.paid_nanos + w.granted_nanos - w.held_nanos >= a.amount', 'where true'),
+  },
+  {
+    name: 'hold-without-row-lock',
+    breaks: 'the row lock: a hold checks the balance it read without locking the wallet row',
+    file: 'tests/db/ledger.test.ts',
+    test: '200 concurrent holds on a balance covering exactly 100',
+    sql: editedMigration('00015_place_whole_holds.sql', 'order by w.id for update of w', 'order by w.id'),
+  },
+  {
+    name: 'post-resolves-twice',
+    breaks: 'resolve-once: a post no longer skips a hold that is already resolved',
+    file: 'tests/db/ledger.test.ts',
+    test: 'replaying a post changes nothing and answers truthfully',
+    sql: editedMigration('00012_set_based_money_statements.sql', 'h.wallet_id = d.wl and h.outcome is null', 'h.wallet_id = d.wl'),
+  },
+  {
+    name: 'transfer-cause-not-unique',
+    breaks: 'a unique constraint: (kind, cause) of a transfer',
+    file: 'tests/db/ledger.test.ts',
+    test: 'replaying a purchase with the same cause changes nothing',
+    sql: () => 'alter table transfers drop constraint transfers_kind_cause_key',
+  },
+  {
+    name: 'entries-rewritable',
+    breaks: 'append-only: the trigger that refuses UPDATE and DELETE on entries',
+    file: 'tests/db/ledger.test.ts',
+    test: 'entries and transfers refuse UPDATE and DELETE',
+    sql: () => 'drop trigger entries_append_only on entries',
+  },
+];
+
+/** The SQL of the mutation this test run was asked for, if any. */
+export function requestedMutationSql(): string | undefined {
+  const name = process.env.TOLLGATE_TEST_MUTATION;
+  if (!name) return undefined;
+  const mutation = MUTATIONS.find((m) => m.name === name);
+  if (!mutation) throw new Error(`unknown TOLLGATE_TEST_MUTATION ${name}; known: ${MUTATIONS.map((m) => m.name).join(', ')}`);
+  return mutation.sql();
+}
