@@ -4,6 +4,7 @@ import type { RequestContext } from '../gateway/context.ts';
 import { GatewayError } from '../gateway/errors.ts';
 import type { LimitStore, SpendCheck, SpendResult, WindowCheck, WindowResult } from '../gateway/limits.ts';
 import { createLookupCache } from '../gateway/lookup-cache.ts';
+import { billedRequest } from '../gateway/request-body.ts';
 import { noOptions } from './options.ts';
 import type { PluginDefinition } from './types.ts';
 
@@ -156,6 +157,9 @@ export const ratelimit: PluginDefinition<Record<string, never>> = {
         setHeaders(ctx, checks, admission.windows, tokens);
         const refusal = refusalOf(checks, tokens, admission.windows, spends, admission.spends);
         if (refusal) throw refusal;
+        // A concurrency slot is for a request being served, not one still uploading: a slow
+        // client would otherwise hold the key's only slot while its body trickles in.
+        if (ctx.route.endpoint && subjects.some(({ policy }) => policy.concurrentRequests)) await billedRequest(ctx);
         slots.set(ctx, { keys: await acquireSlots(services.limits, subjects), subjects });
       },
       async settle(ctx) {

@@ -139,6 +139,29 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
     expect(Number(error.headers?.get('retry-after'))).toBeGreaterThan(0);
   });
 
+  test('a slow upload takes no concurrency slot until its body has arrived', async () => {
+    const { key, keyId } = await h.customer('1');
+    await upsertPolicy(h.sql, { kind: 'apiKey', id: keyId }, { requestsPerMinute: null, requestsPerHour: null, tokensPerMinute: null, concurrentRequests: 1, spendPerDayNanos: null, spendPerMonthNanos: null });
+    const payload = new TextEncoder().encode(JSON.stringify({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'slow' }] }));
+    let step = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (step === 0) controller.enqueue(payload.slice(0, 10));
+        else if (step === 1) {
+          await Bun.sleep(1_500);
+          controller.enqueue(payload.slice(10));
+        } else controller.close();
+        step += 1;
+      },
+    });
+    const slow = fetch(`${h.gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
+    await Bun.sleep(300);
+    // The key allows one request at a time; the first is still uploading, so this one is served.
+    const quick = await chat(h.client(key));
+    expect(quick.choices[0]?.message.content).toBeTruthy();
+    expect((await slow).status).toBe(200);
+  });
+
   test('unknown routes are 404 JSON, not a catch-all', async () => {
     const answer = await raw('/v1/whatever', { method: 'GET' });
     expect(answer.status).toBe(404);
