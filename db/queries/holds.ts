@@ -89,7 +89,15 @@ export async function placeHolds(sql: Sql, requests: readonly HoldRequest[]): Pr
         })
       : new Set<string>();
   const rest = distinct.filter((r) => !placed.has(r.requestId));
-  const allocated = rest.length > 0 ? await allocateHolds(sql, rest) : [];
+  const allocated =
+    rest.length > 0
+      ? await allocateHolds(sql, rest).catch(async (error: unknown) => {
+          // The whole batch fails for its callers, so what the first statement held is voided now
+          // rather than left reserved until the sweeper expires it.
+          if (placed.size > 0) await releaseHolds(sql, [...placed], 'voided').catch(() => {});
+          throw error;
+        })
+      : [];
   let next = 0;
   return requests.map((r, i): HoldOutcome => {
     if (repeated[i]) return { ok: false, reason: 'duplicate_request', legIndex: 0 };

@@ -99,6 +99,16 @@ describe('holds', () => {
     expect(rows?.count).toBe('3');
   });
 
+  test('when the second statement of a batch fails, what the first one held is voided, not left open', async () => {
+    const account = await fundedAccount(10_000n);
+    // A key id that is not a uuid fails place_holds after place_whole_holds has held the first request.
+    const batch = placeHolds(sql, [hold('first-of-failed-batch', account.walletId, 1_000n), { ...hold('second-of-failed-batch', account.walletId, 1_000n), apiKeyId: 'not-a-uuid' }]);
+    await expect(batch).rejects.toThrow();
+    expect((await walletBalance(sql, account.walletId))?.heldNanos).toBe(0n);
+    const [row] = await sql<{ outcome: string | null }[]>`select outcome from holds where request_id = 'first-of-failed-batch'`;
+    expect(row?.outcome).toBe('voided');
+  });
+
   test('a reseller customer holds on both wallets or on neither', async () => {
     const reseller = await createTenant(sql, { slug: `reseller-${Date.now()}`, name: 'Reseller', markupBps: 1000, parentId: root.id });
     const customer = await fundedAccount(1_000n, reseller);
