@@ -29,6 +29,8 @@ export type Config = {
   sweepIntervalSeconds: number;
   /** A stream silent this long gets an SSE comment, so proxies and clients keep it open. */
   streamHeartbeatSeconds: number;
+  /** Whether a key in back-to-back use gets its next request's hold placed ahead (gateway/spare-holds.ts). */
+  spareHolds: boolean;
   upstreamBaseUrl: string;
   upstreamApiKey: string | undefined;
   defaultMarkupBps: number;
@@ -54,6 +56,16 @@ const MAX_MARKUP_PERCENT = 10_000;
 function text(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
   return value === undefined || value === '' ? undefined : value;
+}
+
+const SWITCH_VALUES: Record<string, boolean> = { on: true, true: true, '1': true, off: false, false: false, '0': false };
+
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const value = SWITCH_VALUES[raw.toLowerCase()];
+  if (value === undefined) throw new ConfigError(name, `must be on or off, got "${raw}"`);
+  return value;
 }
 
 function port(env: Env, name: string, fallback: number): number {
@@ -185,6 +197,7 @@ export function loadConfig(env: Env = process.env): Config {
     holdTtlSeconds: seconds(env, 'TOLLGATE_HOLD_TTL_SECONDS', DEFAULT_HOLD_TTL_SECONDS, MAX_HOLD_TTL_SECONDS),
     sweepIntervalSeconds: seconds(env, 'TOLLGATE_SWEEP_INTERVAL_SECONDS', DEFAULT_SWEEP_INTERVAL_SECONDS, MAX_SWEEP_INTERVAL_SECONDS),
     streamHeartbeatSeconds: seconds(env, 'TOLLGATE_STREAM_HEARTBEAT_SECONDS', DEFAULT_STREAM_HEARTBEAT_SECONDS, MAX_STREAM_HEARTBEAT_SECONDS),
+    spareHolds: onOff(env, 'TOLLGATE_SPARE_HOLDS', true),
     upstreamBaseUrl: (url(env, 'UPSTREAM_BASE_URL', ['http:', 'https:']) ?? DEFAULT_UPSTREAM_BASE_URL).replace(/\/+$/, ''),
     upstreamApiKey: text(env, 'UPSTREAM_API_KEY') ?? text(env, 'OPENROUTER_API_KEY'),
     defaultMarkupBps: markupBps(env),

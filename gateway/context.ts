@@ -10,7 +10,11 @@ import type { Route } from './routes.ts';
  * earlier plugin wrote and adds its own part.
  */
 export type RequestContext = {
-  readonly id: string;
+  /**
+   * The request's id (x-request-id, the ledger's cause). `balance` may replace it once, with the
+   * id of a spare hold the request takes (gateway/spare-holds.ts), before anything is recorded.
+   */
+  id: string;
   readonly request: Request;
   readonly route: Route;
   /** performance.now() when the request arrived. */

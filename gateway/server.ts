@@ -14,6 +14,7 @@ import { MAX_REQUEST_BODY_BYTES } from './request-body.ts';
 import { compileRoutes } from './route-compiler.ts';
 import { loadRouteTable } from './routes.ts';
 import type { BalanceEvents, Services } from './services.ts';
+import { createSpareHolds } from './spare-holds.ts';
 import { startSweeper } from './sweeper.ts';
 import { createTenantPricing } from './tenant-pricing.ts';
 
@@ -104,6 +105,7 @@ export async function startGateway(config: Config, database: Database, log: Logg
     tenantPricing: createTenantPricing(database.sql),
     cors: createCorsPolicies(database.sql),
     ledger: createLedgerQueues(database.sql, log, (job) => options.onSettled?.(job)),
+    spares: config.spareHolds ? createSpareHolds(database.sql, log, config.holdTtlSeconds) : null,
     limits,
     events: options.events ?? { publishBalanceChange: () => {} },
   };
@@ -128,6 +130,7 @@ export async function startGateway(config: Config, database: Database, log: Logg
       const deadline = Date.now() + drainTimeoutMs;
       void server.stop(false);
       while (tracker.active > 0 && Date.now() < deadline) await Bun.sleep(20);
+      await services.spares?.close();
       await services.ledger.drain(Math.max(0, deadline - Date.now()));
       stopSweeper();
       catalog.stop();

@@ -5,6 +5,7 @@ import type { CorsPolicies } from './cors.ts';
 import type { LedgerQueues } from './ledger-queues.ts';
 import type { LimitStore } from './limits.ts';
 import type { Logger } from './log.ts';
+import type { SpareHolds } from './spare-holds.ts';
 import type { TenantPricing } from './tenant-pricing.ts';
 
 /** Tells live subscribers that an account's credit changed outside a request (a purchase, a refund). */
@@ -22,6 +23,8 @@ export type Services = {
   /** Each tenant's allowed browser origins, cached briefly. */
   cors: CorsPolicies;
   ledger: LedgerQueues;
+  /** Holds placed ahead for keys in back-to-back use; null when TOLLGATE_SPARE_HOLDS is off. */
+  spares: SpareHolds | null;
   limits: LimitStore;
   events: BalanceEvents;
 };

@@ -116,6 +116,31 @@ async function holdWithinDeadline(ctx: RequestContext, services: Services, reque
   }
 }
 
+/**
+ * A direct customer's whole hold may already be waiting as a spare (gateway/spare-holds.ts): the
+ * request then takes its id. A hold refused or shrunk while this replica keeps spares on the
+ * wallet is placed again once they are voided, so a spare never costs a request its credit here.
+ */
+async function holdOrTakeSpare(ctx: RequestContext, services: Services, request: HoldRequest, keyId: string): Promise<HoldOutcome> {
+  const [leg, ...resellers] = request.legs;
+  const spares = services.spares;
+  if (!spares || !leg || resellers.length > 0 || request.apiKeyId !== null) return holdWithinDeadline(ctx, services, request);
+  const spare = spares.take(keyId, leg.walletId, leg.desiredNanos);
+  if (spare) {
+    ctx.id = spare.requestId;
+    return { ok: true, grantedNanos: [spare.amountNanos] };
+  }
+  const outcome = await holdWithinDeadline(ctx, services, request);
+  const short = !outcome.ok || (outcome.grantedNanos[0] ?? 0n) < leg.desiredNanos;
+  if (!short || !(await spares.surrender(leg.walletId))) return outcome;
+  if (outcome.ok) {
+    // The shrunk hold is voided; a request id holds once, so the new hold gets a new one.
+    await releaseHolds(services.sql, [ctx.id], 'voided');
+    ctx.id = Bun.randomUUIDv7();
+  }
+  return holdWithinDeadline(ctx, services, { ...request, requestId: ctx.id });
+}
+
 async function placeHold(ctx: RequestContext, services: Services, markupOverrideBps: number | undefined): Promise<void> {
   const principal = ctx.principal;
   if (!principal) throw new Error('balance runs after auth');
@@ -132,7 +157,7 @@ async function placeHold(ctx: RequestContext, services: Services, markupOverride
   const minimum = holdNanosPerLevel(shape, minimumTokens, markupsBps);
   const legs = holdLegs(ctx, chain, desired, minimum);
   const apiKeyId = principal.key.creditCapNanos === null ? null : principal.key.id;
-  const outcome = await holdWithinDeadline(ctx, services, { requestId: ctx.id, legs, apiKeyId, ttlSeconds: services.config.holdTtlSeconds });
+  const outcome = await holdOrTakeSpare(ctx, services, { requestId: ctx.id, legs, apiKeyId, ttlSeconds: services.config.holdTtlSeconds }, principal.key.id);
   if (!outcome.ok) throw refusal(outcome, legs[0]?.minimumNanos ?? 0n);
   const granted = grantedByLevel(outcome.grantedNanos);
   const affordable = granted.every((g, level) => g >= (desired[level] ?? 0n)) ? ceiling : affordableOutputTokens(shape, markupsBps, granted, ceiling);

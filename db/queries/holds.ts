@@ -30,18 +30,22 @@ function wholeHoldCandidate(request: HoldRequest): boolean {
   return leg !== undefined && rest.length === 0 && request.apiKeyId === null && leg.minimumNanos >= 0n && leg.desiredNanos >= leg.minimumNanos;
 }
 
+/** A hold of one wallet for its full amount. */
+export type WholeHold = { requestId: string; walletId: bigint; amountNanos: bigint; ttlSeconds: number };
+
 /**
- * The common case in one statement (`place_whole_holds`, db/migrations/00015): every wallet that
- * can cover all this batch desires of it gets its holds; the ids of the requests placed come back.
- * A single hold this way costs about a third of the PostgreSQL time `place_holds` takes (each of
- * its statements has an executor start-up of its own), and a hold is on every paid request's
- * critical path.
+ * The common case in one statement (`place_whole_holds`, db/migrations/00015, 00017): every
+ * wallet that can cover all this batch desires of it, and `headroom` times that again, gets its
+ * holds; the ids of the requests placed come back. A single hold this way costs about a third of
+ * the PostgreSQL time `place_holds` takes (each of its statements has an executor start-up of its
+ * own), and a hold is on every paid request's critical path. Spare holds (gateway/spare-holds.ts)
+ * use it with a headroom.
  */
-async function placeWholeHolds(sql: Sql, requests: readonly HoldRequest[]): Promise<Set<string>> {
+export async function placeWholeHolds(sql: Sql, holds: readonly WholeHold[], headroom: number): Promise<Set<string>> {
   const rows = await sql<{ request_id: string }[]>`
-    select place_whole_holds as request_id from place_whole_holds(${requests.map((r) => r.requestId)}::text[],
-      ${requests.map((r) => String(r.legs[0]?.walletId))}::int8[], ${requests.map((r) => String(r.legs[0]?.desiredNanos))}::int8[],
-      ${requests.map((r) => r.ttlSeconds)}::int4[])`;
+    select place_whole_holds as request_id from place_whole_holds(${holds.map((h) => h.requestId)}::text[],
+      ${holds.map((h) => String(h.walletId))}::int8[], ${holds.map((h) => String(h.amountNanos))}::int8[],
+      ${holds.map((h) => h.ttlSeconds)}::int4[], ${headroom}::int4)`;
   return new Set(rows.map((row) => row.request_id));
 }
 
@@ -82,7 +86,11 @@ export async function placeHolds(sql: Sql, requests: readonly HoldRequest[]): Pr
   const candidates = distinct.filter(wholeHoldCandidate);
   const placed =
     candidates.length > 0
-      ? await placeWholeHolds(sql, candidates).catch((error: unknown) => {
+      ? await placeWholeHolds(
+          sql,
+          candidates.map((r) => ({ requestId: r.requestId, walletId: r.legs[0]?.walletId ?? 0n, amountNanos: r.legs[0]?.desiredNanos ?? 0n, ttlSeconds: r.ttlSeconds })),
+          0,
+        ).catch((error: unknown) => {
           // A request id already held: place_holds names it (db/migrations/00015).
           if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) return new Set<string>();
           throw error;

@@ -150,7 +150,8 @@ describe('PostgreSQL failing under load', () => {
     const late = () => sql<{ outcome: string | null }[]>`
       select outcome from holds h where wallet_id = ${walletId.toString()}::int8
         and not exists (select 1 from transfers t where t.kind = 'usage' and t.cause = h.request_id)`;
-    const settled = await waitFor(late, (rows) => rows.length === answers.length && rows.every((h) => h.outcome !== null), SETTLED_WAIT_MS, 250);
+    // Spare holds the key's back-to-back requests readied are among them, voided as well.
+    const settled = await waitFor(late, (rows) => rows.length >= answers.length && rows.every((h) => h.outcome !== null), SETTLED_WAIT_MS, 250);
     console.log(`holds granted after their request was refused: ${settled.length}, outcomes ${[...new Set(settled.map((h) => h.outcome))].join(',')}`);
     if (!settled.every((h) => h.outcome === 'voided')) console.log(cluster.replicas.flatMap((r) => r.logs).filter((l) => l.includes('"warn"') || l.includes('"error"')).slice(-10));
     expect(settled.length).toBeGreaterThan(0);

@@ -59,8 +59,10 @@ describe('a replica that stops with open streams', () => {
     const { key, walletId } = await cluster.customer('5');
     const recorded = await Promise.all([0, 1].map(() => openStream(victim.url, key, '[[fake:chunks=50,delay_ms=100]] a long answer')));
     const unrecorded = await openStream(victim.url, key, '[[fake:chunks=50,delay_ms=100]] another long answer');
-    // A request still waiting for its first byte when the replica dies.
-    void chatAt(victim.url, key, { content: '[[fake:hang]] never answered' }).catch(() => undefined);
+    // A request still waiting for its first byte when the replica dies, on a key of its own: the
+    // key above is in back-to-back use, so its wallet also has spare holds that expire.
+    const hung = await cluster.customer('5');
+    void chatAt(victim.url, hung.key, { content: '[[fake:hang]] never answered' }).catch(() => undefined);
     const streamIds = [...recorded, unrecorded].map((s) => s.requestId);
     const notes = await waitFor(
       () => cluster.sql<{ request_id: string; generation_id: string }[]>`select request_id, generation_id from stream_starts where request_id = any(${streamIds}::text[])`,
@@ -80,7 +82,8 @@ describe('a replica that stops with open streams', () => {
     await waitFor(async () => cluster.upstream.active, (active) => active === 0, 5_000, 25);
     cluster.upstream.generations.delete(lost);
 
-    const open = () => cluster.sql<{ n: number }[]>`select count(*)::int4 as n from holds where wallet_id = ${walletId.toString()}::int8 and outcome is null`;
+    const open = () =>
+      cluster.sql<{ n: number }[]>`select count(*)::int4 as n from holds where wallet_id in (${walletId.toString()}::int8, ${hung.walletId.toString()}::int8) and outcome is null`;
     expect((await waitFor(open, (rows) => rows[0]?.n === 0, SWEEP_WAIT_MS, 200))[0]?.n).toBe(0);
     const settled = await cluster.sql<{ id: string; generation_id: string; completion_tokens: number; estimated: boolean; cost_nanos: bigint }[]>`
       select id, generation_id, completion_tokens, estimated, cost_nanos from requests where id = any(${streamIds}::text[])`;
@@ -94,8 +97,15 @@ describe('a replica that stops with open streams', () => {
     expect(settled.find((r) => r.id === unrecorded.requestId)).toMatchObject({ estimated: true, completion_tokens: 1 });
     expect((await holdsOf(streamIds)).map((h) => h.outcome)).toEqual(['posted', 'posted', 'posted']);
     expect(await usageTransfers(streamIds)).toBe(3);
-    const expired = await cluster.sql`select 1 from holds where wallet_id = ${walletId.toString()}::int8 and outcome = 'expired'`;
+    const expired = await cluster.sql`select 1 from holds where wallet_id = ${hung.walletId.toString()}::int8 and outcome = 'expired'`;
     expect(expired.length).toBe(1);
+    // Spares no request took expire too, charging nothing: no request row, no usage.
+    const spares = await cluster.sql<{ request_id: string }[]>`
+      select request_id from holds h where wallet_id = ${walletId.toString()}::int8 and outcome = 'expired'
+        and not exists (select 1 from requests r where r.id = h.request_id)
+        and not exists (select 1 from transfers t where t.cause = h.request_id)`;
+    const expiredHere = await cluster.sql`select 1 from holds where wallet_id = ${walletId.toString()}::int8 and outcome = 'expired'`;
+    expect(expiredHere.length).toBe(spares.length);
     expect((await verifyLedger(cluster.sql)).violations).toEqual([]);
     // Once their holds are resolved and a TTL has passed, the sweeper deletes the notes.
     const notesLeft = () => cluster.sql<{ n: number }[]>`select count(*)::int4 as n from stream_starts where request_id = any(${streamIds}::text[])`;

@@ -1,0 +1,144 @@
+import { placeWholeHolds, releaseHolds, type WholeHold } from '../db/queries/holds.ts';
+import type { Sql } from '../db/sql.ts';
+import { createBatcher } from './batcher.ts';
+import type { Logger } from './log.ts';
+
+/**
+ * Spare holds: a key in back-to-back use gets its next request's hold placed ahead of time, under
+ * the id that request will carry, so the request finds its hold already durable when it arrives
+ * and the hold's round trip and commit (about 0.4 ms at one connection) leave its critical path.
+ * Every hold is still durable before its upstream call; it is only placed earlier.
+ *
+ * - A spare is sized like the request that prompted it and used only by a later request of the
+ *   same key and wallet that needs no more; that request takes the spare's id as its own.
+ * - A key gets spares once two of its requests come within `SPARE_IDLE_MS`, and a new one each
+ *   time it uses one, so a key used now and then never has any. It keeps `SPARES_PER_KEY` per
+ *   replica: with one, a client sending its next request as soon as the last one is answered
+ *   often arrived before the spare's commit and waited for it.
+ * - A spare is placed only while its wallet keeps `SPARE_HEADROOM` times its amount available
+ *   after it, so it cannot refuse or shrink a request of another replica unless that request
+ *   needs that much more; on this replica, a hold refused or shrunk while the wallet has spares
+ *   is tried again after they are voided (`surrender`).
+ * - A spare is voided once its key has been idle `SPARE_IDLE_MS`, and all are voided on a
+ *   graceful stop. After a crash the sweeper expires them like any hold, charging nothing.
+ */
+
+export const SPARE_IDLE_MS = 1_000;
+export const SPARE_HEADROOM = 20;
+export const SPARES_PER_KEY = 2;
+/** A spare's time-to-live is the request's plus this, so the request that takes it keeps all of its own. */
+const SPARE_TTL_MARGIN_SECONDS = 5;
+/** After a spare is declined (too little headroom), the key gets none for this long: a wallet running low is not asked again on every request. */
+const DECLINED_BACKOFF_MS = 10_000;
+const SPARE_BATCH_SIZE = 64;
+const REAP_INTERVAL_MS = 250;
+
+/** `ready` is set once the spare's statement has answered: true when the spare is durable, false when it was declined. */
+type Spare = { requestId: string; walletId: bigint; amountNanos: bigint; placed: Promise<boolean>; ready: boolean | null };
+type KeyState = { lastSeenAt: number; spares: Spare[]; declinedUntil: number };
+
+export type TakenSpare = { requestId: string; amountNanos: bigint };
+
+export type SpareHolds = {
+  /**
+   * Called for each request of `keyId` that would hold `amountNanos` whole on `walletId`: a durable
+   * spare that covers it, now the request's own hold (the request takes its id), or null. Either
+   * way it readies the key's next spares when the key is in back-to-back use.
+   */
+  take(keyId: string, walletId: bigint, amountNanos: bigint): TakenSpare | null;
+  /** Voids this wallet's spares that no request has taken; true when there were any. */
+  surrender(walletId: bigint): Promise<boolean>;
+  /** Stops placing spares and voids those not taken. */
+  close(): Promise<void>;
+};
+
+export function createSpareHolds(sql: Sql, log: Logger, holdTtlSeconds: number, now: () => number = performance.now.bind(performance)): SpareHolds {
+  const keys = new Map<string, KeyState>();
+  let closed = false;
+  const placer = createBatcher<WholeHold, boolean>(
+    async (spares) => {
+      const placed = await placeWholeHolds(sql, spares, SPARE_HEADROOM);
+      return spares.map((spare) => placed.has(spare.requestId));
+    },
+    { maxBatchSize: SPARE_BATCH_SIZE, maxInFlight: 1 },
+  );
+
+  function place(state: KeyState, walletId: bigint, amountNanos: bigint): Spare {
+    const requestId = Bun.randomUUIDv7();
+    const spare: Spare = {
+      requestId,
+      walletId,
+      amountNanos,
+      ready: null,
+      placed: placer
+        .submit({ requestId, walletId, amountNanos, ttlSeconds: holdTtlSeconds + SPARE_TTL_MARGIN_SECONDS })
+        .catch((error: unknown) => {
+          log.warn('spare hold not placed', { reason: error instanceof Error ? error.message : String(error) });
+          return false;
+        })
+        .then((ok) => {
+          spare.ready = ok;
+          if (!ok) state.declinedUntil = now() + DECLINED_BACKOFF_MS;
+          return ok;
+        }),
+    };
+    return spare;
+  }
+
+  /** Voids spares once they are placed; one that cannot be voided now expires with the sweeper. */
+  async function voidSpares(spares: readonly Spare[]): Promise<number> {
+    const placed = (await Promise.all(spares.map(async (spare) => ((await spare.placed) ? spare.requestId : null)))).filter((id): id is string => id !== null);
+    if (placed.length === 0) return 0;
+    try {
+      await releaseHolds(sql, placed, 'voided');
+    } catch (error) {
+      log.warn('spare holds not voided; the sweeper will expire them', { holds: placed.length, reason: error instanceof Error ? error.message : String(error) });
+    }
+    return placed.length;
+  }
+
+  const reaper = setInterval(() => {
+    const idle: Spare[] = [];
+    for (const [keyId, state] of keys) {
+      if (now() - state.lastSeenAt < SPARE_IDLE_MS) continue;
+      idle.push(...state.spares);
+      keys.delete(keyId);
+    }
+    if (idle.length > 0) void voidSpares(idle);
+  }, REAP_INTERVAL_MS);
+  reaper.unref();
+
+  return {
+    take(keyId, walletId, amountNanos) {
+      if (closed) return null;
+      const state = keys.get(keyId) ?? { lastSeenAt: -Infinity, spares: [], declinedUntil: -Infinity };
+      const backToBack = now() - state.lastSeenAt < SPARE_IDLE_MS;
+      state.lastSeenAt = now();
+      keys.set(keyId, state);
+      const covering = state.spares.filter((spare) => spare.ready !== false && spare.walletId === walletId && spare.amountNanos >= amountNanos);
+      if (covering.length < state.spares.length) void voidSpares(state.spares.filter((spare) => !covering.includes(spare)));
+      // Only a spare already durable is taken: waiting for one still in flight is no faster than holding anew.
+      const taken = covering.find((spare) => spare.ready === true);
+      state.spares = covering.filter((spare) => spare !== taken);
+      if ((taken || backToBack) && now() >= state.declinedUntil) {
+        while (state.spares.length < SPARES_PER_KEY) state.spares.push(place(state, walletId, amountNanos));
+      }
+      return taken ? { requestId: taken.requestId, amountNanos: taken.amountNanos } : null;
+    },
+    async surrender(walletId) {
+      const spares: Spare[] = [];
+      for (const state of keys.values()) {
+        spares.push(...state.spares.filter((spare) => spare.walletId === walletId));
+        state.spares = state.spares.filter((spare) => spare.walletId !== walletId);
+      }
+      return (await voidSpares(spares)) > 0;
+    },
+    async close() {
+      closed = true;
+      clearInterval(reaper);
+      const spares = [...keys.values()].flatMap((state) => state.spares);
+      keys.clear();
+      await voidSpares(spares);
+    },
+  };
+}
