@@ -15,6 +15,10 @@ import type { Logger } from './log.ts';
  *   time it uses one, so a key used now and then never has any. It keeps `SPARES_PER_KEY` per
  *   replica: with one, a client sending its next request as soon as the last one is answered
  *   often arrived before the spare's commit and waited for it.
+ * - Only while at most `SPARES_PER_KEY` of the key's requests run at once. Spares save latency
+ *   when requests follow each other; under concurrency the hold batches already share one commit,
+ *   and each spare statement is one more commit on the same wallet row (measured at 64
+ *   connections on one key: 24.2% of the floor's throughput without spares, 22.1% with).
  * - A spare is placed only while its wallet keeps `SPARE_HEADROOM` times its amount available
  *   after it, so it cannot refuse or shrink a request of another replica unless that request
  *   needs that much more; on this replica, a hold refused or shrunk while the wallet has spares
@@ -35,9 +39,11 @@ const REAP_INTERVAL_MS = 250;
 
 /** `ready` is set once the spare's statement has answered: true when the spare is durable, false when it was declined. */
 type Spare = { requestId: string; walletId: bigint; amountNanos: bigint; placed: Promise<boolean>; ready: boolean | null };
-type KeyState = { lastSeenAt: number; spares: Spare[]; declinedUntil: number };
+type KeyState = { lastSeenAt: number; spares: Spare[]; declinedUntil: number; running: number };
 
 export type TakenSpare = { requestId: string; amountNanos: bigint };
+/** `spare` is the request's hold when one was taken; `done` is called once when the request ends. */
+export type SpareUse = { spare: TakenSpare | null; done: () => void };
 
 export type SpareHolds = {
   /**
@@ -45,7 +51,7 @@ export type SpareHolds = {
    * spare that covers it, now the request's own hold (the request takes its id), or null. Either
    * way it readies the key's next spares when the key is in back-to-back use.
    */
-  take(keyId: string, walletId: bigint, amountNanos: bigint): TakenSpare | null;
+  take(keyId: string, walletId: bigint, amountNanos: bigint): SpareUse;
   /** Voids this wallet's spares that no request has taken; true when there were any. */
   surrender(walletId: bigint): Promise<boolean>;
   /** Stops placing spares and voids those not taken. */
@@ -102,7 +108,8 @@ export function createSpareHolds(sql: Sql, log: Logger, holdTtlSeconds: number, 
     for (const [keyId, state] of keys) {
       if (now() - state.lastSeenAt < SPARE_IDLE_MS) continue;
       idle.push(...state.spares);
-      keys.delete(keyId);
+      state.spares = [];
+      if (state.running === 0) keys.delete(keyId);
     }
     if (idle.length > 0) void voidSpares(idle);
   }, REAP_INTERVAL_MS);
@@ -110,20 +117,27 @@ export function createSpareHolds(sql: Sql, log: Logger, holdTtlSeconds: number, 
 
   return {
     take(keyId, walletId, amountNanos) {
-      if (closed) return null;
-      const state = keys.get(keyId) ?? { lastSeenAt: -Infinity, spares: [], declinedUntil: -Infinity };
+      if (closed) return { spare: null, done: () => {} };
+      const state = keys.get(keyId) ?? { lastSeenAt: -Infinity, spares: [], declinedUntil: -Infinity, running: 0 };
       const backToBack = now() - state.lastSeenAt < SPARE_IDLE_MS;
       state.lastSeenAt = now();
+      state.running += 1;
       keys.set(keyId, state);
+      let ended = false;
+      const done = () => {
+        if (ended) return;
+        ended = true;
+        state.running -= 1;
+      };
       const covering = state.spares.filter((spare) => spare.ready !== false && spare.walletId === walletId && spare.amountNanos >= amountNanos);
       if (covering.length < state.spares.length) void voidSpares(state.spares.filter((spare) => !covering.includes(spare)));
       // Only a spare already durable is taken: waiting for one still in flight is no faster than holding anew.
       const taken = covering.find((spare) => spare.ready === true);
       state.spares = covering.filter((spare) => spare !== taken);
-      if ((taken || backToBack) && now() >= state.declinedUntil) {
+      if ((taken || backToBack) && state.running <= SPARES_PER_KEY && now() >= state.declinedUntil) {
         while (state.spares.length < SPARES_PER_KEY) state.spares.push(place(state, walletId, amountNanos));
       }
-      return taken ? { requestId: taken.requestId, amountNanos: taken.amountNanos } : null;
+      return { spare: taken ? { requestId: taken.requestId, amountNanos: taken.amountNanos } : null, done };
     },
     async surrender(walletId) {
       const spares: Spare[] = [];

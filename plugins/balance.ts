@@ -116,6 +116,14 @@ async function holdWithinDeadline(ctx: RequestContext, services: Services, reque
   }
 }
 
+/** How a request that asked for a spare hold tells the spares it has ended. */
+const spareUses = new WeakMap<RequestContext, () => void>();
+
+function endSpareUse(ctx: RequestContext): void {
+  spareUses.get(ctx)?.();
+  spareUses.delete(ctx);
+}
+
 /**
  * A direct customer's whole hold may already be waiting as a spare (gateway/spare-holds.ts): the
  * request then takes its id. A hold refused or shrunk while this replica keeps spares on the
@@ -125,7 +133,8 @@ async function holdOrTakeSpare(ctx: RequestContext, services: Services, request:
   const [leg, ...resellers] = request.legs;
   const spares = services.spares;
   if (!spares || !leg || resellers.length > 0 || request.apiKeyId !== null) return holdWithinDeadline(ctx, services, request);
-  const spare = spares.take(keyId, leg.walletId, leg.desiredNanos);
+  const { spare, done } = spares.take(keyId, leg.walletId, leg.desiredNanos);
+  spareUses.set(ctx, done);
   if (spare) {
     ctx.id = spare.requestId;
     return { ok: true, grantedNanos: [spare.amountNanos] };
@@ -177,7 +186,15 @@ export const balance: PluginDefinition<{ markupBps: number | undefined }> = {
   create(options, services) {
     return {
       name: 'balance',
-      admit: (ctx) => placeHold(ctx, services, options.markupBps),
+      async admit(ctx) {
+        try {
+          await placeHold(ctx, services, options.markupBps);
+        } catch (error) {
+          endSpareUse(ctx);
+          throw error;
+        }
+      },
+      settle: (ctx) => endSpareUse(ctx),
     };
   },
 };

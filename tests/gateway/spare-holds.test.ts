@@ -110,6 +110,31 @@ describe('spare holds', () => {
     expect((await verifyLedger(h.sql)).violations).toEqual([]);
   });
 
+  test(`a key with more than ${SPARES_PER_KEY} requests running gets no new spares: concurrent holds already share commits`, async () => {
+    const { key, account } = await h.customer('1.00');
+    const client = h.client(key);
+    const streams: Promise<string>[] = [];
+    for (let i = 0; i < 8; i++) {
+      streams.push(
+        (async () => {
+          const { data, response } = await client.chat.completions
+            .create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: '[[fake:chunks=10,delay_ms=100]] slow' }], max_tokens: 10, stream: true })
+            .withResponse();
+          for await (const chunk of data) void chunk;
+          return response.headers.get('x-request-id') ?? '';
+        })(),
+      );
+      // Each starts once the spares readied by the one before it are durable.
+      await Bun.sleep(30);
+    }
+    const ids = await Promise.all(streams);
+    await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n, SPARE_IDLE_MS * 5);
+    const holds = await holdsOf(account.walletId);
+    // The second request readied two spares, the third and fourth took them, and nobody readied more.
+    expect(holds.map((row) => row.request_id).sort()).toEqual([...ids].sort());
+    expect(holds.every((row) => row.outcome === 'posted')).toBe(true);
+  });
+
   test('a graceful stop voids the spares no request has taken', async () => {
     const other = await startHarness();
     try {
