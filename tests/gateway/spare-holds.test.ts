@@ -3,7 +3,7 @@ import { formatUsd } from '../../core/money.ts';
 import { createApiKey } from '../../db/queries/api-keys.ts';
 import { verifyLedger } from '../../db/queries/ledger-verify.ts';
 import { walletBalance } from '../../db/queries/transfers.ts';
-import { SPARE_HEADROOM, SPARE_IDLE_MS, SPARES_PER_KEY } from '../../gateway/spare-holds.ts';
+import { SPARE_HEADROOM, SPARE_IDLE_MS, SPARE_REFILL_BELOW, SPARES_PER_KEY } from '../../gateway/spare-holds.ts';
 import { eventually, PEPPER, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -62,18 +62,19 @@ describe('spare holds', () => {
       expect(row.charge_nanos).toBe(charge);
       expect(row.hold_nanos).toBe(holds[0]?.amount_nanos ?? -1n);
     }
-    // Spares are left for the next requests, reserved, and voided once the key is idle.
-    expect(holds.length).toBe(calls.length + SPARES_PER_KEY);
+    // The second request readied a full set of spares; two were taken, the rest stay reserved for
+    // the next requests and are voided once the key is idle.
+    expect(holds.length).toBe(2 + SPARES_PER_KEY);
     const settled = await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n, SPARE_IDLE_MS * 5);
     expect(settled?.availableNanos).toBe(1_000_000_000n - charge * BigInt(calls.length));
     const spares = (await holdsOf(account.walletId)).filter((row) => !calls.some((call) => call.requestId === row.request_id));
-    expect(spares.map((row) => row.outcome)).toEqual(Array.from({ length: SPARES_PER_KEY }, () => 'voided'));
+    expect(spares.map((row) => row.outcome)).toEqual(Array.from({ length: SPARES_PER_KEY - 2 }, () => 'voided'));
     expect((await verifyLedger(h.sql)).violations).toEqual([]);
   });
 
-  test(`a wallet without ${SPARE_HEADROOM} times a spare's amount available after it gets none`, async () => {
+  test(`a wallet without ${SPARE_HEADROOM} times what spares would reserve available after them gets none`, async () => {
     const hold = await holdFor(10);
-    const { key, account } = await h.customer(formatUsd(hold * BigInt(SPARE_HEADROOM)));
+    const { key, account } = await h.customer(formatUsd(hold * BigInt(SPARES_PER_KEY * SPARE_HEADROOM)));
     for (let i = 0; i < 4; i++) await chat(key);
     await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n);
     expect((await holdsOf(account.walletId)).length).toBe(4);
@@ -114,11 +115,14 @@ describe('spare holds', () => {
     const { key, account } = await h.customer('1.00');
     const client = h.client(key);
     const streams: Promise<string>[] = [];
-    for (let i = 0; i < 8; i++) {
+    // The second request readies a full set of spares; the next ones take them, and once more than
+    // SPARES_PER_KEY run, nobody readies more even when fewer than SPARE_REFILL_BELOW are left.
+    const count = 2 + SPARES_PER_KEY + SPARE_REFILL_BELOW;
+    for (let i = 0; i < count; i++) {
       streams.push(
         (async () => {
           const { data, response } = await client.chat.completions
-            .create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: '[[fake:chunks=10,delay_ms=100]] slow' }], max_tokens: 10, stream: true })
+            .create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: '[[fake:chunks=15,delay_ms=100]] slow' }], max_tokens: 10, stream: true })
             .withResponse();
           for await (const chunk of data) void chunk;
           return response.headers.get('x-request-id') ?? '';
@@ -130,7 +134,6 @@ describe('spare holds', () => {
     const ids = await Promise.all(streams);
     await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n, SPARE_IDLE_MS * 5);
     const holds = await holdsOf(account.walletId);
-    // The second request readied two spares, the third and fourth took them, and nobody readied more.
     expect(holds.map((row) => row.request_id).sort()).toEqual([...ids].sort());
     expect(holds.every((row) => row.outcome === 'posted')).toBe(true);
   });
@@ -147,7 +150,7 @@ describe('spare holds', () => {
       expect(performance.now() - last).toBeLessThan(SPARE_IDLE_MS);
       expect((await walletBalance(other.sql, account.walletId))?.heldNanos).toBe(0n);
       const voided = await other.sql<{ n: number }[]>`select count(*)::int as n from holds where wallet_id = ${account.walletId.toString()}::int8 and outcome = 'voided'`;
-      expect(voided[0]?.n).toBe(SPARES_PER_KEY);
+      expect(voided[0]?.n).toBe(SPARES_PER_KEY - 1);
     } finally {
       await other.upstream.close();
     }
