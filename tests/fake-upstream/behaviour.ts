@@ -26,6 +26,8 @@ export type Behaviour = {
   toolCall: boolean;
   /** `pause_ms=N`: one silence of N ms after the first streamed token (a non-stream answer waits it too). */
   pauseMs: number;
+  /** `linger_ms=N`: a stream stays open N ms after its [DONE] before the connection's body ends. */
+  lingerMs: number;
 };
 
 export const DEFAULT_BEHAVIOUR: Behaviour = {
@@ -39,9 +41,10 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
   noCost: false,
   toolCall: false,
   pauseMs: 0,
+  lingerMs: 0,
 };
 
-type NumberKey = 'chunks' | 'delayMs' | 'status' | 'cutAfter' | 'streamErrorAfter' | 'pauseMs';
+type NumberKey = 'chunks' | 'delayMs' | 'status' | 'cutAfter' | 'streamErrorAfter' | 'pauseMs' | 'lingerMs';
 type FlagKey = 'hang' | 'noUsage' | 'noCost' | 'toolCall';
 
 const NUMBER_KEYS: Record<string, NumberKey> = {
@@ -51,6 +54,7 @@ const NUMBER_KEYS: Record<string, NumberKey> = {
   cut_after: 'cutAfter',
   stream_error_after: 'streamErrorAfter',
   pause_ms: 'pauseMs',
+  linger_ms: 'lingerMs',
 };
 const FLAG_KEYS: Record<string, FlagKey> = { hang: 'hang', no_usage: 'noUsage', no_cost: 'noCost', tool_call: 'toolCall' };
 

@@ -78,12 +78,16 @@ async function play(controller: ReadableStreamDirectController, { script, answer
   flight.end();
   if (script.cut) return controller.close(new Error('fake upstream cut the connection'));
   controller.write(script.tail);
+  if (behaviour.lingerMs > 0) {
+    await controller.flush();
+    await Bun.sleep(behaviour.lingerMs);
+  }
   controller.close();
 }
 
 export function streamResponse(answer: Answer, format: Format, behaviour: Behaviour, generation: GenerationRecord, flight: Flight): Response {
   const script = buildScript(answer, format, behaviour);
-  if (!script.cut && behaviour.delayMs === 0 && behaviour.pauseMs === 0) {
+  if (!script.cut && behaviour.delayMs === 0 && behaviour.pauseMs === 0 && behaviour.lingerMs === 0) {
     setProduced(generation, answer.model, script.tokens.length);
     generation.finishReason = script.finishReason;
     return new Response(script.head + script.tokens.join('') + script.tail, { headers: SSE_HEADERS });

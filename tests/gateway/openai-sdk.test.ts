@@ -91,6 +91,21 @@ describe('chat completions through the official SDK', () => {
     expect(balance?.availableNanos).toBe(1_000_000_000n - smallCharge(fakePromptTokens({ messages: [{ role: 'user', content: 'hi' }] }), 5));
   });
 
+  test('a stream is complete at [DONE], even when the upstream keeps its body open after it', async () => {
+    const { key } = await h.customer('1.00');
+    const messages = [{ role: 'user' as const, content: 'done early [[fake:chunks=3,delay_ms=10,linger_ms=3000]]' }];
+    const started = performance.now();
+    const { data: stream, response } = await h.client(key).chat.completions.create({ model: 'fake/gpt-small', messages, stream: true }).withResponse();
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('tok0 tok1 tok2 ');
+    expect(performance.now() - started).toBeLessThan(1_500);
+    // The SDK stops reading at [DONE]; that is not the client going away.
+    const row = await requestRow(response.headers.get('x-request-id') ?? '');
+    expect(row?.outcome).toBe('completed');
+    expect(row?.charge_nanos).toBe(smallCharge(fakePromptTokens({ messages }), 3));
+  });
+
   test('tool calls pass through', async () => {
     const { key } = await h.customer('1.00');
     const completion = await h.client(key).chat.completions.create({
