@@ -43,7 +43,7 @@ type Spare = { requestId: string; walletId: bigint; amountNanos: bigint; placed:
 type KeyState = { lastSeenAt: number; spares: Spare[]; declinedUntil: number; running: number };
 
 export type TakenSpare = { requestId: string; amountNanos: bigint };
-/** `spare` is the request's hold when one was taken; `done` is called once when the request ends. */
+/** `spare` is the request's hold when one was taken; `done` must be called exactly once, when the request ends. */
 export type SpareUse = { spare: TakenSpare | null; done: () => void };
 
 export type SpareHolds = {
@@ -119,25 +119,29 @@ export function createSpareHolds(sql: Sql, log: Logger, holdTtlSeconds: number, 
   return {
     take(keyId, walletId, amountNanos) {
       if (closed) return { spare: null, done: () => {} };
+      const at = now();
       const state = keys.get(keyId) ?? { lastSeenAt: -Infinity, spares: [], declinedUntil: -Infinity, running: 0 };
-      const backToBack = now() - state.lastSeenAt < SPARE_IDLE_MS;
-      state.lastSeenAt = now();
+      const backToBack = at - state.lastSeenAt < SPARE_IDLE_MS;
+      state.lastSeenAt = at;
       state.running += 1;
       keys.set(keyId, state);
-      let ended = false;
+      const covering: Spare[] = [];
+      const useless: Spare[] = [];
+      for (const spare of state.spares) {
+        const covers = spare.ready !== false && spare.walletId === walletId && spare.amountNanos >= amountNanos;
+        (covers ? covering : useless).push(spare);
+      }
+      if (useless.length > 0) void voidSpares(useless);
+      // Only a spare already durable is taken: waiting for one still in flight is no faster than holding anew.
+      const takenAt = covering.findIndex((spare) => spare.ready === true);
+      const taken = takenAt === -1 ? undefined : covering.splice(takenAt, 1)[0];
+      state.spares = covering;
+      if ((taken || backToBack) && covering.length < SPARE_REFILL_BELOW && state.running <= SPARES_PER_KEY && at >= state.declinedUntil) {
+        covering.push(...refill(state, walletId, amountNanos, SPARES_PER_KEY - covering.length));
+      }
       const done = () => {
-        if (ended) return;
-        ended = true;
         state.running -= 1;
       };
-      const covering = state.spares.filter((spare) => spare.ready !== false && spare.walletId === walletId && spare.amountNanos >= amountNanos);
-      if (covering.length < state.spares.length) void voidSpares(state.spares.filter((spare) => !covering.includes(spare)));
-      // Only a spare already durable is taken: waiting for one still in flight is no faster than holding anew.
-      const taken = covering.find((spare) => spare.ready === true);
-      state.spares = covering.filter((spare) => spare !== taken);
-      if ((taken || backToBack) && state.spares.length < SPARE_REFILL_BELOW && state.running <= SPARES_PER_KEY && now() >= state.declinedUntil) {
-        state.spares.push(...refill(state, walletId, amountNanos, SPARES_PER_KEY - state.spares.length));
-      }
       return { spare: taken ? { requestId: taken.requestId, amountNanos: taken.amountNanos } : null, done };
     },
     async surrender(walletId) {

@@ -3,7 +3,7 @@ import { formatUsd } from '../core/money.ts';
 import type { BilledRequest } from '../core/openai-request.ts';
 import { globMatches } from '../core/pricing.ts';
 import { promptBound } from '../core/prompt-bound.ts';
-import { releaseHolds, type HoldLeg, type HoldOutcome, type HoldRequest } from '../db/queries/holds.ts';
+import { releaseHolds, wholeHoldLeg, type HoldLeg, type HoldOutcome, type HoldRequest } from '../db/queries/holds.ts';
 import type { CatalogModel } from '../gateway/catalog.ts';
 import type { RequestContext } from '../gateway/context.ts';
 import { GatewayError, insufficientCredit, serviceUnavailable } from '../gateway/errors.ts';
@@ -130,9 +130,9 @@ function endSpareUse(ctx: RequestContext): void {
  * wallet is placed again once they are voided, so a spare never costs a request its credit here.
  */
 async function holdOrTakeSpare(ctx: RequestContext, services: Services, request: HoldRequest, keyId: string): Promise<HoldOutcome> {
-  const [leg, ...resellers] = request.legs;
+  const leg = wholeHoldLeg(request);
   const spares = services.spares;
-  if (!spares || !leg || resellers.length > 0 || request.apiKeyId !== null) return holdWithinDeadline(ctx, services, request);
+  if (!spares || !leg) return holdWithinDeadline(ctx, services, request);
   const { spare, done } = spares.take(keyId, leg.walletId, leg.desiredNanos);
   spareUses.set(ctx, done);
   if (spare) {
@@ -144,7 +144,7 @@ async function holdOrTakeSpare(ctx: RequestContext, services: Services, request:
   if (!short || !(await spares.surrender(leg.walletId))) return outcome;
   if (outcome.ok) {
     // The shrunk hold is voided; a request id holds once, so the new hold gets a new one.
-    await releaseHolds(services.sql, [ctx.id], 'voided');
+    await withinDatabaseDeadline(releaseHolds(services.sql, [ctx.id], 'voided'));
     ctx.id = Bun.randomUUIDv7();
   }
   return holdWithinDeadline(ctx, services, { ...request, requestId: ctx.id });

@@ -22,12 +22,14 @@ export type HoldOutcome = { ok: true; grantedNanos: bigint[] } | { ok: false; re
 type PlaceRow = { request_index: number; refusal: HoldRefusal | null; refused_leg: number | null; granted: bigint[] | null };
 
 /**
- * Whether a request can take the one-statement path: one leg (a direct customer of the root
- * tenant), no key cap, and an amount it needs in full.
+ * The one leg of a request that can take the one-statement path (a direct customer of the root
+ * tenant, no key cap, an amount it needs in full); undefined for any other request. Spare holds
+ * serve the same requests.
  */
-function wholeHoldCandidate(request: HoldRequest): boolean {
+export function wholeHoldLeg(request: HoldRequest): HoldLeg | undefined {
   const [leg, ...rest] = request.legs;
-  return leg !== undefined && rest.length === 0 && request.apiKeyId === null && leg.minimumNanos >= 0n && leg.desiredNanos >= leg.minimumNanos;
+  const whole = leg !== undefined && rest.length === 0 && request.apiKeyId === null && leg.minimumNanos >= 0n && leg.desiredNanos >= leg.minimumNanos;
+  return whole ? leg : undefined;
 }
 
 /** A hold of one wallet for its full amount. */
@@ -83,14 +85,13 @@ export async function placeHolds(sql: Sql, requests: readonly HoldRequest[]): Pr
   const seen = new Set<string>();
   const repeated = requests.map((r) => seen.size === seen.add(r.requestId).size);
   const distinct = requests.filter((_, i) => !repeated[i]);
-  const candidates = distinct.filter(wholeHoldCandidate);
+  const candidates = distinct.flatMap((r): WholeHold[] => {
+    const leg = wholeHoldLeg(r);
+    return leg ? [{ requestId: r.requestId, walletId: leg.walletId, amountNanos: leg.desiredNanos, ttlSeconds: r.ttlSeconds }] : [];
+  });
   const placed =
     candidates.length > 0
-      ? await placeWholeHolds(
-          sql,
-          candidates.map((r) => ({ requestId: r.requestId, walletId: r.legs[0]?.walletId ?? 0n, amountNanos: r.legs[0]?.desiredNanos ?? 0n, ttlSeconds: r.ttlSeconds })),
-          0,
-        ).catch((error: unknown) => {
+      ? await placeWholeHolds(sql, candidates, 0).catch((error: unknown) => {
           // A request id already held: place_holds names it (db/migrations/00015).
           if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) return new Set<string>();
           throw error;
