@@ -26,7 +26,7 @@ export type Behaviour = {
   toolCall: boolean;
   /** `pause_ms=N`: one silence of N ms after the first streamed token (a non-stream answer waits it too). */
   pauseMs: number;
-  /** `linger_ms=N`: a stream stays open N ms after its [DONE] before the connection's body ends. */
+  /** `linger_ms=N`: a stream stays open (and in flight) N ms after its [DONE] before its body ends. */
   lingerMs: number;
 };
 

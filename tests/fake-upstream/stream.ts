@@ -75,13 +75,17 @@ async function play(controller: ReadableStreamDirectController, { script, answer
   if (script.cut) await Bun.sleep(CUT_GRACE_MS);
   if (!flight.open) return controller.close();
   generation.finishReason = script.finishReason;
-  flight.end();
-  if (script.cut) return controller.close(new Error('fake upstream cut the connection'));
+  if (script.cut) {
+    flight.end();
+    return controller.close(new Error('fake upstream cut the connection'));
+  }
   controller.write(script.tail);
   if (behaviour.lingerMs > 0) {
+    // Still in flight: a client that leaves now counts as `aborted`.
     await controller.flush();
     await Bun.sleep(behaviour.lingerMs);
   }
+  flight.end();
   controller.close();
 }
 

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { walletBalance } from '../../db/queries/transfers.ts';
+import { UPSTREAM_END_AFTER_DONE_MS } from '../../plugins/proxy/sse-relay.ts';
 import { eventually, startHarness, type Harness } from './harness.ts';
 
 /** An upstream that answers 200 with something that is not a JSON object: a 502, and the hold is released. */
@@ -61,3 +62,19 @@ test('an implausible usage report (1e20 tokens, a $1e300 cost) is ignored: the r
   const [row] = await h.sql<{ estimated: boolean }[]>`select estimated from requests where account_id = ${account.id}::uuid`;
   expect(row?.estimated).toBe(true);
 }, 30_000);
+
+test('an upstream that never ends its body after [DONE] is cut: the client is answered at once, the connection is not kept', async () => {
+  const { key } = await h.customer('1');
+  const abortedBefore = h.upstream.aborted;
+  const stream = await h.client(key).chat.completions.create({
+    model: 'fake/gpt-small',
+    messages: [{ role: 'user', content: 'and then silence [[fake:chunks=2,linger_ms=600000]]' }],
+    stream: true,
+  });
+  let text = '';
+  for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+  expect(text).toBe('tok0 tok1 ');
+  expect(h.upstream.aborted).toBe(abortedBefore);
+  const aborted = await eventually(async () => h.upstream.aborted, (n) => n > abortedBefore, UPSTREAM_END_AFTER_DONE_MS + 3_000);
+  expect(aborted).toBe(abortedBefore + 1);
+}, 15_000);
