@@ -74,7 +74,8 @@ async function writeSettlements(sql: Sql, jobs: SettlementJob[]): Promise<void[]
   return jobs.map(() => undefined);
 }
 
-export function createLedgerQueues(sql: Sql, log: Logger, onSettled: (job: SettlementJob) => void): LedgerQueues {
+/** `onSettled` is told of each settlement written; `onFailure` of each failed attempt (the database may be down). */
+export function createLedgerQueues(sql: Sql, log: Logger, onSettled: (job: SettlementJob) => void, onFailure: () => void = () => {}): LedgerQueues {
   const holds = createBatcher<HoldRequest, HoldOutcome>((items) => placeHolds(sql, items), { maxBatchSize: HOLD_BATCH_SIZE, maxInFlight: HOLDS_IN_FLIGHT });
   const settlements = createBatcher<SettlementJob, void>((jobs) => writeSettlements(sql, jobs), {
     maxBatchSize: SETTLEMENT_BATCH_SIZE,
@@ -92,6 +93,7 @@ export function createLedgerQueues(sql: Sql, log: Logger, onSettled: (job: Settl
         onSettled(job);
         return;
       } catch (error) {
+        onFailure();
         if (Date.now() >= deadline) {
           log.error('settlement abandoned; the hold sweeper will resolve it', { requestId: job.request.id });
           return;

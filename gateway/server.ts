@@ -95,6 +95,7 @@ export async function startGateway(config: Config, database: Database, log: Logg
     background: options.backgroundCatalog ?? true,
   });
   const limits = options.limits ?? createMemoryLimitStore();
+  const spares = config.spareHolds ? createSpareHolds(database.sql, log, config.holdTtlSeconds) : null;
   const services: Services = {
     config,
     sql: database.sql,
@@ -104,8 +105,8 @@ export async function startGateway(config: Config, database: Database, log: Logg
     catalog,
     tenantPricing: createTenantPricing(database.sql),
     cors: createCorsPolicies(database.sql),
-    ledger: createLedgerQueues(database.sql, log, (job) => options.onSettled?.(job)),
-    spares: config.spareHolds ? createSpareHolds(database.sql, log, config.holdTtlSeconds) : null,
+    ledger: createLedgerQueues(database.sql, log, (job) => options.onSettled?.(job), () => spares?.pause()),
+    spares,
     limits,
     events: options.events ?? { publishBalanceChange: () => {} },
   };

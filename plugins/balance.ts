@@ -87,14 +87,14 @@ function lowerMaxTokens(billed: BilledRequest, tokens: number): void {
 }
 
 /** Voids a grant that arrived after its request was refused, retrying while the database recovers. */
-async function voidLateHold(ctx: RequestContext, services: Services): Promise<void> {
+async function voidLateHold(requestId: string, services: Services): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await releaseHolds(services.sql, [ctx.id], 'voided');
+      await releaseHolds(services.sql, [requestId], 'voided');
       return;
     } catch (error) {
       if (attempt >= LATE_VOID_ATTEMPTS) {
-        services.log.warn('late hold not voided; the sweeper will expire it', { requestId: ctx.id, reason: error instanceof Error ? error.message : String(error) });
+        services.log.warn('late hold not voided; the sweeper will expire it', { requestId, reason: error instanceof Error ? error.message : String(error) });
         return;
       }
       await Bun.sleep(LATE_VOID_RETRY_MS);
@@ -102,19 +102,22 @@ async function voidLateHold(ctx: RequestContext, services: Services): Promise<vo
   }
 }
 
-async function holdWithinDeadline(ctx: RequestContext, services: Services, request: HoldRequest): Promise<HoldOutcome> {
-  const pending = services.ledger.hold(request);
+/** A hold (`granted` tells whether it was placed) answered within the database deadline, else 503; one placed after that is voided. */
+async function holdWithinDeadline<T>(requestId: string, services: Services, pending: Promise<T>, granted: (result: T) => boolean): Promise<T> {
   try {
     return await withinDatabaseDeadline(pending);
   } catch (error) {
-    services.log.error('hold failed', { requestId: ctx.id, reason: error instanceof GatewayError ? `no answer within ${DATABASE_DEADLINE_MS} ms` : error instanceof Error ? error.message : String(error) });
+    services.spares?.pause();
+    services.log.error('hold failed', { requestId, reason: error instanceof GatewayError ? `no answer within ${DATABASE_DEADLINE_MS} ms` : error instanceof Error ? error.message : String(error) });
     pending.then(
-      (late) => (late.ok ? voidLateHold(ctx, services) : undefined),
+      (late) => (granted(late) ? voidLateHold(requestId, services) : undefined),
       () => {},
     );
     throw serviceUnavailable();
   }
 }
+
+const placeHoldNow = (ctx: RequestContext, services: Services, request: HoldRequest) => holdWithinDeadline(ctx.id, services, services.ledger.hold(request), (outcome) => outcome.ok);
 
 /** How a request that asked for a spare hold tells the spares it has ended. */
 const spareUses = new WeakMap<RequestContext, () => void>();
@@ -125,21 +128,22 @@ function endSpareUse(ctx: RequestContext): void {
 }
 
 /**
- * A direct customer's whole hold may already be waiting as a spare (gateway/spare-holds.ts): the
- * request then takes its id. A hold refused or shrunk while this replica keeps spares on the
- * wallet is placed again once they are voided, so a spare never costs a request its credit here.
+ * A direct customer's whole hold may already be waiting as a spare (gateway/spare-holds.ts), or be
+ * on its way: the request then takes its id. A hold refused or shrunk while this replica keeps
+ * spares on the wallet is placed again once they are voided, so a spare never costs a request its
+ * credit here.
  */
 async function holdOrTakeSpare(ctx: RequestContext, services: Services, request: HoldRequest, keyId: string): Promise<HoldOutcome> {
   const leg = wholeHoldLeg(request);
   const spares = services.spares;
-  if (!spares || !leg) return holdWithinDeadline(ctx, services, request);
+  if (!spares || !leg) return placeHoldNow(ctx, services, request);
   const { spare, done } = spares.take(keyId, leg.walletId, leg.desiredNanos);
   spareUses.set(ctx, done);
-  if (spare) {
+  if (spare && (await holdWithinDeadline(spare.requestId, services, spare.placed, (placed) => placed))) {
     ctx.id = spare.requestId;
     return { ok: true, grantedNanos: [spare.amountNanos] };
   }
-  const outcome = await holdWithinDeadline(ctx, services, request);
+  const outcome = await placeHoldNow(ctx, services, request);
   const short = !outcome.ok || (outcome.grantedNanos[0] ?? 0n) < leg.desiredNanos;
   if (!short || !(await spares.surrender(leg.walletId))) return outcome;
   if (outcome.ok) {
@@ -147,7 +151,7 @@ async function holdOrTakeSpare(ctx: RequestContext, services: Services, request:
     await withinDatabaseDeadline(releaseHolds(services.sql, [ctx.id], 'voided'));
     ctx.id = Bun.randomUUIDv7();
   }
-  return holdWithinDeadline(ctx, services, { ...request, requestId: ctx.id });
+  return placeHoldNow(ctx, services, { ...request, requestId: ctx.id });
 }
 
 async function placeHold(ctx: RequestContext, services: Services, markupOverrideBps: number | undefined): Promise<void> {

@@ -3,7 +3,9 @@ import { formatUsd } from '../../core/money.ts';
 import { createApiKey } from '../../db/queries/api-keys.ts';
 import { verifyLedger } from '../../db/queries/ledger-verify.ts';
 import { walletBalance } from '../../db/queries/transfers.ts';
-import { SPARE_HEADROOM, SPARE_IDLE_MS, SPARE_REFILL_BELOW, SPARES_PER_KEY } from '../../gateway/spare-holds.ts';
+import { releaseHolds } from '../../db/queries/holds.ts';
+import { createLogger } from '../../gateway/log.ts';
+import { createSpareHolds, SPARE_HEADROOM, SPARE_IDLE_MS, SPARES_PER_RUNNING_REQUEST } from '../../gateway/spare-holds.ts';
 import { eventually, PEPPER, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -64,17 +66,17 @@ describe('spare holds', () => {
     }
     // The second request readied a full set of spares; two were taken, the rest stay reserved for
     // the next requests and are voided once the key is idle.
-    expect(holds.length).toBe(2 + SPARES_PER_KEY);
+    expect(holds.length).toBe(2 + SPARES_PER_RUNNING_REQUEST);
     const settled = await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n, SPARE_IDLE_MS * 5);
     expect(settled?.availableNanos).toBe(1_000_000_000n - charge * BigInt(calls.length));
     const spares = (await holdsOf(account.walletId)).filter((row) => !calls.some((call) => call.requestId === row.request_id));
-    expect(spares.map((row) => row.outcome)).toEqual(Array.from({ length: SPARES_PER_KEY - 2 }, () => 'voided'));
+    expect(spares.map((row) => row.outcome)).toEqual(Array.from({ length: SPARES_PER_RUNNING_REQUEST - 2 }, () => 'voided'));
     expect((await verifyLedger(h.sql)).violations).toEqual([]);
   });
 
   test(`a wallet without ${SPARE_HEADROOM} times what spares would reserve available after them gets none`, async () => {
     const hold = await holdFor(10);
-    const { key, account } = await h.customer(formatUsd(hold * BigInt(SPARES_PER_KEY * SPARE_HEADROOM)));
+    const { key, account } = await h.customer(formatUsd(hold * BigInt(SPARES_PER_RUNNING_REQUEST * SPARE_HEADROOM)));
     for (let i = 0; i < 4; i++) await chat(key);
     await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n);
     expect((await holdsOf(account.walletId)).length).toBe(4);
@@ -83,7 +85,7 @@ describe('spare holds', () => {
   test("a request that a spare would shrink gets its whole hold: this replica's spares on the wallet are voided first", async () => {
     const small = await holdFor(10);
     const perThousandTokens = (await holdFor(1010)) - small;
-    const spared = small * BigInt(SPARES_PER_KEY);
+    const spared = small * BigInt(SPARES_PER_RUNNING_REQUEST);
     const { key, account } = await h.customer(formatUsd(spared * BigInt(SPARE_HEADROOM + 1) + small * 10n));
     await chat(key);
     await chat(key);
@@ -92,7 +94,7 @@ describe('spare holds', () => {
       ({ balance }) => balance?.heldNanos === spared,
     );
     const spares = withSpares.holds.filter((row) => row.outcome === null);
-    expect(spares.length).toBe(SPARES_PER_KEY);
+    expect(spares.length).toBe(SPARES_PER_RUNNING_REQUEST);
     // A second key of the same account asks for more than is available beside the spares, but
     // less than without them.
     const availableWithoutSpares = (withSpares.balance?.availableNanos ?? 0n) + spared;
@@ -107,35 +109,77 @@ describe('spare holds', () => {
     expect(row?.hold_nanos).toBeGreaterThan(availableWithoutSpares - spared);
     expect((h.upstream.requests.at(-1)?.body as { max_tokens?: number } | undefined)?.max_tokens).toBe(maxTokens);
     const after = await h.sql<{ outcome: string | null }[]>`select outcome from holds where request_id = any(${spares.map((spare) => spare.request_id)}::text[])`;
-    expect(after.map((hold) => hold.outcome)).toEqual(Array.from({ length: SPARES_PER_KEY }, () => 'voided'));
+    expect(after.map((hold) => hold.outcome)).toEqual(Array.from({ length: SPARES_PER_RUNNING_REQUEST }, () => 'voided'));
     expect((await verifyLedger(h.sql)).violations).toEqual([]);
   });
 
-  test(`a key with more than ${SPARES_PER_KEY} requests running gets no new spares: concurrent holds already share commits`, async () => {
+  test('spares follow the concurrency of their key: one statement readies more than a single connection keeps', async () => {
     const { key, account } = await h.customer('1.00');
     const client = h.client(key);
-    const streams: Promise<string>[] = [];
-    // The second request readies a full set of spares; the next ones take them, and once more than
-    // SPARES_PER_KEY run, nobody readies more even when fewer than SPARE_REFILL_BELOW are left.
-    const count = 2 + SPARES_PER_KEY + SPARE_REFILL_BELOW;
-    for (let i = 0; i < count; i++) {
-      streams.push(
-        (async () => {
-          const { data, response } = await client.chat.completions
-            .create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: '[[fake:chunks=15,delay_ms=100]] slow' }], max_tokens: 10, stream: true })
-            .withResponse();
-          for await (const chunk of data) void chunk;
-          return response.headers.get('x-request-id') ?? '';
-        })(),
-      );
-      // Each starts once the spares readied by the one before it are durable.
-      await Bun.sleep(30);
+    const slowStream = async () => {
+      const { data, response } = await client.chat.completions
+        .create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: '[[fake:chunks=5,delay_ms=100]] slow' }], max_tokens: 10, stream: true })
+        .withResponse();
+      for await (const chunk of data) void chunk;
+      return { id: response.headers.get('x-request-id') ?? '' };
+    };
+    await slowStream();
+    await slowStream();
+    const streams: Promise<{ id: string }>[] = [];
+    // Streams that overlap: with three running, the spares left fall below a quarter of what
+    // three running requests keep, and one statement tops them up.
+    for (let i = 0; i < 6; i++) {
+      await Bun.sleep(50);
+      streams.push(slowStream());
     }
-    const ids = await Promise.all(streams);
+    const calls = await Promise.all(streams);
     await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n, SPARE_IDLE_MS * 5);
     const holds = await holdsOf(account.walletId);
-    expect(holds.map((row) => row.request_id).sort()).toEqual([...ids].sort());
-    expect(holds.every((row) => row.outcome === 'posted')).toBe(true);
+    const holdOf = new Map(holds.map((row) => [row.request_id, row]));
+    // Every stream took a spare (one outlives a request's own hold by its margin, so the request
+    // keeps its whole time-to-live) and was charged on it.
+    const spareIds = await h.sql<{ request_id: string }[]>`
+      select request_id from holds where wallet_id = ${account.walletId.toString()}::int8
+        and expires_at - created_at > make_interval(secs => ${h.gateway.services.config.holdTtlSeconds})`;
+    for (const call of calls) {
+      expect(holdOf.get(call.id)?.outcome).toBe('posted');
+      expect(spareIds.some((row) => row.request_id === call.id)).toBe(true);
+    }
+    // Spares of one statement share its transaction's timestamp.
+    const perStatement = Map.groupBy(holds.slice(2), (row) => row.created_at.getTime());
+    expect(Math.max(...[...perStatement.values()].map((rows) => rows.length))).toBeGreaterThan(SPARES_PER_RUNNING_REQUEST);
+    expect(holds.filter((row) => row.outcome === 'posted').length).toBe(2 + calls.length);
+    expect(holds.every((row) => row.outcome === 'posted' || row.outcome === 'voided')).toBe(true);
+    expect((await verifyLedger(h.sql)).violations).toEqual([]);
+  });
+
+  test('a wallet that cannot keep as many spares as the load asks for keeps half as many, without a pause', async () => {
+    const amount = 1_000_000n;
+    // Enough for twelve spares and their headroom, not for the sixteen that two running requests keep.
+    const { account } = await h.customer(formatUsd(amount * 12n * BigInt(SPARE_HEADROOM + 1)));
+    const spares = createSpareHolds(h.sql, createLogger('error'), 60);
+    try {
+      const take = () => spares.take('key', account.walletId, amount);
+      const uses = [take(), take()];
+      expect(uses.map((use) => use.spare)).toEqual([null, null]);
+      // The second came back to back, with two running: it readied sixteen, declined as one, so
+      // the next request, which waited on one of them, holds anew.
+      uses.push(take());
+      expect(await uses[2]?.spare?.placed).toBe(false);
+      // The next top-up asks for half as many, and is placed at once.
+      uses.push(take());
+      expect(uses[3]?.spare).toBeNull();
+      uses.push(take());
+      expect(await uses[4]?.spare?.placed).toBe(true);
+      const placed = await holdsOf(account.walletId);
+      expect(placed.length).toBe(SPARES_PER_RUNNING_REQUEST);
+      expect(placed.every((row) => row.outcome === null && row.amount_nanos === amount)).toBe(true);
+      await releaseHolds(h.sql, [uses[4]?.spare?.requestId ?? ''], 'voided');
+      for (const use of uses) use.done();
+    } finally {
+      await spares.close();
+    }
+    expect((await walletBalance(h.sql, account.walletId))?.heldNanos).toBe(0n);
   });
 
   test('a graceful stop voids the spares no request has taken', async () => {
@@ -150,7 +194,7 @@ describe('spare holds', () => {
       expect(performance.now() - last).toBeLessThan(SPARE_IDLE_MS);
       expect((await walletBalance(other.sql, account.walletId))?.heldNanos).toBe(0n);
       const voided = await other.sql<{ n: number }[]>`select count(*)::int as n from holds where wallet_id = ${account.walletId.toString()}::int8 and outcome = 'voided'`;
-      expect(voided[0]?.n).toBe(SPARES_PER_KEY - 1);
+      expect(voided[0]?.n).toBe(SPARES_PER_RUNNING_REQUEST - 1);
     } finally {
       await other.upstream.close();
     }
