@@ -39,13 +39,13 @@ import type { Logger } from './log.ts';
 export const SPARE_IDLE_MS = 1_000;
 export const SPARE_HEADROOM = 20;
 export const SPARES_PER_RUNNING_REQUEST = 8;
-export const SPARES_MAX_PER_KEY = 256;
-export const SPARE_REFILL_DIVISOR = 4;
+const SPARES_MAX_PER_KEY = 256;
+const SPARE_REFILL_DIVISOR = 4;
 /** A spare's time-to-live is the request's plus this, so the request that takes it keeps all of its own. */
 const SPARE_TTL_MARGIN_SECONDS = 5;
 /** After a single connection's spares are declined (too little headroom), the key gets none for this long: a wallet running low is not asked again on every request. */
-export const DECLINED_BACKOFF_MS = 10_000;
-export const SPARE_PAUSE_MS = 1_000;
+const DECLINED_BACKOFF_MS = 10_000;
+const SPARE_PAUSE_MS = 1_000;
 const REAP_INTERVAL_MS = 250;
 
 /** `ready` is set once the spare's statement has answered: true when the spare is durable, false when it was declined. */

@@ -117,7 +117,7 @@ async function holdWithinDeadline<T>(requestId: string, services: Services, pend
   }
 }
 
-const placeHoldNow = (ctx: RequestContext, services: Services, request: HoldRequest) => holdWithinDeadline(ctx.id, services, services.ledger.hold(request), (outcome) => outcome.ok);
+const placeHoldNow = (services: Services, request: HoldRequest) => holdWithinDeadline(request.requestId, services, services.ledger.hold(request), (outcome) => outcome.ok);
 
 /** How a request that asked for a spare hold tells the spares it has ended. */
 const spareUses = new WeakMap<RequestContext, () => void>();
@@ -136,14 +136,14 @@ function endSpareUse(ctx: RequestContext): void {
 async function holdOrTakeSpare(ctx: RequestContext, services: Services, request: HoldRequest, keyId: string): Promise<HoldOutcome> {
   const leg = wholeHoldLeg(request);
   const spares = services.spares;
-  if (!spares || !leg) return placeHoldNow(ctx, services, request);
+  if (!spares || !leg) return placeHoldNow(services, request);
   const { spare, done } = spares.take(keyId, leg.walletId, leg.desiredNanos);
   spareUses.set(ctx, done);
   if (spare && (await holdWithinDeadline(spare.requestId, services, spare.placed, (placed) => placed))) {
     ctx.id = spare.requestId;
     return { ok: true, grantedNanos: [spare.amountNanos] };
   }
-  const outcome = await placeHoldNow(ctx, services, request);
+  const outcome = await placeHoldNow(services, request);
   const short = !outcome.ok || (outcome.grantedNanos[0] ?? 0n) < leg.desiredNanos;
   if (!short || !(await spares.surrender(leg.walletId))) return outcome;
   if (outcome.ok) {
@@ -151,7 +151,7 @@ async function holdOrTakeSpare(ctx: RequestContext, services: Services, request:
     await withinDatabaseDeadline(releaseHolds(services.sql, [ctx.id], 'voided'));
     ctx.id = Bun.randomUUIDv7();
   }
-  return placeHoldNow(ctx, services, { ...request, requestId: ctx.id });
+  return placeHoldNow(services, { ...request, requestId: ctx.id });
 }
 
 async function placeHold(ctx: RequestContext, services: Services, markupOverrideBps: number | undefined): Promise<void> {
