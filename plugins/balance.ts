@@ -147,8 +147,14 @@ async function holdOrTakeSpare(ctx: RequestContext, services: Services, request:
   const short = !outcome.ok || (outcome.grantedNanos[0] ?? 0n) < leg.desiredNanos;
   if (!short || !(await spares.surrender(leg.walletId))) return outcome;
   if (outcome.ok) {
-    // The shrunk hold is voided; a request id holds once, so the new hold gets a new one.
-    await withinDatabaseDeadline(releaseHolds(services.sql, [ctx.id], 'voided'));
+    // The shrunk hold is voided; a request id holds once, so the new hold gets a new one. A void
+    // that fails is retried in the background: the request has not reached the pipeline's
+    // settlement, which would otherwise never resolve that hold.
+    const shrunk = ctx.id;
+    await withinDatabaseDeadline(releaseHolds(services.sql, [shrunk], 'voided')).catch((error: unknown) => {
+      void voidLateHold(shrunk, services);
+      throw error;
+    });
     ctx.id = Bun.randomUUIDv7();
   }
   return placeHoldNow(services, { ...request, requestId: ctx.id });
