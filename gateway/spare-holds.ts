@@ -163,9 +163,9 @@ export function createSpareHolds(sql: Sql, log: Logger, holdTtlSeconds: number, 
         (covers ? covering : useless).push(spare);
       }
       if (useless.length > 0) void voidSpares(useless);
-      const durable = covering.findIndex((spare) => spare.ready === true);
-      const takenAt = durable === -1 ? covering.findIndex((spare) => spare.ready === null) : durable;
-      const taken = takenAt === -1 ? undefined : covering.splice(takenAt, 1)[0];
+      // A key has one top-up in flight at a time, appended last, so the first spare is a durable
+      // one when there is any, else one still being placed.
+      const taken = covering.shift();
       state.spares = covering;
       const target = Math.min(state.ceiling, SPARES_PER_RUNNING_REQUEST * state.running);
       if ((taken || backToBack) && !state.refilling && covering.length < target / SPARE_REFILL_DIVISOR && at >= state.declinedUntil) {
