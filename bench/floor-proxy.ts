@@ -10,8 +10,15 @@ const server = Bun.serve({
   idleTimeout: 255,
   async fetch(request) {
     const path = new URL(request.url).pathname.replace(/^\/v1/, '');
-    const response = await fetch(`${upstream}${path}`, { method: request.method, headers: { 'content-type': 'application/json' }, body: await request.arrayBuffer() });
-    return new Response(response.body, { status: response.status, headers: { 'content-type': response.headers.get('content-type') ?? 'application/json' } });
+    const response = await fetch(`${upstream}${path}`, {
+      method: request.method,
+      headers: { 'content-type': 'application/json' },
+      body: await request.arrayBuffer(),
+    });
+    return new Response(response.body, {
+      status: response.status,
+      headers: { 'content-type': response.headers.get('content-type') ?? 'application/json' },
+    });
   },
 });
 process.stdout.write(`http://127.0.0.1:${server.port}\n`);

@@ -23,7 +23,11 @@ const WARMUP_SECONDS = 2;
 const TTFB_SAMPLES = 300;
 const PEPPER = 'bench-pepper-0123456789abcdef0123456789abcdef';
 const WORK_DIR = resolve(import.meta.dir, '..', '.tollgate-bench');
-const CHAT_BODY = { model: 'fake/gpt-small', messages: [{ role: 'user', content: 'Benchmark prompt of a typical short length.' }], max_tokens: 16 };
+const CHAT_BODY = {
+  model: 'fake/gpt-small',
+  messages: [{ role: 'user', content: 'Benchmark prompt of a typical short length.' }],
+  max_tokens: 16,
+};
 
 type Child = { url: string; kill: () => void };
 
@@ -76,11 +80,17 @@ function format(rows: Row[], ttfb: { floor: number; tollgate: number }): string 
   for (const { scenario, floor, tollgate, cpu } of rows) {
     const ratio = `${((tollgate.requestsPerSecond / floor.requestsPerSecond) * 100).toFixed(0)}%`;
     const cpuText = `${cpu.gatewayUs.toFixed(0)} + ${cpu.postgresUs.toFixed(0)} us`;
-    lines.push(`| ${scenario} | ${floor.requestsPerSecond.toFixed(0)} | ${tollgate.requestsPerSecond.toFixed(0)} | ${ratio} | ${ms(floor.p50Ms)} | ${ms(tollgate.p50Ms)} | ${ms(floor.p99Ms)} | ${ms(tollgate.p99Ms)} | ${cpuText} |`);
+    lines.push(
+      `| ${scenario} | ${floor.requestsPerSecond.toFixed(0)} | ${tollgate.requestsPerSecond.toFixed(0)} | ${ratio} | ${ms(floor.p50Ms)} | ${ms(tollgate.p50Ms)} | ${ms(floor.p99Ms)} | ${ms(tollgate.p99Ms)} | ${cpuText} |`,
+    );
   }
-  lines.push('', `streaming time to first byte at 1 connection (p50 of ${TTFB_SAMPLES}): floor ${ms(ttfb.floor)}, Tollgate ${ms(ttfb.tollgate)}, added ${ms(ttfb.tollgate - ttfb.floor)}`);
+  lines.push(
+    '',
+    `streaming time to first byte at 1 connection (p50 of ${TTFB_SAMPLES}): floor ${ms(ttfb.floor)}, Tollgate ${ms(ttfb.tollgate)}, added ${ms(ttfb.tollgate - ttfb.floor)}`,
+  );
   const nonStream1 = rows.find((r) => r.scenario === 'chat, 1 connection');
-  if (nonStream1) lines.push(`non-streaming p50 added at 1 connection: ${ms(nonStream1.tollgate.p50Ms - nonStream1.floor.p50Ms)}`);
+  if (nonStream1)
+    lines.push(`non-streaming p50 added at 1 connection: ${ms(nonStream1.tollgate.p50Ms - nonStream1.floor.p50Ms)}`);
   return lines.join('\n');
 }
 
@@ -98,13 +108,25 @@ async function main(): Promise<void> {
     children.push(floor);
     const port = await freePort();
     const gateway = Bun.spawn(['bun', join(import.meta.dir, '..', 'gateway', 'main.ts')], {
-      env: { ...process.env, DATABASE_URL: database.url, UPSTREAM_BASE_URL: upstream.url, PORT: String(port), HOST: '127.0.0.1', TOLLGATE_KEY_PEPPER: PEPPER, LOG_LEVEL: 'warn', TOLLGATE_DATA_DIR: join(WORK_DIR, 'gateway') },
+      env: {
+        ...process.env,
+        DATABASE_URL: database.url,
+        UPSTREAM_BASE_URL: upstream.url,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        TOLLGATE_KEY_PEPPER: PEPPER,
+        LOG_LEVEL: 'warn',
+        TOLLGATE_DATA_DIR: join(WORK_DIR, 'gateway'),
+      },
       stdout: 'ignore',
       stderr: 'inherit',
     });
     children.push({ url: '', kill: () => gateway.kill('SIGTERM') });
     const tollgate = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await (await fetch(`${tollgate}/v1/models`)).text()).includes('fake/gpt-small'), 'the gateway catalog');
+    await waitFor(
+      async () => (await (await fetch(`${tollgate}/v1/models`)).text()).includes('fake/gpt-small'),
+      'the gateway catalog',
+    );
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
     const streamBody = { ...CHAT_BODY, stream: true };
     const scenarios: [string, object, number][] = [
@@ -123,13 +145,16 @@ async function main(): Promise<void> {
         const before = [await treeCpuSeconds(gateway.pid), await treeCpuSeconds(postgresPid)];
         const result = await runWrk(`${base}/v1/chat/completions`, script, connections, DURATION_SECONDS);
         const after = [await treeCpuSeconds(gateway.pid), await treeCpuSeconds(postgresPid)];
-        const perRequestUs = (i: number) => (((after[i] ?? 0) - (before[i] ?? 0)) * 1e6) / (result.requestsPerSecond * DURATION_SECONDS);
+        const perRequestUs = (i: number) =>
+          (((after[i] ?? 0) - (before[i] ?? 0)) * 1e6) / (result.requestsPerSecond * DURATION_SECONDS);
         return { result, cpu: { gatewayUs: perRequestUs(0), postgresUs: perRequestUs(1) } };
       };
       const floorResult = (await measure(floor.url)).result;
       const { result: tollgateResult, cpu } = await measure(tollgate);
       rows.push({ scenario, floor: floorResult, tollgate: tollgateResult, cpu });
-      process.stderr.write(`${scenario}: floor ${floorResult.requestsPerSecond.toFixed(0)} req/s, Tollgate ${tollgateResult.requestsPerSecond.toFixed(0)} req/s\n`);
+      process.stderr.write(
+        `${scenario}: floor ${floorResult.requestsPerSecond.toFixed(0)} req/s, Tollgate ${tollgateResult.requestsPerSecond.toFixed(0)} req/s\n`,
+      );
     }
     const ttfb = {
       floor: await measureTtfb(`${floor.url}/v1/chat/completions`, headers, streamBody, TTFB_SAMPLES),
@@ -146,7 +171,8 @@ async function main(): Promise<void> {
 
 function wrkScript(body: object, headers: Record<string, string>): string {
   const lines = [`wrk.method = "POST"`, `wrk.body = ${JSON.stringify(JSON.stringify(body))}`];
-  for (const [name, value] of Object.entries(headers)) lines.push(`wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`);
+  for (const [name, value] of Object.entries(headers))
+    lines.push(`wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`);
   return `${lines.join('\n')}\n`;
 }
 

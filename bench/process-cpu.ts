@@ -25,7 +25,9 @@ async function readStat(pid: number): Promise<ProcStat | undefined> {
 /** User plus system CPU seconds of the process tree rooted at `pid` (live processes only). */
 export async function treeCpuSeconds(pid: number): Promise<number> {
   const entries = (await readdir('/proc')).filter((name) => /^\d+$/.test(name));
-  const stats = (await Promise.all(entries.map((name) => readStat(Number(name))))).filter((s): s is ProcStat => s !== undefined);
+  const stats = (await Promise.all(entries.map((name) => readStat(Number(name))))).filter(
+    (s): s is ProcStat => s !== undefined,
+  );
   const children = Map.groupBy(stats, (s) => s.parent);
   let ticks = 0;
   const pending = [pid];

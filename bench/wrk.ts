@@ -12,7 +12,10 @@ function toMs(value: string): number {
 
 export async function runWrk(url: string, script: string, connections: number, seconds: number): Promise<WrkResult> {
   const threads = Math.min(connections, 2);
-  const child = Bun.spawn(['wrk', `-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, url], { stdout: 'pipe', stderr: 'pipe' });
+  const child = Bun.spawn(
+    ['wrk', `-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, url],
+    { stdout: 'pipe', stderr: 'pipe' },
+  );
   const output = await new Response(child.stdout).text();
   await child.exited;
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(output)?.[1];
@@ -23,7 +26,12 @@ export async function runWrk(url: string, script: string, connections: number, s
   return { requestsPerSecond: Number(rps), p50Ms: toMs(p50), p99Ms: toMs(p99), errors: Number(non2xx ?? '0') };
 }
 
-export async function measureTtfb(url: string, headers: Record<string, string>, body: object, samples: number): Promise<number> {
+export async function measureTtfb(
+  url: string,
+  headers: Record<string, string>,
+  body: object,
+  samples: number,
+): Promise<number> {
   const times: number[] = [];
   const payload = JSON.stringify(body);
   for (let i = 0; i < samples; i++) {

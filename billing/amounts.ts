@@ -25,10 +25,20 @@ export function isWholeCents(nanos: bigint): boolean {
 const CURRENCY = 'usd';
 
 /** The amount paid when it covers the price, else why it does not (and so is not credited). */
-export function coverage(currency: string | null, paidCents: bigint | null, priceNanos: bigint): { paidCents: bigint } | { shortfall: string } {
+export function coverage(
+  currency: string | null,
+  paidCents: bigint | null,
+  priceNanos: bigint,
+): { paidCents: bigint } | { shortfall: string } {
   const priceCents = nanosToCents(priceNanos);
   if (currency === CURRENCY && paidCents !== null && paidCents >= priceCents) return { paidCents };
-  return { shortfall: `paid ${paidCents ?? 'nothing'} ${currency ?? ''} for a price of ${priceCents} ${CURRENCY} cents`.replace(/\s+/g, ' ') };
+  return {
+    shortfall:
+      `paid ${paidCents ?? 'nothing'} ${currency ?? ''} for a price of ${priceCents} ${CURRENCY} cents`.replace(
+        /\s+/g,
+        ' ',
+      ),
+  };
 }
 
 /** A credit in its two books: paid credit up to the price, anything above it a bonus (granted). */
@@ -50,7 +60,12 @@ function share(amountNanos: bigint, partCents: bigint, wholeCents: bigint): bigi
  * The part of a credit that `partCents` of a `wholeCents` payment stands for, given that
  * `beforeCents` of it were already accounted for: the difference of two cumulative shares.
  */
-export function proRataSplit(credit: CreditSplit, beforeCents: bigint, partCents: bigint, wholeCents: bigint): CreditSplit {
+export function proRataSplit(
+  credit: CreditSplit,
+  beforeCents: bigint,
+  partCents: bigint,
+  wholeCents: bigint,
+): CreditSplit {
   const after = beforeCents + partCents;
   return {
     paidNanos: share(credit.paidNanos, after, wholeCents) - share(credit.paidNanos, beforeCents, wholeCents),
@@ -65,5 +80,8 @@ function atMost(value: bigint, limit: bigint): bigint {
 
 /** Never take back more of either book than the payment still has on the customer's wallet. */
 export function capSplit(wanted: CreditSplit, remaining: CreditSplit): CreditSplit {
-  return { paidNanos: atMost(wanted.paidNanos, remaining.paidNanos), grantedNanos: atMost(wanted.grantedNanos, remaining.grantedNanos) };
+  return {
+    paidNanos: atMost(wanted.paidNanos, remaining.paidNanos),
+    grantedNanos: atMost(wanted.grantedNanos, remaining.grantedNanos),
+  };
 }

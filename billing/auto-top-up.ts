@@ -21,7 +21,9 @@ const NUDGE_INTERVAL_MS = 5_000;
 /** The nudge memory is forgotten wholesale past this size; it only throttles checks. */
 const MAX_TRACKED_ACCOUNTS = 10_000;
 
-type TopUpResult = { status: 'skipped'; reason: string } | { status: 'credited' | 'failed' | 'pending'; payment: Payment };
+type TopUpResult =
+  | { status: 'skipped'; reason: string }
+  | { status: 'credited' | 'failed' | 'pending'; payment: Payment };
 
 export type AutoTopUp = { nudge(accountId: string): void; attempt(accountId: string): Promise<TopUpResult> };
 
@@ -29,8 +31,18 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function chargeOffSession(deps: BillingDeps, payment: Payment, customerId: string, paymentMethodId: string): Promise<IntentView | 'declined' | 'unknown'> {
-  const metadata = { [METADATA.paymentId]: payment.id, [METADATA.accountId]: payment.accountId, [METADATA.tenantId]: payment.tenantId, [METADATA.packId]: payment.packId ?? '' };
+async function chargeOffSession(
+  deps: BillingDeps,
+  payment: Payment,
+  customerId: string,
+  paymentMethodId: string,
+): Promise<IntentView | 'declined' | 'unknown'> {
+  const metadata = {
+    [METADATA.paymentId]: payment.id,
+    [METADATA.accountId]: payment.accountId,
+    [METADATA.tenantId]: payment.tenantId,
+    [METADATA.packId]: payment.packId ?? '',
+  };
   try {
     const intent = await deps.stripe.paymentIntents.create(
       {
@@ -48,7 +60,10 @@ async function chargeOffSession(deps: BillingDeps, payment: Payment, customerId:
     return readIntent(asJson(intent)) ?? 'unknown';
   } catch (error) {
     if (!(error instanceof Stripe.errors.StripeCardError)) {
-      deps.log.warn('auto top-up: no answer from Stripe; the webhook will settle it', { paymentId: payment.id, reason: message(error) });
+      deps.log.warn('auto top-up: no answer from Stripe; the webhook will settle it', {
+        paymentId: payment.id,
+        reason: message(error),
+      });
       return 'unknown';
     }
     const intent = error.payment_intent ? readIntent(asJson(error.payment_intent)) : undefined;

@@ -37,9 +37,13 @@ async function price(deps: BillingDeps, tenantId: string, purchase: Purchase): P
   const range = await customAmountRange(deps.sql, tenantId);
   if (!range) throw new PurchaseRefused('customAmount', 'Custom amounts are not offered here; choose a credit pack.');
   const amount = purchase.customAmountNanos;
-  if (!isWholeCents(amount)) throw new PurchaseRefused('customAmount', 'A custom amount is whole cents, like "25" or "25.50".');
+  if (!isWholeCents(amount))
+    throw new PurchaseRefused('customAmount', 'A custom amount is whole cents, like "25" or "25.50".');
   if (amount < range.minimumNanos || amount > range.maximumNanos) {
-    throw new PurchaseRefused('customAmount', `A custom amount is between $${formatUsd(range.minimumNanos)} and $${formatUsd(range.maximumNanos)}.`);
+    throw new PurchaseRefused(
+      'customAmount',
+      `A custom amount is between $${formatUsd(range.minimumNanos)} and $${formatUsd(range.maximumNanos)}.`,
+    );
   }
   return { packId: null, description: `$${formatUsd(amount)} of credit`, priceNanos: amount, creditNanos: amount };
 }
@@ -49,7 +53,11 @@ export async function customerOf(deps: BillingDeps, account: Account): Promise<s
   const known = await findStripeCustomer(deps.sql, account.id);
   if (known) return known.customerId;
   const customer = await deps.stripe.customers.create(
-    { email: account.email, ...(account.displayName ? { name: account.displayName } : {}), metadata: { [METADATA.accountId]: account.id, [METADATA.tenantId]: account.tenantId } },
+    {
+      email: account.email,
+      ...(account.displayName ? { name: account.displayName } : {}),
+      metadata: { [METADATA.accountId]: account.id, [METADATA.tenantId]: account.tenantId },
+    },
     { idempotencyKey: `tollgate-customer-${account.id}` },
   );
   await saveStripeCustomer(deps.sql, account.id, customer.id);
@@ -63,8 +71,19 @@ export async function createCheckout(deps: BillingDeps, request: CheckoutRequest
   const { account } = request;
   const priced = await price(deps, account.tenantId, request.purchase);
   const customerId = await customerOf(deps, account);
-  const payment = await createPayment(deps.sql, { tenantId: account.tenantId, accountId: account.id, kind: 'checkout', ...priced, savePaymentMethod: request.saveCard });
-  const metadata = { [METADATA.paymentId]: payment.id, [METADATA.accountId]: account.id, [METADATA.tenantId]: account.tenantId, [METADATA.packId]: priced.packId ?? '' };
+  const payment = await createPayment(deps.sql, {
+    tenantId: account.tenantId,
+    accountId: account.id,
+    kind: 'checkout',
+    ...priced,
+    savePaymentMethod: request.saveCard,
+  });
+  const metadata = {
+    [METADATA.paymentId]: payment.id,
+    [METADATA.accountId]: account.id,
+    [METADATA.tenantId]: account.tenantId,
+    [METADATA.packId]: priced.packId ?? '',
+  };
   const session = await deps.stripe.checkout.sessions.create(
     {
       mode: 'payment',

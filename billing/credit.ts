@@ -1,5 +1,13 @@
 import { recordPaymentTransfer } from '../db/queries/payment-ledger.ts';
-import { attachCheckoutSession, attachPaymentIntent, findPayment, lockPayment, markPaymentPaid, setPaymentStatus, type Payment } from '../db/queries/payments.ts';
+import {
+  attachCheckoutSession,
+  attachPaymentIntent,
+  findPayment,
+  lockPayment,
+  markPaymentPaid,
+  setPaymentStatus,
+  type Payment,
+} from '../db/queries/payments.ts';
 import type { TransactionSql } from '../db/sql.ts';
 import { coverage, splitCredit } from './amounts.ts';
 import type { IntentView, SessionView } from './stripe-objects.ts';
@@ -14,11 +22,27 @@ import type { IntentView, SessionView } from './stripe-objects.ts';
  */
 
 /** What applying an event did, for the event's recorded outcome and the caller's follow-up. */
-export type Applied = { outcome: string; payment: Payment | null; balanceChanged: boolean; credited: boolean; accountId?: string };
+export type Applied = {
+  outcome: string;
+  payment: Payment | null;
+  balanceChanged: boolean;
+  credited: boolean;
+  accountId?: string;
+};
 
-export const nothing = (outcome: string, payment: Payment | null = null): Applied => ({ outcome, payment, balanceChanged: false, credited: false });
+export const nothing = (outcome: string, payment: Payment | null = null): Applied => ({
+  outcome,
+  payment,
+  balanceChanged: false,
+  credited: false,
+});
 
-type CreditBasis = { cause: string; currency: string | null; amountPaidCents: bigint | null; paymentIntentId: string | null };
+type CreditBasis = {
+  cause: string;
+  currency: string | null;
+  amountPaidCents: bigint | null;
+  paymentIntentId: string | null;
+};
 
 async function credit(tx: TransactionSql, payment: Payment, basis: CreditBasis): Promise<Applied> {
   if (payment.status === 'paid') return nothing('already credited', payment);
@@ -39,7 +63,12 @@ async function credit(tx: TransactionSql, payment: Payment, basis: CreditBasis):
   });
   if (!result.applied) return nothing('already credited', payment);
   await markPaymentPaid(tx, payment.id, paid, basis.paymentIntentId);
-  return { outcome: 'credited', payment: { ...payment, status: 'paid', paymentIntentId: payment.paymentIntentId ?? basis.paymentIntentId }, balanceChanged: true, credited: true };
+  return {
+    outcome: 'credited',
+    payment: { ...payment, status: 'paid', paymentIntentId: payment.paymentIntentId ?? basis.paymentIntentId },
+    balanceChanged: true,
+    credited: true,
+  };
 }
 
 /** The payment of a Tollgate session, locked: by its session id, else by the id in its metadata. */
@@ -67,11 +96,20 @@ export async function applySession(tx: TransactionSql, session: SessionView): Pr
     await setPaymentStatus(tx, payment.id, 'processing', null);
     return nothing('awaiting asynchronous payment', payment);
   }
-  return credit(tx, payment, { cause: session.id, currency: session.currency, amountPaidCents: session.amountTotalCents, paymentIntentId: session.paymentIntentId });
+  return credit(tx, payment, {
+    cause: session.id,
+    currency: session.currency,
+    amountPaidCents: session.amountTotalCents,
+    paymentIntentId: session.paymentIntentId,
+  });
 }
 
 /** A session whose payment failed or that expired unpaid: recorded on the payment, no credit. */
-export async function closeSession(tx: TransactionSql, session: SessionView, status: 'failed' | 'expired'): Promise<Applied> {
+export async function closeSession(
+  tx: TransactionSql,
+  session: SessionView,
+  status: 'failed' | 'expired',
+): Promise<Applied> {
   const payment = await lockSessionPayment(tx, session);
   if (!payment) return nothing('unknown checkout session: ignored');
   const reason = status === 'failed' ? 'The payment failed.' : null;
@@ -83,13 +121,28 @@ export async function closeSession(tx: TransactionSql, session: SessionView, sta
 export async function applyTopUpIntent(tx: TransactionSql, intent: IntentView): Promise<Applied> {
   const payment = intent.paymentId ? await lockPayment(tx, intent.paymentId) : undefined;
   if (!payment || payment.kind !== 'auto_top_up') return nothing('not an auto top-up: ignored');
-  if (payment.paymentIntentId !== null && payment.paymentIntentId !== intent.id) return nothing('another intent of this payment: ignored', payment);
+  if (payment.paymentIntentId !== null && payment.paymentIntentId !== intent.id)
+    return nothing('another intent of this payment: ignored', payment);
   await attachPaymentIntent(tx, payment.id, intent.id);
   if (intent.status !== 'succeeded') {
-    const failed = intent.status === 'requires_payment_method' || intent.status === 'canceled' || intent.status === 'requires_action';
-    if (failed) await setPaymentStatus(tx, payment.id, 'failed', intent.failureMessage ?? `The charge did not go through (${intent.status}).`);
+    const failed =
+      intent.status === 'requires_payment_method' ||
+      intent.status === 'canceled' ||
+      intent.status === 'requires_action';
+    if (failed)
+      await setPaymentStatus(
+        tx,
+        payment.id,
+        'failed',
+        intent.failureMessage ?? `The charge did not go through (${intent.status}).`,
+      );
     else await setPaymentStatus(tx, payment.id, 'processing', null);
     return nothing(failed ? 'auto top-up failed' : 'auto top-up processing', payment);
   }
-  return credit(tx, payment, { cause: intent.id, currency: intent.currency, amountPaidCents: intent.amountReceivedCents, paymentIntentId: intent.id });
+  return credit(tx, payment, {
+    cause: intent.id,
+    currency: intent.currency,
+    amountPaidCents: intent.amountReceivedCents,
+    paymentIntentId: intent.id,
+  });
 }

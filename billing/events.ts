@@ -6,8 +6,22 @@ import { chargeTarget, type ChargeTarget } from './charge-lookup.ts';
 import { applySession, applyTopUpIntent, closeSession, nothing, type Applied } from './credit.ts';
 import { applyDispute, applyRefunds } from './reversals.ts';
 import type { BillingDeps } from './stripe-client.ts';
-import { SUBSCRIPTION_HANDLERS, subscriptionSessionCompleted, subscriptionSessionExpired } from './subscription-events.ts';
-import { asJson, readCharge, readDispute, readEvent, readIntent, readRefund, readSession, type RefundView, type StripeEventView } from './stripe-objects.ts';
+import {
+  SUBSCRIPTION_HANDLERS,
+  subscriptionSessionCompleted,
+  subscriptionSessionExpired,
+} from './subscription-events.ts';
+import {
+  asJson,
+  readCharge,
+  readDispute,
+  readEvent,
+  readIntent,
+  readRefund,
+  readSession,
+  type RefundView,
+  type StripeEventView,
+} from './stripe-objects.ts';
 
 /**
  * Applies one Stripe event, from a webhook delivery or the missed-events sync alike. Anything that
@@ -22,7 +36,10 @@ type Handler = (deps: BillingDeps, event: StripeEventView) => Promise<Effect>;
 /** A charge cannot have more refunds than this in practice; the bound keeps the listing finite. */
 const MAX_REFUNDS_PER_CHARGE = 1_000;
 
-const ignore = (outcome: string): Effect => async () => nothing(outcome);
+const ignore =
+  (outcome: string): Effect =>
+  async () =>
+    nothing(outcome);
 
 const NOT_OURS = 'not a Tollgate payment: ignored';
 
@@ -66,7 +83,12 @@ function onPayment(target: ChargeTarget, apply: (tx: TransactionSql, payment: Pa
     if (!payment) throw new Error(`payment ${target.paymentId} vanished`);
     const applied = await apply(tx, payment);
     if (!late?.credited) return applied;
-    return { outcome: `${late.outcome}; ${applied.outcome}`, payment: applied.payment, balanceChanged: true, credited: true };
+    return {
+      outcome: `${late.outcome}; ${applied.outcome}`,
+      payment: applied.payment,
+      balanceChanged: true,
+      credited: true,
+    };
   };
 }
 
@@ -89,7 +111,8 @@ const disputes: Handler = async (deps, event) => {
   const dispute = readDispute(event.object);
   if (!dispute) return ignore('no dispute: ignored');
   let intentId = dispute.paymentIntentId;
-  if (!intentId && dispute.chargeId) intentId = readCharge(asJson(await deps.stripe.charges.retrieve(dispute.chargeId)))?.paymentIntentId ?? null;
+  if (!intentId && dispute.chargeId)
+    intentId = readCharge(asJson(await deps.stripe.charges.retrieve(dispute.chargeId)))?.paymentIntentId ?? null;
   const target = await chargeTarget(deps, intentId);
   if (!target) return ignore(NOT_OURS);
   return onPayment(target, (tx, payment) => applyDispute(tx, payment, dispute));

@@ -1,5 +1,11 @@
 import { lockWallets } from '../db/queries/holds.ts';
-import { findPlanInvoice, lastCreditedInvoice, recordPaidInvoice, recordUnpaidInvoice, usageSince } from '../db/queries/plan-invoices.ts';
+import {
+  findPlanInvoice,
+  lastCreditedInvoice,
+  recordPaidInvoice,
+  recordUnpaidInvoice,
+  usageSince,
+} from '../db/queries/plan-invoices.ts';
 import { lockSubscription, linkStripeSubscription, type PlanSubscription } from '../db/queries/plan-subscriptions.ts';
 import { planCreditRollover, planPricesByIds, type PlanPrice } from '../db/queries/plans.ts';
 import { customerWalletId } from '../db/queries/payment-ledger.ts';
@@ -20,7 +26,11 @@ import type { InvoiceView, SubscriptionView } from './subscription-objects.ts';
  */
 
 /** The subscription an event is about, locked, and linked to its Stripe subscription when it was not yet. */
-export async function lockEventSubscription(tx: TransactionSql, stripeSubscriptionId: string | null, rowId: string | null): Promise<PlanSubscription | undefined> {
+export async function lockEventSubscription(
+  tx: TransactionSql,
+  stripeSubscriptionId: string | null,
+  rowId: string | null,
+): Promise<PlanSubscription | undefined> {
   const byStripe = stripeSubscriptionId ? await lockSubscription(tx, { stripeSubscriptionId }) : undefined;
   if (byStripe) return byStripe;
   const byRow = rowId ? await lockSubscription(tx, { id: rowId }) : undefined;
@@ -47,7 +57,12 @@ async function lockBooks(tx: TransactionSql, subscription: PlanSubscription): Pr
 const least = (a: bigint, b: bigint) => (a < b ? a : b);
 
 /** Removes what is left of the last period's plan credit: unused expired paid credit is the tenant's revenue, unused bonus goes back to promotion. */
-async function removeUnused(tx: TransactionSql, subscription: PlanSubscription, books: Books, invoiceId: string): Promise<{ transfer: TransferResult | null; nanos: bigint }> {
+async function removeUnused(
+  tx: TransactionSql,
+  subscription: PlanSubscription,
+  books: Books,
+  invoiceId: string,
+): Promise<{ transfer: TransferResult | null; nanos: bigint }> {
   const previous = await lastCreditedInvoice(tx, subscription.id);
   if (!previous?.creditTransferId) return { transfer: null, nanos: 0n };
   const left = previous.creditNanos - (await usageSince(tx, books.customer, previous.creditTransferId));
@@ -60,7 +75,12 @@ async function removeUnused(tx: TransactionSql, subscription: PlanSubscription, 
   const transfer = await recordTransfer(tx, {
     kind: 'subscription',
     cause: `${invoiceId}:unused`,
-    memo: { subscriptionId: subscription.id, invoiceId, unusedOf: previous.invoiceId, reason: 'plan credit does not roll over' },
+    memo: {
+      subscriptionId: subscription.id,
+      invoiceId,
+      unusedOf: previous.invoiceId,
+      reason: 'plan credit does not roll over',
+    },
     entries: [
       { walletId: books.customer, funding: 'paid', amountNanos: -paidNanos },
       { walletId: books.revenue, funding: 'paid', amountNanos: paidNanos },
@@ -72,26 +92,49 @@ async function removeUnused(tx: TransactionSql, subscription: PlanSubscription, 
 }
 
 /** The plan version the invoice bills: from its line's Stripe Price, else the subscription's current one. */
-async function billedVersion(tx: TransactionSql, invoice: InvoiceView, subscription: PlanSubscription): Promise<PlanPrice | undefined> {
-  const ids = invoice.priceIds.length > 0 ? invoice.priceIds : subscription.stripePriceId ? [subscription.stripePriceId] : [];
+async function billedVersion(
+  tx: TransactionSql,
+  invoice: InvoiceView,
+  subscription: PlanSubscription,
+): Promise<PlanPrice | undefined> {
+  const ids =
+    invoice.priceIds.length > 0 ? invoice.priceIds : subscription.stripePriceId ? [subscription.stripePriceId] : [];
   const [version] = await planPricesByIds(tx, ids);
   if (version || !subscription.stripePriceId) return version;
   return (await planPricesByIds(tx, [subscription.stripePriceId]))[0];
 }
 
-function endedBeforePayment(invoice: InvoiceView, subscription: PlanSubscription, stripeSubscription: SubscriptionView | null): boolean {
+function endedBeforePayment(
+  invoice: InvoiceView,
+  subscription: PlanSubscription,
+  stripeSubscription: SubscriptionView | null,
+): boolean {
   const endedAt = stripeSubscription?.endedAt ?? subscription.endedAt;
   if (!endedAt) return false;
   return invoice.paidAt === null || invoice.paidAt.getTime() >= endedAt.getTime();
 }
 
 /** `invoice.paid`: credits the plan once, unless the amount is short or the subscription had already ended. */
-export async function applyPaidInvoice(tx: TransactionSql, invoice: InvoiceView, stripeSubscription: SubscriptionView | null): Promise<Applied> {
-  const subscription = await lockEventSubscription(tx, invoice.stripeSubscriptionId, invoice.rowId ?? stripeSubscription?.rowId ?? null);
+export async function applyPaidInvoice(
+  tx: TransactionSql,
+  invoice: InvoiceView,
+  stripeSubscription: SubscriptionView | null,
+): Promise<Applied> {
+  const subscription = await lockEventSubscription(
+    tx,
+    invoice.stripeSubscriptionId,
+    invoice.rowId ?? stripeSubscription?.rowId ?? null,
+  );
   if (!subscription) return nothing('not a Tollgate subscription: ignored');
   if ((await findPlanInvoice(tx, invoice.id))?.status === 'paid') return nothing('already credited');
   const unpaid = (status: 'mismatch' | 'ended', reason: string) =>
-    recordUnpaidInvoice(tx, { invoiceId: invoice.id, subscriptionId: subscription.id, status, amountPaidCents: invoice.amountPaidCents, reason });
+    recordUnpaidInvoice(tx, {
+      invoiceId: invoice.id,
+      subscriptionId: subscription.id,
+      status,
+      amountPaidCents: invoice.amountPaidCents,
+      reason,
+    });
   if (endedBeforePayment(invoice, subscription, stripeSubscription)) {
     await unpaid('ended', 'Paid after the subscription ended: not credited; refund it in Stripe.');
     return nothing('subscription ended: not credited');
@@ -111,7 +154,12 @@ export async function applyPaidInvoice(tx: TransactionSql, invoice: InvoiceView,
   const credit = await recordTransfer(tx, {
     kind: 'subscription',
     cause: invoice.id,
-    memo: { subscriptionId: subscription.id, planId: version.planId, stripePriceId: version.stripePriceId, amountPaidCents: paid.toString() },
+    memo: {
+      subscriptionId: subscription.id,
+      planId: version.planId,
+      stripePriceId: version.stripePriceId,
+      amountPaidCents: paid.toString(),
+    },
     entries: [
       { walletId: books.customer, funding: 'paid', amountNanos: split.paidNanos },
       { walletId: books.clearing, funding: 'paid', amountNanos: -split.paidNanos },
@@ -130,17 +178,35 @@ export async function applyPaidInvoice(tx: TransactionSql, invoice: InvoiceView,
     unusedNanos: unused.nanos,
   });
   await tx`update plan_subscriptions set status = 'active', updated_at = now() where id = ${subscription.id}::uuid and status in ('incomplete', 'past_due')`;
-  return { outcome: unused.nanos > 0n ? 'credited; unused plan credit removed' : 'credited', payment: null, balanceChanged: true, credited: true, accountId: subscription.accountId };
+  return {
+    outcome: unused.nanos > 0n ? 'credited; unused plan credit removed' : 'credited',
+    payment: null,
+    balanceChanged: true,
+    credited: true,
+    accountId: subscription.accountId,
+  };
 }
 
 /** `invoice.payment_failed`: no credit; the failure is kept for the portal (a paid invoice stays paid). */
-export async function applyFailedInvoice(tx: TransactionSql, invoice: InvoiceView, rowId: string | null): Promise<Applied> {
+export async function applyFailedInvoice(
+  tx: TransactionSql,
+  invoice: InvoiceView,
+  rowId: string | null,
+): Promise<Applied> {
   const subscription = await lockEventSubscription(tx, invoice.stripeSubscriptionId, invoice.rowId ?? rowId);
   if (!subscription) return nothing('not a Tollgate subscription: ignored');
   if ((await findPlanInvoice(tx, invoice.id))?.status === 'paid') return nothing('already paid: unchanged');
-  const retry = invoice.nextAttemptAt ? ` Stripe will try again on ${invoice.nextAttemptAt.toISOString().slice(0, 10)}.` : '';
+  const retry = invoice.nextAttemptAt
+    ? ` Stripe will try again on ${invoice.nextAttemptAt.toISOString().slice(0, 10)}.`
+    : '';
   const reason = `The payment for your plan failed; no credit was added.${retry} Update your card to keep your plan.`;
-  await recordUnpaidInvoice(tx, { invoiceId: invoice.id, subscriptionId: subscription.id, status: 'failed', amountPaidCents: invoice.amountPaidCents, reason });
+  await recordUnpaidInvoice(tx, {
+    invoiceId: invoice.id,
+    subscriptionId: subscription.id,
+    status: 'failed',
+    amountPaidCents: invoice.amountPaidCents,
+    reason,
+  });
   await tx`update plan_subscriptions set status = 'past_due', updated_at = now() where id = ${subscription.id}::uuid and status = 'active'`;
   return { ...nothing('payment failed: not credited'), accountId: subscription.accountId };
 }

@@ -11,10 +11,17 @@ import { asJson, readIntent } from './stripe-objects.ts';
 export async function completeReceipt(deps: BillingDeps, payment: Payment): Promise<void> {
   if (!payment.paymentIntentId) return;
   try {
-    const intent = readIntent(asJson(await deps.stripe.paymentIntents.retrieve(payment.paymentIntentId, { expand: ['latest_charge'] })));
-    if (intent?.latestCharge) await recordReceipt(deps.sql, payment.id, intent.latestCharge.id, intent.latestCharge.receiptUrl);
-    if (payment.savePaymentMethod && intent?.paymentMethodId) await saveDefaultPaymentMethod(deps.sql, payment.accountId, intent.paymentMethodId);
+    const intent = readIntent(
+      asJson(await deps.stripe.paymentIntents.retrieve(payment.paymentIntentId, { expand: ['latest_charge'] })),
+    );
+    if (intent?.latestCharge)
+      await recordReceipt(deps.sql, payment.id, intent.latestCharge.id, intent.latestCharge.receiptUrl);
+    if (payment.savePaymentMethod && intent?.paymentMethodId)
+      await saveDefaultPaymentMethod(deps.sql, payment.accountId, intent.paymentMethodId);
   } catch (error) {
-    deps.log.warn('stripe: could not read the receipt of a payment', { paymentId: payment.id, reason: error instanceof Error ? error.message : String(error) });
+    deps.log.warn('stripe: could not read the receipt of a payment', {
+      paymentId: payment.id,
+      reason: error instanceof Error ? error.message : String(error),
+    });
   }
 }

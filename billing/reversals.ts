@@ -1,4 +1,9 @@
-import { disputeTaken, paymentPosition, recordPaymentTransfer, type PaymentPosition } from '../db/queries/payment-ledger.ts';
+import {
+  disputeTaken,
+  paymentPosition,
+  recordPaymentTransfer,
+  type PaymentPosition,
+} from '../db/queries/payment-ledger.ts';
 import type { Payment } from '../db/queries/payments.ts';
 import type { TransactionSql } from '../db/sql.ts';
 import { capSplit, proRataSplit, splitCredit, type CreditSplit } from './amounts.ts';
@@ -31,7 +36,15 @@ function paidCents(payment: Payment): bigint {
   return payment.amountPaidCents;
 }
 
-async function takeBack(tx: TransactionSql, payment: Payment, position: PaymentPosition, kind: 'refund' | 'dispute', objectId: string, wanted: CreditSplit, memo: Record<string, unknown>): Promise<boolean> {
+async function takeBack(
+  tx: TransactionSql,
+  payment: Payment,
+  position: PaymentPosition,
+  kind: 'refund' | 'dispute',
+  objectId: string,
+  wanted: CreditSplit,
+  memo: Record<string, unknown>,
+): Promise<boolean> {
   const take = capSplit(wanted, remaining(position));
   if (take.paidNanos + take.grantedNanos === 0n) return false;
   const result = await recordPaymentTransfer(tx, {
@@ -53,22 +66,39 @@ async function takeBack(tx: TransactionSql, payment: Payment, position: PaymentP
  * Applies every counted refund of the charge not applied yet. Shares are cumulative in the order
  * Stripe created the refunds, so refunds adding up to the whole charge reverse the whole credit.
  */
-export async function applyRefunds(tx: TransactionSql, payment: Payment, refunds: readonly RefundView[]): Promise<Applied> {
+export async function applyRefunds(
+  tx: TransactionSql,
+  payment: Payment,
+  refunds: readonly RefundView[],
+): Promise<Applied> {
   if (payment.status !== 'paid') return nothing('refund of a payment that was not credited', payment);
   const position = await paymentPosition(tx, payment.id);
-  const counted = refunds.filter((refund) => COUNTED_REFUND_STATUSES.has(refund.status ?? '')).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  const counted = refunds
+    .filter((refund) => COUNTED_REFUND_STATUSES.has(refund.status ?? ''))
+    .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
   const whole = paidCents(payment);
   let before = 0n;
   let applied = 0;
   for (const refund of counted) {
     if (!position.recorded.has(`refund:${refund.id}`)) {
       const wanted = proRataSplit(creditOf(payment), before, refund.amountCents, whole);
-      if (await takeBack(tx, payment, position, 'refund', refund.id, wanted, { refundCents: refund.amountCents.toString(), chargeId: refund.chargeId })) applied += 1;
+      if (
+        await takeBack(tx, payment, position, 'refund', refund.id, wanted, {
+          refundCents: refund.amountCents.toString(),
+          chargeId: refund.chargeId,
+        })
+      )
+        applied += 1;
     }
     before += refund.amountCents;
   }
   return applied > 0
-    ? { outcome: `refunded (${applied} refund${applied === 1 ? '' : 's'})`, payment, balanceChanged: true, credited: false }
+    ? {
+        outcome: `refunded (${applied} refund${applied === 1 ? '' : 's'})`,
+        payment,
+        balanceChanged: true,
+        credited: false,
+      }
     : nothing('refunds already applied', payment);
 }
 
@@ -79,7 +109,13 @@ export async function applyDispute(tx: TransactionSql, payment: Payment, dispute
   const outcomes: string[] = [];
   if (!position.recorded.has(`dispute:${dispute.id}`)) {
     const wanted = proRataSplit(creditOf(payment), 0n, dispute.amountCents, paidCents(payment));
-    if (await takeBack(tx, payment, position, 'dispute', dispute.id, wanted, { disputeCents: dispute.amountCents.toString(), chargeId: dispute.chargeId })) outcomes.push('credit held back');
+    if (
+      await takeBack(tx, payment, position, 'dispute', dispute.id, wanted, {
+        disputeCents: dispute.amountCents.toString(),
+        chargeId: dispute.chargeId,
+      })
+    )
+      outcomes.push('credit held back');
   }
   if (RESTORING_DISPUTE_STATUSES.has(dispute.status ?? '') && !position.recorded.has(`dispute_won:${dispute.id}`)) {
     const taken = await disputeTaken(tx, dispute.id);
@@ -95,5 +131,7 @@ export async function applyDispute(tx: TransactionSql, payment: Payment, dispute
       if (result.applied) outcomes.push('credit restored');
     }
   }
-  return outcomes.length > 0 ? { outcome: `dispute: ${outcomes.join(', ')}`, payment, balanceChanged: true, credited: false } : nothing(`dispute ${dispute.status ?? ''}: unchanged`.trim(), payment);
+  return outcomes.length > 0
+    ? { outcome: `dispute: ${outcomes.join(', ')}`, payment, balanceChanged: true, credited: false }
+    : nothing(`dispute ${dispute.status ?? ''}: unchanged`.trim(), payment);
 }

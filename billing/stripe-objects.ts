@@ -86,7 +86,14 @@ export function readCharge(object: Json): ChargeView | undefined {
   return { id, amountCents, paymentIntentId: idOf(object, 'payment_intent'), receiptUrl: text(object, 'receipt_url') };
 }
 
-export type RefundView = { id: string; amountCents: bigint; status: string | null; createdAt: number; chargeId: string | null; paymentIntentId: string | null };
+export type RefundView = {
+  id: string;
+  amountCents: bigint;
+  status: string | null;
+  createdAt: number;
+  chargeId: string | null;
+  paymentIntentId: string | null;
+};
 
 export function readRefund(object: Json): RefundView | undefined {
   const id = text(object, 'id');
@@ -102,13 +109,25 @@ export function readRefund(object: Json): RefundView | undefined {
   };
 }
 
-export type DisputeView = { id: string; amountCents: bigint; status: string | null; chargeId: string | null; paymentIntentId: string | null };
+export type DisputeView = {
+  id: string;
+  amountCents: bigint;
+  status: string | null;
+  chargeId: string | null;
+  paymentIntentId: string | null;
+};
 
 export function readDispute(object: Json): DisputeView | undefined {
   const id = text(object, 'id');
   const amountCents = integer(object, 'amount');
   if (!id || text(object, 'object') !== 'dispute' || amountCents === null) return undefined;
-  return { id, amountCents, status: text(object, 'status'), chargeId: idOf(object, 'charge'), paymentIntentId: idOf(object, 'payment_intent') };
+  return {
+    id,
+    amountCents,
+    status: text(object, 'status'),
+    chargeId: idOf(object, 'charge'),
+    paymentIntentId: idOf(object, 'payment_intent'),
+  };
 }
 
 export type IntentView = {

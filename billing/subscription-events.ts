@@ -4,7 +4,12 @@ import { nothing, type Applied } from './credit.ts';
 import { applyFailedInvoice, applyPaidInvoice, lockEventSubscription } from './plan-credit.ts';
 import type { BillingDeps } from './stripe-client.ts';
 import { asJson, type StripeEventView } from './stripe-objects.ts';
-import { readInvoice, readSubscription, readSubscriptionSession, type SubscriptionView } from './subscription-objects.ts';
+import {
+  readInvoice,
+  readSubscription,
+  readSubscriptionSession,
+  type SubscriptionView,
+} from './subscription-objects.ts';
 
 /**
  * The Stripe events of monthly plans. Like every handler in events.ts, each reads what it needs
@@ -16,7 +21,10 @@ import { readInvoice, readSubscription, readSubscriptionSession, type Subscripti
 type Effect = (tx: TransactionSql) => Promise<Applied>;
 type Handler = (deps: BillingDeps, event: StripeEventView) => Promise<Effect>;
 
-const ignore = (outcome: string): Effect => async () => nothing(outcome);
+const ignore =
+  (outcome: string): Effect =>
+  async () =>
+    nothing(outcome);
 
 async function currentStripeSubscription(deps: BillingDeps, id: string | null): Promise<SubscriptionView | null> {
   if (!id) return null;
@@ -33,7 +41,12 @@ function stateOf(subscription: SubscriptionView): StripeState {
         : status === 'canceled' || status === 'incomplete_expired'
           ? 'canceled'
           : 'incomplete';
-  return { status: mapped, cancelAtPeriodEnd: subscription.cancelAtPeriodEnd, currentPeriodEnd: subscription.currentPeriodEnd, endedAt: subscription.endedAt };
+  return {
+    status: mapped,
+    cancelAtPeriodEnd: subscription.cancelAtPeriodEnd,
+    currentPeriodEnd: subscription.currentPeriodEnd,
+    endedAt: subscription.endedAt,
+  };
 }
 
 /** Brings the subscription's row to Stripe's state; links it first when this is the first event that names it. */
@@ -59,7 +72,12 @@ export const subscriptionSessionExpired: Handler = async (_deps, event) => {
   const session = readSubscriptionSession(event.object);
   const rowId = session?.rowId;
   if (!rowId) return ignore('not a Tollgate subscription: ignored');
-  return async (tx) => nothing((await expireSubscriptionCheckout(tx, rowId)) ? 'plan checkout expired' : 'plan checkout already settled: unchanged');
+  return async (tx) =>
+    nothing(
+      (await expireSubscriptionCheckout(tx, rowId))
+        ? 'plan checkout expired'
+        : 'plan checkout already settled: unchanged',
+    );
 };
 
 const subscriptionChanged: Handler = async (deps, event) => {
@@ -67,7 +85,10 @@ const subscriptionChanged: Handler = async (deps, event) => {
   if (!payload) return ignore('no subscription: ignored');
   const current = await currentStripeSubscription(deps, payload.id);
   if (!current) return ignore('no subscription: ignored');
-  return syncEffect({ ...current, rowId: current.rowId ?? payload.rowId }, current.status === 'canceled' ? 'subscription ended' : 'subscription updated');
+  return syncEffect(
+    { ...current, rowId: current.rowId ?? payload.rowId },
+    current.status === 'canceled' ? 'subscription ended' : 'subscription updated',
+  );
 };
 
 const invoicePaid: Handler = async (deps, event) => {

@@ -1,5 +1,13 @@
 import type { Account } from '../db/queries/accounts.ts';
-import { attachSubscriptionCheckout, createPlanSubscription, currentSubscription, LIVE_STATUSES, setCancelAtPeriodEnd, setSubscriptionPlan, type PlanSubscription } from '../db/queries/plan-subscriptions.ts';
+import {
+  attachSubscriptionCheckout,
+  createPlanSubscription,
+  currentSubscription,
+  LIVE_STATUSES,
+  setCancelAtPeriodEnd,
+  setSubscriptionPlan,
+  type PlanSubscription,
+} from '../db/queries/plan-subscriptions.ts';
 import { findPlan, findPlanPrice, savePlanPrice, type Plan, type PlanPrice } from '../db/queries/plans.ts';
 import { formatUsd } from '../core/money.ts';
 import { nanosToCents } from './amounts.ts';
@@ -33,7 +41,12 @@ async function planPrice(deps: BillingDeps, plan: Plan): Promise<PlanPrice> {
     },
     { idempotencyKey: `tollgate-plan-price-${plan.id}-${plan.priceNanos}-${plan.creditNanos}` },
   );
-  const saved: PlanPrice = { stripePriceId: price.id, planId: plan.id, priceNanos: plan.priceNanos, creditNanos: plan.creditNanos };
+  const saved: PlanPrice = {
+    stripePriceId: price.id,
+    planId: plan.id,
+    priceNanos: plan.priceNanos,
+    creditNanos: plan.creditNanos,
+  };
   await savePlanPrice(deps.sql, saved);
   return (await findPlanPrice(deps.sql, plan)) ?? saved;
 }
@@ -51,14 +64,28 @@ async function liveSubscription(deps: BillingDeps, account: Account): Promise<Pl
 
 type SubscribeRequest = { account: Account; planId: string; portalUrl: string };
 
-export async function startSubscription(deps: BillingDeps, request: SubscribeRequest): Promise<{ subscription: PlanSubscription; url: string }> {
+export async function startSubscription(
+  deps: BillingDeps,
+  request: SubscribeRequest,
+): Promise<{ subscription: PlanSubscription; url: string }> {
   const { account } = request;
   const plan = await planForSale(deps, account.tenantId, request.planId);
-  if (await liveSubscription(deps, account)) throw new PurchaseRefused('planId', 'You already have a plan: change it or cancel it instead.');
+  if (await liveSubscription(deps, account))
+    throw new PurchaseRefused('planId', 'You already have a plan: change it or cancel it instead.');
   const price = await planPrice(deps, plan);
   const customerId = await customerOf(deps, account);
-  const subscription = await createPlanSubscription(deps.sql, { tenantId: account.tenantId, accountId: account.id, planId: plan.id, stripePriceId: price.stripePriceId });
-  const metadata = { [METADATA.subscriptionId]: subscription.id, [METADATA.accountId]: account.id, [METADATA.tenantId]: account.tenantId, [METADATA.planId]: plan.id };
+  const subscription = await createPlanSubscription(deps.sql, {
+    tenantId: account.tenantId,
+    accountId: account.id,
+    planId: plan.id,
+    stripePriceId: price.stripePriceId,
+  });
+  const metadata = {
+    [METADATA.subscriptionId]: subscription.id,
+    [METADATA.accountId]: account.id,
+    [METADATA.tenantId]: account.tenantId,
+    [METADATA.planId]: plan.id,
+  };
   const session = await deps.stripe.checkout.sessions.create(
     {
       mode: 'subscription',
@@ -78,16 +105,24 @@ export async function startSubscription(deps: BillingDeps, request: SubscribeReq
 }
 
 /** The live subscription, linked to Stripe; anything else is refused with a sentence for the customer. */
-async function linkedSubscription(deps: BillingDeps, account: Account): Promise<PlanSubscription & { stripeSubscriptionId: string }> {
+async function linkedSubscription(
+  deps: BillingDeps,
+  account: Account,
+): Promise<PlanSubscription & { stripeSubscriptionId: string }> {
   const live = await liveSubscription(deps, account);
   if (!live) throw new PurchaseRefused('subscription', 'You have no plan to change.');
   const { stripeSubscriptionId } = live;
-  if (!stripeSubscriptionId) throw new PurchaseRefused('subscription', 'Your plan is still being set up; try again in a moment.');
+  if (!stripeSubscriptionId)
+    throw new PurchaseRefused('subscription', 'Your plan is still being set up; try again in a moment.');
   return { ...live, stripeSubscriptionId };
 }
 
 /** Cancels at the end of the paid period (the credit of that period stays), or takes a cancellation back. */
-export async function setPlanCancellation(deps: BillingDeps, account: Account, cancel: boolean): Promise<PlanSubscription> {
+export async function setPlanCancellation(
+  deps: BillingDeps,
+  account: Account,
+  cancel: boolean,
+): Promise<PlanSubscription> {
   const live = await linkedSubscription(deps, account);
   await deps.stripe.subscriptions.update(live.stripeSubscriptionId, { cancel_at_period_end: cancel });
   await setCancelAtPeriodEnd(deps.sql, live.id, cancel);
@@ -100,7 +135,9 @@ export async function changePlan(deps: BillingDeps, account: Account, planId: st
   const plan = await planForSale(deps, account.tenantId, planId);
   const price = await planPrice(deps, plan);
   if (price.stripePriceId === live.stripePriceId) return live;
-  const stripeSubscription = readSubscription(asJson(await deps.stripe.subscriptions.retrieve(live.stripeSubscriptionId)));
+  const stripeSubscription = readSubscription(
+    asJson(await deps.stripe.subscriptions.retrieve(live.stripeSubscriptionId)),
+  );
   if (!stripeSubscription?.itemId) throw new Error(`subscription ${live.stripeSubscriptionId} has no item`);
   await deps.stripe.subscriptions.update(live.stripeSubscriptionId, {
     items: [{ id: stripeSubscription.itemId, price: price.stripePriceId }],

@@ -17,17 +17,25 @@ const MAX_SYNC_EVENTS = 10_000;
 export type SyncedEvent = { eventId: string; type: string; outcome: string };
 type SyncReport = { listed: number; alreadyRecorded: number; applied: SyncedEvent[]; missing: SyncedEvent[] };
 
-export async function syncMissedEvents(deps: BillingDeps, options: { since: Date; dryRun: boolean }): Promise<SyncReport> {
+export async function syncMissedEvents(
+  deps: BillingDeps,
+  options: { since: Date; dryRun: boolean },
+): Promise<SyncReport> {
   const listed: unknown[] = [];
   const created = { gte: Math.floor(options.since.getTime() / 1000) };
   for await (const event of deps.stripe.events.list({ created, types: [...HANDLED_EVENT_TYPES], limit: 100 })) {
     listed.push(asJson(event));
     if (listed.length >= MAX_SYNC_EVENTS) break;
   }
-  const events = listed.map((raw) => ({ raw, view: readEvent(raw) })).filter((e): e is { raw: unknown; view: NonNullable<ReturnType<typeof readEvent>> } => e.view !== undefined);
+  const events = listed
+    .map((raw) => ({ raw, view: readEvent(raw) }))
+    .filter((e): e is { raw: unknown; view: NonNullable<ReturnType<typeof readEvent>> } => e.view !== undefined);
   // Oldest first, so a purchase is applied before its refund, as Stripe sent them.
   events.sort((a, b) => a.view.createdAt.getTime() - b.view.createdAt.getTime() || a.view.id.localeCompare(b.view.id));
-  const recorded = await recordedEventIds(deps.sql, events.map((e) => e.view.id));
+  const recorded = await recordedEventIds(
+    deps.sql,
+    events.map((e) => e.view.id),
+  );
   const report: SyncReport = { listed: events.length, alreadyRecorded: 0, applied: [], missing: [] };
   for (const { raw, view } of events) {
     if (recorded.has(view.id)) {

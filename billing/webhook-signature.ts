@@ -14,13 +14,22 @@ export type Verified = { ok: true; event: unknown } | { ok: false; failure: Sign
 
 const STALE = /tolerance/i;
 
-export async function verifyStripeSignature(payload: Uint8Array, header: string | null, secrets: readonly string[]): Promise<Verified> {
+export async function verifyStripeSignature(
+  payload: Uint8Array,
+  header: string | null,
+  secrets: readonly string[],
+): Promise<Verified> {
   if (!header || header.trim() === '') return { ok: false, failure: 'missing_signature' };
   if (payload.byteLength === 0) return { ok: false, failure: 'invalid_payload' };
   let stale = false;
   for (const secret of secrets) {
     try {
-      const event: unknown = await Stripe.webhooks.constructEventAsync(payload, header, secret, SIGNATURE_TOLERANCE_SECONDS);
+      const event: unknown = await Stripe.webhooks.constructEventAsync(
+        payload,
+        header,
+        secret,
+        SIGNATURE_TOLERANCE_SECONDS,
+      );
       return { ok: true, event };
     } catch (error) {
       // The signature matched this secret but the timestamp is too old: a replay, not a wrong secret.

@@ -21,7 +21,8 @@ function parseFailure(error: ParseArgsError): string {
   const option = /'(-{1,2}[^' <]+)/.exec(error.message)?.[1] ?? 'an option';
   if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}`;
   if (error.message.includes('does not take an argument')) return `${option} does not take a value`;
-  if (error.message.includes('ambiguous')) return `${option} needs a value (write ${option}=-VALUE for one that starts with a dash)`;
+  if (error.message.includes('ambiguous'))
+    return `${option} needs a value (write ${option}=-VALUE for one that starts with a dash)`;
   if (error.message.includes('argument missing')) return `${option} needs a value`;
   return error.message.split('\n')[0] ?? error.message;
 }
@@ -32,7 +33,9 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
   try {
     parsed = parseArgs({
       args: argv,
-      options: Object.fromEntries(Object.entries(options).map(([name, spec]) => [name, { type: spec.type, multiple: spec.multiple ?? false }])),
+      options: Object.fromEntries(
+        Object.entries(options).map(([name, spec]) => [name, { type: spec.type, multiple: spec.multiple ?? false }]),
+      ),
       allowPositionals: true,
       strict: true,
     });
@@ -43,8 +46,10 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
   const values = parsed.values as ParsedArgs['values'];
   const expected = command.positional ? 1 : 0;
   if (values.help !== true) {
-    if (parsed.positionals.length > expected) throw new UsageError(`${command.name}: unexpected argument "${parsed.positionals[expected]}"`);
-    if (parsed.positionals.length < expected && command.positional) throw new UsageError(`${command.name}: missing ${command.positional.name}`);
+    if (parsed.positionals.length > expected)
+      throw new UsageError(`${command.name}: unexpected argument "${parsed.positionals[expected]}"`);
+    if (parsed.positionals.length < expected && command.positional)
+      throw new UsageError(`${command.name}: missing ${command.positional.name}`);
   }
   return { command: command.name, values, positionals: parsed.positionals };
 }

@@ -18,9 +18,13 @@ type Failure = { message: string; exitCode: number };
 function databaseFailure(error: postgres.PostgresError, command: string): Failure {
   const prefix = command ? `${command}: ` : '';
   if (error.code === '23505') {
-    return { message: `${prefix}${TAKEN[error.constraint_name ?? ''] ?? `already exists (${error.detail ?? error.constraint_name})`}`, exitCode: EXIT_USAGE };
+    return {
+      message: `${prefix}${TAKEN[error.constraint_name ?? ''] ?? `already exists (${error.detail ?? error.constraint_name})`}`,
+      exitCode: EXIT_USAGE,
+    };
   }
-  if (REFUSED_SQLSTATE.test(error.code)) return { message: `${prefix}refused by the database: ${error.message}`, exitCode: EXIT_USAGE };
+  if (REFUSED_SQLSTATE.test(error.code))
+    return { message: `${prefix}refused by the database: ${error.message}`, exitCode: EXIT_USAGE };
   return { message: `${prefix}database error: ${error.message}`, exitCode: EXIT_FAILURE };
 }
 
@@ -33,7 +37,8 @@ export function describeFailure(error: unknown, command: string): Failure {
   if (error instanceof CliError) failure = { message: error.message, exitCode: error.exitCode };
   else if (error instanceof ConfigError) failure = { message: `configuration: ${error.message}`, exitCode: EXIT_USAGE };
   else if (error instanceof postgres.PostgresError) failure = databaseFailure(error, command);
-  else if (isConnectionError(error)) failure = { message: `cannot reach the database: ${(error as Error).message}`, exitCode: EXIT_FAILURE };
+  else if (isConnectionError(error))
+    failure = { message: `cannot reach the database: ${(error as Error).message}`, exitCode: EXIT_FAILURE };
   else if (error instanceof Error) failure = { message: error.message || error.name, exitCode: EXIT_FAILURE };
   else failure = { message: String(error), exitCode: EXIT_FAILURE };
   return { ...failure, message: `tollgate: ${failure.message.replace(/\s*\n\s*/g, ' ').trim()}` };

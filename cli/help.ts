@@ -3,7 +3,9 @@ import type { Command, OptionSpec } from './command.ts';
 import { COMMANDS } from './registry.ts';
 
 function optionLines(options: Record<string, OptionSpec>): string[] {
-  const labels = Object.entries(options).map(([name, spec]) => [`--${name}${spec.value ? ` ${spec.value}` : ''}`, spec.help] as const);
+  const labels = Object.entries(options).map(
+    ([name, spec]) => [`--${name}${spec.value ? ` ${spec.value}` : ''}`, spec.help] as const,
+  );
   const width = Math.max(...labels.map(([label]) => label.length));
   return labels.map(([label, help]) => `  ${label.padEnd(width + 2)}${help}`);
 }

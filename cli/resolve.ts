@@ -21,7 +21,12 @@ export const ACCOUNT_OPTIONS: Record<'account' | 'tenant', OptionSpec> = {
  * `--account id|email`: an email is looked up in `--tenant` (default root), since the same email
  * may hold accounts in several tenants; an id is unique on its own but must agree with `--tenant`.
  */
-export async function accountOption(session: Session, command: string, ref: string, tenantRef: string | undefined): Promise<{ account: Account; tenant: Tenant }> {
+export async function accountOption(
+  session: Session,
+  command: string,
+  ref: string,
+  tenantRef: string | undefined,
+): Promise<{ account: Account; tenant: Tenant }> {
   const tenant = await tenantOption(session, command, tenantRef);
   const account = await resolveAccount(session.db.sql, tenant.id, ref);
   if (!account) throw new UsageError(`${command}: no account "${ref}" in tenant ${tenant.slug}`);

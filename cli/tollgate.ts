@@ -19,7 +19,11 @@ const CLI_MAX_CONNECTIONS = 2;
 async function runWithDatabase(runner: Runner): Promise<Output> {
   const config = loadConfig();
   const bootLog: string[] = [];
-  const db = await openDatabase(config, { log: (line) => bootLog.push(line), maxConnections: CLI_MAX_CONNECTIONS, applicationName: 'tollgate-cli' });
+  const db = await openDatabase(config, {
+    log: (line) => bootLog.push(line),
+    maxConnections: CLI_MAX_CONNECTIONS,
+    applicationName: 'tollgate-cli',
+  });
   try {
     return await runner({ db, config, bootLog });
   } finally {

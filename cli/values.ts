@@ -12,32 +12,45 @@ const MAX_NAME_LENGTH = 200;
 /** A positive USD amount, exact to the nano-dollar: more than nine decimals is refused, never rounded. */
 export function usdAmount(command: string, option: string, text: string, allowZero = false): bigint {
   const nanos = parseUsd(text);
-  if (nanos === undefined) throw new UsageError(`${command}: --${option} must be a USD amount like 10.00 with at most 9 decimals, got "${text}"`);
-  if (nanos < 0n || (!allowZero && nanos === 0n)) throw new UsageError(`${command}: --${option} must be ${allowZero ? 'zero or more' : 'more than zero'}, got "${text}"`);
+  if (nanos === undefined)
+    throw new UsageError(
+      `${command}: --${option} must be a USD amount like 10.00 with at most 9 decimals, got "${text}"`,
+    );
+  if (nanos < 0n || (!allowZero && nanos === 0n))
+    throw new UsageError(
+      `${command}: --${option} must be ${allowZero ? 'zero or more' : 'more than zero'}, got "${text}"`,
+    );
   return nanos;
 }
 
 export function markupPercent(command: string, option: string, text: string): number {
   const bps = percentToBps(text);
   if (bps === undefined || bps > MAX_MARKUP_BPS) {
-    throw new UsageError(`${command}: --${option} must be a percentage like 20 or 12.5 (0 to ${MAX_MARKUP_BPS / 100}, at most 2 decimals), got "${text}"`);
+    throw new UsageError(
+      `${command}: --${option} must be a percentage like 20 or 12.5 (0 to ${MAX_MARKUP_BPS / 100}, at most 2 decimals), got "${text}"`,
+    );
   }
   return bps;
 }
 
 export function integer(command: string, option: string, text: string, min: number, max: number): number {
   const value = Number(text);
-  if (!/^-?\d+$/.test(text) || value < min || value > max) throw new UsageError(`${command}: --${option} must be a whole number from ${min} to ${max}, got "${text}"`);
+  if (!/^-?\d+$/.test(text) || value < min || value > max)
+    throw new UsageError(`${command}: --${option} must be a whole number from ${min} to ${max}, got "${text}"`);
   return value;
 }
 
 export function slug(command: string, text: string): string {
-  if (!SLUG.test(text)) throw new UsageError(`${command}: --slug must be lowercase letters, digits and dashes (at most 63, not starting with a dash), got "${text}"`);
+  if (!SLUG.test(text))
+    throw new UsageError(
+      `${command}: --slug must be lowercase letters, digits and dashes (at most 63, not starting with a dash), got "${text}"`,
+    );
   return text;
 }
 
 export function displayName(command: string, option: string, text: string): string {
-  if (text.length > MAX_NAME_LENGTH) throw new UsageError(`${command}: --${option} must be at most ${MAX_NAME_LENGTH} characters`);
+  if (text.length > MAX_NAME_LENGTH)
+    throw new UsageError(`${command}: --${option} must be at most ${MAX_NAME_LENGTH} characters`);
   return text;
 }
 
@@ -48,11 +61,13 @@ export function email(command: string, text: string): string {
 
 export function domain(command: string, text: string): string {
   const lower = text.toLowerCase();
-  if (!DOMAIN.test(lower)) throw new UsageError(`${command}: --domain must be a host name like ai.example.com, got "${text}"`);
+  if (!DOMAIN.test(lower))
+    throw new UsageError(`${command}: --domain must be a host name like ai.example.com, got "${text}"`);
   return lower;
 }
 
 export function oneOf<T extends string>(command: string, option: string, text: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(text)) throw new UsageError(`${command}: --${option} must be one of ${allowed.join(', ')}, got "${text}"`);
+  if (!(allowed as readonly string[]).includes(text))
+    throw new UsageError(`${command}: --${option} must be one of ${allowed.join(', ')}, got "${text}"`);
   return text as T;
 }

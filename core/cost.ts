@@ -2,7 +2,12 @@ import { FEMTOS_PER_NANO } from './money.ts';
 import { priceNanos } from './pricing.ts';
 
 /** A model's catalog price: nano-dollars per million tokens, and per request / per media item. */
-export type ModelPrice = { promptNanosPerMtok: bigint; completionNanosPerMtok: bigint; requestNanos: bigint; imageNanos: bigint };
+export type ModelPrice = {
+  promptNanosPerMtok: bigint;
+  completionNanosPerMtok: bigint;
+  requestNanos: bigint;
+  imageNanos: bigint;
+};
 
 export type TokenUsage = { promptTokens: number; completionTokens: number; mediaItems: number };
 
@@ -42,8 +47,14 @@ export function holdNanosPerLevel(shape: HoldShape, outputTokens: number, markup
  * The largest output-token budget (≤ ceiling) whose hold fits within what each level was granted.
  * Prices are monotonic in the token count, so a binary search finds it exactly.
  */
-export function affordableOutputTokens(shape: HoldShape, markupsBps: readonly number[], grantedNanos: readonly bigint[], ceiling: number): number {
-  const fits = (tokens: number) => holdNanosPerLevel(shape, tokens, markupsBps).every((need, level) => need <= (grantedNanos[level] ?? 0n));
+export function affordableOutputTokens(
+  shape: HoldShape,
+  markupsBps: readonly number[],
+  grantedNanos: readonly bigint[],
+  ceiling: number,
+): number {
+  const fits = (tokens: number) =>
+    holdNanosPerLevel(shape, tokens, markupsBps).every((need, level) => need <= (grantedNanos[level] ?? 0n));
   if (!fits(0)) return 0;
   let low = 0;
   let high = ceiling;

@@ -58,7 +58,10 @@ export function formatUsd(nanos: bigint): string {
   const negative = nanos < 0n;
   const absolute = negative ? -nanos : nanos;
   const whole = absolute / NANOS_PER_USD;
-  const fraction = (absolute % NANOS_PER_USD).toString().padStart(9, '0').replace(/0{1,7}$/, '');
+  const fraction = (absolute % NANOS_PER_USD)
+    .toString()
+    .padStart(9, '0')
+    .replace(/0{1,7}$/, '');
   return `${negative ? '-' : ''}${whole}.${fraction.padEnd(2, '0')}`;
 }
 

@@ -36,19 +36,25 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 function positiveInteger(body: Record<string, unknown>, param: string, max: number): number | null | RequestProblem {
   const value = body[param];
   if (value === undefined || value === null) return null;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) return { message: `${param} must be a positive integer`, param };
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    return { message: `${param} must be a positive integer`, param };
   if (value > max) return { message: `${param} must be at most ${max}`, param };
   return value;
 }
 
 function checkChat(body: Record<string, unknown>): RequestProblem | undefined {
   const messages = body.messages;
-  if (!Array.isArray(messages) || messages.length === 0) return { message: 'messages must be a non-empty array', param: 'messages' };
+  if (!Array.isArray(messages) || messages.length === 0)
+    return { message: 'messages must be a non-empty array', param: 'messages' };
   for (const [index, message] of messages.entries()) {
-    if (!isRecord(message) || typeof message.role !== 'string') return { message: `messages[${index}] must be an object with a role`, param: `messages[${index}]` };
+    if (!isRecord(message) || typeof message.role !== 'string')
+      return { message: `messages[${index}] must be an object with a role`, param: `messages[${index}]` };
     const content = message.content;
     if (content !== undefined && content !== null && typeof content !== 'string' && !Array.isArray(content)) {
-      return { message: `messages[${index}].content must be a string or an array of parts`, param: `messages[${index}].content` };
+      return {
+        message: `messages[${index}].content must be a string or an array of parts`,
+        param: `messages[${index}].content`,
+      };
     }
   }
   return undefined;
@@ -57,20 +63,31 @@ function checkChat(body: Record<string, unknown>): RequestProblem | undefined {
 function isTextOrTokens(value: unknown): boolean {
   if (typeof value === 'string') return true;
   if (!Array.isArray(value) || value.length === 0) return false;
-  return value.every((item) => typeof item === 'string' || typeof item === 'number' || (Array.isArray(item) && item.every((t) => typeof t === 'number')));
+  return value.every(
+    (item) =>
+      typeof item === 'string' ||
+      typeof item === 'number' ||
+      (Array.isArray(item) && item.every((t) => typeof t === 'number')),
+  );
 }
 
 function checkEndpointFields(endpoint: Endpoint, body: Record<string, unknown>): RequestProblem | undefined {
   if (endpoint === 'chat') return checkChat(body);
-  if (endpoint === 'completions' && !isTextOrTokens(body.prompt)) return { message: 'prompt must be a string or an array of strings or tokens', param: 'prompt' };
-  if (endpoint === 'embeddings' && !isTextOrTokens(body.input)) return { message: 'input must be a string or an array of strings or tokens', param: 'input' };
+  if (endpoint === 'completions' && !isTextOrTokens(body.prompt))
+    return { message: 'prompt must be a string or an array of strings or tokens', param: 'prompt' };
+  if (endpoint === 'embeddings' && !isTextOrTokens(body.input))
+    return { message: 'input must be a string or an array of strings or tokens', param: 'input' };
   return undefined;
 }
 
 function candidateModels(body: Record<string, unknown>, model: string): string[] | RequestProblem {
   const models = body.models;
   if (models === undefined || models === null) return [model];
-  if (!Array.isArray(models) || models.length > MAX_FALLBACK_MODELS || !models.every((m) => typeof m === 'string' && m.length > 0)) {
+  if (
+    !Array.isArray(models) ||
+    models.length > MAX_FALLBACK_MODELS ||
+    !models.every((m) => typeof m === 'string' && m.length > 0)
+  ) {
     return { message: `models must be an array of at most ${MAX_FALLBACK_MODELS} model ids`, param: 'models' };
   }
   return [...new Set([model, ...(models as string[])])];
@@ -79,10 +96,17 @@ function candidateModels(body: Record<string, unknown>, model: string): string[]
 export function parseBilledRequest(endpoint: Endpoint, body: unknown): BilledRequest | RequestProblem {
   if (!isRecord(body)) return { message: 'the request body must be a JSON object', param: null };
   const fallbacks = Array.isArray(body.models) ? body.models : [];
-  const model = typeof body.model === 'string' && body.model.length > 0 ? body.model : typeof fallbacks[0] === 'string' ? fallbacks[0] : undefined;
+  const model =
+    typeof body.model === 'string' && body.model.length > 0
+      ? body.model
+      : typeof fallbacks[0] === 'string'
+        ? fallbacks[0]
+        : undefined;
   if (!model) return { message: 'model is required', param: 'model' };
-  if (body.model !== undefined && typeof body.model !== 'string') return { message: 'model must be a string', param: 'model' };
-  if (body.stream !== undefined && body.stream !== null && typeof body.stream !== 'boolean') return { message: 'stream must be a boolean', param: 'stream' };
+  if (body.model !== undefined && typeof body.model !== 'string')
+    return { message: 'model must be a string', param: 'model' };
+  if (body.stream !== undefined && body.stream !== null && typeof body.stream !== 'boolean')
+    return { message: 'stream must be a boolean', param: 'stream' };
   const problem = checkEndpointFields(endpoint, body);
   if (problem) return problem;
   const maxTokens = positiveInteger(body, 'max_tokens', MAX_OUTPUT_TOKENS);

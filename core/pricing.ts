@@ -13,7 +13,8 @@ export function priceNanos(costFemtos: bigint, markupsBps: readonly number[]): b
   let numerator = costFemtos;
   let denominator = FEMTOS_PER_NANO;
   for (const markup of markupsBps) {
-    if (!Number.isInteger(markup) || markup < 0) throw new RangeError('markup must be a non-negative integer of basis points');
+    if (!Number.isInteger(markup) || markup < 0)
+      throw new RangeError('markup must be a non-negative integer of basis points');
     numerator *= 10_000n + BigInt(markup);
     denominator *= 10_000n;
   }
@@ -39,7 +40,10 @@ const GLOB_CACHE_LIMIT = 1_000;
 export function globMatches(pattern: string, modelId: string): boolean {
   let regex = globCache.get(pattern);
   if (!regex) {
-    const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    const source = pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
     regex = new RegExp(`^${source}$`, 's');
     if (globCache.size >= GLOB_CACHE_LIMIT) globCache.clear();
     globCache.set(pattern, regex);
@@ -55,7 +59,12 @@ export function markupFor(rules: readonly PricingRule[], modelId: string, defaul
   let best: PricingRule | undefined;
   for (const rule of rules) {
     if (!globMatches(rule.pattern, modelId)) continue;
-    if (!best || rule.priority > best.priority || (rule.priority === best.priority && rule.pattern.length > best.pattern.length)) best = rule;
+    if (
+      !best ||
+      rule.priority > best.priority ||
+      (rule.priority === best.priority && rule.pattern.length > best.pattern.length)
+    )
+      best = rule;
   }
   return best ? best.markupBps : defaultMarkupBps;
 }

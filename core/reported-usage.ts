@@ -19,10 +19,18 @@ function countOf(candidates: readonly unknown[]): number {
 }
 
 /** `undefined` when the report is implausible; a missing count is 0 and a missing cost is null. */
-export function readReportedUsage(prompt: readonly unknown[], completion: readonly unknown[], cost: unknown): ReportedUsage | undefined {
+export function readReportedUsage(
+  prompt: readonly unknown[],
+  completion: readonly unknown[],
+  cost: unknown,
+): ReportedUsage | undefined {
   const promptTokens = countOf(prompt);
   const completionTokens = countOf(completion);
   if (promptTokens > MAX_REPORTED_TOKENS || completionTokens > MAX_REPORTED_TOKENS) return undefined;
   if (typeof cost === 'number' && cost > MAX_REPORTED_COST_USD) return undefined;
-  return { promptTokens, completionTokens, upstreamCostFemtos: typeof cost === 'number' ? (usdToFemtos(cost) ?? null) : null };
+  return {
+    promptTokens,
+    completionTokens,
+    upstreamCostFemtos: typeof cost === 'number' ? (usdToFemtos(cost) ?? null) : null,
+  };
 }

@@ -108,7 +108,11 @@ async function ensureDatabase(port: number, password: string): Promise<void> {
 }
 
 /** `port` pins the server's port, so a test can stop it and start it again where its clients expect it. */
-export async function startEmbeddedPostgres(dataDir: string, log: (line: string) => void, options: { port?: number } = {}): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  log: (line: string) => void,
+  options: { port?: number } = {},
+): Promise<EmbeddedDatabase> {
   const paths = pathsFor(dataDir);
   await mkdir(paths.root, { recursive: true });
   // The server runs as the unprivileged postgres user when we are root; it must reach its folder.
@@ -147,7 +151,9 @@ export async function startEmbeddedPostgres(dataDir: string, log: (line: string)
     await server.start();
   } catch (error) {
     const reason = error instanceof Error ? error.message : 'the server exited during start-up';
-    throw new Error(`embedded PostgreSQL did not start (${reason}); see ${paths.cluster}/log or remove the folder to start afresh`);
+    throw new Error(
+      `embedded PostgreSQL did not start (${reason}); see ${paths.cluster}/log or remove the folder to start afresh`,
+    );
   }
   await writeFile(paths.owner, String(process.pid));
   await ensureDatabase(port, password);

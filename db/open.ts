@@ -25,7 +25,10 @@ export async function openDatabase(config: Config, options: OpenOptions = {}): P
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, log);
   const url = config.databaseUrl ?? embedded?.url;
   if (!url) throw new Error('no database: set DATABASE_URL or let Tollgate start its embedded PostgreSQL');
-  const sql = connectDatabase(url, { maxConnections: options.maxConnections, applicationName: options.applicationName });
+  const sql = connectDatabase(url, {
+    maxConnections: options.maxConnections,
+    applicationName: options.applicationName,
+  });
   try {
     const applied = await migrate(sql);
     for (const name of applied) log(`applied migration ${name}`);

@@ -28,7 +28,8 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Sql 
     max: options.maxConnections ?? 10,
     connect_timeout: CONNECT_TIMEOUT_SECONDS,
     idle_timeout: IDLE_TIMEOUT_SECONDS,
-    backoff: (failures: number) => Math.min(RECONNECT_BACKOFF_FIRST_SECONDS * 2 ** failures, RECONNECT_BACKOFF_MAX_SECONDS),
+    backoff: (failures: number) =>
+      Math.min(RECONNECT_BACKOFF_FIRST_SECONDS * 2 ** failures, RECONNECT_BACKOFF_MAX_SECONDS),
     onnotice: () => {},
     types: { bigint: postgres.BigInt },
     connection: {
@@ -46,8 +47,15 @@ export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return (
     typeof code === 'string' &&
-    (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'CONNECT_TIMEOUT' || code === 'CONNECTION_CLOSED' ||
-      code === 'CONNECTION_DESTROYED' || code === 'CONNECTION_ENDED' || code === '57P01' || code === '57P03' || code === 'EPIPE')
+    (code === 'ECONNREFUSED' ||
+      code === 'ECONNRESET' ||
+      code === 'CONNECT_TIMEOUT' ||
+      code === 'CONNECTION_CLOSED' ||
+      code === 'CONNECTION_DESTROYED' ||
+      code === 'CONNECTION_ENDED' ||
+      code === '57P01' ||
+      code === '57P03' ||
+      code === 'EPIPE')
   );
 }
 

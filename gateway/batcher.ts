@@ -21,7 +21,10 @@ export type Batcher<Item, Result> = {
   readonly pending: number;
 };
 
-export function createBatcher<Item, Result>(run: BatchRunner<Item, Result>, options: BatcherOptions): Batcher<Item, Result> {
+export function createBatcher<Item, Result>(
+  run: BatchRunner<Item, Result>,
+  options: BatcherOptions,
+): Batcher<Item, Result> {
   const queue: Pending<Item, Result>[] = [];
   let inFlight = 0;
   let inFlightItems = 0;

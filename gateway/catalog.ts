@@ -42,7 +42,8 @@ export function modelFromUpstream(entry: UpstreamModel): ModelInput | undefined 
   const request = price(entry.pricing?.request);
   const image = price(entry.pricing?.image);
   // Negative prices (OpenRouter uses -1 for "variable", e.g. its auto router) cannot be held safely.
-  if (prompt === undefined || completion === undefined || request === undefined || image === undefined) return undefined;
+  if (prompt === undefined || completion === undefined || request === undefined || image === undefined)
+    return undefined;
   return {
     id: entry.id,
     name: typeof entry.name === 'string' ? entry.name : entry.id,
@@ -50,7 +51,12 @@ export function modelFromUpstream(entry: UpstreamModel): ModelInput | undefined 
     contextLength: integerOrNull(entry.context_length),
     maxCompletionTokens: integerOrNull(entry.top_provider?.max_completion_tokens),
     // Per-request and per-image prices are per item, not per token: scale back from per-Mtok.
-    price: { promptNanosPerMtok: prompt, completionNanosPerMtok: completion, requestNanos: ceilDiv(request, FEMTOS_PER_NANO), imageNanos: ceilDiv(image, FEMTOS_PER_NANO) },
+    price: {
+      promptNanosPerMtok: prompt,
+      completionNanosPerMtok: completion,
+      requestNanos: ceilDiv(request, FEMTOS_PER_NANO),
+      imageNanos: ceilDiv(image, FEMTOS_PER_NANO),
+    },
   };
 }
 
@@ -62,7 +68,13 @@ export type Catalog = {
   stop(): void;
 };
 
-export type CatalogOptions = { sql: Sql; upstreamBaseUrl: string; upstreamApiKey: string | undefined; log: Logger; background: boolean };
+export type CatalogOptions = {
+  sql: Sql;
+  upstreamBaseUrl: string;
+  upstreamApiKey: string | undefined;
+  log: Logger;
+  background: boolean;
+};
 
 export async function createCatalog(options: CatalogOptions): Promise<Catalog> {
   let models = new Map<string, CatalogModel>();
@@ -70,8 +82,13 @@ export async function createCatalog(options: CatalogOptions): Promise<Catalog> {
     models = new Map((await listModels(options.sql)).map((m) => [m.id, m]));
   };
   const refreshFromUpstream = async (): Promise<number> => {
-    const headers: Record<string, string> = options.upstreamApiKey ? { authorization: `Bearer ${options.upstreamApiKey}` } : {};
-    const response = await fetch(`${options.upstreamBaseUrl}/models`, { headers, signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS) });
+    const headers: Record<string, string> = options.upstreamApiKey
+      ? { authorization: `Bearer ${options.upstreamApiKey}` }
+      : {};
+    const response = await fetch(`${options.upstreamBaseUrl}/models`, {
+      headers,
+      signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+    });
     if (!response.ok) throw new Error(`the upstream answered ${response.status} for /models`);
     const payload = (await response.json()) as { data?: unknown };
     const entries = Array.isArray(payload.data) ? (payload.data as UpstreamModel[]) : [];
@@ -91,12 +108,18 @@ export async function createCatalog(options: CatalogOptions): Promise<Catalog> {
           options.log.info('catalog refreshed', { models: count });
         },
         (error: unknown) => {
-          if (!warned) options.log.warn('catalog refresh failed; serving the stored catalog', { reason: error instanceof Error ? error.message : String(error) });
+          if (!warned)
+            options.log.warn('catalog refresh failed; serving the stored catalog', {
+              reason: error instanceof Error ? error.message : String(error),
+            });
           warned = true;
         },
       );
     void refresh();
-    timers.push(setInterval(refresh, UPSTREAM_REFRESH_INTERVAL_MS), setInterval(() => void reload().catch(() => {}), CATALOG_RELOAD_INTERVAL_MS));
+    timers.push(
+      setInterval(refresh, UPSTREAM_REFRESH_INTERVAL_MS),
+      setInterval(() => void reload().catch(() => {}), CATALOG_RELOAD_INTERVAL_MS),
+    );
   }
   return {
     get: (id) => models.get(id),

@@ -22,9 +22,24 @@ export function computeCharge(ctx: RequestContext, catalog: Catalog, usage: Mete
 }
 
 /** The charge of a usage at a catalog price (unless the upstream reported its cost), at each level's markup. */
-export function chargeOf(usage: MeteredUsage, price: ModelPrice, mediaItems: number, markupsBps: readonly number[]): Charge {
-  const costFemtos = usage.upstreamCostFemtos ?? catalogCostFemtos(price, { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, mediaItems });
-  return { costFemtos, costNanos: ceilDiv(costFemtos, FEMTOS_PER_NANO), levelPricesNanos: chainPricesNanos(costFemtos, markupsBps) };
+export function chargeOf(
+  usage: MeteredUsage,
+  price: ModelPrice,
+  mediaItems: number,
+  markupsBps: readonly number[],
+): Charge {
+  const costFemtos =
+    usage.upstreamCostFemtos ??
+    catalogCostFemtos(price, {
+      promptTokens: usage.promptTokens,
+      completionTokens: usage.completionTokens,
+      mediaItems,
+    });
+  return {
+    costFemtos,
+    costNanos: ceilDiv(costFemtos, FEMTOS_PER_NANO),
+    levelPricesNanos: chainPricesNanos(costFemtos, markupsBps),
+  };
 }
 
 /** Typical tokenizers average about four bytes of text per token; the bound stays the hold's job. */

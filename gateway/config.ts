@@ -38,7 +38,14 @@ export type Config = {
   routesFile: string | undefined;
   logLevel: LogLevel;
   production: boolean;
-  stripe: { secretKey: string; webhookSecrets: string[]; publishableKey: string | undefined; apiBaseUrl: string | undefined } | undefined;
+  stripe:
+    | {
+        secretKey: string;
+        webhookSecrets: string[];
+        publishableKey: string | undefined;
+        apiBaseUrl: string | undefined;
+      }
+    | undefined;
   clerk: { secretKey: string | undefined; jwtKey: string | undefined; publishableKey: string | undefined } | undefined;
 };
 
@@ -58,7 +65,14 @@ function text(env: Env, name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-const SWITCH_VALUES: Record<string, boolean> = { on: true, true: true, '1': true, off: false, false: false, '0': false };
+const SWITCH_VALUES: Record<string, boolean> = {
+  on: true,
+  true: true,
+  '1': true,
+  off: false,
+  false: false,
+  '0': false,
+};
 
 function onOff(env: Env, name: string, fallback: boolean): boolean {
   const raw = text(env, name);
@@ -72,7 +86,8 @@ function port(env: Env, name: string, fallback: number): number {
   const raw = text(env, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < 1 || value > 65535) throw new ConfigError(name, `must be a port number between 1 and 65535, got "${raw}"`);
+  if (!/^\d+$/.test(raw) || value < 1 || value > 65535)
+    throw new ConfigError(name, `must be a port number between 1 and 65535, got "${raw}"`);
   return value;
 }
 
@@ -85,7 +100,8 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   } catch {
     throw new ConfigError(name, `must be a URL (${protocols.join(' or ')})`);
   }
-  if (!protocols.includes(parsed.protocol)) throw new ConfigError(name, `must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
+  if (!protocols.includes(parsed.protocol))
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
   return raw;
 }
 
@@ -102,7 +118,11 @@ export function percentToBps(raw: string): number | undefined {
 function markupBps(env: Env): number {
   const raw = text(env, 'TOLLGATE_DEFAULT_MARKUP_PERCENT') ?? DEFAULT_MARKUP_PERCENT;
   const bps = percentToBps(raw);
-  if (bps === undefined) throw new ConfigError('TOLLGATE_DEFAULT_MARKUP_PERCENT', `must be a percentage like 20 or 12.5 (0 to ${MAX_MARKUP_PERCENT}), got "${raw}"`);
+  if (bps === undefined)
+    throw new ConfigError(
+      'TOLLGATE_DEFAULT_MARKUP_PERCENT',
+      `must be a percentage like 20 or 12.5 (0 to ${MAX_MARKUP_PERCENT}), got "${raw}"`,
+    );
   return bps;
 }
 
@@ -111,7 +131,8 @@ const MAX_REPLICAS = 1_000;
 function replicas(env: Env): number {
   const raw = text(env, 'TOLLGATE_REPLICAS') ?? '1';
   const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < 1 || value > MAX_REPLICAS) throw new ConfigError('TOLLGATE_REPLICAS', `must be a whole number from 1 to ${MAX_REPLICAS}, got "${raw}"`);
+  if (!/^\d+$/.test(raw) || value < 1 || value > MAX_REPLICAS)
+    throw new ConfigError('TOLLGATE_REPLICAS', `must be a whole number from 1 to ${MAX_REPLICAS}, got "${raw}"`);
   return value;
 }
 
@@ -129,31 +150,38 @@ function seconds(env: Env, name: string, fallback: number, max: number): number 
   const raw = text(env, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < 1 || value > max) throw new ConfigError(name, `must be a whole number of seconds from 1 to ${max}, got "${raw}"`);
+  if (!/^\d+$/.test(raw) || value < 1 || value > max)
+    throw new ConfigError(name, `must be a whole number of seconds from 1 to ${max}, got "${raw}"`);
   return value;
 }
 
 function logLevel(env: Env): LogLevel {
   const raw = text(env, 'LOG_LEVEL') ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  if (!(LOG_LEVELS as readonly string[]).includes(raw))
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
   return raw as LogLevel;
 }
 
 function pepper(env: Env): string | undefined {
   const value = text(env, 'TOLLGATE_KEY_PEPPER');
-  if (value !== undefined && value.length < 32) throw new ConfigError('TOLLGATE_KEY_PEPPER', 'must be at least 32 characters (use `openssl rand -hex 32`)');
+  if (value !== undefined && value.length < 32)
+    throw new ConfigError('TOLLGATE_KEY_PEPPER', 'must be at least 32 characters (use `openssl rand -hex 32`)');
   return value;
 }
 
 function stripe(env: Env): Config['stripe'] {
   const secretKey = text(env, 'STRIPE_SECRET_KEY');
-  const webhookSecrets = [text(env, 'STRIPE_WEBHOOK_SECRET'), text(env, 'STRIPE_WEBHOOK_SECRET_PREVIOUS')].filter((s): s is string => s !== undefined);
+  const webhookSecrets = [text(env, 'STRIPE_WEBHOOK_SECRET'), text(env, 'STRIPE_WEBHOOK_SECRET_PREVIOUS')].filter(
+    (s): s is string => s !== undefined,
+  );
   if (secretKey === undefined) {
-    if (webhookSecrets.length > 0) throw new ConfigError('STRIPE_SECRET_KEY', 'is required when STRIPE_WEBHOOK_SECRET is set');
+    if (webhookSecrets.length > 0)
+      throw new ConfigError('STRIPE_SECRET_KEY', 'is required when STRIPE_WEBHOOK_SECRET is set');
     return undefined;
   }
   if (!/^(sk|rk)_/.test(secretKey)) throw new ConfigError('STRIPE_SECRET_KEY', 'must start with sk_ or rk_');
-  if (webhookSecrets.length === 0) throw new ConfigError('STRIPE_WEBHOOK_SECRET', 'is required when STRIPE_SECRET_KEY is set');
+  if (webhookSecrets.length === 0)
+    throw new ConfigError('STRIPE_WEBHOOK_SECRET', 'is required when STRIPE_SECRET_KEY is set');
   for (const secret of webhookSecrets) {
     if (!secret.startsWith('whsec_')) throw new ConfigError('STRIPE_WEBHOOK_SECRET', 'must start with whsec_');
   }
@@ -195,10 +223,23 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     replicas: replicas(env),
     holdTtlSeconds: seconds(env, 'TOLLGATE_HOLD_TTL_SECONDS', DEFAULT_HOLD_TTL_SECONDS, MAX_HOLD_TTL_SECONDS),
-    sweepIntervalSeconds: seconds(env, 'TOLLGATE_SWEEP_INTERVAL_SECONDS', DEFAULT_SWEEP_INTERVAL_SECONDS, MAX_SWEEP_INTERVAL_SECONDS),
-    streamHeartbeatSeconds: seconds(env, 'TOLLGATE_STREAM_HEARTBEAT_SECONDS', DEFAULT_STREAM_HEARTBEAT_SECONDS, MAX_STREAM_HEARTBEAT_SECONDS),
+    sweepIntervalSeconds: seconds(
+      env,
+      'TOLLGATE_SWEEP_INTERVAL_SECONDS',
+      DEFAULT_SWEEP_INTERVAL_SECONDS,
+      MAX_SWEEP_INTERVAL_SECONDS,
+    ),
+    streamHeartbeatSeconds: seconds(
+      env,
+      'TOLLGATE_STREAM_HEARTBEAT_SECONDS',
+      DEFAULT_STREAM_HEARTBEAT_SECONDS,
+      MAX_STREAM_HEARTBEAT_SECONDS,
+    ),
     spareHolds: onOff(env, 'TOLLGATE_SPARE_HOLDS', true),
-    upstreamBaseUrl: (url(env, 'UPSTREAM_BASE_URL', ['http:', 'https:']) ?? DEFAULT_UPSTREAM_BASE_URL).replace(/\/+$/, ''),
+    upstreamBaseUrl: (url(env, 'UPSTREAM_BASE_URL', ['http:', 'https:']) ?? DEFAULT_UPSTREAM_BASE_URL).replace(
+      /\/+$/,
+      '',
+    ),
     upstreamApiKey: text(env, 'UPSTREAM_API_KEY') ?? text(env, 'OPENROUTER_API_KEY'),
     defaultMarkupBps: markupBps(env),
     keyPepper: pepper(env),

@@ -50,12 +50,15 @@ export function normalizeOrigin(text: string): string | undefined {
   if (text.length > MAX_ORIGIN_CHARS || !URL.canParse(text)) return undefined;
   const url = new URL(text);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-  if (url.username || url.password || url.pathname !== '/' || url.search || url.hash || text.endsWith('#')) return undefined;
+  if (url.username || url.password || url.pathname !== '/' || url.search || url.hash || text.endsWith('#'))
+    return undefined;
   return url.origin;
 }
 
 /** The origins normalized and without repeats, or the first one that is not an origin. */
-export function parseOrigins(texts: readonly string[]): { origins: string[] } | { invalid: string } | { tooMany: true } {
+export function parseOrigins(
+  texts: readonly string[],
+): { origins: string[] } | { invalid: string } | { tooMany: true } {
   const origins = new Set<string>();
   for (const text of texts) {
     const origin = normalizeOrigin(text.trim());
@@ -81,8 +84,16 @@ function policyOf(row: TenantCorsRow | undefined): TenantCors | undefined {
 }
 
 export function createCorsPolicies(sql: Sql, now: () => number = Date.now): CorsPolicies {
-  const byTenant = createLookupCache<TenantCors | undefined>({ ttlMs: CORS_CACHE_TTL_MS, maxEntries: CORS_CACHE_LIMIT, now });
-  const byHost = createLookupCache<TenantCors | undefined>({ ttlMs: CORS_CACHE_TTL_MS, maxEntries: CORS_CACHE_LIMIT, now });
+  const byTenant = createLookupCache<TenantCors | undefined>({
+    ttlMs: CORS_CACHE_TTL_MS,
+    maxEntries: CORS_CACHE_LIMIT,
+    now,
+  });
+  const byHost = createLookupCache<TenantCors | undefined>({
+    ttlMs: CORS_CACHE_TTL_MS,
+    maxEntries: CORS_CACHE_LIMIT,
+    now,
+  });
   return {
     forTenant: (tenantId) => byTenant.get(tenantId, async () => policyOf(await findTenantCors(sql, tenantId))),
     forHost: (host) => byHost.get(host, async () => policyOf(await findHostCors(sql, host))),
@@ -101,7 +112,17 @@ function allowedHeaders(request: Request, fallback: string): string {
 
 /** A refused preflight: no allow-origin header, so the browser stops, and a status that says why. */
 function refusedPreflight(origin: string): Response {
-  return Response.json({ error: { message: `Origin ${origin} may not call this API from a browser.`, type: 'invalid_request_error', code: 'origin_not_allowed', param: null } }, { status: 403, headers: { vary: 'Origin' } });
+  return Response.json(
+    {
+      error: {
+        message: `Origin ${origin} may not call this API from a browser.`,
+        type: 'invalid_request_error',
+        code: 'origin_not_allowed',
+        param: null,
+      },
+    },
+    { status: 403, headers: { vary: 'Origin' } },
+  );
 }
 
 /** Whether a browser on `origin` may use a key of this tenant on /v1: any origin unless the tenant lists some. */
@@ -149,7 +170,12 @@ export function graphqlBaseOrigins(portalUrl: string, publicUrl: string): Readon
   return new Set([new URL(portalUrl).origin, new URL(publicUrl).origin]);
 }
 
-async function graphqlOriginAllowed(request: Request, origin: string, base: ReadonlySet<string>, policies: CorsPolicies): Promise<boolean> {
+async function graphqlOriginAllowed(
+  request: Request,
+  origin: string,
+  base: ReadonlySet<string>,
+  policies: CorsPolicies,
+): Promise<boolean> {
   if (base.has(origin)) return true;
   const host = request.headers.get('host');
   if (host !== null && URL.canParse(origin) && new URL(origin).host === host) return true;
@@ -163,10 +189,15 @@ async function graphqlOriginAllowed(request: Request, origin: string, base: Read
  * from another origin still runs (a browser will not let the page read it, and the session cookie
  * is SameSite=Lax, so another site cannot act as a signed-in person).
  */
-export function withGraphqlCors(handler: (request: Request) => Promise<Response>, base: ReadonlySet<string>, policies: CorsPolicies) {
+export function withGraphqlCors(
+  handler: (request: Request) => Promise<Response>,
+  base: ReadonlySet<string>,
+  policies: CorsPolicies,
+) {
   return async (request: Request): Promise<Response> => {
     const origin = request.headers.get('origin');
-    const allowedOrigin = origin !== null && (await graphqlOriginAllowed(request, origin, base, policies)) ? origin : undefined;
+    const allowedOrigin =
+      origin !== null && (await graphqlOriginAllowed(request, origin, base, policies)) ? origin : undefined;
     if (request.method === 'OPTIONS') {
       if (allowedOrigin === undefined) return refusedPreflight(origin ?? 'null');
       return new Response(null, {

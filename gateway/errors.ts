@@ -6,7 +6,15 @@ import { isConnectionError } from '../db/sql.ts';
  * unless told `x-should-retry: false`.
  */
 
-export type ErrorType = 'invalid_request_error' | 'authentication_error' | 'permission_error' | 'insufficient_quota' | 'rate_limit_error' | 'not_found_error' | 'server_error' | 'upstream_error';
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'insufficient_quota'
+  | 'rate_limit_error'
+  | 'not_found_error'
+  | 'server_error'
+  | 'upstream_error';
 
 const TYPE_BY_STATUS: Record<number, ErrorType> = {
   400: 'invalid_request_error',
@@ -36,11 +44,16 @@ export class GatewayError extends Error {
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
-    this.type = TYPE_BY_CODE[code] ?? TYPE_BY_STATUS[status] ?? (status >= 500 ? (status === 500 ? 'server_error' : 'upstream_error') : 'invalid_request_error');
+    this.type =
+      TYPE_BY_CODE[code] ??
+      TYPE_BY_STATUS[status] ??
+      (status >= 500 ? (status === 500 ? 'server_error' : 'upstream_error') : 'invalid_request_error');
   }
 }
 
-export function errorBody(error: GatewayError): { error: { message: string; type: ErrorType; param: string | null; code: string } } {
+export function errorBody(error: GatewayError): {
+  error: { message: string; type: ErrorType; param: string | null; code: string };
+} {
   return { error: { message: error.message, type: error.type, param: error.param, code: error.code } };
 }
 
@@ -52,14 +65,19 @@ export function errorResponse(error: GatewayError, requestId: string): Response 
 }
 
 /** The database is unreachable or not answering: retryable, and never a hang. */
-export const serviceUnavailable = () => new GatewayError(503, 'service_unavailable', 'The service is temporarily unavailable. Please retry shortly.');
+export const serviceUnavailable = () =>
+  new GatewayError(503, 'service_unavailable', 'The service is temporarily unavailable. Please retry shortly.');
 
 /** Anything that is not a GatewayError is a bug or an outage: say so without details. */
 export function asGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
   // A plugin reading the database (policies, prices) while it is unreachable: retryable, not a bug.
   if (isConnectionError(error)) return serviceUnavailable();
-  return new GatewayError(500, 'internal_error', 'The gateway failed to process this request. It has been logged; please retry.');
+  return new GatewayError(
+    500,
+    'internal_error',
+    'The gateway failed to process this request. It has been logged; please retry.',
+  );
 }
 
 export const insufficientCredit = (message: string) =>

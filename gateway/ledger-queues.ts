@@ -1,5 +1,10 @@
 import { placeHolds, releaseHoldsQuery, type HoldOutcome, type HoldRequest } from '../db/queries/holds.ts';
-import { insertRequestChargesQuery, insertRequestsQuery, type RequestCharge, type RequestRecord } from '../db/queries/requests.ts';
+import {
+  insertRequestChargesQuery,
+  insertRequestsQuery,
+  type RequestCharge,
+  type RequestRecord,
+} from '../db/queries/requests.ts';
 import { postSettlementsQuery, type Settlement } from '../db/queries/settlements.ts';
 import type { Sql } from '../db/sql.ts';
 import { createBatcher } from './batcher.ts';
@@ -57,8 +62,14 @@ async function writeSettlements(sql: Sql, jobs: SettlementJob[]): Promise<void[]
   const posts = jobs.filter((job) => job.settlement !== null);
   const voids = jobs.filter((job) => job.settlement === null);
   const logged = (batch: SettlementJob[]) => sql`
-    with logged as (${insertRequestsQuery(sql, batch.map((job) => job.request))} returning 1),
-         charged as (${insertRequestChargesQuery(sql, batch.flatMap((job) => job.charges))} returning 1)`;
+    with logged as (${insertRequestsQuery(
+      sql,
+      batch.map((job) => job.request),
+    )} returning 1),
+         charged as (${insertRequestChargesQuery(
+           sql,
+           batch.flatMap((job) => job.charges),
+         )} returning 1)`;
   // The usage log is written first: this condition names no row, so PostgreSQL evaluates it once,
   // before the money function runs, and the wallet rows that function locks (until commit, and
   // the next holds wait on them) are not held while the log rows go in. Left unreferenced, the
@@ -68,15 +79,34 @@ async function writeSettlements(sql: Sql, jobs: SettlementJob[]): Promise<void[]
   await Promise.all([
     posts.length === 0
       ? undefined
-      : sql`${logged(posts)} select * from (${postSettlementsQuery(sql, posts.flatMap((job) => (job.settlement ? [job.settlement] : [])), true)}) posted where ${logFirst}`,
-    voids.length === 0 ? undefined : sql`${logged(voids)} select * from (${releaseHoldsQuery(sql, voids.map((job) => job.request.id), 'voided', true)}) released where ${logFirst}`,
+      : sql`${logged(posts)} select * from (${postSettlementsQuery(
+          sql,
+          posts.flatMap((job) => (job.settlement ? [job.settlement] : [])),
+          true,
+        )}) posted where ${logFirst}`,
+    voids.length === 0
+      ? undefined
+      : sql`${logged(voids)} select * from (${releaseHoldsQuery(
+          sql,
+          voids.map((job) => job.request.id),
+          'voided',
+          true,
+        )}) released where ${logFirst}`,
   ]);
   return jobs.map(() => undefined);
 }
 
 /** `onSettled` is told of each settlement written; `onFailure` of each failed attempt (the database may be down). */
-export function createLedgerQueues(sql: Sql, log: Logger, onSettled: (job: SettlementJob) => void, onFailure: () => void = () => {}): LedgerQueues {
-  const holds = createBatcher<HoldRequest, HoldOutcome>((items) => placeHolds(sql, items), { maxBatchSize: HOLD_BATCH_SIZE, maxInFlight: HOLDS_IN_FLIGHT });
+export function createLedgerQueues(
+  sql: Sql,
+  log: Logger,
+  onSettled: (job: SettlementJob) => void,
+  onFailure: () => void = () => {},
+): LedgerQueues {
+  const holds = createBatcher<HoldRequest, HoldOutcome>((items) => placeHolds(sql, items), {
+    maxBatchSize: HOLD_BATCH_SIZE,
+    maxInFlight: HOLDS_IN_FLIGHT,
+  });
   const settlements = createBatcher<SettlementJob, void>((jobs) => writeSettlements(sql, jobs), {
     maxBatchSize: SETTLEMENT_BATCH_SIZE,
     maxInFlight: SETTLEMENTS_IN_FLIGHT,
@@ -98,7 +128,11 @@ export function createLedgerQueues(sql: Sql, log: Logger, onSettled: (job: Settl
           log.error('settlement abandoned; the hold sweeper will resolve it', { requestId: job.request.id });
           return;
         }
-        if (attempt === 0) log.warn('settlement failed; retrying', { requestId: job.request.id, reason: error instanceof Error ? error.message : String(error) });
+        if (attempt === 0)
+          log.warn('settlement failed; retrying', {
+            requestId: job.request.id,
+            reason: error instanceof Error ? error.message : String(error),
+          });
         await Bun.sleep(Math.min(SETTLEMENT_RETRY_MAX_DELAY_MS, 50 * 2 ** attempt));
       }
     }

@@ -137,7 +137,10 @@ export function createMemoryLimitStore(now: () => number = Date.now): LimitStore
       for (const { key, period } of windows) {
         const { index } = spendPeriodAt(period, t);
         const current = spent.get(`${period}:${key}`);
-        spent.set(`${period}:${key}`, { index, spentNanos: (current?.index === index ? current.spentNanos : 0n) + amountNanos });
+        spent.set(`${period}:${key}`, {
+          index,
+          spentNanos: (current?.index === index ? current.spentNanos : 0n) + amountNanos,
+        });
       }
     },
     async acquire(key, limit) {

@@ -26,23 +26,33 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config.logLevel);
-  const database = await openDatabase(config, { log: (line) => log.info(line), applicationName: 'tollgate-gateway' }).catch((error: unknown) =>
-    fail(`database: ${error instanceof Error ? error.message : String(error)}`),
-  );
+  const database = await openDatabase(config, {
+    log: (line) => log.info(line),
+    applicationName: 'tollgate-gateway',
+  }).catch((error: unknown) => fail(`database: ${error instanceof Error ? error.message : String(error)}`));
   // Redis holds only rate-limit counters: shared across replicas when set, in-process otherwise.
   const redis = config.redisUrl ? connectRedis(config.redisUrl, log) : undefined;
   const limits = redis ? createRedisLimitStore(redis, log, config.replicas) : undefined;
   let gateway;
   try {
     const metrics = createMetrics({ sql: database.sql, log, redisShared: limits ? () => limits.shared : undefined });
-    ({ gateway } = await startPlatform(config, database, log, { ...(limits ? { limits } : {}), observe: metrics.observe, mount: (app) => metrics.mount(app) }));
+    ({ gateway } = await startPlatform(config, database, log, {
+      ...(limits ? { limits } : {}),
+      observe: metrics.observe,
+      mount: (app) => metrics.mount(app),
+    }));
   } catch (error) {
     await database.close();
     if (error instanceof RouteTableError || error instanceof ConfigError) fail(`route table: ${error.message}`);
-    if ((error as { code?: unknown }).code === 'EADDRINUSE') fail(`port ${config.port} on ${config.host} is in use: stop what listens there, or set PORT`);
+    if ((error as { code?: unknown }).code === 'EADDRINUSE')
+      fail(`port ${config.port} on ${config.host} is in use: stop what listens there, or set PORT`);
     throw error;
   }
-  log.info('tollgate gateway listening', { url: gateway.url, database: config.databaseUrl ? 'external' : 'embedded', limits: redis ? 'redis' : 'in-process' });
+  log.info('tollgate gateway listening', {
+    url: gateway.url,
+    database: config.databaseUrl ? 'external' : 'embedded',
+    limits: redis ? 'redis' : 'in-process',
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

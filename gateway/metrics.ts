@@ -30,13 +30,21 @@ const label = (value: string) => value.replaceAll('\\', '\\\\').replaceAll('"', 
 
 async function readDbGauges(sql: Sql): Promise<DbGauges> {
   const query = async (): Promise<DbGauges> => {
-    const [holds] = await sql<{ open: string; held: string }[]>`select count(*)::text as open, coalesce(sum(amount_nanos), 0)::text as held from holds where resolved_at is null`;
+    const [holds] = await sql<
+      { open: string; held: string }[]
+    >`select count(*)::text as open, coalesce(sum(amount_nanos), 0)::text as held from holds where resolved_at is null`;
     const [credit] = await sql<{ sold: string; spent: string }[]>`
       select coalesce(sum(e.amount_nanos) filter (where t.kind = 'purchase'), 0)::text as sold,
              coalesce(-sum(e.amount_nanos) filter (where t.kind = 'usage'), 0)::text as spent
       from entries e join transfers t on t.id = e.transfer_id join wallets w on w.id = e.wallet_id
       where w.kind = 'customer'`;
-    return { up: true, holdsOpen: Number(holds?.open ?? 0), heldNanos: BigInt(holds?.held ?? 0), soldNanos: BigInt(credit?.sold ?? 0), spentNanos: BigInt(credit?.spent ?? 0) };
+    return {
+      up: true,
+      holdsOpen: Number(holds?.open ?? 0),
+      heldNanos: BigInt(holds?.held ?? 0),
+      soldNanos: BigInt(credit?.sold ?? 0),
+      spentNanos: BigInt(credit?.spent ?? 0),
+    };
   };
   const timeout = Bun.sleep(DB_PROBE_TIMEOUT_MS).then((): never => {
     throw new Error('timeout');
@@ -65,7 +73,12 @@ export function createMetrics(sources: MetricsSources): Metrics {
 
   const dbGauges = async (): Promise<DbGauges> => {
     if (gauges && Date.now() - gauges.at < DB_GAUGE_TTL_MS && gauges.value.up) return gauges.value;
-    const value = await readDbGauges(sources.sql).catch((): DbGauges => ({ ...(gauges?.value ?? { holdsOpen: 0, heldNanos: 0n, soldNanos: 0n, spentNanos: 0n }), up: false }));
+    const value = await readDbGauges(sources.sql).catch(
+      (): DbGauges => ({
+        ...(gauges?.value ?? { holdsOpen: 0, heldNanos: 0n, soldNanos: 0n, spentNanos: 0n }),
+        up: false,
+      }),
+    );
     gauges = { at: Date.now(), value };
     return value;
   };
@@ -85,7 +98,8 @@ export function createMetrics(sources: MetricsSources): Metrics {
       latency.set(route, histogram);
       const upstreamStatus = ctx.upstream?.status;
       const failure = upstreamFailure(ctx, status);
-      if (failure) upstreamErrors.set(`${route}\u0000${failure}`, (upstreamErrors.get(`${route}\u0000${failure}`) ?? 0) + 1);
+      if (failure)
+        upstreamErrors.set(`${route}\u0000${failure}`, (upstreamErrors.get(`${route}\u0000${failure}`) ?? 0) + 1);
       sources.log.info('request', {
         requestId: ctx.id,
         route,
@@ -98,35 +112,81 @@ export function createMetrics(sources: MetricsSources): Metrics {
     },
     async render() {
       const lines: string[] = [];
-      lines.push('# HELP tollgate_requests_total Requests answered, by route and status.', '# TYPE tollgate_requests_total counter');
+      lines.push(
+        '# HELP tollgate_requests_total Requests answered, by route and status.',
+        '# TYPE tollgate_requests_total counter',
+      );
       for (const [key, value] of requests) {
         const [route = '', status = ''] = key.split('\u0000');
         lines.push(`tollgate_requests_total{route="${label(route)}",status="${status}"} ${value}`);
       }
-      lines.push('# HELP tollgate_request_duration_seconds Time to the response head, by route.', '# TYPE tollgate_request_duration_seconds histogram');
+      lines.push(
+        '# HELP tollgate_request_duration_seconds Time to the response head, by route.',
+        '# TYPE tollgate_request_duration_seconds histogram',
+      );
       for (const [route, h] of latency) {
-        LATENCY_BUCKETS_SECONDS.forEach((bound, i) => lines.push(`tollgate_request_duration_seconds_bucket{route="${label(route)}",le="${bound}"} ${h.counts[i] ?? 0}`));
+        LATENCY_BUCKETS_SECONDS.forEach((bound, i) =>
+          lines.push(
+            `tollgate_request_duration_seconds_bucket{route="${label(route)}",le="${bound}"} ${h.counts[i] ?? 0}`,
+          ),
+        );
         lines.push(`tollgate_request_duration_seconds_bucket{route="${label(route)}",le="+Inf"} ${h.count}`);
-        lines.push(`tollgate_request_duration_seconds_sum{route="${label(route)}"} ${h.sum}`, `tollgate_request_duration_seconds_count{route="${label(route)}"} ${h.count}`);
+        lines.push(
+          `tollgate_request_duration_seconds_sum{route="${label(route)}"} ${h.sum}`,
+          `tollgate_request_duration_seconds_count{route="${label(route)}"} ${h.count}`,
+        );
       }
-      lines.push('# HELP tollgate_upstream_errors_total Upstream failures by route and kind: status_5xx, unreachable, timeout.', '# TYPE tollgate_upstream_errors_total counter');
+      lines.push(
+        '# HELP tollgate_upstream_errors_total Upstream failures by route and kind: status_5xx, unreachable, timeout.',
+        '# TYPE tollgate_upstream_errors_total counter',
+      );
       for (const [key, value] of upstreamErrors) {
         const [route = '', kind = ''] = key.split('\u0000');
         lines.push(`tollgate_upstream_errors_total{route="${label(route)}",kind="${kind}"} ${value}`);
       }
       const db = await dbGauges();
-      lines.push('# HELP tollgate_database_up 1 when PostgreSQL answered the last probe.', '# TYPE tollgate_database_up gauge', `tollgate_database_up ${db.up ? 1 : 0}`);
+      lines.push(
+        '# HELP tollgate_database_up 1 when PostgreSQL answered the last probe.',
+        '# TYPE tollgate_database_up gauge',
+        `tollgate_database_up ${db.up ? 1 : 0}`,
+      );
       if (sources.redisShared) {
-        lines.push('# HELP tollgate_redis_up 1 when rate limits are shared through Redis, 0 while this replica uses its local share.', '# TYPE tollgate_redis_up gauge', `tollgate_redis_up ${sources.redisShared() ? 1 : 0}`);
+        lines.push(
+          '# HELP tollgate_redis_up 1 when rate limits are shared through Redis, 0 while this replica uses its local share.',
+          '# TYPE tollgate_redis_up gauge',
+          `tollgate_redis_up ${sources.redisShared() ? 1 : 0}`,
+        );
       }
-      lines.push('# HELP tollgate_holds_open Holds not yet posted, voided or expired.', '# TYPE tollgate_holds_open gauge', `tollgate_holds_open ${db.holdsOpen}`);
-      lines.push('# HELP tollgate_held_nanos Credit reserved by open holds, in nano-dollars.', '# TYPE tollgate_held_nanos gauge', `tollgate_held_nanos ${db.heldNanos}`);
-      lines.push('# HELP tollgate_credit_sold_nanos Credit bought by customers, in nano-dollars.', '# TYPE tollgate_credit_sold_nanos gauge', `tollgate_credit_sold_nanos ${db.soldNanos}`);
-      lines.push('# HELP tollgate_credit_spent_nanos Credit customers spent on usage, in nano-dollars.', '# TYPE tollgate_credit_spent_nanos gauge', `tollgate_credit_spent_nanos ${db.spentNanos}`);
+      lines.push(
+        '# HELP tollgate_holds_open Holds not yet posted, voided or expired.',
+        '# TYPE tollgate_holds_open gauge',
+        `tollgate_holds_open ${db.holdsOpen}`,
+      );
+      lines.push(
+        '# HELP tollgate_held_nanos Credit reserved by open holds, in nano-dollars.',
+        '# TYPE tollgate_held_nanos gauge',
+        `tollgate_held_nanos ${db.heldNanos}`,
+      );
+      lines.push(
+        '# HELP tollgate_credit_sold_nanos Credit bought by customers, in nano-dollars.',
+        '# TYPE tollgate_credit_sold_nanos gauge',
+        `tollgate_credit_sold_nanos ${db.soldNanos}`,
+      );
+      lines.push(
+        '# HELP tollgate_credit_spent_nanos Credit customers spent on usage, in nano-dollars.',
+        '# TYPE tollgate_credit_spent_nanos gauge',
+        `tollgate_credit_spent_nanos ${db.spentNanos}`,
+      );
       return `${lines.join('\n')}\n`;
     },
     mount(app) {
-      app.get('/metrics', async () => new Response(await metrics.render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } }));
+      app.get(
+        '/metrics',
+        async () =>
+          new Response(await metrics.render(), {
+            headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
+          }),
+      );
     },
   };
   return metrics;

@@ -30,14 +30,24 @@ export function claimDelivery(ctx: RequestContext): Delivery {
   return delivery;
 }
 
-function settleAll(ctx: RequestContext, admitted: Plugin[], outcome: Outcome, log: Logger, onSettled: () => void): void {
+function settleAll(
+  ctx: RequestContext,
+  admitted: Plugin[],
+  outcome: Outcome,
+  log: Logger,
+  onSettled: () => void,
+): void {
   const run = async () => {
     for (let i = admitted.length - 1; i >= 0; i--) {
       const plugin = admitted[i] as Plugin;
       try {
         await plugin.settle?.(ctx, outcome);
       } catch (error) {
-        log.error('settle failed', { requestId: ctx.id, plugin: plugin.name, reason: error instanceof Error ? error.message : String(error) });
+        log.error('settle failed', {
+          requestId: ctx.id,
+          plugin: plugin.name,
+          reason: error instanceof Error ? error.message : String(error),
+        });
       }
     }
   };
@@ -49,7 +59,12 @@ function refusal(error: GatewayError): Outcome {
 }
 
 /** `onSettled` runs once every settle step of the request has run: the request is then truly over. */
-export async function runPipeline(compiled: CompiledRoute, ctx: RequestContext, log: Logger, onSettled: () => void = () => {}): Promise<Response> {
+export async function runPipeline(
+  compiled: CompiledRoute,
+  ctx: RequestContext,
+  log: Logger,
+  onSettled: () => void = () => {},
+): Promise<Response> {
   const admitted: Plugin[] = [];
   let finished = false;
   const finish: Finish = (outcome) => {
@@ -66,18 +81,28 @@ export async function runPipeline(compiled: CompiledRoute, ctx: RequestContext, 
     const delivery = { observers, finish, claimed: false };
     deliveries.set(ctx, delivery);
     const response = await (compiled.handler.handle as NonNullable<Plugin['handle']>)(ctx);
-    if (!delivery.claimed) finish({ kind: 'completed', status: response.status, errorCode: null, producedOutput: true });
+    if (!delivery.claimed)
+      finish({ kind: 'completed', status: response.status, errorCode: null, producedOutput: true });
     for (const [name, value] of Object.entries(ctx.responseHeaders)) response.headers.set(name, value);
     response.headers.set('x-request-id', ctx.id);
     return response;
   } catch (thrown) {
     const error = asGatewayError(thrown);
     if (!(thrown instanceof GatewayError)) {
-      log.error('request failed', { requestId: ctx.id, route: compiled.route.path, reason: thrown instanceof Error ? thrown.message : String(thrown) });
+      log.error('request failed', {
+        requestId: ctx.id,
+        route: compiled.route.path,
+        reason: thrown instanceof Error ? thrown.message : String(thrown),
+      });
     }
-    finish(error.status >= 500 ? { kind: 'failed', status: error.status, errorCode: error.code, producedOutput: false } : refusal(error));
+    finish(
+      error.status >= 500
+        ? { kind: 'failed', status: error.status, errorCode: error.code, producedOutput: false }
+        : refusal(error),
+    );
     const response = errorResponse(error, ctx.id);
-    for (const [name, value] of Object.entries(ctx.responseHeaders)) if (!response.headers.has(name)) response.headers.set(name, value);
+    for (const [name, value] of Object.entries(ctx.responseHeaders))
+      if (!response.headers.has(name)) response.headers.set(name, value);
     return response;
   }
 }

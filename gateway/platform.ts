@@ -15,10 +15,23 @@ import { startGateway, type Gateway, type GatewayOptions } from './server.ts';
 
 export type Platform = { gateway: Gateway; events: LiveEvents };
 
-export async function startPlatform(config: Config, database: Database, log: Logger, options: GatewayOptions = {}): Promise<Platform> {
+export async function startPlatform(
+  config: Config,
+  database: Database,
+  log: Logger,
+  options: GatewayOptions = {},
+): Promise<Platform> {
   const events = createLiveEvents();
-  const graphql = createGraphqlHandler({ sql: database.sql, config, keyPepper: database.keyPepper, rootTenantId: database.root.id, events });
-  const autoTopUp = config.stripe ? createAutoTopUp({ sql: database.sql, stripe: stripeClient(config.stripe), log }, events) : undefined;
+  const graphql = createGraphqlHandler({
+    sql: database.sql,
+    config,
+    keyPepper: database.keyPepper,
+    rootTenantId: database.root.id,
+    events,
+  });
+  const autoTopUp = config.stripe
+    ? createAutoTopUp({ sql: database.sql, stripe: stripeClient(config.stripe), log }, events)
+    : undefined;
   const gateway = await startGateway(config, database, log, {
     ...options,
     events,

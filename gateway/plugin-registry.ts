@@ -12,6 +12,16 @@ import type { PluginRegistry } from './route-compiler.ts';
 
 /** Every plugin a route may name, by the name the route table uses. */
 export function builtinPlugins(): PluginRegistry {
-  const definitions = [auth, ratelimit, balance, proxy, meter, debit, models, keyInfo, stripeWebhook] as PluginDefinition<unknown>[];
+  const definitions = [
+    auth,
+    ratelimit,
+    balance,
+    proxy,
+    meter,
+    debit,
+    models,
+    keyInfo,
+    stripeWebhook,
+  ] as PluginDefinition<unknown>[];
   return new Map(definitions.map((definition) => [definition.name, definition]));
 }

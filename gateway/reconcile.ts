@@ -1,6 +1,11 @@
 import { FEMTOS_PER_NANO } from '../core/money.ts';
 import { ceilDiv, chainPricesNanos } from '../core/pricing.ts';
-import { levelRevenues, reconciledRequests, recordedRequestsPage, type RecordedRequest } from '../db/queries/reconciliation.ts';
+import {
+  levelRevenues,
+  reconciledRequests,
+  recordedRequestsPage,
+  type RecordedRequest,
+} from '../db/queries/reconciliation.ts';
 import { recordTransfer, type TransferEntry } from '../db/queries/transfers.ts';
 import type { Sql } from '../db/sql.ts';
 import { fetchGenerationUsage } from '../plugins/generation-record.ts';
@@ -59,7 +64,12 @@ export const reconcileCause = (requestId: string) => `reconcile:${requestId}`;
 type Correction = { entries: TransferEntry[]; correctedChargeNanos: bigint };
 
 /** The settlement's legs (see plugins/debit.ts) as posted minus as the upstream's cost gives them. */
-async function correctionOf(pricing: TenantPricing, request: RecordedRequest, upstreamFemtos: bigint, revenues: Map<string, bigint> | undefined): Promise<Correction> {
+async function correctionOf(
+  pricing: TenantPricing,
+  request: RecordedRequest,
+  upstreamFemtos: bigint,
+  revenues: Map<string, bigint> | undefined,
+): Promise<Correction> {
   const chain = await pricing.forTenant(request.tenantId);
   const prices = chainPricesNanos(upstreamFemtos, chain.markupsFor(request.model ?? ''));
   const posted = chain.levels.map((level) => revenues?.get(level.tenantId) ?? 0n);
@@ -68,13 +78,20 @@ async function correctionOf(pricing: TenantPricing, request: RecordedRequest, up
   const leaf = chain.levels.length - 1;
   const paid = (walletId: bigint, amountNanos: bigint): TransferEntry => ({ walletId, funding: 'paid', amountNanos });
   const entries = [paid(request.walletId, -delta(leaf))];
-  for (let level = leaf; level >= 1; level--) entries.push(paid(chain.levels[level]?.walletId ?? 0n, -delta(level - 1)));
-  chain.levels.forEach((level, i) => entries.push(paid(level.revenueWalletId, i === 0 ? delta(0) - costDelta : delta(i))));
+  for (let level = leaf; level >= 1; level--)
+    entries.push(paid(chain.levels[level]?.walletId ?? 0n, -delta(level - 1)));
+  chain.levels.forEach((level, i) =>
+    entries.push(paid(level.revenueWalletId, i === 0 ? delta(0) - costDelta : delta(i))),
+  );
   entries.push(paid(chain.upstreamWalletId, costDelta));
   return { entries, correctedChargeNanos: prices[leaf] ?? 0n };
 }
 
-async function eachBounded<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+async function eachBounded<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await work(items[next++] as T);
@@ -84,16 +101,36 @@ async function eachBounded<T>(items: readonly T[], concurrency: number, work: (i
 
 type Found = { request: RecordedRequest; upstreamFemtos: bigint };
 
-async function settleDifferences(options: ReconcileOptions, pricing: TenantPricing, found: Found[]): Promise<Difference[]> {
-  const revenues = await levelRevenues(options.sql, found.map((f) => f.request.id));
-  const earlier = await reconciledRequests(options.sql, found.map((f) => reconcileCause(f.request.id)));
+async function settleDifferences(
+  options: ReconcileOptions,
+  pricing: TenantPricing,
+  found: Found[],
+): Promise<Difference[]> {
+  const revenues = await levelRevenues(
+    options.sql,
+    found.map((f) => f.request.id),
+  );
+  const earlier = await reconciledRequests(
+    options.sql,
+    found.map((f) => reconcileCause(f.request.id)),
+  );
   const differences: Difference[] = [];
   for (const { request, upstreamFemtos } of found) {
     const correction = await correctionOf(pricing, request, upstreamFemtos, revenues.get(request.id));
     let status: DifferenceStatus = earlier.has(reconcileCause(request.id)) ? 'fixed_earlier' : 'unfixed';
     if (status === 'unfixed' && options.fix) {
-      const memo = { source: 'reconcile', requestId: request.id, generationId: request.generationId, recordedCostNanos: request.costNanos.toString() };
-      const result = await recordTransfer(options.sql, { kind: 'adjustment', cause: reconcileCause(request.id), memo, entries: correction.entries });
+      const memo = {
+        source: 'reconcile',
+        requestId: request.id,
+        generationId: request.generationId,
+        recordedCostNanos: request.costNanos.toString(),
+      };
+      const result = await recordTransfer(options.sql, {
+        kind: 'adjustment',
+        cause: reconcileCause(request.id),
+        memo,
+        entries: correction.entries,
+      });
       status = result.applied ? 'fixed' : 'fixed_earlier';
     }
     const upstreamCostNanos = ceilDiv(upstreamFemtos, FEMTOS_PER_NANO);
@@ -121,20 +158,31 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
     if (requests.length === 0) break;
     const found: Found[] = [];
     await eachBounded(requests, RECONCILE_CONCURRENCY, async (request) => {
-      const usage = await fetchGenerationUsage(options.upstream.baseUrl, options.upstream.apiKey, request.generationId, RECONCILE_LOOKUP_DELAYS_MS);
+      const usage = await fetchGenerationUsage(
+        options.upstream.baseUrl,
+        options.upstream.apiKey,
+        request.generationId,
+        RECONCILE_LOOKUP_DELAYS_MS,
+      );
       const femtos = usage?.upstreamCostFemtos;
       if (femtos === undefined || femtos === null) {
         report.missingCount += 1;
         if (report.missing.length < MAX_LISTED_MISSING) report.missing.push(request.id);
-      } else if (ceilDiv(femtos, FEMTOS_PER_NANO) !== request.costNanos) found.push({ request, upstreamFemtos: femtos });
+      } else if (ceilDiv(femtos, FEMTOS_PER_NANO) !== request.costNanos)
+        found.push({ request, upstreamFemtos: femtos });
     });
-    found.sort((a, b) => a.request.createdAt.getTime() - b.request.createdAt.getTime() || a.request.id.localeCompare(b.request.id));
+    found.sort(
+      (a, b) =>
+        a.request.createdAt.getTime() - b.request.createdAt.getTime() || a.request.id.localeCompare(b.request.id),
+    );
     report.differences.push(...(await settleDifferences(options, pricing, found)));
     report.checked += requests.length;
     const last = requests.at(-1) as RecordedRequest;
     afterId = last.id;
     if (requests.length === RECONCILE_PAGE_SIZE) {
-      options.progress?.(`reconcile: ${report.checked} request(s) checked up to ${last.createdAt.toISOString()}, ${report.differences.length} difference(s)`);
+      options.progress?.(
+        `reconcile: ${report.checked} request(s) checked up to ${last.createdAt.toISOString()}, ${report.differences.length} difference(s)`,
+      );
     }
   }
   return report;

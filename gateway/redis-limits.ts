@@ -1,7 +1,20 @@
 import type Redis from 'ioredis';
-import { createMemoryLimitStore, type Admission, type LimitStore, type SpendCheck, type SpendWindow, type WindowCheck } from './limits.ts';
+import {
+  createMemoryLimitStore,
+  type Admission,
+  type LimitStore,
+  type SpendCheck,
+  type SpendWindow,
+  type WindowCheck,
+} from './limits.ts';
 import type { Logger } from './log.ts';
-import { ACQUIRE_SCRIPT, CONSUME_SCRIPT, RECORD_SCRIPT, RECORD_SPEND_SCRIPT, REFRESH_SCRIPT } from './redis-limit-scripts.ts';
+import {
+  ACQUIRE_SCRIPT,
+  CONSUME_SCRIPT,
+  RECORD_SCRIPT,
+  RECORD_SPEND_SCRIPT,
+  REFRESH_SCRIPT,
+} from './redis-limit-scripts.ts';
 
 /**
  * Rate limits shared by every replica through Redis. Each window is a sliding log in a sorted set
@@ -63,8 +76,18 @@ export function localSpendShare(limitNanos: bigint, replicas: number): bigint {
 const spendKey = ({ key, period }: SpendWindow) => `${KEY_PREFIX}spend:${period}:${key}`;
 
 /** One script call for every window and spending period of a request. */
-async function consumeShared(scripts: Scripts, checks: readonly WindowCheck[], spends: readonly SpendCheck[]): Promise<Admission> {
-  const keys = [...checks.flatMap((check) => [`${KEY_PREFIX}${check.key}:${check.windowMs}`, `${KEY_PREFIX}${check.key}:${check.windowMs}:total`]), ...spends.map(spendKey)];
+async function consumeShared(
+  scripts: Scripts,
+  checks: readonly WindowCheck[],
+  spends: readonly SpendCheck[],
+): Promise<Admission> {
+  const keys = [
+    ...checks.flatMap((check) => [
+      `${KEY_PREFIX}${check.key}:${check.windowMs}`,
+      `${KEY_PREFIX}${check.key}:${check.windowMs}:total`,
+    ]),
+    ...spends.map(spendKey),
+  ];
   const args = [
     ...checks.flatMap((check) => [check.limit, check.windowMs, check.cost, check.record === false ? '0' : '1']),
     ...spends.flatMap((spend) => [spend.period, spend.limitNanos.toString()]),
@@ -75,7 +98,11 @@ async function consumeShared(scripts: Scripts, checks: readonly WindowCheck[], s
     windows: checks.map((check, i) => {
       const allowed = at(3 * i) === 1;
       const total = Number(at(3 * i + 1));
-      return { allowed, remaining: Math.max(0, check.limit - total - (allowed ? check.cost : 0)), retryAfterMs: Number(at(3 * i + 2)) };
+      return {
+        allowed,
+        remaining: Math.max(0, check.limit - total - (allowed ? check.cost : 0)),
+        retryAfterMs: Number(at(3 * i + 2)),
+      };
     }),
     spends: spends.map((_, j) => {
       const i = checks.length + j;
@@ -94,7 +121,10 @@ export function createRedisLimitStore(client: Redis, log: Logger, replicas: numb
   const degrade = (error: unknown) => {
     if (!shared) return;
     shared = false;
-    log.warn('redis unreachable: rate limits fall back to this replica\'s share', { replicas, reason: error instanceof Error ? error.message : String(error) });
+    log.warn("redis unreachable: rate limits fall back to this replica's share", {
+      replicas,
+      reason: error instanceof Error ? error.message : String(error),
+    });
     probing = setInterval(() => {
       if (client.status !== 'ready') return;
       client.ping().then(
@@ -126,7 +156,8 @@ export function createRedisLimitStore(client: Redis, log: Logger, replicas: numb
   }, LEASE_REFRESH_MS);
   refresher.unref?.();
 
-  const localChecks = (checks: readonly WindowCheck[]) => checks.map((check) => ({ ...check, limit: localShare(check.limit, replicas) }));
+  const localChecks = (checks: readonly WindowCheck[]) =>
+    checks.map((check) => ({ ...check, limit: localShare(check.limit, replicas) }));
 
   return {
     get shared() {
@@ -141,12 +172,21 @@ export function createRedisLimitStore(client: Redis, log: Logger, replicas: numb
           degrade(error);
         }
       }
-      return local.consume(localChecks(checks), spends.map((spend) => ({ ...spend, limitNanos: localSpendShare(spend.limitNanos, replicas) })));
+      return local.consume(
+        localChecks(checks),
+        spends.map((spend) => ({ ...spend, limitNanos: localSpendShare(spend.limitNanos, replicas) })),
+      );
     },
     async record(key, windowMs, cost) {
       if (shared) {
         try {
-          await scripts.tgRecord(`${KEY_PREFIX}${key}:${windowMs}`, `${KEY_PREFIX}${key}:${windowMs}:total`, Bun.randomUUIDv7(), windowMs, cost);
+          await scripts.tgRecord(
+            `${KEY_PREFIX}${key}:${windowMs}`,
+            `${KEY_PREFIX}${key}:${windowMs}:total`,
+            Bun.randomUUIDv7(),
+            windowMs,
+            cost,
+          );
           return;
         } catch (error) {
           degrade(error);
@@ -158,7 +198,12 @@ export function createRedisLimitStore(client: Redis, log: Logger, replicas: numb
       if (windows.length === 0) return;
       if (shared) {
         try {
-          await scripts.tgRecordSpend(windows.length, ...windows.map(spendKey), amountNanos.toString(), ...windows.map((w) => w.period));
+          await scripts.tgRecordSpend(
+            windows.length,
+            ...windows.map(spendKey),
+            amountNanos.toString(),
+            ...windows.map((w) => w.period),
+          );
           return;
         } catch (error) {
           degrade(error);

@@ -5,7 +5,8 @@ import { GatewayError } from './errors.ts';
 /** Large enough for a few base64 images; anything larger is refused before it is read whole. */
 export const MAX_REQUEST_BODY_BYTES = 20 * 1024 * 1024;
 
-const tooLarge = () => new GatewayError(413, 'request_too_large', `The request body exceeds ${MAX_REQUEST_BODY_BYTES / 1024 / 1024} MiB.`);
+const tooLarge = () =>
+  new GatewayError(413, 'request_too_large', `The request body exceeds ${MAX_REQUEST_BODY_BYTES / 1024 / 1024} MiB.`);
 
 /** Reads the raw body once, refusing oversized bodies whether or not they declare their length. */
 export async function readRawBody(ctx: RequestContext): Promise<Uint8Array> {

@@ -19,23 +19,30 @@ function checkOrder(route: Route): void {
   if (duplicate) throw new RouteTableError(`${label}: plugin ${duplicate} is listed twice`);
   const proxy = position(route, 'proxy');
   if (proxy === -1) {
-    if (position(route, 'balance') !== -1 || position(route, 'debit') !== -1) throw new RouteTableError(`${label}: balance and debit only make sense around proxy`);
+    if (position(route, 'balance') !== -1 || position(route, 'debit') !== -1)
+      throw new RouteTableError(`${label}: balance and debit only make sense around proxy`);
     return;
   }
-  if (!route.endpoint || route.method !== 'POST') throw new RouteTableError(`${label}: a proxied route must be a POST with an endpoint (chat, completions or embeddings)`);
+  if (!route.endpoint || route.method !== 'POST')
+    throw new RouteTableError(
+      `${label}: a proxied route must be a POST with an endpoint (chat, completions or embeddings)`,
+    );
   for (const required of ['auth', 'ratelimit']) {
     const at = position(route, required);
     if (at === -1 || at > proxy) throw new RouteTableError(`${label}: ${required} must come before proxy`);
   }
   if (route.free) {
-    if (position(route, 'balance') !== -1 || position(route, 'debit') !== -1) throw new RouteTableError(`${label}: a free route must not list balance or debit`);
+    if (position(route, 'balance') !== -1 || position(route, 'debit') !== -1)
+      throw new RouteTableError(`${label}: a free route must not list balance or debit`);
     return;
   }
   const balance = position(route, 'balance');
-  if (balance === -1 || balance > proxy) throw new RouteTableError(`${label}: a paid route needs balance before proxy (or "free": true)`);
+  if (balance === -1 || balance > proxy)
+    throw new RouteTableError(`${label}: a paid route needs balance before proxy (or "free": true)`);
   for (const required of ['meter', 'debit']) {
     const at = position(route, required);
-    if (at === -1 || at < proxy) throw new RouteTableError(`${label}: a paid route needs ${required} after proxy (or "free": true)`);
+    if (at === -1 || at < proxy)
+      throw new RouteTableError(`${label}: a paid route needs ${required} after proxy (or "free": true)`);
   }
 }
 
@@ -50,17 +57,23 @@ export function compileRoutes(routes: readonly Route[], registry: PluginRegistry
     checkOrder(route);
     const plugins: Plugin[] = route.plugins.map((step) => {
       const definition = registry.get(step.name);
-      if (!definition) throw new RouteTableError(`${label}: unknown plugin "${step.name}" (known: ${[...registry.keys()].join(', ')})`);
+      if (!definition)
+        throw new RouteTableError(
+          `${label}: unknown plugin "${step.name}" (known: ${[...registry.keys()].join(', ')})`,
+        );
       let options: unknown;
       try {
         options = definition.parseOptions(step.options ?? {});
       } catch (error) {
-        throw new RouteTableError(`${label}: plugin ${step.name}: ${error instanceof Error ? error.message : String(error)}`);
+        throw new RouteTableError(
+          `${label}: plugin ${step.name}: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
       return definition.create(options, services);
     });
     const handlers = plugins.filter((p) => p.handle);
-    if (handlers.length !== 1) throw new RouteTableError(`${label}: exactly one plugin must answer the request (found ${handlers.length})`);
+    if (handlers.length !== 1)
+      throw new RouteTableError(`${label}: exactly one plugin must answer the request (found ${handlers.length})`);
     return { route, plugins, handler: handlers[0] as Plugin };
   });
 }

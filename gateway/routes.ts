@@ -18,17 +18,32 @@ export type Route = {
   free?: boolean;
 };
 
-const PAID_PIPELINE: PluginStep[] = [{ name: 'auth' }, { name: 'ratelimit' }, { name: 'balance' }, { name: 'proxy' }, { name: 'meter' }, { name: 'debit' }];
+const PAID_PIPELINE: PluginStep[] = [
+  { name: 'auth' },
+  { name: 'ratelimit' },
+  { name: 'balance' },
+  { name: 'proxy' },
+  { name: 'meter' },
+  { name: 'debit' },
+];
 
 export const DEFAULT_ROUTES: Route[] = [
   { method: 'POST', path: '/v1/chat/completions', endpoint: 'chat', plugins: PAID_PIPELINE },
   { method: 'POST', path: '/v1/completions', endpoint: 'completions', plugins: PAID_PIPELINE },
   { method: 'POST', path: '/v1/embeddings', endpoint: 'embeddings', plugins: PAID_PIPELINE },
   { method: 'GET', path: '/v1/models', plugins: [{ name: 'auth', options: { optional: true } }, { name: 'models' }] },
-  { method: 'GET', path: '/v1/models/:id', plugins: [{ name: 'auth', options: { optional: true } }, { name: 'models' }] },
+  {
+    method: 'GET',
+    path: '/v1/models/:id',
+    plugins: [{ name: 'auth', options: { optional: true } }, { name: 'models' }],
+  },
   // Model ids are `author/slug`: curl users send the slash unencoded (the SDKs encode it). The
   // router wants the same parameter name at the same place, hence `:id` for the author part.
-  { method: 'GET', path: '/v1/models/:id/:slug', plugins: [{ name: 'auth', options: { optional: true } }, { name: 'models' }] },
+  {
+    method: 'GET',
+    path: '/v1/models/:id/:slug',
+    plugins: [{ name: 'auth', options: { optional: true } }, { name: 'models' }],
+  },
   { method: 'GET', path: '/v1/key', plugins: [{ name: 'auth' }, { name: 'key-info' }] },
   { method: 'POST', path: '/webhooks/stripe', plugins: [{ name: 'stripe-webhook' }] },
 ];
@@ -37,8 +52,10 @@ export class RouteTableError extends Error {}
 
 function parseStep(raw: unknown, where: string): PluginStep {
   if (typeof raw === 'string') return { name: raw };
-  if (!isRecord(raw) || typeof raw.name !== 'string') throw new RouteTableError(`${where}: a plugin is a name or {"name", "options"}`);
-  if (raw.options !== undefined && !isRecord(raw.options)) throw new RouteTableError(`${where}: plugin ${raw.name}: options must be an object`);
+  if (!isRecord(raw) || typeof raw.name !== 'string')
+    throw new RouteTableError(`${where}: a plugin is a name or {"name", "options"}`);
+  if (raw.options !== undefined && !isRecord(raw.options))
+    throw new RouteTableError(`${where}: plugin ${raw.name}: options must be an object`);
   return { name: raw.name, options: raw.options };
 }
 
@@ -50,8 +67,10 @@ export function parseRoute(raw: unknown, index: number): Route {
   if (typeof path !== 'string' || !/^\/[A-Za-z0-9/_:.-]*$/.test(path)) {
     throw new RouteTableError(`${where}: path must be a literal path like /v1/chat/completions (no wildcards)`);
   }
-  if (!Array.isArray(plugins) || plugins.length === 0) throw new RouteTableError(`${method} ${path}: plugins must be a non-empty list`);
-  if (free !== undefined && typeof free !== 'boolean') throw new RouteTableError(`${method} ${path}: free must be true or false`);
+  if (!Array.isArray(plugins) || plugins.length === 0)
+    throw new RouteTableError(`${method} ${path}: plugins must be a non-empty list`);
+  if (free !== undefined && typeof free !== 'boolean')
+    throw new RouteTableError(`${method} ${path}: free must be true or false`);
   if (endpoint !== undefined && !ENDPOINTS.includes(endpoint as Endpoint)) {
     throw new RouteTableError(`${method} ${path}: endpoint must be one of ${ENDPOINTS.join(', ')}`);
   }
@@ -71,7 +90,9 @@ export function loadRouteTable(file: string | undefined): Route[] {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new RouteTableError(`cannot read the route file ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new RouteTableError(
+      `cannot read the route file ${file}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const list = isRecord(parsed) ? parsed.routes : undefined;
   if (!Array.isArray(list)) throw new RouteTableError(`${file}: expected {"routes": [...]}`);

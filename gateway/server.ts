@@ -39,24 +39,38 @@ export type GatewayOptions = {
 
 async function ready(services: Services): Promise<Response> {
   try {
-    await Promise.race([services.sql`select 1`, Bun.sleep(READY_CHECK_TIMEOUT_MS).then(() => Promise.reject(new Error('timeout')))]);
+    await Promise.race([
+      services.sql`select 1`,
+      Bun.sleep(READY_CHECK_TIMEOUT_MS).then(() => Promise.reject(new Error('timeout'))),
+    ]);
     return Response.json({ status: 'ready' });
   } catch {
     return Response.json({ status: 'unavailable', reason: 'database unreachable' }, { status: 503 });
   }
 }
 
-export function buildApp(compiled: CompiledRoute[], services: Services, tracker: { active: number }, observe?: GatewayOptions['observe']): Elysia {
+export function buildApp(
+  compiled: CompiledRoute[],
+  services: Services,
+  tracker: { active: number },
+  observe?: GatewayOptions['observe'],
+): Elysia {
   const app = new Elysia();
   // Only what runs outside the pipeline ends here: routing, and CORS preflights (which read the
   // tenant's origins from the database). A failure there is the gateway's, not the client's.
   // Registered first: an Elysia hook covers only the routes added after it.
   app.onError(({ code, error }) => {
     const id = Bun.randomUUIDv7();
-    if (code === 'NOT_FOUND') return errorResponse(new GatewayError(404, 'not_found', 'No such route. See /v1/models for the API.'), id);
-    if (code === 'PARSE' || code === 'VALIDATION') return errorResponse(new GatewayError(400, 'invalid_request', 'The request could not be processed.'), id);
+    if (code === 'NOT_FOUND')
+      return errorResponse(new GatewayError(404, 'not_found', 'No such route. See /v1/models for the API.'), id);
+    if (code === 'PARSE' || code === 'VALIDATION')
+      return errorResponse(new GatewayError(400, 'invalid_request', 'The request could not be processed.'), id);
     const failure = asGatewayError(error);
-    if (!(error instanceof GatewayError)) services.log.error('request failed outside the pipeline', { requestId: id, reason: error instanceof Error ? error.message : String(error) });
+    if (!(error instanceof GatewayError))
+      services.log.error('request failed outside the pipeline', {
+        requestId: id,
+        reason: error instanceof Error ? error.message : String(error),
+      });
     return errorResponse(failure, id);
   });
   for (const route of compiled) {
@@ -79,14 +93,20 @@ export function buildApp(compiled: CompiledRoute[], services: Services, tracker:
     };
     if (route.route.method === 'GET') app.get(route.route.path, handler);
     else app.post(route.route.path, handler, { parse: 'none' });
-    if (isCorsPath(route.route.path)) app.options(route.route.path, ({ request }) => apiPreflight(request, route.route.method, services.cors));
+    if (isCorsPath(route.route.path))
+      app.options(route.route.path, ({ request }) => apiPreflight(request, route.route.method, services.cors));
   }
   app.get('/healthz', () => Response.json({ status: 'ok' }));
   app.get('/readyz', () => ready(services));
   return app;
 }
 
-export async function startGateway(config: Config, database: Database, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
+export async function startGateway(
+  config: Config,
+  database: Database,
+  log: Logger,
+  options: GatewayOptions = {},
+): Promise<Gateway> {
   const catalog = await createCatalog({
     sql: database.sql,
     upstreamBaseUrl: config.upstreamBaseUrl,
@@ -105,7 +125,12 @@ export async function startGateway(config: Config, database: Database, log: Logg
     catalog,
     tenantPricing: createTenantPricing(database.sql),
     cors: createCorsPolicies(database.sql),
-    ledger: createLedgerQueues(database.sql, log, (job) => options.onSettled?.(job), () => spares?.pause()),
+    ledger: createLedgerQueues(
+      database.sql,
+      log,
+      (job) => options.onSettled?.(job),
+      () => spares?.pause(),
+    ),
     spares,
     limits,
     events: options.events ?? { publishBalanceChange: () => {} },

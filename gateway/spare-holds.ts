@@ -49,9 +49,22 @@ const SPARE_PAUSE_MS = 1_000;
 const REAP_INTERVAL_MS = 250;
 
 /** `ready` is set once the spare's statement has answered: true when the spare is durable, false when it was declined. */
-type Spare = { requestId: string; walletId: bigint; amountNanos: bigint; placed: Promise<boolean>; ready: boolean | null };
+type Spare = {
+  requestId: string;
+  walletId: bigint;
+  amountNanos: bigint;
+  placed: Promise<boolean>;
+  ready: boolean | null;
+};
 /** `ceiling` is what the key may keep after declined top-ups; `refilling` while its top-up is in flight. */
-type KeyState = { lastSeenAt: number; spares: Spare[]; declinedUntil: number; running: number; refilling: boolean; ceiling: number };
+type KeyState = {
+  lastSeenAt: number;
+  spares: Spare[];
+  declinedUntil: number;
+  running: number;
+  refilling: boolean;
+  ceiling: number;
+};
 
 /** `placed` resolves true once the spare is durable (at once for one already placed), false when it was declined. */
 export type TakenSpare = { requestId: string; amountNanos: bigint; placed: Promise<boolean> };
@@ -84,13 +97,23 @@ function afterThisRequestMovesOn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-export function createSpareHolds(sql: Sql, log: Logger, holdTtlSeconds: number, now: () => number = performance.now.bind(performance)): SpareHolds {
+export function createSpareHolds(
+  sql: Sql,
+  log: Logger,
+  holdTtlSeconds: number,
+  now: () => number = performance.now.bind(performance),
+): SpareHolds {
   const keys = new Map<string, KeyState>();
   let closed = false;
   let pausedUntil = -Infinity;
   /** One statement for the lot: they are all placed, or (too little headroom) none. */
   function refill(state: KeyState, walletId: bigint, amountNanos: bigint, count: number, target: number): Spare[] {
-    const holds: WholeHold[] = Array.from({ length: count }, () => ({ requestId: Bun.randomUUIDv7(), walletId, amountNanos, ttlSeconds: holdTtlSeconds + SPARE_TTL_MARGIN_SECONDS }));
+    const holds: WholeHold[] = Array.from({ length: count }, () => ({
+      requestId: Bun.randomUUIDv7(),
+      walletId,
+      amountNanos,
+      ttlSeconds: holdTtlSeconds + SPARE_TTL_MARGIN_SECONDS,
+    }));
     let spares: Spare[] = [];
     state.refilling = true;
     const placed = afterThisRequestMovesOn()
@@ -104,7 +127,8 @@ export function createSpareHolds(sql: Sql, log: Logger, holdTtlSeconds: number, 
       .then((ok) => {
         state.refilling = false;
         for (const spare of spares) spare.ready = ok;
-        if (!ok && target > SPARES_PER_RUNNING_REQUEST) state.ceiling = Math.max(SPARES_PER_RUNNING_REQUEST, target >> 1);
+        if (!ok && target > SPARES_PER_RUNNING_REQUEST)
+          state.ceiling = Math.max(SPARES_PER_RUNNING_REQUEST, target >> 1);
         else if (!ok) state.declinedUntil = now() + DECLINED_BACKOFF_MS;
         return ok;
       });
@@ -117,7 +141,9 @@ export function createSpareHolds(sql: Sql, log: Logger, holdTtlSeconds: number, 
 
   /** Voids spares once they are placed; those that cannot be voided now are tried again until they are. */
   async function voidSpares(spares: readonly Spare[]): Promise<number> {
-    const placed = (await Promise.all(spares.map(async (spare) => ((await spare.placed) ? spare.requestId : null)))).filter((id): id is string => id !== null);
+    const placed = (
+      await Promise.all(spares.map(async (spare) => ((await spare.placed) ? spare.requestId : null)))
+    ).filter((id): id is string => id !== null);
     await voidPlaced(placed, true);
     return placed.length;
   }
@@ -127,7 +153,11 @@ export function createSpareHolds(sql: Sql, log: Logger, holdTtlSeconds: number, 
     try {
       await releaseHolds(sql, requestIds, 'voided');
     } catch (error) {
-      if (firstAttempt) log.warn('spare holds not voided; retrying', { holds: requestIds.length, reason: error instanceof Error ? error.message : String(error) });
+      if (firstAttempt)
+        log.warn('spare holds not voided; retrying', {
+          holds: requestIds.length,
+          reason: error instanceof Error ? error.message : String(error),
+        });
       unvoided.push(...requestIds);
     }
   }
@@ -151,7 +181,14 @@ export function createSpareHolds(sql: Sql, log: Logger, holdTtlSeconds: number, 
     take(keyId, walletId, amountNanos) {
       const at = now();
       if (closed || at < pausedUntil) return { spare: null, done: () => {} };
-      const state = keys.get(keyId) ?? { lastSeenAt: -Infinity, spares: [], declinedUntil: -Infinity, running: 0, refilling: false, ceiling: SPARES_MAX_PER_KEY };
+      const state = keys.get(keyId) ?? {
+        lastSeenAt: -Infinity,
+        spares: [],
+        declinedUntil: -Infinity,
+        running: 0,
+        refilling: false,
+        ceiling: SPARES_MAX_PER_KEY,
+      };
       const backToBack = at - state.lastSeenAt < SPARE_IDLE_MS;
       state.lastSeenAt = at;
       state.running += 1;
@@ -168,13 +205,21 @@ export function createSpareHolds(sql: Sql, log: Logger, holdTtlSeconds: number, 
       const taken = covering.shift();
       state.spares = covering;
       const target = Math.min(state.ceiling, SPARES_PER_RUNNING_REQUEST * state.running);
-      if ((taken || backToBack) && !state.refilling && covering.length < target / SPARE_REFILL_DIVISOR && at >= state.declinedUntil) {
+      if (
+        (taken || backToBack) &&
+        !state.refilling &&
+        covering.length < target / SPARE_REFILL_DIVISOR &&
+        at >= state.declinedUntil
+      ) {
         covering.push(...refill(state, walletId, amountNanos, target - covering.length, target));
       }
       const done = () => {
         state.running -= 1;
       };
-      return { spare: taken ? { requestId: taken.requestId, amountNanos: taken.amountNanos, placed: taken.placed } : null, done };
+      return {
+        spare: taken ? { requestId: taken.requestId, amountNanos: taken.amountNanos, placed: taken.placed } : null,
+        done,
+      };
     },
     pause() {
       pausedUntil = now() + SPARE_PAUSE_MS;

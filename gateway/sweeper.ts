@@ -37,20 +37,47 @@ export const CRASH_ESTIMATE_COMPLETION_TOKENS = 1;
 export type SweepServices = Pick<Services, 'sql' | 'config' | 'catalog' | 'tenantPricing' | 'ledger' | 'log'>;
 /** The sweep's parts outside a gateway (the CLI, tests): the stored catalog, no background refresh. */
 export async function standaloneSweepServices(sql: Sql, config: Config, log: Logger): Promise<SweepServices> {
-  const catalog = await createCatalog({ sql, upstreamBaseUrl: config.upstreamBaseUrl, upstreamApiKey: config.upstreamApiKey, log, background: false });
-  return { sql, config, log, catalog, tenantPricing: createTenantPricing(sql), ledger: createLedgerQueues(sql, log, () => {}) };
+  const catalog = await createCatalog({
+    sql,
+    upstreamBaseUrl: config.upstreamBaseUrl,
+    upstreamApiKey: config.upstreamApiKey,
+    log,
+    background: false,
+  });
+  return {
+    sql,
+    config,
+    log,
+    catalog,
+    tenantPricing: createTenantPricing(sql),
+    ledger: createLedgerQueues(sql, log, () => {}),
+  };
 }
 
 /** `settled` counts requests posted from a stream note; `expired` lists the holds released without a charge. */
 export type SweepResult = { settled: number; expired: ResolvedHold[] };
 
 async function usageAfterCrash(services: SweepServices, start: StreamStart): Promise<MeteredUsage> {
-  const record = await fetchGenerationUsage(services.config.upstreamBaseUrl, services.config.upstreamApiKey, start.generationId);
+  const record = await fetchGenerationUsage(
+    services.config.upstreamBaseUrl,
+    services.config.upstreamApiKey,
+    start.generationId,
+  );
   if (record) return record;
-  return { promptTokens: start.promptTokensEstimate, completionTokens: CRASH_ESTIMATE_COMPLETION_TOKENS, upstreamCostFemtos: null, source: 'estimate' };
+  return {
+    promptTokens: start.promptTokensEstimate,
+    completionTokens: CRASH_ESTIMATE_COMPLETION_TOKENS,
+    upstreamCostFemtos: null,
+    source: 'estimate',
+  };
 }
 
-function recordAfterCrash(start: StreamStart, usage: MeteredUsage, costNanos: bigint, chargeNanos: bigint): RequestRecord {
+function recordAfterCrash(
+  start: StreamStart,
+  usage: MeteredUsage,
+  costNanos: bigint,
+  chargeNanos: bigint,
+): RequestRecord {
   return {
     id: start.requestId,
     tenantId: start.tenantId,
@@ -79,10 +106,21 @@ function recordAfterCrash(start: StreamStart, usage: MeteredUsage, costNanos: bi
 export async function crashSettlement(services: SweepServices, start: StreamStart): Promise<SettlementJob> {
   const usage = await usageAfterCrash(services, start);
   const [prompt, completion, request, image] = start.priceNanos;
-  const price = services.catalog.get(start.model)?.price ?? { promptNanosPerMtok: prompt, completionNanosPerMtok: completion, requestNanos: request, imageNanos: image };
+  const price = services.catalog.get(start.model)?.price ?? {
+    promptNanosPerMtok: prompt,
+    completionNanosPerMtok: completion,
+    requestNanos: request,
+    imageNanos: image,
+  };
   const charge = chargeOf(usage, price, start.mediaItems, start.markupsBps);
   const chain = await services.tenantPricing.forTenant(start.tenantId);
-  const basis = { requestId: start.requestId, walletId: start.walletId, modelId: start.model, levels: chain.levels, upstreamWalletId: chain.upstreamWalletId };
+  const basis = {
+    requestId: start.requestId,
+    walletId: start.walletId,
+    modelId: start.model,
+    levels: chain.levels,
+    upstreamWalletId: chain.upstreamWalletId,
+  };
   return {
     settlement: settlementOf(basis, charge),
     request: recordAfterCrash(start, usage, charge.costNanos, charge.levelPricesNanos.at(-1) ?? 0n),
@@ -99,7 +137,9 @@ export async function sweepOverdueHolds(services: SweepServices): Promise<SweepR
   const silent = requestIds.filter((id) => !started.has(id));
   const expired = silent.length === 0 ? [] : await releaseHolds(services.sql, silent, 'expired');
   for (let i = 0; i < starts.length; i += SWEEP_LOOKUP_CONCURRENCY) {
-    const jobs = await Promise.all(starts.slice(i, i + SWEEP_LOOKUP_CONCURRENCY).map((start) => crashSettlement(services, start)));
+    const jobs = await Promise.all(
+      starts.slice(i, i + SWEEP_LOOKUP_CONCURRENCY).map((start) => crashSettlement(services, start)),
+    );
     // The ledger queue retries a failed write; a hold another replica resolved first stays as it is.
     await Promise.all(jobs.map((job) => services.ledger.settle(job)));
   }
@@ -112,7 +152,8 @@ export function startSweeper(services: SweepServices): () => void {
   const sweep = async () => {
     const result = await sweepOverdueHolds(services);
     if (result.settled > 0) log.warn('settled holds left open by a lost replica', { requests: result.settled });
-    if (result.expired.length > 0) log.warn('expired overdue holds', { requests: new Set(result.expired.map((hold) => hold.requestId)).size });
+    if (result.expired.length > 0)
+      log.warn('expired overdue holds', { requests: new Set(result.expired.map((hold) => hold.requestId)).size });
     // Notes are kept while any hold of their request is open, and for one TTL so late sweeps find them.
     for (let batch = 0; batch < PRUNE_BATCHES_PER_SWEEP; batch++) {
       if ((await pruneStreamStarts(sql, config.holdTtlSeconds, PRUNE_BATCH_LIMIT)) < PRUNE_BATCH_LIMIT) break;
@@ -122,7 +163,9 @@ export function startSweeper(services: SweepServices): () => void {
     if (running) return;
     running = true;
     sweep()
-      .catch((error: unknown) => log.warn('hold sweep failed', { reason: error instanceof Error ? error.message : String(error) }))
+      .catch((error: unknown) =>
+        log.warn('hold sweep failed', { reason: error instanceof Error ? error.message : String(error) }),
+      )
       .finally(() => (running = false));
   }, config.sweepIntervalSeconds * 1_000);
   timer.unref?.();

@@ -20,7 +20,6 @@ export type ChainPricing = {
   markupsFor(modelId: string, leafMarkupOverrideBps?: number): number[];
 };
 
-
 async function loadChainPricing(sql: Sql, tenantId: string): Promise<ChainPricing> {
   const tenants = await tenantChain(sql, tenantId);
   if (tenants.length === 0) throw new Error(`tenant ${tenantId} does not exist`);
@@ -39,11 +38,17 @@ async function loadChainPricing(sql: Sql, tenantId: string): Promise<ChainPricin
   return {
     tenants,
     // The wallet of level 0 (root) is never charged; the customer's own wallet stands for the leaf.
-    levels: tenants.map((t, i) => ({ tenantId: t.id, walletId: i === 0 ? 0n : wallet(t.id, 'reseller'), revenueWalletId: wallet(t.id, 'revenue') })),
+    levels: tenants.map((t, i) => ({
+      tenantId: t.id,
+      walletId: i === 0 ? 0n : wallet(t.id, 'reseller'),
+      revenueWalletId: wallet(t.id, 'revenue'),
+    })),
     upstreamWalletId: wallet(ids[0] as string, 'upstream'),
     markupsFor(modelId, leafMarkupOverrideBps) {
       return tenants.map((t, i) =>
-        i === tenants.length - 1 && leafMarkupOverrideBps !== undefined ? leafMarkupOverrideBps : markupFor(rulesByTenant.get(t.id) ?? [], modelId, t.markupBps),
+        i === tenants.length - 1 && leafMarkupOverrideBps !== undefined
+          ? leafMarkupOverrideBps
+          : markupFor(rulesByTenant.get(t.id) ?? [], modelId, t.markupBps),
       );
     },
   };

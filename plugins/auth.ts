@@ -31,9 +31,12 @@ const unauthorized = (message: string, code = 'invalid_api_key') => new GatewayE
 function checkUsable(principal: KeyPrincipal, now: number): void {
   const { key } = principal;
   if (key.revokedAt) throw unauthorized('This API key has been revoked.', 'revoked_api_key');
-  if (key.expiresAt && key.expiresAt.getTime() <= now) throw unauthorized('This API key has expired.', 'expired_api_key');
-  if (principal.accountStatus !== 'active') throw new GatewayError(403, 'account_suspended', 'This account is suspended. Contact support.');
-  if (principal.tenantStatus !== 'active') throw new GatewayError(403, 'tenant_suspended', 'This service is suspended. Contact support.');
+  if (key.expiresAt && key.expiresAt.getTime() <= now)
+    throw unauthorized('This API key has expired.', 'expired_api_key');
+  if (principal.accountStatus !== 'active')
+    throw new GatewayError(403, 'account_suspended', 'This account is suspended. Contact support.');
+  if (principal.tenantStatus !== 'active')
+    throw new GatewayError(403, 'tenant_suspended', 'This service is suspended. Contact support.');
 }
 
 function createKeyCache(sql: Sql, pepper: string) {

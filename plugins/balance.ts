@@ -37,7 +37,13 @@ const LATE_VOID_RETRY_MS = 1_000;
 function resolveModels(services: Services, billed: BilledRequest): CatalogModel[] {
   return billed.candidateModels.map((id) => {
     const model = services.catalog.get(id);
-    if (!model) throw new GatewayError(404, 'model_not_found', `The model \`${id}\` does not exist or is not available.`, 'model');
+    if (!model)
+      throw new GatewayError(
+        404,
+        'model_not_found',
+        `The model \`${id}\` does not exist or is not available.`,
+        'model',
+      );
     return model;
   });
 }
@@ -55,16 +61,26 @@ function checkAllowed(ctx: RequestContext, models: CatalogModel[]): void {
 function outputCeiling(billed: BilledRequest, models: CatalogModel[], promptTokens: number): number {
   if (billed.endpoint === 'embeddings') return 0;
   if (billed.requestedMaxTokens !== null) return billed.requestedMaxTokens;
-  const limits = models.map((m) => m.maxCompletionTokens ?? (m.contextLength ? Math.max(m.contextLength - promptTokens, MINIMUM_OUTPUT_TOKENS) : DEFAULT_MAX_OUTPUT_TOKENS));
+  const limits = models.map(
+    (m) =>
+      m.maxCompletionTokens ??
+      (m.contextLength ? Math.max(m.contextLength - promptTokens, MINIMUM_OUTPUT_TOKENS) : DEFAULT_MAX_OUTPUT_TOKENS),
+  );
   return Math.max(...limits);
 }
 
 /** Legs in hold order: the customer at the leaf price, then each reseller at its parent's price. */
 function holdLegs(ctx: RequestContext, chain: ChainPricing, desired: bigint[], minimum: bigint[]): HoldLeg[] {
   const leaf = chain.levels.length - 1;
-  const legs: HoldLeg[] = [{ walletId: ctx.principal?.walletId ?? 0n, desiredNanos: desired[leaf] ?? 0n, minimumNanos: minimum[leaf] ?? 0n }];
+  const legs: HoldLeg[] = [
+    { walletId: ctx.principal?.walletId ?? 0n, desiredNanos: desired[leaf] ?? 0n, minimumNanos: minimum[leaf] ?? 0n },
+  ];
   for (let level = leaf; level >= 1; level--) {
-    legs.push({ walletId: chain.levels[level]?.walletId ?? 0n, desiredNanos: desired[level - 1] ?? 0n, minimumNanos: minimum[level - 1] ?? 0n });
+    legs.push({
+      walletId: chain.levels[level]?.walletId ?? 0n,
+      desiredNanos: desired[level - 1] ?? 0n,
+      minimumNanos: minimum[level - 1] ?? 0n,
+    });
   }
   return legs;
 }
@@ -75,9 +91,15 @@ function grantedByLevel(grantedLegs: readonly bigint[]): bigint[] {
 }
 
 function refusal(outcome: Extract<HoldOutcome, { ok: false }>, minimumNanos: bigint): GatewayError {
-  if (outcome.reason === 'key_credit_cap') return insufficientCredit('This API key has reached its credit limit. Raise the limit or use another key.');
-  if (outcome.legIndex > 0) return insufficientCredit('This service cannot accept paid requests right now: its wholesale credit is exhausted. Contact support.');
-  return insufficientCredit(`Insufficient credit: this request needs at least $${formatUsd(minimumNanos)} available. Add credit to continue.`);
+  if (outcome.reason === 'key_credit_cap')
+    return insufficientCredit('This API key has reached its credit limit. Raise the limit or use another key.');
+  if (outcome.legIndex > 0)
+    return insufficientCredit(
+      'This service cannot accept paid requests right now: its wholesale credit is exhausted. Contact support.',
+    );
+  return insufficientCredit(
+    `Insufficient credit: this request needs at least $${formatUsd(minimumNanos)} available. Add credit to continue.`,
+  );
 }
 
 function lowerMaxTokens(billed: BilledRequest, tokens: number): void {
@@ -94,7 +116,10 @@ async function voidLateHold(requestId: string, services: Services): Promise<void
       return;
     } catch (error) {
       if (attempt >= LATE_VOID_ATTEMPTS) {
-        services.log.warn('late hold not voided; the sweeper will expire it', { requestId, reason: error instanceof Error ? error.message : String(error) });
+        services.log.warn('late hold not voided; the sweeper will expire it', {
+          requestId,
+          reason: error instanceof Error ? error.message : String(error),
+        });
         return;
       }
       await Bun.sleep(LATE_VOID_RETRY_MS);
@@ -103,12 +128,25 @@ async function voidLateHold(requestId: string, services: Services): Promise<void
 }
 
 /** A hold (`granted` tells whether it was placed) answered within the database deadline, else 503; one placed after that is voided. */
-async function holdWithinDeadline<T>(requestId: string, services: Services, pending: Promise<T>, granted: (result: T) => boolean): Promise<T> {
+async function holdWithinDeadline<T>(
+  requestId: string,
+  services: Services,
+  pending: Promise<T>,
+  granted: (result: T) => boolean,
+): Promise<T> {
   try {
     return await withinDatabaseDeadline(pending);
   } catch (error) {
     services.spares?.pause();
-    services.log.error('hold failed', { requestId, reason: error instanceof GatewayError ? `no answer within ${DATABASE_DEADLINE_MS} ms` : error instanceof Error ? error.message : String(error) });
+    services.log.error('hold failed', {
+      requestId,
+      reason:
+        error instanceof GatewayError
+          ? `no answer within ${DATABASE_DEADLINE_MS} ms`
+          : error instanceof Error
+            ? error.message
+            : String(error),
+    });
     pending.then(
       (late) => (granted(late) ? voidLateHold(requestId, services) : undefined),
       () => {},
@@ -117,7 +155,8 @@ async function holdWithinDeadline<T>(requestId: string, services: Services, pend
   }
 }
 
-const placeHoldNow = (services: Services, request: HoldRequest) => holdWithinDeadline(request.requestId, services, services.ledger.hold(request), (outcome) => outcome.ok);
+const placeHoldNow = (services: Services, request: HoldRequest) =>
+  holdWithinDeadline(request.requestId, services, services.ledger.hold(request), (outcome) => outcome.ok);
 
 /** How a request that asked for a spare hold tells the spares it has ended. */
 const spareUses = new WeakMap<RequestContext, () => void>();
@@ -133,7 +172,12 @@ function endSpareUse(ctx: RequestContext): void {
  * spares on the wallet is placed again once they are voided, so a spare never costs a request its
  * credit here.
  */
-async function holdOrTakeSpare(ctx: RequestContext, services: Services, request: HoldRequest, keyId: string): Promise<HoldOutcome> {
+async function holdOrTakeSpare(
+  ctx: RequestContext,
+  services: Services,
+  request: HoldRequest,
+  keyId: string,
+): Promise<HoldOutcome> {
   const leg = wholeHoldLeg(request);
   const spares = services.spares;
   if (!spares || !leg) return placeHoldNow(services, request);
@@ -160,7 +204,11 @@ async function holdOrTakeSpare(ctx: RequestContext, services: Services, request:
   return placeHoldNow(services, { ...request, requestId: ctx.id });
 }
 
-async function placeHold(ctx: RequestContext, services: Services, markupOverrideBps: number | undefined): Promise<void> {
+async function placeHold(
+  ctx: RequestContext,
+  services: Services,
+  markupOverrideBps: number | undefined,
+): Promise<void> {
   const principal = ctx.principal;
   if (!principal) throw new Error('balance runs after auth');
   const billed = await billedRequest(ctx);
@@ -169,17 +217,29 @@ async function placeHold(ctx: RequestContext, services: Services, markupOverride
   const chain = await services.tenantPricing.forTenant(principal.tenantId);
   const markupsBps = chain.markupsFor(billed.model, markupOverrideBps);
   const bound = promptBound(billed.endpoint, billed.body);
-  const shape: HoldShape = { price: ceilingPrice(models.map((m) => m.price)), promptTokens: bound.tokens, mediaItems: bound.mediaItems, choices: billed.choices };
+  const shape: HoldShape = {
+    price: ceilingPrice(models.map((m) => m.price)),
+    promptTokens: bound.tokens,
+    mediaItems: bound.mediaItems,
+    choices: billed.choices,
+  };
   const ceiling = outputCeiling(billed, models, bound.tokens);
   const minimumTokens = Math.min(MINIMUM_OUTPUT_TOKENS, ceiling);
   const desired = holdNanosPerLevel(shape, ceiling, markupsBps);
   const minimum = holdNanosPerLevel(shape, minimumTokens, markupsBps);
   const legs = holdLegs(ctx, chain, desired, minimum);
   const apiKeyId = principal.key.creditCapNanos === null ? null : principal.key.id;
-  const outcome = await holdOrTakeSpare(ctx, services, { requestId: ctx.id, legs, apiKeyId, ttlSeconds: services.config.holdTtlSeconds }, principal.key.id);
+  const outcome = await holdOrTakeSpare(
+    ctx,
+    services,
+    { requestId: ctx.id, legs, apiKeyId, ttlSeconds: services.config.holdTtlSeconds },
+    principal.key.id,
+  );
   if (!outcome.ok) throw refusal(outcome, legs[0]?.minimumNanos ?? 0n);
   const granted = grantedByLevel(outcome.grantedNanos);
-  const affordable = granted.every((g, level) => g >= (desired[level] ?? 0n)) ? ceiling : affordableOutputTokens(shape, markupsBps, granted, ceiling);
+  const affordable = granted.every((g, level) => g >= (desired[level] ?? 0n))
+    ? ceiling
+    : affordableOutputTokens(shape, markupsBps, granted, ceiling);
   if (billed.requestedMaxTokens === null || affordable < billed.requestedMaxTokens) lowerMaxTokens(billed, affordable);
   ctx.model = models[0];
   ctx.pricing = { levels: chain.levels, upstreamWalletId: chain.upstreamWalletId, markupsBps, bound, shape };

@@ -16,11 +16,20 @@ import type { Outcome, PluginDefinition } from './types.ts';
  * delivered, the documented estimate (flagged); an upstream error before any output voids the hold.
  */
 
-async function settledUsage(ctx: RequestContext, outcome: Outcome, services: Services, lookup: boolean): Promise<MeteredUsage | undefined> {
+async function settledUsage(
+  ctx: RequestContext,
+  outcome: Outcome,
+  services: Services,
+  lookup: boolean,
+): Promise<MeteredUsage | undefined> {
   if (ctx.usage) return ctx.usage;
   const generationId = ctx.upstream?.generationId;
   if (lookup && generationId && outcome.kind !== 'refused') {
-    const record = await fetchGenerationUsage(services.config.upstreamBaseUrl, services.config.upstreamApiKey, generationId);
+    const record = await fetchGenerationUsage(
+      services.config.upstreamBaseUrl,
+      services.config.upstreamApiKey,
+      generationId,
+    );
     if (record) return record;
   }
   if (outcome.producedOutput && ctx.pricing) return estimateUsage(ctx.pricing.bound, ctx.upstream?.contentEvents ?? 0);
@@ -28,14 +37,21 @@ async function settledUsage(ctx: RequestContext, outcome: Outcome, services: Ser
 }
 
 /** Who pays and who is paid for one request: the customer's wallet and the tenant chain, root first. */
-export type SettlementBasis = { requestId: string; walletId: bigint; modelId: string | null; levels: readonly TenantLevel[]; upstreamWalletId: bigint };
+export type SettlementBasis = {
+  requestId: string;
+  walletId: bigint;
+  modelId: string | null;
+  levels: readonly TenantLevel[];
+  upstreamWalletId: bigint;
+};
 
 /** Debits (customer at the leaf price, each reseller at its parent's) and the credits that balance them. */
 export function settlementOf(basis: SettlementBasis, charge: Charge): Settlement {
   const prices = charge.levelPricesNanos;
   const leaf = prices.length - 1;
   const debits = [{ walletId: basis.walletId, chargeNanos: prices[leaf] ?? 0n }];
-  for (let level = leaf; level >= 1; level--) debits.push({ walletId: basis.levels[level]?.walletId ?? 0n, chargeNanos: prices[level - 1] ?? 0n });
+  for (let level = leaf; level >= 1; level--)
+    debits.push({ walletId: basis.levels[level]?.walletId ?? 0n, chargeNanos: prices[level - 1] ?? 0n });
   const credits = basis.levels.map((level, i) => ({
     walletId: level.revenueWalletId,
     amountNanos: i === 0 ? (prices[0] ?? 0n) - charge.costNanos : (prices[i] ?? 0n),
@@ -54,7 +70,12 @@ export function chargesOf(requestId: string, levels: readonly TenantLevel[], cha
   }));
 }
 
-function recordOf(ctx: RequestContext, outcome: Outcome, usage: MeteredUsage | undefined, charge: Charge | undefined): RequestRecord {
+function recordOf(
+  ctx: RequestContext,
+  outcome: Outcome,
+  usage: MeteredUsage | undefined,
+  charge: Charge | undefined,
+): RequestRecord {
   const principal = ctx.principal;
   const firstByteAt = ctx.upstream?.firstByteAt ?? null;
   return {
@@ -90,7 +111,12 @@ async function price(ctx: RequestContext, outcome: Outcome, services: Services, 
   return { usage, charge: usage ? computeCharge(ctx, services.catalog, usage) : undefined };
 }
 
-async function post(ctx: RequestContext, outcome: Outcome, services: Services, { usage, charge }: Priced): Promise<void> {
+async function post(
+  ctx: RequestContext,
+  outcome: Outcome,
+  services: Services,
+  { usage, charge }: Priced,
+): Promise<void> {
   const principal = ctx.principal;
   if (!principal) return;
   let job: SettlementJob = { settlement: null, request: recordOf(ctx, outcome, usage, charge), charges: [] };
@@ -98,7 +124,13 @@ async function post(ctx: RequestContext, outcome: Outcome, services: Services, {
   if (ctx.hold && charge && pricing) {
     // The chain was read when the hold was placed: settling needs no database read, so it can
     // queue (and retry) even while the database is unreachable.
-    const basis = { requestId: ctx.id, walletId: principal.walletId, modelId: ctx.model?.id ?? null, levels: pricing.levels, upstreamWalletId: pricing.upstreamWalletId };
+    const basis = {
+      requestId: ctx.id,
+      walletId: principal.walletId,
+      modelId: ctx.model?.id ?? null,
+      levels: pricing.levels,
+      upstreamWalletId: pricing.upstreamWalletId,
+    };
     job = { ...job, settlement: settlementOf(basis, charge), charges: chargesOf(ctx.id, pricing.levels, charge) };
   }
   await services.ledger.settle(job);
@@ -121,7 +153,10 @@ export const debit: PluginDefinition<{ generationLookup: boolean }> = {
         // plugins' settle steps, such as releasing the concurrency slot. `ctx.charged` lets them
         // wait for the price alone (spending limits count it) without waiting on the ledger.
         const priced = price(ctx, outcome, services, options.generationLookup);
-        ctx.charged = priced.then(({ charge }) => charge?.levelPricesNanos.at(-1) ?? 0n, () => 0n);
+        ctx.charged = priced.then(
+          ({ charge }) => charge?.levelPricesNanos.at(-1) ?? 0n,
+          () => 0n,
+        );
         priced
           .then((result) => {
             starts.forget(ctx);

@@ -37,7 +37,11 @@ export async function fetchGenerationUsage(
       if (!response.ok) return undefined;
       const data = ((await response.json()) as GenerationPayload).data;
       if (!data) return undefined;
-      const reported = readReportedUsage([data.native_tokens_prompt, data.tokens_prompt], [data.native_tokens_completion, data.tokens_completion], data.total_cost);
+      const reported = readReportedUsage(
+        [data.native_tokens_prompt, data.tokens_prompt],
+        [data.native_tokens_completion, data.tokens_completion],
+        data.total_cost,
+      );
       return reported && { ...reported, source: 'generation' };
     } catch {
       return undefined;

@@ -48,7 +48,11 @@ export const keyInfo: PluginDefinition<Record<string, never>> = {
             rate_limits: Object.fromEntries(
               Object.entries(limits).map(([subject, { spendPerDayNanos, spendPerMonthNanos, ...counts }]) => [
                 subject,
-                { ...counts, spendPerDayUsd: usdOrNull(spendPerDayNanos), spendPerMonthUsd: usdOrNull(spendPerMonthNanos) },
+                {
+                  ...counts,
+                  spendPerDayUsd: usdOrNull(spendPerDayNanos),
+                  spendPerMonthUsd: usdOrNull(spendPerMonthNanos),
+                },
               ]),
             ),
           },

@@ -12,7 +12,13 @@ import type { Observer, PluginDefinition } from './types.ts';
  * sees their own price in `usage.cost`; the upstream's cost and cost details are removed.
  */
 
-type UsagePayload = { prompt_tokens?: unknown; completion_tokens?: unknown; cost?: unknown; cost_details?: unknown; is_byok?: unknown };
+type UsagePayload = {
+  prompt_tokens?: unknown;
+  completion_tokens?: unknown;
+  cost?: unknown;
+  cost_details?: unknown;
+  is_byok?: unknown;
+};
 type Payload = { id?: unknown; model?: unknown; usage?: UsagePayload | null; choices?: unknown };
 
 function readUsage(ctx: RequestContext, services: Services, usage: UsagePayload): void {

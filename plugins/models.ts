@@ -67,7 +67,13 @@ export const models: PluginDefinition<Record<string, never>> = {
         if (ctx.route.path.includes('/:')) {
           const id = decodedModelId(path.slice(prefix.length));
           const model = services.catalog.get(id);
-          if (!model) throw new GatewayError(404, 'model_not_found', `The model \`${id}\` does not exist or is not available.`, 'model');
+          if (!model)
+            throw new GatewayError(
+              404,
+              'model_not_found',
+              `The model \`${id}\` does not exist or is not available.`,
+              'model',
+            );
           return json(priced(model, chain));
         }
         return json({ object: 'list', data: services.catalog.list().map((model) => priced(model, chain)) });

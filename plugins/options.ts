@@ -7,7 +7,12 @@ export function booleanOption(raw: Record<string, unknown>, name: string, fallba
   return value;
 }
 
-export function stringOption<T extends string>(raw: Record<string, unknown>, name: string, allowed: readonly T[] | null, fallback?: T): T {
+export function stringOption<T extends string>(
+  raw: Record<string, unknown>,
+  name: string,
+  allowed: readonly T[] | null,
+  fallback?: T,
+): T {
   const value = raw[name] ?? fallback;
   if (typeof value !== 'string' || (allowed !== null && !allowed.includes(value as T))) {
     throw new Error(`option ${name} must be ${allowed ? `one of ${allowed.join(', ')}` : 'a string'}`);
@@ -15,10 +20,16 @@ export function stringOption<T extends string>(raw: Record<string, unknown>, nam
   return value as T;
 }
 
-export function optionalNumberOption(raw: Record<string, unknown>, name: string, min: number, max: number): number | undefined {
+export function optionalNumberOption(
+  raw: Record<string, unknown>,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
   const value = raw[name];
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) throw new Error(`option ${name} must be a number from ${min} to ${max}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
+    throw new Error(`option ${name} must be a number from ${min} to ${max}`);
   return value;
 }
 
@@ -30,5 +41,6 @@ export function noOptions(raw: Record<string, unknown>): Record<string, never> {
 
 export function onlyKnownOptions(raw: Record<string, unknown>, known: readonly string[]): void {
   const unknown = Object.keys(raw).filter((name) => !known.includes(name));
-  if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(', ')} (known: ${known.join(', ') || 'none'})`);
+  if (unknown.length > 0)
+    throw new Error(`unknown option ${unknown.join(', ')} (known: ${known.join(', ') || 'none'})`);
 }

@@ -1,5 +1,10 @@
 import { formatUsd } from '../core/money.ts';
-import { policiesFor, type PolicyLimits, type PolicySubject, type SubjectPolicies } from '../db/queries/rate-limit-policies.ts';
+import {
+  policiesFor,
+  type PolicyLimits,
+  type PolicySubject,
+  type SubjectPolicies,
+} from '../db/queries/rate-limit-policies.ts';
 import type { RequestContext } from '../gateway/context.ts';
 import { GatewayError } from '../gateway/errors.ts';
 import type { LimitStore, SpendCheck, SpendResult, WindowCheck, WindowResult } from '../gateway/limits.ts';
@@ -27,7 +32,11 @@ type Subject = { kind: PolicySubject; id: string; policy: PolicyLimits };
 function subjectsOf(ctx: RequestContext, policies: SubjectPolicies): Subject[] {
   const principal = ctx.principal;
   if (!principal) return [];
-  const ids: Record<PolicySubject, string> = { key: principal.key.id, account: principal.key.accountId, tenant: principal.tenantId };
+  const ids: Record<PolicySubject, string> = {
+    key: principal.key.id,
+    account: principal.key.accountId,
+    tenant: principal.tenantId,
+  };
   return (['key', 'account', 'tenant'] as const).flatMap((kind) => {
     const policy = policies[kind];
     return policy ? [{ kind, id: ids[kind], policy }] : [];
@@ -42,9 +51,15 @@ function windowChecks(subjects: Subject[]): { checks: WindowCheck[]; tokens: boo
       checks.push(check);
       tokens.push(isTokens);
     };
-    if (policy.requestsPerMinute) add({ key: `rpm:${kind}:${id}`, limit: policy.requestsPerMinute, windowMs: MINUTE_MS, cost: 1 }, false);
-    if (policy.requestsPerHour) add({ key: `rph:${kind}:${id}`, limit: policy.requestsPerHour, windowMs: HOUR_MS, cost: 1 }, false);
-    if (policy.tokensPerMinute) add({ key: `tpm:${kind}:${id}`, limit: policy.tokensPerMinute, windowMs: MINUTE_MS, cost: 1, record: false }, true);
+    if (policy.requestsPerMinute)
+      add({ key: `rpm:${kind}:${id}`, limit: policy.requestsPerMinute, windowMs: MINUTE_MS, cost: 1 }, false);
+    if (policy.requestsPerHour)
+      add({ key: `rph:${kind}:${id}`, limit: policy.requestsPerHour, windowMs: HOUR_MS, cost: 1 }, false);
+    if (policy.tokensPerMinute)
+      add(
+        { key: `tpm:${kind}:${id}`, limit: policy.tokensPerMinute, windowMs: MINUTE_MS, cost: 1, record: false },
+        true,
+      );
   }
   return { checks, tokens };
 }
@@ -86,7 +101,10 @@ function setHeaders(ctx: RequestContext, checks: WindowCheck[], results: WindowR
 
 function tooMany(message: string, retryAfterMs: number): GatewayError {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return new GatewayError(429, 'rate_limit_exceeded', message, null, { 'retry-after': String(seconds), 'x-ratelimit-reset-requests': `${seconds}s` });
+  return new GatewayError(429, 'rate_limit_exceeded', message, null, {
+    'retry-after': String(seconds),
+    'x-ratelimit-reset-requests': `${seconds}s`,
+  });
 }
 
 /** A spending limit will not lift before the period ends, so SDK retries would only waste calls. */
@@ -94,18 +112,32 @@ function spendRefusal(check: SpendCheck & { kind: PolicySubject }, result: Spend
   const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
   const when = check.period === 'day' ? 'at 00:00 UTC' : 'at 00:00 UTC on the first day of next month';
   const message = `Spending limit reached for this ${check.kind}: $${formatUsd(check.limitNanos)} per UTC ${check.period}, $${formatUsd(result.spentNanos)} spent. It resets ${when}.`;
-  return new GatewayError(429, 'rate_limit_exceeded', message, null, { 'retry-after': String(seconds), 'x-should-retry': 'false' });
+  return new GatewayError(429, 'rate_limit_exceeded', message, null, {
+    'retry-after': String(seconds),
+    'x-should-retry': 'false',
+  });
 }
 
-function refusalOf(checks: WindowCheck[], tokens: boolean[], results: WindowResult[], spends: ReturnType<typeof spendChecks>, spent: SpendResult[]): GatewayError | undefined {
+function refusalOf(
+  checks: WindowCheck[],
+  tokens: boolean[],
+  results: WindowResult[],
+  spends: ReturnType<typeof spendChecks>,
+  spent: SpendResult[],
+): GatewayError | undefined {
   const refused = results.findIndex((r) => !r.allowed);
   if (refused !== -1) {
     const check = checks[refused] as WindowCheck;
     const what = tokens[refused] ? 'tokens' : 'requests';
-    return tooMany(`Rate limit reached: ${check.limit} ${what} per ${check.windowMs === HOUR_MS ? 'hour' : 'minute'}. Retry after the time in retry-after.`, (results[refused] as WindowResult).retryAfterMs);
+    return tooMany(
+      `Rate limit reached: ${check.limit} ${what} per ${check.windowMs === HOUR_MS ? 'hour' : 'minute'}. Retry after the time in retry-after.`,
+      (results[refused] as WindowResult).retryAfterMs,
+    );
   }
   const over = spent.findIndex((r) => !r.allowed);
-  return over === -1 ? undefined : spendRefusal(spends[over] as SpendCheck & { kind: PolicySubject }, spent[over] as SpendResult);
+  return over === -1
+    ? undefined
+    : spendRefusal(spends[over] as SpendCheck & { kind: PolicySubject }, spent[over] as SpendResult);
 }
 
 /** Tokens and spend known only once the request is priced; both are added without refusing. */
@@ -114,7 +146,8 @@ async function recordUsage(limits: LimitStore, ctx: RequestContext, subjects: Su
   const used = (ctx.usage?.promptTokens ?? 0) + (ctx.usage?.completionTokens ?? 0);
   const writes: Promise<void>[] = [];
   if (used > 0) {
-    for (const { kind, id, policy } of subjects) if (policy.tokensPerMinute) writes.push(limits.record(`tpm:${kind}:${id}`, MINUTE_MS, used));
+    for (const { kind, id, policy } of subjects)
+      if (policy.tokensPerMinute) writes.push(limits.record(`tpm:${kind}:${id}`, MINUTE_MS, used));
   }
   const spends = spendChecks(subjects);
   if (chargeNanos > 0n && spends.length > 0) writes.push(limits.recordSpend(spends, chargeNanos));
@@ -144,7 +177,13 @@ export const ratelimit: PluginDefinition<Record<string, never>> = {
     const policies = (ctx: RequestContext): Promise<SubjectPolicies> => {
       const principal = ctx.principal;
       if (!principal) return Promise.resolve({});
-      return cache.get(principal.key.id, () => policiesFor(services.sql, { tenantId: principal.tenantId, accountId: principal.key.accountId, apiKeyId: principal.key.id }));
+      return cache.get(principal.key.id, () =>
+        policiesFor(services.sql, {
+          tenantId: principal.tenantId,
+          accountId: principal.key.accountId,
+          apiKeyId: principal.key.id,
+        }),
+      );
     };
     return {
       name: 'ratelimit',

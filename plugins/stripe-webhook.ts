@@ -31,13 +31,20 @@ export const stripeWebhook: PluginDefinition<Record<string, never>> = {
   parseOptions: noOptions,
   create(_options, services) {
     const settings = services.config.stripe;
-    const deps: BillingDeps | undefined = settings ? { sql: services.sql, stripe: stripeClient(settings), log: services.log } : undefined;
+    const deps: BillingDeps | undefined = settings
+      ? { sql: services.sql, stripe: stripeClient(settings), log: services.log }
+      : undefined;
     return {
       name: 'stripe-webhook',
       async handle(ctx) {
-        if (!settings || !deps) throw new GatewayError(503, 'payments_not_configured', 'Stripe payments are not configured on this server.');
+        if (!settings || !deps)
+          throw new GatewayError(503, 'payments_not_configured', 'Stripe payments are not configured on this server.');
         const body = await readRawBody(ctx);
-        const verified = await verifyStripeSignature(body, ctx.request.headers.get('stripe-signature'), settings.webhookSecrets);
+        const verified = await verifyStripeSignature(
+          body,
+          ctx.request.headers.get('stripe-signature'),
+          settings.webhookSecrets,
+        );
         if (!verified.ok) {
           services.log.warn('stripe webhook refused', { requestId: ctx.id, reason: verified.failure });
           throw new GatewayError(400, verified.failure, REFUSALS[verified.failure]);
@@ -46,15 +53,27 @@ export const stripeWebhook: PluginDefinition<Record<string, never>> = {
         try {
           result = await processStripeEvent(deps, verified.event, 'webhook');
         } catch (error) {
-          if (error instanceof InvalidStripeEvent) throw new GatewayError(400, 'invalid_payload', REFUSALS.invalid_payload);
+          if (error instanceof InvalidStripeEvent)
+            throw new GatewayError(400, 'invalid_payload', REFUSALS.invalid_payload);
           services.log.error('stripe event failed; Stripe will retry it', { requestId: ctx.id, reason: reason(error) });
-          throw new GatewayError(500, 'webhook_failed', 'The event could not be applied now; Stripe will deliver it again.');
+          throw new GatewayError(
+            500,
+            'webhook_failed',
+            'The event could not be applied now; Stripe will deliver it again.',
+          );
         }
         const payment = result.payment;
         const accountId = payment?.accountId ?? result.accountId;
         if (accountId && result.balanceChanged) services.events.publishBalanceChange(accountId);
         if (payment && result.credited) void completeReceipt(deps, payment);
-        services.log.info('stripe event', { requestId: ctx.id, eventId: result.eventId, type: result.type, outcome: result.outcome, duplicate: result.duplicate, paymentId: payment?.id ?? null });
+        services.log.info('stripe event', {
+          requestId: ctx.id,
+          eventId: result.eventId,
+          type: result.type,
+          outcome: result.outcome,
+          duplicate: result.duplicate,
+          paymentId: payment?.id ?? null,
+        });
         return Response.json({ received: true, duplicate: result.duplicate, outcome: result.outcome });
       },
     };

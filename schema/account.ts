@@ -23,14 +23,21 @@ export const BalanceRef = builder.objectRef<WalletBalance>('Balance').implement(
     available: t.field({ type: MoneyRef, resolve: (b) => b.availableNanos }),
     held: t.field({ type: MoneyRef, resolve: (b) => b.heldNanos }),
     paid: t.field({ type: MoneyRef, description: 'Credit paid for.', resolve: (b) => b.paidNanos }),
-    granted: t.field({ type: MoneyRef, description: 'Promotional credit, used before paid credit.', resolve: (b) => b.grantedNanos }),
+    granted: t.field({
+      type: MoneyRef,
+      description: 'Promotional credit, used before paid credit.',
+      resolve: (b) => b.grantedNanos,
+    }),
   }),
 });
 
 const SpendingLimitsRef = builder.objectRef<StoredPolicy>('SpendingLimits').implement({
   description: "The limits that apply to an account: its own policy if it has one, else its tenant's.",
   fields: (t) => ({
-    appliesTo: t.string({ description: '"account" or "tenant".', resolve: (p) => (p.subject.kind === 'account' ? 'account' : 'tenant') }),
+    appliesTo: t.string({
+      description: '"account" or "tenant".',
+      resolve: (p) => (p.subject.kind === 'account' ? 'account' : 'tenant'),
+    }),
     requestsPerMinute: t.int({ nullable: true, resolve: (p) => p.requestsPerMinute }),
     requestsPerHour: t.int({ nullable: true, resolve: (p) => p.requestsPerHour }),
     tokensPerMinute: t.int({ nullable: true, resolve: (p) => p.tokensPerMinute }),
@@ -72,7 +79,8 @@ builder.mutationField('updateProfile', (t) =>
     args: { displayName: t.arg.string({ required: false }) },
     resolve: async (_root, { displayName }, ctx) => {
       const name = displayName?.trim() || null;
-      if (name && name.length > MAX_DISPLAY_NAME_LENGTH) throw invalidInput('displayName', `At most ${MAX_DISPLAY_NAME_LENGTH} characters.`);
+      if (name && name.length > MAX_DISPLAY_NAME_LENGTH)
+        throw invalidInput('displayName', `At most ${MAX_DISPLAY_NAME_LENGTH} characters.`);
       await setDisplayName(ctx.sql, ctx.viewer.account.id, name);
       return { ...ctx.viewer.account, displayName: name };
     },

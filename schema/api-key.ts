@@ -1,5 +1,10 @@
 import { createApiKey, revokeApiKey, type ApiKey } from '../db/queries/api-keys.ts';
-import { findTenantApiKey, listAccountApiKeys, updateApiKeySettings, type ApiKeySettings } from '../db/queries/key-management.ts';
+import {
+  findTenantApiKey,
+  listAccountApiKeys,
+  updateApiKeySettings,
+  type ApiKeySettings,
+} from '../db/queries/key-management.ts';
 import { AccountRef } from './account.ts';
 import { builder } from './builder.ts';
 import { isAdmin, type SignedInContext } from './context.ts';
@@ -20,11 +25,22 @@ const ApiKeyRef = builder.objectRef<ApiKey>('ApiKey').implement({
     expiresAt: t.field({ type: 'DateTime', nullable: true, resolve: (k) => k.expiresAt }),
     revokedAt: t.field({ type: 'DateTime', nullable: true, resolve: (k) => k.revokedAt }),
     lastUsedAt: t.field({ type: 'DateTime', nullable: true, resolve: (k) => k.lastUsedAt }),
-    active: t.boolean({ resolve: (k) => k.revokedAt === null && (k.expiresAt === null || k.expiresAt.getTime() > Date.now()) }),
-    creditCap: t.field({ type: MoneyRef, nullable: true, description: 'The most this key may ever spend; null for no cap.', resolve: (k) => k.creditCapNanos }),
+    active: t.boolean({
+      resolve: (k) => k.revokedAt === null && (k.expiresAt === null || k.expiresAt.getTime() > Date.now()),
+    }),
+    creditCap: t.field({
+      type: MoneyRef,
+      nullable: true,
+      description: 'The most this key may ever spend; null for no cap.',
+      resolve: (k) => k.creditCapNanos,
+    }),
     spent: t.field({ type: MoneyRef, resolve: (k) => k.spentNanos }),
     held: t.field({ type: MoneyRef, resolve: (k) => k.heldNanos }),
-    allowedModels: t.stringList({ nullable: true, description: 'Model ids or globs (openai/*) this key may use; null for all.', resolve: (k) => k.allowedModels }),
+    allowedModels: t.stringList({
+      nullable: true,
+      description: 'Model ids or globs (openai/*) this key may use; null for all.',
+      resolve: (k) => k.allowedModels,
+    }),
   }),
 });
 
@@ -35,7 +51,8 @@ builder.objectField(AccountRef, 'apiKeys', (t) =>
     {
       type: ApiKeyRef,
       args: { includeRevoked: t.arg.boolean({ required: false, defaultValue: false }) },
-      resolve: (account, args, ctx) => keysetConnection(args, (page) => listAccountApiKeys(ctx.sql, account.id, args.includeRevoked ?? false, page)),
+      resolve: (account, args, ctx) =>
+        keysetConnection(args, (page) => listAccountApiKeys(ctx.sql, account.id, args.includeRevoked ?? false, page)),
     },
     ApiKeyConnection,
   ),
@@ -59,14 +76,20 @@ builder.queryField('apiKey', (t) =>
 
 const MAX_ALLOWED_MODELS = 100;
 
-function checkSettings(input: { name?: string | null; expiresAt?: Date | null; creditCap?: { nanos?: bigint | null; usd?: string | null } | null; allowedModels?: string[] | null }): ApiKeySettings {
+function checkSettings(input: {
+  name?: string | null;
+  expiresAt?: Date | null;
+  creditCap?: { nanos?: bigint | null; usd?: string | null } | null;
+  allowedModels?: string[] | null;
+}): ApiKeySettings {
   const settings: ApiKeySettings = {};
   if (input.name !== undefined && input.name !== null) {
     if (input.name.length > 200) throw invalidInput('name', 'At most 200 characters.');
     settings.name = input.name.trim();
   }
   if (input.expiresAt !== undefined) {
-    if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw invalidInput('expiresAt', 'The expiry must be in the future.');
+    if (input.expiresAt && input.expiresAt.getTime() <= Date.now())
+      throw invalidInput('expiresAt', 'The expiry must be in the future.');
     settings.expiresAt = input.expiresAt;
   }
   if (input.creditCap !== undefined) {
@@ -109,7 +132,10 @@ builder.mutationField('createApiKey', (t) =>
     description: "Creates a key for the caller's account, or (for an admin) for any account of the tenant.",
     args: { accountId: t.arg.id({ required: false }), input: t.arg({ type: ApiKeyInput, required: false }) },
     resolve: async (_root, args, ctx) => {
-      const account = await targetAccount(ctx, args.accountId === null || args.accountId === undefined ? null : String(args.accountId));
+      const account = await targetAccount(
+        ctx,
+        args.accountId === null || args.accountId === undefined ? null : String(args.accountId),
+      );
       const settings = checkSettings(args.input ?? {});
       return createApiKey(ctx.sql, ctx.keyPepper, { accountId: account.id, ...settings });
     },

@@ -56,7 +56,8 @@ async function bearerViewer(services: ApiServices, token: string, tenant: Tenant
     throw unauthenticated('API keys (tg-…) work on /v1 only. Use a session token or a management token (tgm-…) here.');
   }
   const clerk = services.config.clerk;
-  if (clerk && looksLikeJwt(token)) return accountViewer(services, await clerkAccount(services, clerk, token, tenant), null);
+  if (clerk && looksLikeJwt(token))
+    return accountViewer(services, await clerkAccount(services, clerk, token, tenant), null);
   throw unauthenticated('This bearer token is not recognised.');
 }
 
@@ -69,7 +70,12 @@ function orNull<T>(work: Promise<T>): Promise<T | null> {
 }
 
 /** A cookie that no longer works is dropped rather than refused. */
-async function cookieViewer(services: ApiServices, request: Request, tenant: Tenant, cookies: string[]): Promise<Viewer | null> {
+async function cookieViewer(
+  services: ApiServices,
+  request: Request,
+  tenant: Tenant,
+  cookies: string[],
+): Promise<Viewer | null> {
   const session = readCookie(request, SESSION_COOKIE);
   if (session) {
     const found = await findSessionAccount(services.sql, session);
@@ -90,6 +96,8 @@ export async function authenticate(services: ApiServices, request: Request): Pro
   const tenant = await requestTenant(services, request);
   const cookies: string[] = [];
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get('authorization') ?? '')?.[1];
-  const viewer = bearer ? await bearerViewer(services, bearer, tenant) : await cookieViewer(services, request, tenant, cookies);
+  const viewer = bearer
+    ? await bearerViewer(services, bearer, tenant)
+    : await cookieViewer(services, request, tenant, cookies);
   return { viewer, tenant: viewer?.tenant ?? tenant, cookies };
 }

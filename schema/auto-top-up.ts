@@ -26,11 +26,32 @@ type AutoTopUpView = { accountId: string; tenantId: string; settings: AutoTopUpS
 const AutoTopUpRef = builder.objectRef<AutoTopUpView>('AutoTopUp').implement({
   fields: (t) => ({
     enabled: t.boolean({ resolve: (v) => v.settings?.enabled ?? false }),
-    threshold: t.field({ type: MoneyRef, nullable: true, description: 'Top up when paid plus granted credit falls below this.', resolve: (v) => v.settings?.thresholdNanos ?? null }),
-    pack: t.field({ type: CreditPackRef, nullable: true, resolve: async (v, _a, ctx) => (v.settings ? ((await findCreditPack(ctx.sql, v.tenantId, v.settings.packId)) ?? null) : null) }),
-    periodHours: t.int({ nullable: true, description: 'At most one attempt per this many hours.', resolve: (v) => (v.settings ? v.settings.periodSeconds / SECONDS_PER_HOUR : null) }),
-    savedCard: t.boolean({ description: 'Whether a card was saved at checkout (saveCard: true) to charge.', resolve: async (v, _a, ctx) => Boolean((await findStripeCustomer(ctx.sql, v.accountId))?.paymentMethodId) }),
-    lastAttemptAt: t.field({ type: 'DateTime', nullable: true, resolve: (v, _a, ctx) => lastAutoTopUpAt(ctx.sql, v.accountId) }),
+    threshold: t.field({
+      type: MoneyRef,
+      nullable: true,
+      description: 'Top up when paid plus granted credit falls below this.',
+      resolve: (v) => v.settings?.thresholdNanos ?? null,
+    }),
+    pack: t.field({
+      type: CreditPackRef,
+      nullable: true,
+      resolve: async (v, _a, ctx) =>
+        v.settings ? ((await findCreditPack(ctx.sql, v.tenantId, v.settings.packId)) ?? null) : null,
+    }),
+    periodHours: t.int({
+      nullable: true,
+      description: 'At most one attempt per this many hours.',
+      resolve: (v) => (v.settings ? v.settings.periodSeconds / SECONDS_PER_HOUR : null),
+    }),
+    savedCard: t.boolean({
+      description: 'Whether a card was saved at checkout (saveCard: true) to charge.',
+      resolve: async (v, _a, ctx) => Boolean((await findStripeCustomer(ctx.sql, v.accountId))?.paymentMethodId),
+    }),
+    lastAttemptAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      resolve: (v, _a, ctx) => lastAutoTopUpAt(ctx.sql, v.accountId),
+    }),
   }),
 });
 
@@ -45,7 +66,13 @@ builder.queryField('autoTopUp', (t) =>
     args: { accountId: t.arg.id({ required: false }) },
     resolve: async (_root, args, rawCtx) => {
       const ctx = signedIn(rawCtx);
-      return view(ctx, await targetAccount(ctx, args.accountId === null || args.accountId === undefined ? null : String(args.accountId)));
+      return view(
+        ctx,
+        await targetAccount(
+          ctx,
+          args.accountId === null || args.accountId === undefined ? null : String(args.accountId),
+        ),
+      );
     },
   }),
 );
@@ -67,7 +94,8 @@ builder.mutationField('setAutoTopUp', (t) =>
       const account = ctx.viewer.account;
       if (input.enabled) billingDeps(ctx);
       const thresholdNanos = amountNanos(input.threshold, 'threshold');
-      if (thresholdNanos <= 0n || thresholdNanos > MAX_THRESHOLD_NANOS) throw invalidInput('threshold', 'The threshold is more than zero and at most $1,000,000.');
+      if (thresholdNanos <= 0n || thresholdNanos > MAX_THRESHOLD_NANOS)
+        throw invalidInput('threshold', 'The threshold is more than zero and at most $1,000,000.');
       const periodHours = input.periodHours ?? 24;
       if (!Number.isInteger(periodHours) || periodHours < MIN_PERIOD_HOURS || periodHours > MAX_PERIOD_HOURS) {
         throw invalidInput('periodHours', `The period is ${MIN_PERIOD_HOURS} to ${MAX_PERIOD_HOURS} hours.`);
@@ -77,7 +105,13 @@ builder.mutationField('setAutoTopUp', (t) =>
       if (input.enabled && !(await findStripeCustomer(ctx.sql, account.id))?.paymentMethodId) {
         throw invalidInput('enabled', 'Save a card first: buy credit once with saveCard: true.');
       }
-      await saveAutoTopUp(ctx.sql, { accountId: account.id, enabled: input.enabled, thresholdNanos, packId: pack.id, periodSeconds: periodHours * SECONDS_PER_HOUR });
+      await saveAutoTopUp(ctx.sql, {
+        accountId: account.id,
+        enabled: input.enabled,
+        thresholdNanos,
+        packId: pack.id,
+        periodSeconds: periodHours * SECONDS_PER_HOUR,
+      });
       return view(ctx, account);
     },
   }),

@@ -19,8 +19,13 @@ import { PaymentRef, visiblePayment, type PaymentWithChanges } from './payment.t
 
 /** Typed errors of this domain, beside the API's common ones. */
 const paymentsUnavailable = () =>
-  new GraphQLError('Purchases are unavailable: Stripe is not configured on this server.', { extensions: { code: 'PAYMENTS_UNAVAILABLE' } });
-const providerFailed = () => new GraphQLError('Stripe could not be reached; nothing was charged. Try again shortly.', { extensions: { code: 'PAYMENT_PROVIDER_ERROR' } });
+  new GraphQLError('Purchases are unavailable: Stripe is not configured on this server.', {
+    extensions: { code: 'PAYMENTS_UNAVAILABLE' },
+  });
+const providerFailed = () =>
+  new GraphQLError('Stripe could not be reached; nothing was charged. Try again shortly.', {
+    extensions: { code: 'PAYMENT_PROVIDER_ERROR' },
+  });
 
 /** The billing dependencies, or PAYMENTS_UNAVAILABLE when Stripe is not configured. */
 export function billingDeps(ctx: GraphqlContext): BillingDeps {
@@ -51,7 +56,10 @@ const CheckoutRef = builder.objectRef<{ url: string; payment: PaymentWithChanges
   }),
 });
 
-type PurchaseArgs = { packId?: string | number | null; customAmount?: { nanos?: bigint | null; usd?: string | null } | null };
+type PurchaseArgs = {
+  packId?: string | number | null;
+  customAmount?: { nanos?: bigint | null; usd?: string | null } | null;
+};
 
 function purchaseOf(args: PurchaseArgs): Purchase {
   const hasPack = args.packId !== null && args.packId !== undefined;
@@ -63,7 +71,8 @@ function purchaseOf(args: PurchaseArgs): Purchase {
 builder.mutationField('startCheckout', (t) =>
   t.withAuth({ account: true }).field({
     type: CheckoutRef,
-    description: 'Starts buying credit for your account: a pack of your tenant, or a custom amount within its range. saveCard keeps the card for auto top-up.',
+    description:
+      'Starts buying credit for your account: a pack of your tenant, or a custom amount within its range. saveCard keeps the card for auto top-up.',
     args: {
       packId: t.arg.id({ required: false }),
       customAmount: t.arg({ type: AmountInput, required: false }),
@@ -73,7 +82,12 @@ builder.mutationField('startCheckout', (t) =>
       const deps = billingDeps(ctx);
       const purchase = purchaseOf(args);
       const checkout = await withStripe(deps, ctx.viewer.account.id, () =>
-        createCheckout(deps, { account: ctx.viewer.account, purchase, saveCard: args.saveCard ?? false, portalUrl: ctx.config.portalUrl }),
+        createCheckout(deps, {
+          account: ctx.viewer.account,
+          purchase,
+          saveCard: args.saveCard ?? false,
+          portalUrl: ctx.config.portalUrl,
+        }),
       );
       return { url: checkout.url, payment: { ...checkout.payment, changes: [] } };
     },
@@ -85,7 +99,7 @@ builder.queryField('checkoutPayment', (t) =>
     type: PaymentRef,
     description: 'The payment of a Checkout Session (the `session_id` Stripe appends to the return URL).',
     args: { sessionId: t.arg.string({ required: true }) },
-    resolve: async (_root, { sessionId }, ctx) => visiblePayment(ctx, await findPayment(ctx.sql, { checkoutSessionId: sessionId })),
+    resolve: async (_root, { sessionId }, ctx) =>
+      visiblePayment(ctx, await findPayment(ctx.sql, { checkoutSessionId: sessionId })),
   }),
 );
-

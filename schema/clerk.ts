@@ -27,10 +27,13 @@ export function looksLikeJwt(token: string): boolean {
 async function emailOf(clerk: ClerkConfig, userId: string, claims: Record<string, unknown>): Promise<string> {
   if (typeof claims.email === 'string' && claims.email.includes('@')) return claims.email;
   if (!clerk.secretKey) {
-    throw forbidden('This Clerk session token has no email claim: add {"email": "{{user.primary_email_address}}"} to the session token, or set CLERK_SECRET_KEY.');
+    throw forbidden(
+      'This Clerk session token has no email claim: add {"email": "{{user.primary_email_address}}"} to the session token, or set CLERK_SECRET_KEY.',
+    );
   }
   const user = await createClerkClient({ secretKey: clerk.secretKey }).users.getUser(userId);
-  const primary = user.emailAddresses.find((address) => address.id === user.primaryEmailAddressId) ?? user.emailAddresses[0];
+  const primary =
+    user.emailAddresses.find((address) => address.id === user.primaryEmailAddressId) ?? user.emailAddresses[0];
   if (!primary) throw forbidden('This Clerk user has no e-mail address.');
   return primary.emailAddress;
 }
@@ -45,7 +48,12 @@ async function verifiedClaims(clerk: ClerkConfig, token: string): Promise<Record
 }
 
 /** The account behind a Clerk session token, created on first sight in the request's tenant. */
-export async function clerkAccount(services: ApiServices, clerk: ClerkConfig, token: string, requestTenant: Tenant): Promise<Account> {
+export async function clerkAccount(
+  services: ApiServices,
+  clerk: ClerkConfig,
+  token: string,
+  requestTenant: Tenant,
+): Promise<Account> {
   const claims = await verifiedClaims(clerk, token);
   const existing = await findAccountByClerkUser(services.sql, claims.sub);
   if (existing) return existing;

@@ -12,8 +12,13 @@ import { TenantRef } from './tenant.ts';
 const CorsOriginsRef = builder.objectRef<CorsOrigins>('CorsOrigins').implement({
   description: 'Browser origins (scheme://host[:port]) this tenant allows; changes apply within 2 seconds.',
   fields: (t) => ({
-    graphql: t.exposeStringList('graphql', { description: 'Besides the portal, the gateway and the custom domain, these may call /graphql with credentials.' }),
-    api: t.exposeStringList('api', { description: "The only origins a browser may use this tenant's API keys from on /v1; empty allows any origin (without credentials)." }),
+    graphql: t.exposeStringList('graphql', {
+      description: 'Besides the portal, the gateway and the custom domain, these may call /graphql with credentials.',
+    }),
+    api: t.exposeStringList('api', {
+      description:
+        "The only origins a browser may use this tenant's API keys from on /v1; empty allows any origin (without credentials).",
+    }),
   }),
 });
 
@@ -28,7 +33,8 @@ builder.objectField(TenantRef, 'corsOrigins', (t) =>
 function checked(list: readonly string[] | null | undefined, field: string): string[] | undefined {
   if (list === null || list === undefined) return undefined;
   const parsed = parseOrigins(list);
-  if ('invalid' in parsed) throw invalidInput(field, `"${parsed.invalid}" is not an origin like https://app.example.com (no path).`);
+  if ('invalid' in parsed)
+    throw invalidInput(field, `"${parsed.invalid}" is not an origin like https://app.example.com (no path).`);
   if ('tooMany' in parsed) throw invalidInput(field, `At most ${MAX_CORS_ORIGINS} origins.`);
   return parsed.origins;
 }
@@ -39,7 +45,10 @@ builder.mutationField('setCorsOrigins', (t) =>
     description: "Replaces the caller's tenant's allowed browser origins; a list left out keeps its value.",
     args: { graphql: t.arg.stringList({ required: false }), api: t.arg.stringList({ required: false }) },
     resolve: async (_root, args, ctx) => {
-      await setTenantCors(ctx.sql, ctx.tenant.id, { graphql: checked(args.graphql, 'graphql'), api: checked(args.api, 'api') });
+      await setTenantCors(ctx.sql, ctx.tenant.id, {
+        graphql: checked(args.graphql, 'graphql'),
+        api: checked(args.api, 'api'),
+      });
       return ctx.tenant;
     },
   }),

@@ -27,7 +27,8 @@ const MAX_NAME_LENGTH = 100;
 const MAX_SORT_ORDER = 1_000_000;
 
 export const CreditPackRef = builder.objectRef<CreditPack>('CreditPack').implement({
-  description: 'Pay `price`, receive `credit`. Credit up to the price is paid credit; anything above it is a bonus (granted credit, used first).',
+  description:
+    'Pay `price`, receive `credit`. Credit up to the price is paid credit; anything above it is a bonus (granted credit, used first).',
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
@@ -50,17 +51,26 @@ const CustomAmountRangeRef = builder.objectRef<CustomAmountRange>('CustomAmountR
 const PurchaseOptionsRef = builder.objectRef<{ tenantId: string }>('PurchaseOptions').implement({
   fields: (t) => ({
     stripeAvailable: t.boolean({
-      description: 'False when this server has no Stripe configuration: purchases are unavailable, everything else works.',
+      description:
+        'False when this server has no Stripe configuration: purchases are unavailable, everything else works.',
       resolve: (_o, _a, ctx) => ctx.config.stripe !== undefined,
     }),
     publishableKey: t.string({ nullable: true, resolve: (_o, _a, ctx) => ctx.config.stripe?.publishableKey ?? null }),
     packs: t.field({ type: [CreditPackRef], resolve: (o, _a, ctx) => listCreditPacks(ctx.sql, o.tenantId, false) }),
-    customAmount: t.field({ type: CustomAmountRangeRef, nullable: true, resolve: async (o, _a, ctx) => (await customAmountRange(ctx.sql, o.tenantId)) ?? null }),
+    customAmount: t.field({
+      type: CustomAmountRangeRef,
+      nullable: true,
+      resolve: async (o, _a, ctx) => (await customAmountRange(ctx.sql, o.tenantId)) ?? null,
+    }),
   }),
 });
 
 builder.queryField('purchaseOptions', (t) =>
-  t.field({ type: PurchaseOptionsRef, description: 'What can be bought here, and whether purchases are available at all.', resolve: (_root, _args, ctx) => ({ tenantId: ctx.tenant.id }) }),
+  t.field({
+    type: PurchaseOptionsRef,
+    description: 'What can be bought here, and whether purchases are available at all.',
+    resolve: (_root, _args, ctx) => ({ tenantId: ctx.tenant.id }),
+  }),
 );
 
 builder.queryField('creditPacks', (t) =>
@@ -78,25 +88,39 @@ builder.queryField('creditPacks', (t) =>
 const CreditPackInput = builder.inputType('CreditPackInput', {
   fields: (t) => ({
     name: t.string({ required: true }),
-    price: t.field({ type: AmountInput, required: true, description: 'What the customer pays: whole cents, from $0.50 to $100,000.' }),
+    price: t.field({
+      type: AmountInput,
+      required: true,
+      description: 'What the customer pays: whole cents, from $0.50 to $100,000.',
+    }),
     credit: t.field({ type: AmountInput, required: true, description: 'What the customer receives.' }),
     active: t.boolean({ required: false, defaultValue: true }),
     sortOrder: t.int({ required: false, defaultValue: 0 }),
   }),
 });
 
-type PackInput = { name: string; price: { nanos?: bigint | null; usd?: string | null }; credit: { nanos?: bigint | null; usd?: string | null }; active?: boolean | null; sortOrder?: number | null };
+type PackInput = {
+  name: string;
+  price: { nanos?: bigint | null; usd?: string | null };
+  credit: { nanos?: bigint | null; usd?: string | null };
+  active?: boolean | null;
+  sortOrder?: number | null;
+};
 
 /** Validated fields of a pack; plans are priced the same way and use it too. */
 export function packFields(input: PackInput): PackFields {
   const name = input.name.trim();
-  if (name.length < 1 || name.length > MAX_NAME_LENGTH) throw invalidInput('name', `A name has 1 to ${MAX_NAME_LENGTH} characters.`);
+  if (name.length < 1 || name.length > MAX_NAME_LENGTH)
+    throw invalidInput('name', `A name has 1 to ${MAX_NAME_LENGTH} characters.`);
   const priceNanos = amountNanos(input.price, 'price');
-  if (!isWholeCents(priceNanos) || priceNanos < MIN_PRICE_NANOS || priceNanos > MAX_PRICE_NANOS) throw invalidInput('price', 'A price is whole cents from $0.50 to $100,000.');
+  if (!isWholeCents(priceNanos) || priceNanos < MIN_PRICE_NANOS || priceNanos > MAX_PRICE_NANOS)
+    throw invalidInput('price', 'A price is whole cents from $0.50 to $100,000.');
   const creditNanos = amountNanos(input.credit, 'credit');
-  if (creditNanos <= 0n || creditNanos > MAX_CREDIT_NANOS) throw invalidInput('credit', 'Credit is more than zero and at most $1,000,000.');
+  if (creditNanos <= 0n || creditNanos > MAX_CREDIT_NANOS)
+    throw invalidInput('credit', 'Credit is more than zero and at most $1,000,000.');
   const sortOrder = input.sortOrder ?? 0;
-  if (Math.abs(sortOrder) > MAX_SORT_ORDER) throw invalidInput('sortOrder', `The sort order is between -${MAX_SORT_ORDER} and ${MAX_SORT_ORDER}.`);
+  if (Math.abs(sortOrder) > MAX_SORT_ORDER)
+    throw invalidInput('sortOrder', `The sort order is between -${MAX_SORT_ORDER} and ${MAX_SORT_ORDER}.`);
   return { name, priceNanos, creditNanos, active: input.active ?? true, sortOrder };
 }
 
@@ -104,7 +128,8 @@ async function uniqueName<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (isUniqueViolation(error, 'credit_packs_tenant_id_name_key')) throw invalidInput('name', 'The tenant already has a pack with this name.');
+    if (isUniqueViolation(error, 'credit_packs_tenant_id_name_key'))
+      throw invalidInput('name', 'The tenant already has a pack with this name.');
     throw error;
   }
 }
@@ -120,10 +145,13 @@ builder.mutationField('createCreditPack', (t) =>
 builder.mutationField('updateCreditPack', (t) =>
   t.withAuth({ admin: true }).field({
     type: CreditPackRef,
-    description: 'Changes a pack (deactivate it to stop selling it). Past payments keep the price and credit they were made at.',
+    description:
+      'Changes a pack (deactivate it to stop selling it). Past payments keep the price and credit they were made at.',
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: CreditPackInput, required: true }) },
     resolve: async (_root, { id, input }, ctx) => {
-      const pack = await uniqueName(() => updateCreditPack(ctx.sql, ctx.tenant.id, uuidOr404(String(id), 'Credit pack'), packFields(input)));
+      const pack = await uniqueName(() =>
+        updateCreditPack(ctx.sql, ctx.tenant.id, uuidOr404(String(id), 'Credit pack'), packFields(input)),
+      );
       if (!pack) throw notFound('Credit pack');
       return pack;
     },
@@ -134,17 +162,26 @@ builder.mutationField('setCustomAmountRange', (t) =>
   t.withAuth({ admin: true }).field({
     type: CustomAmountRangeRef,
     nullable: true,
-    description: 'Lets customers buy any amount in this range (whole cents, credited one for one); with no arguments, turns custom amounts off.',
-    args: { minimum: t.arg({ type: AmountInput, required: false }), maximum: t.arg({ type: AmountInput, required: false }) },
+    description:
+      'Lets customers buy any amount in this range (whole cents, credited one for one); with no arguments, turns custom amounts off.',
+    args: {
+      minimum: t.arg({ type: AmountInput, required: false }),
+      maximum: t.arg({ type: AmountInput, required: false }),
+    },
     resolve: async (_root, { minimum, maximum }, ctx) => {
       if (!minimum && !maximum) {
         await setCustomAmountRange(ctx.sql, ctx.tenant.id, null);
         return null;
       }
-      if (!minimum || !maximum) throw invalidInput(minimum ? 'maximum' : 'minimum', 'Give both a minimum and a maximum, or neither.');
+      if (!minimum || !maximum)
+        throw invalidInput(minimum ? 'maximum' : 'minimum', 'Give both a minimum and a maximum, or neither.');
       const range = { minimumNanos: amountNanos(minimum, 'minimum'), maximumNanos: amountNanos(maximum, 'maximum') };
-      for (const [field, value] of [['minimum', range.minimumNanos], ['maximum', range.maximumNanos]] as const) {
-        if (!isWholeCents(value) || value < MIN_PRICE_NANOS || value > MAX_PRICE_NANOS) throw invalidInput(field, 'An amount is whole cents from $0.50 to $100,000.');
+      for (const [field, value] of [
+        ['minimum', range.minimumNanos],
+        ['maximum', range.maximumNanos],
+      ] as const) {
+        if (!isWholeCents(value) || value < MIN_PRICE_NANOS || value > MAX_PRICE_NANOS)
+          throw invalidInput(field, 'An amount is whole cents from $0.50 to $100,000.');
       }
       if (range.maximumNanos < range.minimumNanos) throw invalidInput('maximum', 'The maximum is below the minimum.');
       await setCustomAmountRange(ctx.sql, ctx.tenant.id, range);

@@ -49,7 +49,8 @@ const EMAIL = /^[^@\s]{1,200}@[^@\s]{1,200}$/;
 builder.mutationField('createCustomer', (t) =>
   t.withAuth({ admin: true }).field({
     type: AccountRef,
-    description: 'Creates an account in the tenant. Without a password it can only sign in through Clerk, or be used through API keys an admin creates for it.',
+    description:
+      'Creates an account in the tenant. Without a password it can only sign in through Clerk, or be used through API keys an admin creates for it.',
     args: {
       email: t.arg.string({ required: true }),
       displayName: t.arg.string({ required: false }),
@@ -61,12 +62,20 @@ builder.mutationField('createCustomer', (t) =>
       if (!EMAIL.test(email)) throw invalidInput('email', 'Not an e-mail address.');
       const role: Role = args.role ?? 'customer';
       if (role === 'operator') throw forbidden('Operators are made with the tollgate CLI, not through the API.');
-      if (args.password && (args.password.length < 8 || args.password.length > 200)) throw invalidInput('password', 'A password has 8 to 200 characters.');
+      if (args.password && (args.password.length < 8 || args.password.length > 200))
+        throw invalidInput('password', 'A password has 8 to 200 characters.');
       const passwordHash = args.password ? await Bun.password.hash(args.password, { algorithm: 'argon2id' }) : null;
       try {
-        return await createAccount(ctx.sql, { tenantId: ctx.tenant.id, email, role, passwordHash, displayName: args.displayName?.trim() || null });
+        return await createAccount(ctx.sql, {
+          tenantId: ctx.tenant.id,
+          email,
+          role,
+          passwordHash,
+          displayName: args.displayName?.trim() || null,
+        });
       } catch (error) {
-        if (isUniqueViolation(error, 'accounts_tenant_email')) throw invalidInput('email', 'An account with this e-mail already exists.');
+        if (isUniqueViolation(error, 'accounts_tenant_email'))
+          throw invalidInput('email', 'An account with this e-mail already exists.');
         throw error;
       }
     },
@@ -80,11 +89,13 @@ builder.mutationField('setCustomerStatus', (t) =>
     args: { id: t.arg.id({ required: true }), status: t.arg({ type: StatusEnum, required: true }) },
     resolve: async (_root, { id, status }, ctx) => {
       const accountId = uuidOr404(String(id), 'Account');
-      if (ctx.viewer.kind === 'account' && ctx.viewer.account.id === accountId) throw forbidden('You cannot change the status of your own account.');
+      if (ctx.viewer.kind === 'account' && ctx.viewer.account.id === accountId)
+        throw forbidden('You cannot change the status of your own account.');
       const target = await findTenantAccount(ctx.sql, ctx.tenant.id, accountId);
       if (!target) throw notFound('Account');
       const viewerIsOperator = ctx.viewer.kind === 'account' && ctx.viewer.account.role === 'operator';
-      if (target.role === 'operator' && !viewerIsOperator) throw forbidden('Only an operator can change the status of an operator.');
+      if (target.role === 'operator' && !viewerIsOperator)
+        throw forbidden('Only an operator can change the status of an operator.');
       return (await setAccountStatus(ctx.sql, ctx.tenant.id, accountId, status)) ?? target;
     },
   }),
@@ -93,12 +104,17 @@ builder.mutationField('setCustomerStatus', (t) =>
 builder.mutationField('adjustCredit', (t) =>
   t.withAuth({ admin: true }).field({
     type: AdjustmentResultRef,
-    description: "Adds credit to an account of the tenant, or takes it back, with a reason recorded in the ledger.",
+    description: 'Adds credit to an account of the tenant, or takes it back, with a reason recorded in the ledger.',
     args: { accountId: t.arg.id({ required: true }), input: t.arg({ type: AdjustmentInput, required: true }) },
     resolve: async (_root, { accountId, input }, ctx) => {
       const account = await findTenantAccount(ctx.sql, ctx.tenant.id, uuidOr404(String(accountId), 'Account'));
       if (!account) throw notFound('Account');
-      const result = await applyAdjustment(ctx, { walletId: account.walletId, subject: `account:${account.id}` }, ctx.tenant.id, input);
+      const result = await applyAdjustment(
+        ctx,
+        { walletId: account.walletId, subject: `account:${account.id}` },
+        ctx.tenant.id,
+        input,
+      );
       if (result.applied) ctx.events.publishBalanceChange(account.id);
       return result;
     },

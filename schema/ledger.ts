@@ -32,10 +32,21 @@ const LedgerEntryRef = builder.objectRef<LedgerEntry>('LedgerEntry').implement({
     id: t.id({ resolve: (e) => e.id.toString() }),
     transferId: t.id({ resolve: (e) => e.transferId.toString() }),
     kind: t.field({ type: TransferKindEnum, resolve: (e) => e.kind }),
-    cause: t.exposeString('cause', { description: 'What caused it: the request id for usage, the payment for a purchase, the admin request for an adjustment.' }),
-    reason: t.string({ nullable: true, description: "The admin's reason, for adjustments.", resolve: (e) => (typeof e.memo.reason === 'string' ? e.memo.reason : null) }),
+    cause: t.exposeString('cause', {
+      description:
+        'What caused it: the request id for usage, the payment for a purchase, the admin request for an adjustment.',
+    }),
+    reason: t.string({
+      nullable: true,
+      description: "The admin's reason, for adjustments.",
+      resolve: (e) => (typeof e.memo.reason === 'string' ? e.memo.reason : null),
+    }),
     funding: t.field({ type: FundingEnum, resolve: (e) => e.funding }),
-    amount: t.field({ type: MoneyRef, description: 'Positive credits the wallet, negative debits it.', resolve: (e) => e.amountNanos }),
+    amount: t.field({
+      type: MoneyRef,
+      description: 'Positive credits the wallet, negative debits it.',
+      resolve: (e) => e.amountNanos,
+    }),
     createdAt: t.field({ type: 'DateTime', resolve: (e) => e.createdAt }),
   }),
 });
@@ -53,7 +64,8 @@ builder.queryField('ledgerEntries', (t) =>
   t.connection(
     {
       type: LedgerEntryRef,
-      description: 'Entries of one wallet, newest first: your account by default; admins may name an account of the tenant or the wholesale book.',
+      description:
+        'Entries of one wallet, newest first: your account by default; admins may name an account of the tenant or the wholesale book.',
       authScopes: { signedIn: true },
       args: {
         book: t.arg({ type: LedgerBookEnum, required: false, defaultValue: 'account' }),
@@ -65,10 +77,16 @@ builder.queryField('ledgerEntries', (t) =>
         let walletId: bigint;
         if (args.book === 'wholesale') {
           if (!isAdmin(ctx.viewer)) throw forbidden('Only admins see the wholesale book.');
-          if (ctx.tenant.parentId === null) throw invalidInput('book', 'The root tenant buys from the upstream directly and has no wholesale book.');
+          if (ctx.tenant.parentId === null)
+            throw invalidInput('book', 'The root tenant buys from the upstream directly and has no wholesale book.');
           walletId = await tenantWalletId(ctx.sql, ctx.tenant.id, 'reseller');
         } else {
-          walletId = (await targetAccount(ctx, args.accountId === null || args.accountId === undefined ? null : String(args.accountId))).walletId;
+          walletId = (
+            await targetAccount(
+              ctx,
+              args.accountId === null || args.accountId === undefined ? null : String(args.accountId),
+            )
+          ).walletId;
         }
         return idConnection(args, (page) => listWalletEntries(ctx.sql, walletId, args.kinds ?? null, page));
       },

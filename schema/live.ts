@@ -18,7 +18,11 @@ import { UsageRecordRef } from './usage.ts';
  * Sends `first()` at once, then `load(event)` for each event until the client goes away. Stopping
  * also ends the source iterator, so no listener outlives its subscription.
  */
-function liveStream<T>(source: AsyncIterable<AccountActivity>, first: () => Promise<T | undefined>, load: (event: AccountActivity) => Promise<T | undefined>): Repeater<T> {
+function liveStream<T>(
+  source: AsyncIterable<AccountActivity>,
+  first: () => Promise<T | undefined>,
+  load: (event: AccountActivity) => Promise<T | undefined>,
+): Repeater<T> {
   return new Repeater<T>(async (push, stop) => {
     const iterator = source[Symbol.asyncIterator]();
     const stopped = stop.then(() => ({ done: true as const, value: undefined }));
@@ -51,13 +55,14 @@ builder.subscriptionField('balanceUpdated', (t) =>
 builder.subscriptionField('usageRecorded', (t) =>
   t.field({
     type: UsageRecordRef,
-    description: "Each request of the signed-in account as soon as it is settled.",
+    description: 'Each request of the signed-in account as soon as it is settled.',
     subscribe: (_root, _args, rawCtx: GraphqlContext) => {
       const ctx = accountOnly(rawCtx);
       return liveStream<UsageRecord>(
         ctx.events.subscribe(ctx.viewer.account.id),
         async () => undefined,
-        async (event) => (event.requestId ? await findAccountUsage(ctx.sql, ctx.viewer.account.id, event.requestId) : undefined),
+        async (event) =>
+          event.requestId ? await findAccountUsage(ctx.sql, ctx.viewer.account.id, event.requestId) : undefined,
       );
     },
     resolve: (record: UsageRecord) => record,

@@ -1,4 +1,9 @@
-import { createManagementToken, listManagementTokens, revokeManagementToken, type ManagementToken } from '../db/queries/management-tokens.ts';
+import {
+  createManagementToken,
+  listManagementTokens,
+  revokeManagementToken,
+  type ManagementToken,
+} from '../db/queries/management-tokens.ts';
 import { builder } from './builder.ts';
 import { signedIn } from './context.ts';
 import { invalidInput, notFound, uuidOr404 } from './errors.ts';
@@ -19,12 +24,22 @@ const ManagementTokenRef = builder.objectRef<ManagementToken>('ManagementToken')
     createdAt: t.field({ type: 'DateTime', resolve: (m) => m.createdAt }),
     expiresAt: t.field({ type: 'DateTime', nullable: true, resolve: (m) => m.expiresAt }),
     revokedAt: t.field({ type: 'DateTime', nullable: true, resolve: (m) => m.revokedAt }),
-    lastUsedAt: t.field({ type: 'DateTime', nullable: true, description: 'Updated at most once a minute.', resolve: (m) => m.lastUsedAt }),
-    active: t.boolean({ resolve: (m) => m.revokedAt === null && (m.expiresAt === null || m.expiresAt.getTime() > Date.now()) }),
+    lastUsedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'Updated at most once a minute.',
+      resolve: (m) => m.lastUsedAt,
+    }),
+    active: t.boolean({
+      resolve: (m) => m.revokedAt === null && (m.expiresAt === null || m.expiresAt.getTime() > Date.now()),
+    }),
   }),
 });
 
-const ManagementTokenConnection = builder.connectionObject({ type: ManagementTokenRef, name: 'ManagementTokenConnection' });
+const ManagementTokenConnection = builder.connectionObject({
+  type: ManagementTokenRef,
+  name: 'ManagementTokenConnection',
+});
 
 builder.queryField('managementTokens', (t) =>
   t.connection(
@@ -44,7 +59,9 @@ type Created = { token: string; managementToken: ManagementToken };
 
 const CreatedRef = builder.objectRef<Created>('CreatedManagementToken').implement({
   fields: (t) => ({
-    token: t.exposeString('token', { description: 'The secret. Shown only in this answer: store it now. Send as `Authorization: Bearer <token>`.' }),
+    token: t.exposeString('token', {
+      description: 'The secret. Shown only in this answer: store it now. Send as `Authorization: Bearer <token>`.',
+    }),
     managementToken: t.field({ type: ManagementTokenRef, resolve: (c) => c.managementToken }),
   }),
 });
@@ -56,8 +73,14 @@ builder.mutationField('createManagementToken', (t) =>
     resolve: (_root, args, ctx) => {
       const name = args.name.trim();
       if (name.length < 1 || name.length > 200) throw invalidInput('name', 'A name has 1 to 200 characters.');
-      if (args.expiresAt && args.expiresAt.getTime() <= Date.now()) throw invalidInput('expiresAt', 'The expiry must be in the future.');
-      return createManagementToken(ctx.sql, { tenantId: ctx.tenant.id, createdBy: ctx.viewer.account.id, name, expiresAt: args.expiresAt ?? null });
+      if (args.expiresAt && args.expiresAt.getTime() <= Date.now())
+        throw invalidInput('expiresAt', 'The expiry must be in the future.');
+      return createManagementToken(ctx.sql, {
+        tenantId: ctx.tenant.id,
+        createdBy: ctx.viewer.account.id,
+        name,
+        expiresAt: args.expiresAt ?? null,
+      });
     },
   }),
 );

@@ -21,10 +21,22 @@ type Priced = { price: ModelPrice; markupsBps: number[] };
 const PricesRef = builder.objectRef<Priced>('ModelPrices').implement({
   description: 'Prices after markup, rounded up to the nano-dollar as every charge is.',
   fields: (t) => ({
-    promptPerMillionTokens: t.field({ type: MoneyRef, resolve: (p) => priceNanos(p.price.promptNanosPerMtok * TOKENS_PER_MTOK, p.markupsBps) }),
-    completionPerMillionTokens: t.field({ type: MoneyRef, resolve: (p) => priceNanos(p.price.completionNanosPerMtok * TOKENS_PER_MTOK, p.markupsBps) }),
-    perRequest: t.field({ type: MoneyRef, resolve: (p) => priceNanos(p.price.requestNanos * FEMTOS_PER_NANO, p.markupsBps) }),
-    perImage: t.field({ type: MoneyRef, resolve: (p) => priceNanos(p.price.imageNanos * FEMTOS_PER_NANO, p.markupsBps) }),
+    promptPerMillionTokens: t.field({
+      type: MoneyRef,
+      resolve: (p) => priceNanos(p.price.promptNanosPerMtok * TOKENS_PER_MTOK, p.markupsBps),
+    }),
+    completionPerMillionTokens: t.field({
+      type: MoneyRef,
+      resolve: (p) => priceNanos(p.price.completionNanosPerMtok * TOKENS_PER_MTOK, p.markupsBps),
+    }),
+    perRequest: t.field({
+      type: MoneyRef,
+      resolve: (p) => priceNanos(p.price.requestNanos * FEMTOS_PER_NANO, p.markupsBps),
+    }),
+    perImage: t.field({
+      type: MoneyRef,
+      resolve: (p) => priceNanos(p.price.imageNanos * FEMTOS_PER_NANO, p.markupsBps),
+    }),
   }),
 });
 
@@ -35,20 +47,34 @@ const ModelRef = builder.objectRef<PricedModel>('Model').implement({
     description: t.string({ nullable: true, resolve: (m) => m.model.description }),
     contextLength: t.int({ nullable: true, resolve: (m) => m.model.contextLength }),
     maxCompletionTokens: t.int({ nullable: true, resolve: (m) => m.model.maxCompletionTokens }),
-    price: t.field({ type: PricesRef, description: "What this tenant's customers pay.", resolve: (m) => ({ price: m.model.price, markupsBps: m.markupsBps }) }),
+    price: t.field({
+      type: PricesRef,
+      description: "What this tenant's customers pay.",
+      resolve: (m) => ({ price: m.model.price, markupsBps: m.markupsBps }),
+    }),
     wholesalePrice: t.field({
       type: PricesRef,
       authScopes: { admin: true },
       description: 'What this tenant pays: the upstream price for the root tenant, the parent’s price for a reseller.',
       resolve: (m) => ({ price: m.model.price, markupsBps: m.markupsBps.slice(0, -1) }),
     }),
-    markupBps: t.int({ authScopes: { admin: true }, description: "This tenant's own markup on the model (a pricing rule's, else its default).", resolve: (m) => m.markupsBps.at(-1) ?? 0 }),
+    markupBps: t.int({
+      authScopes: { admin: true },
+      description: "This tenant's own markup on the model (a pricing rule's, else its default).",
+      resolve: (m) => m.markupsBps.at(-1) ?? 0,
+    }),
   }),
 });
 
 async function pricedCatalog(ctx: GraphqlContext): Promise<PricedModel[]> {
   const chain = await tenantChain(ctx.sql, ctx.tenant.id);
-  const [models, rules] = await Promise.all([listModels(ctx.sql), listPricingRules(ctx.sql, chain.map((tenant) => tenant.id))]);
+  const [models, rules] = await Promise.all([
+    listModels(ctx.sql),
+    listPricingRules(
+      ctx.sql,
+      chain.map((tenant) => tenant.id),
+    ),
+  ]);
   const rulesOf = new Map(chain.map((tenant) => [tenant.id, rules.filter((rule) => rule.tenantId === tenant.id)]));
   return models.map((model) => ({
     model,
@@ -59,12 +85,17 @@ async function pricedCatalog(ctx: GraphqlContext): Promise<PricedModel[]> {
 builder.queryField('models', (t) =>
   t.field({
     type: [ModelRef],
-    description: 'Every model the gateway offers, with prices for the caller’s tenant (the host’s tenant when signed out).',
+    description:
+      'Every model the gateway offers, with prices for the caller’s tenant (the host’s tenant when signed out).',
     args: { search: t.arg.string({ required: false, description: 'Matches the id or the name, case-insensitively.' }) },
     resolve: async (_root, { search }, ctx) => {
       const needle = search?.trim().toLowerCase();
       const all = await pricedCatalog(ctx);
-      return needle ? all.filter(({ model }) => model.id.toLowerCase().includes(needle) || model.name.toLowerCase().includes(needle)) : all;
+      return needle
+        ? all.filter(
+            ({ model }) => model.id.toLowerCase().includes(needle) || model.name.toLowerCase().includes(needle),
+          )
+        : all;
     },
   }),
 );

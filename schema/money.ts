@@ -4,10 +4,14 @@ import { invalidInput } from './errors.ts';
 
 /** Money in the API: the exact Nanos integer and its exact USD text, never a float. */
 export const MoneyRef = builder.objectRef<bigint>('Money').implement({
-  description: 'An exact amount of money. `nanos` is the integer truth; `usd` is the same amount as exact decimal text.',
+  description:
+    'An exact amount of money. `nanos` is the integer truth; `usd` is the same amount as exact decimal text.',
   fields: (t) => ({
     nanos: t.field({ type: 'Nanos', resolve: (nanos) => nanos }),
-    usd: t.string({ description: 'Exact USD, at least two decimals, e.g. "1.50" or "0.000000375".', resolve: (nanos) => formatUsd(nanos) }),
+    usd: t.string({
+      description: 'Exact USD, at least two decimals, e.g. "1.50" or "0.000000375".',
+      resolve: (nanos) => formatUsd(nanos),
+    }),
   }),
 });
 
@@ -22,9 +26,11 @@ export const AmountInput = builder.inputType('AmountInput', {
 
 export function amountNanos(input: { nanos?: bigint | null; usd?: string | null }, field: string): bigint {
   const { nanos, usd } = input;
-  if ((nanos === undefined || nanos === null) === (usd === undefined || usd === null)) throw invalidInput(field, `Give ${field} as exactly one of nanos or usd.`);
+  if ((nanos === undefined || nanos === null) === (usd === undefined || usd === null))
+    throw invalidInput(field, `Give ${field} as exactly one of nanos or usd.`);
   if (nanos !== undefined && nanos !== null) return nanos;
   const parsed = usd ? parseUsd(usd) : undefined;
-  if (parsed === undefined) throw invalidInput(field, `${field}.usd must be a decimal like "10" or "0.25" with at most nine decimals.`);
+  if (parsed === undefined)
+    throw invalidInput(field, `${field}.usd must be a decimal like "10" or "0.25" with at most nine decimals.`);
   return parsed;
 }

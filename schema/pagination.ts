@@ -34,7 +34,12 @@ function decodePosition(cursor: string | undefined): Position | undefined {
 /** A keyset-paged connection: the query gets decoded positions and a limit one above the page size. */
 export function keysetConnection<T>(args: ConnectionArgs, fetch: (page: KeysetPage) => Promise<Positioned<T>[]>) {
   return resolveCursorConnection(
-    { args, toCursor: (row: Positioned<T>) => encodePosition(row.position), defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
+    {
+      args,
+      toCursor: (row: Positioned<T>) => encodePosition(row.position),
+      defaultSize: DEFAULT_PAGE_SIZE,
+      maxSize: MAX_PAGE_SIZE,
+    },
     ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
       fetch({ after: decodePosition(after), before: decodePosition(before), limit, inverted }),
   );
@@ -43,15 +48,22 @@ export function keysetConnection<T>(args: ConnectionArgs, fetch: (page: KeysetPa
 /** The same for lists paged by an increasing integer id (ledger entries). */
 export function idConnection<T extends { id: bigint }>(
   args: ConnectionArgs,
-  fetch: (page: { afterId: bigint | undefined; beforeId: bigint | undefined; limit: number; inverted: boolean }) => Promise<T[]>,
+  fetch: (page: {
+    afterId: bigint | undefined;
+    beforeId: bigint | undefined;
+    limit: number;
+    inverted: boolean;
+  }) => Promise<T[]>,
 ) {
   const decode = (cursor: string | undefined) => {
     if (cursor === undefined) return undefined;
-    if (!/^\d{1,19}$/.test(cursor)) throw invalidInput('after', 'This cursor is not valid here; use a cursor from this list.');
+    if (!/^\d{1,19}$/.test(cursor))
+      throw invalidInput('after', 'This cursor is not valid here; use a cursor from this list.');
     return BigInt(cursor);
   };
   return resolveCursorConnection(
     { args, toCursor: (row: T) => row.id.toString(), defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
-    ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => fetch({ afterId: decode(after), beforeId: decode(before), limit, inverted }),
+    ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
+      fetch({ afterId: decode(after), beforeId: decode(before), limit, inverted }),
   );
 }

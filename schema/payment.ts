@@ -1,4 +1,10 @@
-import { findPayment, listPaymentChanges, listPayments, type Payment, type PaymentChange } from '../db/queries/payments.ts';
+import {
+  findPayment,
+  listPaymentChanges,
+  listPayments,
+  type Payment,
+  type PaymentChange,
+} from '../db/queries/payments.ts';
 import type { Positioned } from '../db/queries/keyset.ts';
 import { builder } from './builder.ts';
 import { isAdmin, signedIn, type GraphqlContext, type SignedInContext } from './context.ts';
@@ -26,22 +32,37 @@ const PaymentStatusEnum = builder.enumType('PaymentStatus', {
     PAID: { value: 'paid', description: 'Paid and credited.' },
     FAILED: { value: 'failed', description: 'The payment failed; nothing was credited.' },
     EXPIRED: { value: 'expired', description: 'Checkout was abandoned.' },
-    MISMATCH: { value: 'mismatch', description: 'Stripe reported a different amount than the price; not credited, for the operator to review.' },
+    MISMATCH: {
+      value: 'mismatch',
+      description: 'Stripe reported a different amount than the price; not credited, for the operator to review.',
+    },
   } as const,
 });
 
 const PaymentChangeKindEnum = builder.enumType('PaymentChangeKind', {
-  values: { PURCHASE: { value: 'purchase' }, REFUND: { value: 'refund' }, DISPUTE: { value: 'dispute' }, DISPUTE_WON: { value: 'dispute_won' } } as const,
+  values: {
+    PURCHASE: { value: 'purchase' },
+    REFUND: { value: 'refund' },
+    DISPUTE: { value: 'dispute' },
+    DISPUTE_WON: { value: 'dispute_won' },
+  } as const,
 });
 
 const PaymentChangeRef = builder.objectRef<PaymentChange>('PaymentChange').implement({
-  description: "One ledger transfer of a payment: its credit, a refund or dispute taking credit back, a won dispute giving it back.",
+  description:
+    'One ledger transfer of a payment: its credit, a refund or dispute taking credit back, a won dispute giving it back.',
   fields: (t) => ({
     kind: t.field({ type: PaymentChangeKindEnum, resolve: (c) => c.kind }),
-    amount: t.field({ type: MoneyRef, description: "The change of the account's credit (negative for refunds and disputes).", resolve: (c) => c.paidNanos + c.grantedNanos }),
+    amount: t.field({
+      type: MoneyRef,
+      description: "The change of the account's credit (negative for refunds and disputes).",
+      resolve: (c) => c.paidNanos + c.grantedNanos,
+    }),
     paid: t.field({ type: MoneyRef, resolve: (c) => c.paidNanos }),
     granted: t.field({ type: MoneyRef, resolve: (c) => c.grantedNanos }),
-    stripeId: t.exposeString('stripeObjectId', { description: 'The Checkout Session, PaymentIntent, refund or dispute behind it.' }),
+    stripeId: t.exposeString('stripeObjectId', {
+      description: 'The Checkout Session, PaymentIntent, refund or dispute behind it.',
+    }),
     transferId: t.id({ resolve: (c) => c.transferId.toString() }),
     createdAt: t.field({ type: 'DateTime', resolve: (c) => c.createdAt }),
   }),
@@ -55,7 +76,11 @@ export const PaymentRef = builder.objectRef<PaymentWithChanges>('Payment').imple
     status: t.field({ type: PaymentStatusEnum, resolve: (p) => p.status }),
     description: t.exposeString('description'),
     price: t.field({ type: MoneyRef, description: 'What was charged.', resolve: (p) => p.priceNanos }),
-    credit: t.field({ type: MoneyRef, description: 'What the payment credits when paid.', resolve: (p) => p.creditNanos }),
+    credit: t.field({
+      type: MoneyRef,
+      description: 'What the payment credits when paid.',
+      resolve: (p) => p.creditNanos,
+    }),
     creditRemaining: t.field({
       type: MoneyRef,
       description: 'The credit this payment still accounts for after refunds and disputes.',
@@ -71,8 +96,14 @@ export const PaymentRef = builder.objectRef<PaymentWithChanges>('Payment').imple
 });
 
 /** Payments with their changes, read in one query for a whole page. */
-async function withChanges<T extends Payment>(ctx: GraphqlContext, payments: T[]): Promise<(T & { changes: PaymentChange[] })[]> {
-  const changes = await listPaymentChanges(ctx.sql, payments.map((p) => p.id));
+async function withChanges<T extends Payment>(
+  ctx: GraphqlContext,
+  payments: T[],
+): Promise<(T & { changes: PaymentChange[] })[]> {
+  const changes = await listPaymentChanges(
+    ctx.sql,
+    payments.map((p) => p.id),
+  );
   return payments.map((payment) => ({ ...payment, changes: changes.filter((c) => c.paymentId === payment.id) }));
 }
 
@@ -97,8 +128,16 @@ builder.queryField('payments', (t) =>
       args: { accountId: t.arg.id({ required: false }) },
       resolve: async (_root, args, rawCtx) => {
         const ctx = signedIn(rawCtx);
-        const accountId = await accountFilter(ctx, args.accountId === null || args.accountId === undefined ? null : String(args.accountId));
-        return keysetConnection(args, async (page) => withChanges<Positioned<Payment>>(ctx, await listPayments(ctx.sql, { tenantId: ctx.tenant.id, accountId }, page)));
+        const accountId = await accountFilter(
+          ctx,
+          args.accountId === null || args.accountId === undefined ? null : String(args.accountId),
+        );
+        return keysetConnection(args, async (page) =>
+          withChanges<Positioned<Payment>>(
+            ctx,
+            await listPayments(ctx.sql, { tenantId: ctx.tenant.id, accountId }, page),
+          ),
+        );
       },
     },
     PaymentConnection,
@@ -109,6 +148,7 @@ builder.queryField('payment', (t) =>
   t.withAuth({ signedIn: true }).field({
     type: PaymentRef,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, { id }, ctx) => visiblePayment(ctx, await findPayment(ctx.sql, { id: uuidOr404(String(id), 'Payment') })),
+    resolve: async (_root, { id }, ctx) =>
+      visiblePayment(ctx, await findPayment(ctx.sql, { id: uuidOr404(String(id), 'Payment') })),
   }),
 );

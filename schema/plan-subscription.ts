@@ -27,7 +27,10 @@ const SubscriptionStatusEnum = builder.enumType('PlanSubscriptionStatus', {
     EXPIRED: { value: 'expired', description: 'Checkout was abandoned.' },
     INCOMPLETE: { value: 'incomplete', description: 'Subscribed; the first payment is not confirmed yet.' },
     ACTIVE: { value: 'active', description: 'Paid up; each paid month credits the plan.' },
-    PAST_DUE: { value: 'past_due', description: 'A renewal payment failed; no credit until it is paid. Stripe retries it.' },
+    PAST_DUE: {
+      value: 'past_due',
+      description: 'A renewal payment failed; no credit until it is paid. Stripe retries it.',
+    },
     CANCELED: { value: 'canceled', description: 'Ended; nothing more is charged or credited.' },
   } as const,
 });
@@ -36,18 +39,34 @@ const InvoiceStatusEnum = builder.enumType('PlanInvoiceStatus', {
   values: {
     PAID: { value: 'paid', description: 'Paid and credited.' },
     FAILED: { value: 'failed', description: 'The payment failed; nothing was credited.' },
-    MISMATCH: { value: 'mismatch', description: 'Stripe reported less than the price; not credited, for the operator to review.' },
-    ENDED: { value: 'ended', description: 'Paid after the subscription had ended; not credited, for the operator to refund.' },
+    MISMATCH: {
+      value: 'mismatch',
+      description: 'Stripe reported less than the price; not credited, for the operator to review.',
+    },
+    ENDED: {
+      value: 'ended',
+      description: 'Paid after the subscription had ended; not credited, for the operator to refund.',
+    },
   } as const,
 });
 
 const PlanInvoiceRef = builder.objectRef<PlanInvoice>('PlanInvoice').implement({
   fields: (t) => ({
-    invoiceId: t.exposeString('invoiceId', { description: "Stripe's invoice id: the cause of the credit's ledger transfer." }),
+    invoiceId: t.exposeString('invoiceId', {
+      description: "Stripe's invoice id: the cause of the credit's ledger transfer.",
+    }),
     status: t.field({ type: InvoiceStatusEnum, resolve: (i) => i.status }),
-    amountPaid: t.field({ type: MoneyRef, nullable: true, resolve: (i) => (i.amountPaidCents === null ? null : centsToNanos(i.amountPaidCents)) }),
+    amountPaid: t.field({
+      type: MoneyRef,
+      nullable: true,
+      resolve: (i) => (i.amountPaidCents === null ? null : centsToNanos(i.amountPaidCents)),
+    }),
     credit: t.field({ type: MoneyRef, description: 'What this invoice credited.', resolve: (i) => i.creditNanos }),
-    unusedRemoved: t.field({ type: MoneyRef, description: "The last month's unused plan credit this renewal removed (rollover off).", resolve: (i) => i.unusedNanos }),
+    unusedRemoved: t.field({
+      type: MoneyRef,
+      description: "The last month's unused plan credit this renewal removed (rollover off).",
+      resolve: (i) => i.unusedNanos,
+    }),
     failureReason: t.exposeString('failureReason', { nullable: true }),
     createdAt: t.field({ type: 'DateTime', resolve: (i) => i.createdAt }),
   }),
@@ -67,7 +86,9 @@ const PlanSubscriptionRef = builder.objectRef<PlanSubscription>('PlanSubscriptio
       },
     }),
     status: t.field({ type: SubscriptionStatusEnum, resolve: (s) => s.status }),
-    cancelAtPeriodEnd: t.exposeBoolean('cancelAtPeriodEnd', { description: 'Cancelled: it ends at currentPeriodEnd, keeping the credit already paid for.' }),
+    cancelAtPeriodEnd: t.exposeBoolean('cancelAtPeriodEnd', {
+      description: 'Cancelled: it ends at currentPeriodEnd, keeping the credit already paid for.',
+    }),
     currentPeriodEnd: t.field({ type: 'DateTime', nullable: true, resolve: (s) => s.currentPeriodEnd }),
     endedAt: t.field({ type: 'DateTime', nullable: true, resolve: (s) => s.endedAt }),
     paymentFailure: t.string({
@@ -96,11 +117,15 @@ builder.queryField('planSubscription', (t) =>
   t.withAuth({ signedIn: true }).field({
     type: PlanSubscriptionRef,
     nullable: true,
-    description: 'Your monthly plan: the live subscription, else the last one that ended; null if you never had one. An admin may name an account.',
+    description:
+      'Your monthly plan: the live subscription, else the last one that ended; null if you never had one. An admin may name an account.',
     args: { accountId: t.arg.id({ required: false }) },
     resolve: async (_root, args, rawCtx) => {
       const ctx = signedIn(rawCtx);
-      const account = await targetAccount(ctx, args.accountId === null || args.accountId === undefined ? null : String(args.accountId));
+      const account = await targetAccount(
+        ctx,
+        args.accountId === null || args.accountId === undefined ? null : String(args.accountId),
+      );
       return (await currentSubscription(ctx.sql, account.id)) ?? null;
     },
   }),
@@ -124,14 +149,22 @@ builder.mutationField('subscribeToPlan', (t) =>
     type: PlanCheckoutRef,
     description: 'Starts a monthly plan: returns the Stripe Checkout URL. Credit arrives with each paid invoice.',
     args: { planId: t.arg.id({ required: true }) },
-    resolve: (_root, { planId }, ctx) => onAccount(ctx, (deps) => startSubscription(deps, { account: ctx.viewer.account, planId: String(planId), portalUrl: ctx.config.portalUrl })),
+    resolve: (_root, { planId }, ctx) =>
+      onAccount(ctx, (deps) =>
+        startSubscription(deps, {
+          account: ctx.viewer.account,
+          planId: String(planId),
+          portalUrl: ctx.config.portalUrl,
+        }),
+      ),
   }),
 );
 
 builder.mutationField('cancelPlan', (t) =>
   t.withAuth({ account: true }).field({
     type: PlanSubscriptionRef,
-    description: 'Cancels your plan at the end of the paid month; that month keeps its credit, nothing more is charged.',
+    description:
+      'Cancels your plan at the end of the paid month; that month keeps its credit, nothing more is charged.',
     resolve: (_root, _args, ctx) => onAccount(ctx, (deps) => setPlanCancellation(deps, ctx.viewer.account, true)),
   }),
 );
@@ -147,7 +180,8 @@ builder.mutationField('resumePlan', (t) =>
 builder.mutationField('changePlan', (t) =>
   t.withAuth({ account: true }).field({
     type: PlanSubscriptionRef,
-    description: "Moves your subscription to another plan from the next renewal, without proration: this month keeps its credit; the next invoice charges and credits the new plan.",
+    description:
+      'Moves your subscription to another plan from the next renewal, without proration: this month keeps its credit; the next invoice charges and credits the new plan.',
     args: { planId: t.arg.id({ required: true }) },
     resolve: (_root, { planId }, ctx) => onAccount(ctx, (deps) => changePlan(deps, ctx.viewer.account, String(planId))),
   }),

@@ -1,5 +1,13 @@
 import { splitCredit } from '../billing/amounts.ts';
-import { createPlan, findPlan, listPlans, planCreditRollover, setPlanCreditRollover, updatePlan, type Plan } from '../db/queries/plans.ts';
+import {
+  createPlan,
+  findPlan,
+  listPlans,
+  planCreditRollover,
+  setPlanCreditRollover,
+  updatePlan,
+  type Plan,
+} from '../db/queries/plans.ts';
 import { builder } from './builder.ts';
 import { isAdmin } from './context.ts';
 import { forbidden, invalidInput, isUniqueViolation, notFound, uuidOr404 } from './errors.ts';
@@ -14,7 +22,8 @@ import { AmountInput, MoneyRef } from './money.ts';
  */
 
 export const PlanRef = builder.objectRef<Plan>('Plan').implement({
-  description: 'Pay `price` each month, receive `credit` each paid month. Credit up to the price is paid credit; anything above it is a bonus (granted).',
+  description:
+    'Pay `price` each month, receive `credit` each paid month. Credit up to the price is paid credit; anything above it is a bonus (granted).',
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
@@ -41,7 +50,11 @@ builder.queryField('plans', (t) =>
 const PlanInput = builder.inputType('PlanInput', {
   fields: (t) => ({
     name: t.string({ required: true }),
-    price: t.field({ type: AmountInput, required: true, description: 'Charged every month: whole cents, from $0.50 to $100,000.' }),
+    price: t.field({
+      type: AmountInput,
+      required: true,
+      description: 'Charged every month: whole cents, from $0.50 to $100,000.',
+    }),
     credit: t.field({ type: AmountInput, required: true, description: 'Credited for every paid month.' }),
     active: t.boolean({ required: false, defaultValue: true }),
     sortOrder: t.int({ required: false, defaultValue: 0 }),
@@ -52,7 +65,8 @@ async function uniqueName<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (isUniqueViolation(error, 'plans_tenant_id_name_key')) throw invalidInput('name', 'The tenant already has a plan with this name.');
+    if (isUniqueViolation(error, 'plans_tenant_id_name_key'))
+      throw invalidInput('name', 'The tenant already has a plan with this name.');
     throw error;
   }
 }
@@ -68,10 +82,13 @@ builder.mutationField('createPlan', (t) =>
 builder.mutationField('updatePlan', (t) =>
   t.withAuth({ admin: true }).field({
     type: PlanRef,
-    description: 'Changes a plan for new subscriptions and plan changes; current subscribers keep what they pay until they change plan.',
+    description:
+      'Changes a plan for new subscriptions and plan changes; current subscribers keep what they pay until they change plan.',
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: PlanInput, required: true }) },
     resolve: async (_root, { id, input }, ctx) => {
-      const plan = await uniqueName(() => updatePlan(ctx.sql, ctx.tenant.id, uuidOr404(String(id), 'Plan'), packFields(input)));
+      const plan = await uniqueName(() =>
+        updatePlan(ctx.sql, ctx.tenant.id, uuidOr404(String(id), 'Plan'), packFields(input)),
+      );
       if (!plan) throw notFound('Plan');
       return plan;
     },
@@ -81,7 +98,8 @@ builder.mutationField('updatePlan', (t) =>
 builder.mutationField('archivePlan', (t) =>
   t.withAuth({ admin: true }).field({
     type: PlanRef,
-    description: 'Stops selling a plan; its subscribers keep it until they change or cancel. updatePlan with active: true sells it again.',
+    description:
+      'Stops selling a plan; its subscribers keep it until they change or cancel. updatePlan with active: true sells it again.',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, { id }, ctx) => {
       const planId = uuidOr404(String(id), 'Plan');
@@ -96,7 +114,8 @@ builder.mutationField('archivePlan', (t) =>
 
 builder.queryField('planCreditRollover', (t) =>
   t.boolean({
-    description: "Whether unused plan credit carries over to the next month (the default). When it does not, a renewal removes what is left of the last month's plan credit, never credit bought with packs.",
+    description:
+      "Whether unused plan credit carries over to the next month (the default). When it does not, a renewal removes what is left of the last month's plan credit, never credit bought with packs.",
     resolve: (_root, _args, ctx) => planCreditRollover(ctx.sql, ctx.tenant.id),
   }),
 );

@@ -12,7 +12,9 @@ import { checkMarkup } from './tenant.ts';
 const PricingRuleRef = builder.objectRef<StoredPricingRule>('PricingRule').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
-    pattern: t.exposeString('pattern', { description: 'A model id or glob: `*` matches any run of characters, `?` one.' }),
+    pattern: t.exposeString('pattern', {
+      description: 'A model id or glob: `*` matches any run of characters, `?` one.',
+    }),
     markupBps: t.exposeInt('markupBps'),
     priority: t.exposeInt('priority'),
     createdAt: t.field({ type: 'DateTime', resolve: (r) => r.createdAt }),
@@ -41,10 +43,19 @@ builder.mutationField('setPricingRule', (t) =>
     },
     resolve: (_root, args, ctx) => {
       const pattern = args.pattern.trim();
-      if (!PATTERN.test(pattern)) throw invalidInput('pattern', 'A pattern is a model id or glob (letters, digits, / _ . : - * ?), up to 200 characters.');
+      if (!PATTERN.test(pattern))
+        throw invalidInput(
+          'pattern',
+          'A pattern is a model id or glob (letters, digits, / _ . : - * ?), up to 200 characters.',
+        );
       const priority = args.priority ?? 0;
-      if (Math.abs(priority) > MAX_PRIORITY) throw invalidInput('priority', `Priority is between -${MAX_PRIORITY} and ${MAX_PRIORITY}.`);
-      return setPricingRule(ctx.sql, ctx.tenant.id, { pattern, markupBps: checkMarkup(args.markupBps, 'markupBps'), priority });
+      if (Math.abs(priority) > MAX_PRIORITY)
+        throw invalidInput('priority', `Priority is between -${MAX_PRIORITY} and ${MAX_PRIORITY}.`);
+      return setPricingRule(ctx.sql, ctx.tenant.id, {
+        pattern,
+        markupBps: checkMarkup(args.markupBps, 'markupBps'),
+        priority,
+      });
     },
   }),
 );
@@ -54,7 +65,8 @@ builder.mutationField('deletePricingRule', (t) =>
     type: 'Boolean',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, { id }, ctx) => {
-      if (!(await deletePricingRule(ctx.sql, ctx.tenant.id, uuidOr404(String(id), 'Pricing rule')))) throw notFound('Pricing rule');
+      if (!(await deletePricingRule(ctx.sql, ctx.tenant.id, uuidOr404(String(id), 'Pricing rule'))))
+        throw notFound('Pricing rule');
       return true;
     },
   }),

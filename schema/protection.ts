@@ -42,17 +42,25 @@ function isList(type: GraphQLOutputType): boolean {
   return isListType(isNonNullType(type) ? type.ofType : type);
 }
 
-function pageSize(field: { arguments?: readonly { name: { value: string }; value: { kind: Kind; value?: unknown } }[] }): number | undefined {
+function pageSize(field: {
+  arguments?: readonly { name: { value: string }; value: { kind: Kind; value?: unknown } }[];
+}): number | undefined {
   const argument = field.arguments?.find((a) => a.name.value === 'first' || a.name.value === 'last');
   if (!argument) return undefined;
-  if (argument.value.kind === Kind.INT && typeof argument.value.value === 'string') return Math.min(Number(argument.value.value), MAX_PAGE_SIZE);
+  if (argument.value.kind === Kind.INT && typeof argument.value.value === 'string')
+    return Math.min(Number(argument.value.value), MAX_PAGE_SIZE);
   return MAX_PAGE_SIZE;
 }
 
 function measurer(schema: GraphQLSchema, fragments: Map<string, FragmentDefinitionNode>) {
   const memo = new Map<string, Measure>();
   /** `paged`: the selection is a connection's, whose list fields are the page already counted. */
-  const measure = (selectionSet: SelectionSetNode, parent: GraphQLNamedType | undefined, visiting: ReadonlySet<string>, paged: boolean): Measure => {
+  const measure = (
+    selectionSet: SelectionSetNode,
+    parent: GraphQLNamedType | undefined,
+    visiting: ReadonlySet<string>,
+    paged: boolean,
+  ): Measure => {
     let depth = 0;
     let cost = 0;
     const add = (inner: Measure, extraDepth: number, multiplier: number) => {
@@ -62,11 +70,20 @@ function measurer(schema: GraphQLSchema, fragments: Map<string, FragmentDefiniti
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FIELD) {
         if (selection.name.value.startsWith('__')) continue;
-        const field = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[selection.name.value] : undefined;
+        const field =
+          parent && (isObjectType(parent) || isInterfaceType(parent))
+            ? parent.getFields()[selection.name.value]
+            : undefined;
         const connection = field?.args.some((a) => a.name === 'first') ?? false;
         // Unknown fields still nest: the limit guards the document's shape even before other rules refuse it.
-        const inner = selection.selectionSet ? measure(selection.selectionSet, field ? getNamedType(field.type) : undefined, visiting, connection) : { depth: 0, cost: 0 };
-        const multiplier = connection ? (pageSize(selection) ?? DEFAULT_PAGE_SIZE) : field && isList(field.type) && !paged ? LIST_SIZE_ESTIMATE : 1;
+        const inner = selection.selectionSet
+          ? measure(selection.selectionSet, field ? getNamedType(field.type) : undefined, visiting, connection)
+          : { depth: 0, cost: 0 };
+        const multiplier = connection
+          ? (pageSize(selection) ?? DEFAULT_PAGE_SIZE)
+          : field && isList(field.type) && !paged
+            ? LIST_SIZE_ESTIMATE
+            : 1;
         add(inner, 1, multiplier);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
@@ -77,7 +94,14 @@ function measurer(schema: GraphQLSchema, fragments: Map<string, FragmentDefiniti
         // A cycle is reported by the standard NoFragmentCycles rule; here it only must not loop.
         if (!fragment || visiting.has(name)) continue;
         const key = `${name}:${paged}`;
-        const known = memo.get(key) ?? measure(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value) ?? undefined, new Set([...visiting, name]), paged);
+        const known =
+          memo.get(key) ??
+          measure(
+            fragment.selectionSet,
+            schema.getType(fragment.typeCondition.name.value) ?? undefined,
+            new Set([...visiting, name]),
+            paged,
+          );
         memo.set(key, known);
         add(known, 0, 1);
       }
@@ -97,14 +121,22 @@ const complexityRule: ValidationRule = (context: ValidationContext) => ({
     const root = schema.getRootType(operation.operation) ?? undefined;
     const { depth, cost } = measurer(schema, fragments)(operation.selectionSet, root, new Set(), false);
     if (depth > MAX_DEPTH) {
-      context.reportError(new GraphQLError(`Query is too deep: depth ${depth} exceeds the limit of ${MAX_DEPTH}.`, { nodes: [operation], extensions: { code: 'QUERY_TOO_DEEP' } }));
+      context.reportError(
+        new GraphQLError(`Query is too deep: depth ${depth} exceeds the limit of ${MAX_DEPTH}.`, {
+          nodes: [operation],
+          extensions: { code: 'QUERY_TOO_DEEP' },
+        }),
+      );
     }
     if (cost > MAX_COST) {
       context.reportError(
-        new GraphQLError(`Query is too costly: estimated cost ${cost} exceeds the limit of ${MAX_COST}. Ask for smaller pages or fewer fields.`, {
-          nodes: [operation],
-          extensions: { code: 'QUERY_TOO_COSTLY' },
-        }),
+        new GraphQLError(
+          `Query is too costly: estimated cost ${cost} exceeds the limit of ${MAX_COST}. Ask for smaller pages or fewer fields.`,
+          {
+            nodes: [operation],
+            extensions: { code: 'QUERY_TOO_COSTLY' },
+          },
+        ),
       );
     }
   },
@@ -123,7 +155,16 @@ export function protection(production: boolean): Plugin {
       if (production) addValidationRule(NoSchemaIntrospectionCustomRule);
       return ({ result, setResult }) => {
         if (!production || result.length === 0) return;
-        setResult(result.map((error) => (SUGGESTION.test(error.message) ? new GraphQLError(error.message.replace(SUGGESTION, ''), { nodes: error.nodes, extensions: error.extensions }) : error)));
+        setResult(
+          result.map((error) =>
+            SUGGESTION.test(error.message)
+              ? new GraphQLError(error.message.replace(SUGGESTION, ''), {
+                  nodes: error.nodes,
+                  extensions: error.extensions,
+                })
+              : error,
+          ),
+        );
       };
     },
   };

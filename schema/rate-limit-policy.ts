@@ -1,6 +1,13 @@
 import { findTenantAccount } from '../db/queries/customers.ts';
 import { findTenantApiKey } from '../db/queries/key-management.ts';
-import { deleteTenantPolicy, listTenantPolicies, upsertPolicy, type PolicyLimits, type PolicySubjectRef, type StoredPolicy } from '../db/queries/rate-limit-policies.ts';
+import {
+  deleteTenantPolicy,
+  listTenantPolicies,
+  upsertPolicy,
+  type PolicyLimits,
+  type PolicySubjectRef,
+  type StoredPolicy,
+} from '../db/queries/rate-limit-policies.ts';
 import { builder } from './builder.ts';
 import type { SignedInContext } from './context.ts';
 import { invalidInput, notFound, uuidOr404 } from './errors.ts';
@@ -34,7 +41,7 @@ const RateLimitPolicyRef = builder.objectRef<StoredPolicy>('RateLimitPolicy').im
 builder.queryField('rateLimitPolicies', (t) =>
   t.withAuth({ admin: true }).field({
     type: [RateLimitPolicyRef],
-    description: "The policies of the tenant, its accounts and their keys.",
+    description: 'The policies of the tenant, its accounts and their keys.',
     resolve: (_root, _args, ctx) => listTenantPolicies(ctx.sql, ctx.tenant.id),
   }),
 );
@@ -83,7 +90,11 @@ function checkLimits(input: LimitsArgs): PolicyLimits {
 }
 
 /** The subject, checked to be this tenant, one of its accounts or one of its accounts' keys. */
-async function scopedSubject(ctx: SignedInContext, kind: PolicySubjectRef['kind'], id: string | null): Promise<PolicySubjectRef> {
+async function scopedSubject(
+  ctx: SignedInContext,
+  kind: PolicySubjectRef['kind'],
+  id: string | null,
+): Promise<PolicySubjectRef> {
   if (kind === 'tenant') return { kind, id: ctx.tenant.id };
   if (id === null) throw invalidInput('subjectId', 'Name the account or API key.');
   const found =
@@ -103,7 +114,11 @@ builder.mutationField('setRateLimitPolicy', (t) =>
       limits: t.arg({ type: LimitsInput, required: true }),
     },
     resolve: async (_root, args, ctx) => {
-      const subject = await scopedSubject(ctx, args.subjectKind, args.subjectId === null || args.subjectId === undefined ? null : String(args.subjectId));
+      const subject = await scopedSubject(
+        ctx,
+        args.subjectKind,
+        args.subjectId === null || args.subjectId === undefined ? null : String(args.subjectId),
+      );
       return upsertPolicy(ctx.sql, subject, checkLimits(args.limits));
     },
   }),
@@ -114,7 +129,8 @@ builder.mutationField('deleteRateLimitPolicy', (t) =>
     type: 'Boolean',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, { id }, ctx) => {
-      if (!(await deleteTenantPolicy(ctx.sql, ctx.tenant.id, uuidOr404(String(id), 'Rate-limit policy')))) throw notFound('Rate-limit policy');
+      if (!(await deleteTenantPolicy(ctx.sql, ctx.tenant.id, uuidOr404(String(id), 'Rate-limit policy'))))
+        throw notFound('Rate-limit policy');
       return true;
     },
   }),

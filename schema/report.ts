@@ -21,7 +21,14 @@ import { MoneyRef } from './money.ts';
  */
 
 type Report = { range: ReportRange; interval: ReportInterval };
-type Period = { period: string; revenueNanos: bigint; costNanos: bigint; requests: number; errors: number; activeCustomers: number };
+type Period = {
+  period: string;
+  revenueNanos: bigint;
+  costNanos: bigint;
+  requests: number;
+  errors: number;
+  activeCustomers: number;
+};
 type Totals = { revenueNanos: bigint; costNanos: bigint; requests: number; errors: number; activeCustomers: number };
 
 /** Margin in basis points of revenue, rounded toward zero; null when there was no revenue. */
@@ -29,7 +36,9 @@ function marginBps(revenue: bigint, cost: bigint): number | null {
   return revenue === 0n ? null : Number(((revenue - cost) * 10_000n) / revenue);
 }
 
-const IntervalEnum = builder.enumType('ReportInterval', { values: { DAY: { value: 'day' }, MONTH: { value: 'month' } } as const });
+const IntervalEnum = builder.enumType('ReportInterval', {
+  values: { DAY: { value: 'day' }, MONTH: { value: 'month' } } as const,
+});
 
 const PeriodRef = builder.objectRef<Period>('ReportPeriod').implement({
   fields: (t) => ({
@@ -47,12 +56,22 @@ const PeriodRef = builder.objectRef<Period>('ReportPeriod').implement({
 const TotalsRef = builder.objectRef<Totals>('ReportTotals').implement({
   fields: (t) => ({
     revenue: t.field({ type: MoneyRef, resolve: (p) => p.revenueNanos }),
-    cost: t.field({ type: MoneyRef, description: 'The upstream cost for the root tenant; the wholesale cost for a reseller.', resolve: (p) => p.costNanos }),
+    cost: t.field({
+      type: MoneyRef,
+      description: 'The upstream cost for the root tenant; the wholesale cost for a reseller.',
+      resolve: (p) => p.costNanos,
+    }),
     profit: t.field({ type: MoneyRef, resolve: (p) => p.revenueNanos - p.costNanos }),
-    marginBps: t.int({ nullable: true, description: 'Profit over revenue in basis points; null without revenue.', resolve: (p) => marginBps(p.revenueNanos, p.costNanos) }),
+    marginBps: t.int({
+      nullable: true,
+      description: 'Profit over revenue in basis points; null without revenue.',
+      resolve: (p) => marginBps(p.revenueNanos, p.costNanos),
+    }),
     requests: t.exposeInt('requests'),
     errors: t.exposeInt('errors'),
-    activeCustomers: t.exposeInt('activeCustomers', { description: 'Distinct accounts with at least one request in the range.' }),
+    activeCustomers: t.exposeInt('activeCustomers', {
+      description: 'Distinct accounts with at least one request in the range.',
+    }),
   }),
 });
 
@@ -69,22 +88,40 @@ const ModelShareRef = builder.objectRef<ModelShare>('ModelShare').implement({
 
 const ErrorRateRef = builder.objectRef<ErrorShare>('ErrorRate').implement({
   fields: (t) => ({
-    key: t.exposeString('key', { description: 'The model id, or the error code (the HTTP status when there is none).' }),
+    key: t.exposeString('key', {
+      description: 'The model id, or the error code (the HTTP status when there is none).',
+    }),
     requests: t.exposeInt('requests'),
     errors: t.exposeInt('errors'),
-    rateBps: t.int({ description: 'Errors per 10 000 requests.', resolve: (e) => (e.requests === 0 ? 0 : Math.floor((e.errors * 10_000) / e.requests)) }),
+    rateBps: t.int({
+      description: 'Errors per 10 000 requests.',
+      resolve: (e) => (e.requests === 0 ? 0 : Math.floor((e.errors * 10_000) / e.requests)),
+    }),
   }),
 });
 
-const ErrorGroupingEnum = builder.enumType('ErrorGrouping', { values: { MODEL: { value: 'model' }, CODE: { value: 'code' } } as const });
+const ErrorGroupingEnum = builder.enumType('ErrorGrouping', {
+  values: { MODEL: { value: 'model' }, CODE: { value: 'code' } } as const,
+});
 const MAX_ROWS = 100;
 
 async function series(report: Report, sql: Db): Promise<Period[]> {
-  const [money, traffic] = await Promise.all([moneyByPeriod(sql, report.range, report.interval), trafficByPeriod(sql, report.range, report.interval)]);
+  const [money, traffic] = await Promise.all([
+    moneyByPeriod(sql, report.range, report.interval),
+    trafficByPeriod(sql, report.range, report.interval),
+  ]);
   const periods = new Map<string, Period>();
-  const at = (period: string) => periods.get(period) ?? { period, revenueNanos: 0n, costNanos: 0n, requests: 0, errors: 0, activeCustomers: 0 };
-  for (const m of money) periods.set(m.period, { ...at(m.period), revenueNanos: m.revenueNanos, costNanos: m.costNanos });
-  for (const r of traffic) periods.set(r.period, { ...at(r.period), requests: r.requests, errors: r.errors, activeCustomers: r.activeCustomers });
+  const at = (period: string) =>
+    periods.get(period) ?? { period, revenueNanos: 0n, costNanos: 0n, requests: 0, errors: 0, activeCustomers: 0 };
+  for (const m of money)
+    periods.set(m.period, { ...at(m.period), revenueNanos: m.revenueNanos, costNanos: m.costNanos });
+  for (const r of traffic)
+    periods.set(r.period, {
+      ...at(r.period),
+      requests: r.requests,
+      errors: r.errors,
+      activeCustomers: r.activeCustomers,
+    });
   return [...periods.values()].sort((a, b) => a.period.localeCompare(b.period));
 }
 
@@ -98,9 +135,16 @@ const ReportRef = builder.objectRef<Report>('Report').implement({
       type: TotalsRef,
       resolve: async (r, _args, ctx) => {
         const [periods, customers] = await Promise.all([series(r, ctx.sql), activeCustomers(ctx.sql, r.range)]);
-        const sum = <K extends 'revenueNanos' | 'costNanos'>(key: K) => periods.reduce((total, p) => total + p[key], 0n);
+        const sum = <K extends 'revenueNanos' | 'costNanos'>(key: K) =>
+          periods.reduce((total, p) => total + p[key], 0n);
         const count = (key: 'requests' | 'errors') => periods.reduce((total, p) => total + p[key], 0);
-        return { revenueNanos: sum('revenueNanos'), costNanos: sum('costNanos'), requests: count('requests'), errors: count('errors'), activeCustomers: customers };
+        return {
+          revenueNanos: sum('revenueNanos'),
+          costNanos: sum('costNanos'),
+          requests: count('requests'),
+          errors: count('errors'),
+          activeCustomers: customers,
+        };
       },
     }),
     popularModels: t.field({
@@ -110,8 +154,12 @@ const ReportRef = builder.objectRef<Report>('Report').implement({
     }),
     errorRates: t.field({
       type: [ErrorRateRef],
-      args: { by: t.arg({ type: ErrorGroupingEnum, required: false, defaultValue: 'model' }), limit: t.arg.int({ required: false, defaultValue: 10 }) },
-      resolve: (r, args, ctx) => errorRates(ctx.sql, r.range, args.by ?? 'model', Math.min(Math.max(args.limit ?? 10, 1), MAX_ROWS)),
+      args: {
+        by: t.arg({ type: ErrorGroupingEnum, required: false, defaultValue: 'model' }),
+        limit: t.arg.int({ required: false, defaultValue: 10 }),
+      },
+      resolve: (r, args, ctx) =>
+        errorRates(ctx.sql, r.range, args.by ?? 'model', Math.min(Math.max(args.limit ?? 10, 1), MAX_ROWS)),
     }),
   }),
 });
@@ -134,7 +182,8 @@ builder.queryField('report', (t) =>
       const to = args.to ?? new Date();
       const from = args.from ?? new Date(to.getTime() - DEFAULT_RANGE_DAYS * DAY_MS);
       if (from >= to) throw invalidInput('to', '`to` must be after `from`.');
-      if (to.getTime() - from.getTime() > MAX_RANGE_DAYS[interval] * DAY_MS) throw invalidInput('from', `A report by ${interval} covers at most ${MAX_RANGE_DAYS[interval]} days.`);
+      if (to.getTime() - from.getTime() > MAX_RANGE_DAYS[interval] * DAY_MS)
+        throw invalidInput('from', `A report by ${interval} covers at most ${MAX_RANGE_DAYS[interval]} days.`);
       return { range: { tenantId: ctx.tenant.id, from, to }, interval };
     },
   }),

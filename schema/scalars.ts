@@ -35,7 +35,8 @@ builder.scalarType('Count', {
 
 function parseDateTime(value: unknown): Date {
   const date = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) ? new Date(value) : undefined;
-  if (!date || Number.isNaN(date.getTime())) throw invalidInput('dateTime', 'DateTime must be an ISO 8601 timestamp such as 2025-01-31T12:00:00Z.');
+  if (!date || Number.isNaN(date.getTime()))
+    throw invalidInput('dateTime', 'DateTime must be an ISO 8601 timestamp such as 2025-01-31T12:00:00Z.');
   return date;
 }
 

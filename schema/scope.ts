@@ -23,7 +23,10 @@ export async function targetAccount(ctx: SignedInContext, accountId: string | nu
 }
 
 /** For filters: null means "the whole tenant" for an admin, and "my own account" for a customer. */
-export async function accountFilter(ctx: SignedInContext, accountId: string | null | undefined): Promise<string | null> {
+export async function accountFilter(
+  ctx: SignedInContext,
+  accountId: string | null | undefined,
+): Promise<string | null> {
   if ((accountId === null || accountId === undefined) && isAdmin(ctx.viewer)) return null;
   return (await targetAccount(ctx, accountId)).id;
 }

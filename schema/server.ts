@@ -21,7 +21,8 @@ type ServerContext = { cookies: string[] };
  * format and only the error's name and message. Yoga's debug and info lines (request parsing) are dropped.
  */
 function yogaLogging(log: Logger): YogaLogger {
-  const line = (args: unknown[]) => args.map((arg) => (arg instanceof Error ? `${arg.name}: ${arg.message}` : String(arg))).join(' ');
+  const line = (args: unknown[]) =>
+    args.map((arg) => (arg instanceof Error ? `${arg.name}: ${arg.message}` : String(arg))).join(' ');
   return {
     debug: () => {},
     info: () => {},
@@ -43,7 +44,9 @@ const clientJsonIsBadRequest: Plugin = {
         return await requestParser(request);
       } catch (error) {
         if (!(error instanceof SyntaxError)) throw error;
-        throw new GraphQLError('The variables or extensions parameter is not valid JSON.', { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+        throw new GraphQLError('The variables or extensions parameter is not valid JSON.', {
+          extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+        });
       }
     });
   },
@@ -75,5 +78,9 @@ export function createGraphqlHandler(deps: GraphqlDeps): (request: Request) => P
     for (const cookie of cookies) response.headers.append('set-cookie', cookie);
     return response;
   };
-  return withGraphqlCors(handle, graphqlBaseOrigins(deps.config.portalUrl, deps.config.publicUrl), createCorsPolicies(deps.sql));
+  return withGraphqlCors(
+    handle,
+    graphqlBaseOrigins(deps.config.portalUrl, deps.config.publicUrl),
+    createCorsPolicies(deps.sql),
+  );
 }

@@ -68,10 +68,16 @@ builder.mutationField('signUp', (t) =>
       if (!EMAIL.test(email)) throw invalidInput('email', 'Not an e-mail address.');
       const passwordHash = await Bun.password.hash(checkPassword(args.password, 'password'), { algorithm: 'argon2id' });
       try {
-        const account = await createAccount(ctx.sql, { tenantId: tenant.id, email, passwordHash, displayName: args.displayName?.trim() || null });
+        const account = await createAccount(ctx.sql, {
+          tenantId: tenant.id,
+          email,
+          passwordHash,
+          displayName: args.displayName?.trim() || null,
+        });
         return await startSession(ctx, account);
       } catch (error) {
-        if (isUniqueViolation(error, 'accounts_tenant_email')) throw invalidInput('email', 'This e-mail is already registered; sign in instead.');
+        if (isUniqueViolation(error, 'accounts_tenant_email'))
+          throw invalidInput('email', 'This e-mail is already registered; sign in instead.');
         throw error;
       }
     },
@@ -89,7 +95,10 @@ builder.mutationField('signIn', (t) =>
     resolve: async (_root, args, ctx) => {
       const tenant = await chosenTenant(ctx, args.tenantSlug);
       const login = await findLogin(ctx.sql, tenant.id, args.email);
-      const matches = await Bun.password.verify(args.password.slice(0, MAX_PASSWORD_LENGTH), login?.passwordHash ?? DECOY_HASH);
+      const matches = await Bun.password.verify(
+        args.password.slice(0, MAX_PASSWORD_LENGTH),
+        login?.passwordHash ?? DECOY_HASH,
+      );
       if (!login?.passwordHash || !matches) throw unauthenticated('The e-mail or the password is wrong.');
       if (login.account.status !== 'active') throw forbidden('This account is suspended. Contact support.');
       return startSession(ctx, login.account);
@@ -121,7 +130,11 @@ builder.mutationField('changePassword', (t) =>
       if (!(await Bun.password.verify(args.currentPassword.slice(0, MAX_PASSWORD_LENGTH), current))) {
         throw invalidInput('currentPassword', 'The current password is wrong.');
       }
-      await setPasswordHash(ctx.sql, account.id, await Bun.password.hash(checkPassword(args.newPassword, 'newPassword'), { algorithm: 'argon2id' }));
+      await setPasswordHash(
+        ctx.sql,
+        account.id,
+        await Bun.password.hash(checkPassword(args.newPassword, 'newPassword'), { algorithm: 'argon2id' }),
+      );
       await deleteOtherSessions(ctx.sql, account.id, ctx.viewer.sessionId);
       return true;
     },

@@ -18,12 +18,21 @@ function brandingOf(tenant: Tenant): Branding {
     const value = tenant.branding[key];
     return typeof value === 'string' ? value : null;
   };
-  return { name: pick('name') ?? tenant.name, primaryColor: pick('primaryColor'), secondaryColor: pick('secondaryColor'), logoUrl: pick('logoUrl'), supportEmail: pick('supportEmail') };
+  return {
+    name: pick('name') ?? tenant.name,
+    primaryColor: pick('primaryColor'),
+    secondaryColor: pick('secondaryColor'),
+    logoUrl: pick('logoUrl'),
+    supportEmail: pick('supportEmail'),
+  };
 }
 
 const BrandingRef = builder.objectRef<Branding>('Branding').implement({
   fields: (t) => ({
-    name: t.string({ description: "The name shown to customers; the tenant's name unless set.", resolve: (b) => b.name ?? '' }),
+    name: t.string({
+      description: "The name shown to customers; the tenant's name unless set.",
+      resolve: (b) => b.name ?? '',
+    }),
     primaryColor: t.exposeString('primaryColor', { nullable: true }),
     secondaryColor: t.exposeString('secondaryColor', { nullable: true }),
     logoUrl: t.exposeString('logoUrl', { nullable: true }),
@@ -37,7 +46,10 @@ export const TenantRef = builder.objectRef<Tenant>('Tenant').implement({
     slug: t.exposeString('slug'),
     name: t.exposeString('name'),
     branding: t.field({ type: BrandingRef, resolve: brandingOf }),
-    markupBps: t.exposeInt('markupBps', { authScopes: { admin: true }, description: 'Default markup over what this tenant pays, in basis points (2000 = 20%).' }),
+    markupBps: t.exposeInt('markupBps', {
+      authScopes: { admin: true },
+      description: 'Default markup over what this tenant pays, in basis points (2000 = 20%).',
+    }),
     customDomain: t.exposeString('customDomain', { nullable: true, authScopes: { admin: true } }),
     status: t.field({ type: StatusEnum, authScopes: { admin: true }, resolve: (tenant) => tenant.status }),
     isRoot: t.boolean({ authScopes: { admin: true }, resolve: (tenant) => tenant.parentId === null }),
@@ -46,20 +58,28 @@ export const TenantRef = builder.objectRef<Tenant>('Tenant').implement({
       nullable: true,
       authScopes: { admin: true },
       description: "A reseller's prepaid credit at its parent, which its customers' usage draws on; null for the root.",
-      resolve: async (tenant, _args, ctx) => (tenant.parentId === null ? null : (await walletBalance(ctx.sql, await tenantWalletId(ctx.sql, tenant.id, 'reseller'))) ?? null),
+      resolve: async (tenant, _args, ctx) =>
+        tenant.parentId === null
+          ? null
+          : ((await walletBalance(ctx.sql, await tenantWalletId(ctx.sql, tenant.id, 'reseller'))) ?? null),
     }),
     createdAt: t.field({ type: 'DateTime', authScopes: { admin: true }, resolve: (tenant) => tenant.createdAt }),
   }),
 });
 
 builder.queryField('tenant', (t) =>
-  t.field({ type: TenantRef, description: "The caller's tenant: their own when signed in, else the one this host belongs to.", resolve: (_root, _args, ctx) => ctx.tenant }),
+  t.field({
+    type: TenantRef,
+    description: "The caller's tenant: their own when signed in, else the one this host belongs to.",
+    resolve: (_root, _args, ctx) => ctx.tenant,
+  }),
 );
 
 const MAX_MARKUP_BPS = 1_000_000;
 
 export function checkMarkup(markupBps: number, field: string): number {
-  if (!Number.isInteger(markupBps) || markupBps < 0 || markupBps > MAX_MARKUP_BPS) throw invalidInput(field, `Markup must be 0 to ${MAX_MARKUP_BPS} basis points.`);
+  if (!Number.isInteger(markupBps) || markupBps < 0 || markupBps > MAX_MARKUP_BPS)
+    throw invalidInput(field, `Markup must be 0 to ${MAX_MARKUP_BPS} basis points.`);
   return markupBps;
 }
 
@@ -76,7 +96,10 @@ builder.mutationField('updateTenant', (t) =>
     resolve: async (_root, args, ctx) => {
       const settings = {
         name: args.name === null || args.name === undefined ? undefined : checkName(args.name, 'name'),
-        markupBps: args.markupBps === null || args.markupBps === undefined ? undefined : checkMarkup(args.markupBps, 'markupBps'),
+        markupBps:
+          args.markupBps === null || args.markupBps === undefined
+            ? undefined
+            : checkMarkup(args.markupBps, 'markupBps'),
       };
       return (await updateTenantSettings(ctx.sql, ctx.tenant.id, settings)) ?? ctx.tenant;
     },
@@ -88,14 +111,22 @@ const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 function checkBranding(input: Partial<Record<BrandingKey, string | null | undefined>>): Branding {
   const value = (key: BrandingKey) => input[key]?.trim() || null;
-  const branding: Branding = { name: value('name'), primaryColor: value('primaryColor'), secondaryColor: value('secondaryColor'), logoUrl: value('logoUrl'), supportEmail: value('supportEmail') };
+  const branding: Branding = {
+    name: value('name'),
+    primaryColor: value('primaryColor'),
+    secondaryColor: value('secondaryColor'),
+    logoUrl: value('logoUrl'),
+    supportEmail: value('supportEmail'),
+  };
   if (branding.name && branding.name.length > 100) throw invalidInput('name', 'At most 100 characters.');
   for (const key of ['primaryColor', 'secondaryColor'] as const) {
     const color = branding[key];
     if (color && !COLOR.test(color)) throw invalidInput(key, 'A colour is #rgb or #rrggbb.');
   }
-  if (branding.logoUrl && !/^https?:\/\/[^\s]{1,2000}$/.test(branding.logoUrl)) throw invalidInput('logoUrl', 'The logo URL must be an http(s) URL.');
-  if (branding.supportEmail && !EMAIL.test(branding.supportEmail)) throw invalidInput('supportEmail', 'Not an e-mail address.');
+  if (branding.logoUrl && !/^https?:\/\/[^\s]{1,2000}$/.test(branding.logoUrl))
+    throw invalidInput('logoUrl', 'The logo URL must be an http(s) URL.');
+  if (branding.supportEmail && !EMAIL.test(branding.supportEmail))
+    throw invalidInput('supportEmail', 'Not an e-mail address.');
   return branding;
 }
 
@@ -114,7 +145,8 @@ builder.mutationField('updateBranding', (t) =>
   t.withAuth({ admin: true }).field({
     type: TenantRef,
     args: { input: t.arg({ type: BrandingInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => (await setBranding(ctx.sql, ctx.tenant.id, checkBranding(input))) ?? ctx.tenant,
+    resolve: async (_root, { input }, ctx) =>
+      (await setBranding(ctx.sql, ctx.tenant.id, checkBranding(input))) ?? ctx.tenant,
   }),
 );
 
@@ -131,7 +163,8 @@ builder.mutationField('setCustomDomain', (t) =>
       try {
         return (await setCustomDomain(ctx.sql, ctx.tenant.id, host)) ?? ctx.tenant;
       } catch (error) {
-        if (isUniqueViolation(error, 'tenants_custom_domain_key')) throw invalidInput('domain', 'Another tenant already uses this domain.');
+        if (isUniqueViolation(error, 'tenants_custom_domain_key'))
+          throw invalidInput('domain', 'Another tenant already uses this domain.');
         throw error;
       }
     },

@@ -6,8 +6,23 @@ import type { UsageRecord } from '../db/queries/usage.ts';
  * id starting with "=", say) is prefixed with an apostrophe, as OWASP advises for CSV injection.
  */
 
-const HEADER = ['request_id', 'created_at', 'account_id', 'api_key_id', 'route', 'model', 'status_code', 'outcome', 'error_code',
-  'prompt_tokens', 'completion_tokens', 'charge_usd', 'charge_nanos', 'estimated', 'latency_ms'];
+const HEADER = [
+  'request_id',
+  'created_at',
+  'account_id',
+  'api_key_id',
+  'route',
+  'model',
+  'status_code',
+  'outcome',
+  'error_code',
+  'prompt_tokens',
+  'completion_tokens',
+  'charge_usd',
+  'charge_nanos',
+  'estimated',
+  'latency_ms',
+];
 
 function text(value: string | null): string {
   if (value === null) return '';

@@ -1,4 +1,11 @@
-import { aggregateUsage, exportUsage, listUsage, type UsageBucket, type UsageFilter, type UsageRecord } from '../db/queries/usage.ts';
+import {
+  aggregateUsage,
+  exportUsage,
+  listUsage,
+  type UsageBucket,
+  type UsageFilter,
+  type UsageRecord,
+} from '../db/queries/usage.ts';
 import { builder } from './builder.ts';
 import { signedIn, type SignedInContext } from './context.ts';
 import { invalidInput, uuidOr404 } from './errors.ts';
@@ -14,7 +21,12 @@ import { usageCsv } from './usage-csv.ts';
  */
 
 const OutcomeEnum = builder.enumType('Outcome', {
-  values: { COMPLETED: { value: 'completed' }, ABORTED: { value: 'aborted' }, FAILED: { value: 'failed' }, REFUSED: { value: 'refused' } } as const,
+  values: {
+    COMPLETED: { value: 'completed' },
+    ABORTED: { value: 'aborted' },
+    FAILED: { value: 'failed' },
+    REFUSED: { value: 'refused' },
+  } as const,
 });
 
 export const UsageRecordRef = builder.objectRef<UsageRecord>('UsageRecord').implement({
@@ -32,17 +44,34 @@ export const UsageRecordRef = builder.objectRef<UsageRecord>('UsageRecord').impl
     promptTokens: t.exposeInt('promptTokens'),
     completionTokens: t.exposeInt('completionTokens'),
     charge: t.field({ type: MoneyRef, description: 'What the customer paid.', resolve: (r) => r.chargeNanos }),
-    estimated: t.exposeBoolean('estimated', { description: 'True when the charge was estimated because the upstream never reported usage.' }),
+    estimated: t.exposeBoolean('estimated', {
+      description: 'True when the charge was estimated because the upstream never reported usage.',
+    }),
     latencyMs: t.exposeInt('latencyMs', { nullable: true }),
     createdAt: t.field({ type: 'DateTime', resolve: (r) => r.createdAt }),
-    tenantRevenue: t.field({ type: MoneyRef, nullable: true, authScopes: { admin: true }, description: "What this tenant earned on the request.", resolve: (r) => r.tenantRevenueNanos }),
-    tenantCost: t.field({ type: MoneyRef, nullable: true, authScopes: { admin: true }, description: 'What this tenant paid for it (wholesale or upstream).', resolve: (r) => r.tenantCostNanos }),
+    tenantRevenue: t.field({
+      type: MoneyRef,
+      nullable: true,
+      authScopes: { admin: true },
+      description: 'What this tenant earned on the request.',
+      resolve: (r) => r.tenantRevenueNanos,
+    }),
+    tenantCost: t.field({
+      type: MoneyRef,
+      nullable: true,
+      authScopes: { admin: true },
+      description: 'What this tenant paid for it (wholesale or upstream).',
+      resolve: (r) => r.tenantCostNanos,
+    }),
   }),
 });
 
 const UsageFilterInput = builder.inputType('UsageFilter', {
   fields: (t) => ({
-    accountId: t.id({ required: false, description: "Admins only: one account of the tenant. Customers always see their own." }),
+    accountId: t.id({
+      required: false,
+      description: 'Admins only: one account of the tenant. Customers always see their own.',
+    }),
     apiKeyId: t.id({ required: false }),
     model: t.string({ required: false }),
     outcome: t.field({ type: OutcomeEnum, required: false }),
@@ -52,15 +81,27 @@ const UsageFilterInput = builder.inputType('UsageFilter', {
   }),
 });
 
-type FilterArgs = { accountId?: string | number | null; apiKeyId?: string | number | null; model?: string | null; outcome?: UsageFilter['outcome'] | null; statusCode?: number | null; from?: Date | null; to?: Date | null };
+type FilterArgs = {
+  accountId?: string | number | null;
+  apiKeyId?: string | number | null;
+  model?: string | null;
+  outcome?: UsageFilter['outcome'] | null;
+  statusCode?: number | null;
+  from?: Date | null;
+  to?: Date | null;
+};
 
 async function usageFilter(ctx: SignedInContext, input: FilterArgs | null | undefined): Promise<UsageFilter> {
   const filter = input ?? {};
   if (filter.from && filter.to && filter.from >= filter.to) throw invalidInput('to', '`to` must be after `from`.');
   return {
     tenantId: ctx.tenant.id,
-    accountId: await accountFilter(ctx, filter.accountId === null || filter.accountId === undefined ? null : String(filter.accountId)),
-    apiKeyId: filter.apiKeyId === null || filter.apiKeyId === undefined ? null : uuidOr404(String(filter.apiKeyId), 'API key'),
+    accountId: await accountFilter(
+      ctx,
+      filter.accountId === null || filter.accountId === undefined ? null : String(filter.accountId),
+    ),
+    apiKeyId:
+      filter.apiKeyId === null || filter.apiKeyId === undefined ? null : uuidOr404(String(filter.apiKeyId), 'API key'),
     model: filter.model ?? null,
     outcome: filter.outcome ?? null,
     statusCode: filter.statusCode ?? null,
@@ -93,7 +134,9 @@ const GroupingEnum = builder.enumType('UsageGrouping', {
 
 const UsageBucketRef = builder.objectRef<UsageBucket>('UsageBucket').implement({
   fields: (t) => ({
-    key: t.exposeString('key', { description: 'The bucket start (UTC, ISO 8601) for HOUR and DAY; the model id for MODEL.' }),
+    key: t.exposeString('key', {
+      description: 'The bucket start (UTC, ISO 8601) for HOUR and DAY; the model id for MODEL.',
+    }),
     requests: t.exposeInt('requests'),
     errors: t.exposeInt('errors'),
     promptTokens: t.field({ type: 'Count', resolve: (b) => b.promptTokens }),
@@ -110,12 +153,16 @@ builder.queryField('usageSummary', (t) =>
   t.withAuth({ signedIn: true }).field({
     type: [UsageBucketRef],
     description: `Requests, tokens and charges grouped by hour, day (UTC) or model; the last 30 days unless filtered; at most ${MAX_BUCKETS} buckets.`,
-    args: { filter: t.arg({ type: UsageFilterInput, required: false }), groupBy: t.arg({ type: GroupingEnum, required: true }) },
+    args: {
+      filter: t.arg({ type: UsageFilterInput, required: false }),
+      groupBy: t.arg({ type: GroupingEnum, required: true }),
+    },
     resolve: async (_root, args, ctx) => {
       const filter = await usageFilter(ctx, args.filter);
       const to = filter.to ?? new Date();
       const from = filter.from ?? new Date(to.getTime() - DEFAULT_RANGE_MS);
-      if (args.groupBy === 'hour' && to.getTime() - from.getTime() > MAX_HOURLY_RANGE_MS) throw invalidInput('filter', 'Hourly buckets cover at most 31 days.');
+      if (args.groupBy === 'hour' && to.getTime() - from.getTime() > MAX_HOURLY_RANGE_MS)
+        throw invalidInput('filter', 'Hourly buckets cover at most 31 days.');
       return aggregateUsage(ctx.sql, { ...filter, from, to }, args.groupBy, MAX_BUCKETS);
     },
   }),
@@ -128,6 +175,7 @@ builder.queryField('usageCsv', (t) =>
     type: 'String',
     description: `The filtered request log as CSV (RFC 4180, newest first, at most ${MAX_CSV_ROWS} rows; narrow the dates for more).`,
     args: { filter: t.arg({ type: UsageFilterInput, required: false }) },
-    resolve: async (_root, args, ctx) => usageCsv(await exportUsage(ctx.sql, await usageFilter(ctx, args.filter), MAX_CSV_ROWS)),
+    resolve: async (_root, args, ctx) =>
+      usageCsv(await exportUsage(ctx.sql, await usageFilter(ctx, args.filter), MAX_CSV_ROWS)),
   }),
 );

@@ -19,10 +19,18 @@ const ViewerRef = builder.objectRef<Viewer>('Viewer').implement({
       resolve: (v) => (v.kind === 'account' ? v.account : null),
     }),
     tenant: t.field({ type: TenantRef, resolve: (v) => v.tenant }),
-    role: t.field({ type: RoleEnum, description: 'A management token acts as an admin.', resolve: (v) => (v.kind === 'account' ? v.account.role : 'admin') }),
+    role: t.field({
+      type: RoleEnum,
+      description: 'A management token acts as an admin.',
+      resolve: (v) => (v.kind === 'account' ? v.account.role : 'admin'),
+    }),
     isAdmin: t.boolean({ resolve: (v) => isAdmin(v) }),
-    isOperator: t.boolean({ resolve: (v) => v.kind === 'account' && v.account.role === 'operator' && v.tenant.parentId === null }),
+    isOperator: t.boolean({
+      resolve: (v) => v.kind === 'account' && v.account.role === 'operator' && v.tenant.parentId === null,
+    }),
   }),
 });
 
-builder.queryField('viewer', (t) => t.field({ type: ViewerRef, nullable: true, resolve: (_root, _args, ctx) => ctx.viewer }));
+builder.queryField('viewer', (t) =>
+  t.field({ type: ViewerRef, nullable: true, resolve: (_root, _args, ctx) => ctx.viewer }),
+);

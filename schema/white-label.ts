@@ -74,14 +74,26 @@ async function scopedChild(ctx: SignedInContext, id: string): Promise<Tenant> {
 }
 
 builder.queryField('childTenant', (t) =>
-  t.withAuth({ admin: true }).field({ type: ChildTenantRef, args: { id: t.arg.id({ required: true }) }, resolve: (_root, { id }, ctx) => scopedChild(ctx, String(id)) }),
+  t
+    .withAuth({ admin: true })
+    .field({
+      type: ChildTenantRef,
+      args: { id: t.arg.id({ required: true }) },
+      resolve: (_root, { id }, ctx) => scopedChild(ctx, String(id)),
+    }),
 );
 
 const NewChildInput = builder.inputType('NewChildTenantInput', {
   fields: (t) => ({
-    slug: t.string({ required: true, description: 'Lowercase letters, digits and dashes; unique across the installation.' }),
+    slug: t.string({
+      required: true,
+      description: 'Lowercase letters, digits and dashes; unique across the installation.',
+    }),
     name: t.string({ required: true }),
-    markupBps: t.int({ required: true, description: "The child's default markup over this tenant's price, in basis points." }),
+    markupBps: t.int({
+      required: true,
+      description: "The child's default markup over this tenant's price, in basis points.",
+    }),
     adminEmail: t.string({ required: true }),
     adminPassword: t.string({ required: true }),
   }),
@@ -108,16 +120,29 @@ builder.mutationField('createChildTenant', (t) =>
     type: CreatedChildRef,
     args: { input: t.arg({ type: NewChildInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      if (!SLUG.test(input.slug)) throw invalidInput('slug', 'A slug has lowercase letters, digits and dashes (up to 63).');
+      if (!SLUG.test(input.slug))
+        throw invalidInput('slug', 'A slug has lowercase letters, digits and dashes (up to 63).');
       if (!EMAIL.test(input.adminEmail.trim())) throw invalidInput('adminEmail', 'Not an e-mail address.');
-      if (input.adminPassword.length < 8 || input.adminPassword.length > 200) throw invalidInput('adminPassword', 'A password has 8 to 200 characters.');
-      if ((await tenantChain(ctx.sql, ctx.tenant.id)).length >= MAX_TENANT_DEPTH) throw invalidInput('input', `Tenants nest at most ${MAX_TENANT_DEPTH} deep.`);
+      if (input.adminPassword.length < 8 || input.adminPassword.length > 200)
+        throw invalidInput('adminPassword', 'A password has 8 to 200 characters.');
+      if ((await tenantChain(ctx.sql, ctx.tenant.id)).length >= MAX_TENANT_DEPTH)
+        throw invalidInput('input', `Tenants nest at most ${MAX_TENANT_DEPTH} deep.`);
       const passwordHash = await Bun.password.hash(input.adminPassword, { algorithm: 'argon2id' });
       const markupBps = checkMarkup(input.markupBps, 'markupBps');
       try {
         return await inTransaction(ctx.sql, async (tx) => {
-          const tenant = await createTenant(tx, { slug: input.slug, name: checkName(input.name, 'name'), markupBps, parentId: ctx.tenant.id });
-          const admin = await createAccount(tx, { tenantId: tenant.id, email: input.adminEmail.trim(), role: 'admin', passwordHash });
+          const tenant = await createTenant(tx, {
+            slug: input.slug,
+            name: checkName(input.name, 'name'),
+            markupBps,
+            parentId: ctx.tenant.id,
+          });
+          const admin = await createAccount(tx, {
+            tenantId: tenant.id,
+            email: input.adminEmail.trim(),
+            role: 'admin',
+            passwordHash,
+          });
           return { tenant, admin };
         });
       } catch (error) {

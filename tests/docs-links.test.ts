@@ -56,14 +56,19 @@ function brokenLinksOf(file: string, root: string): string[] {
       continue;
     }
     if (fragment === undefined || !destination.endsWith('.md')) continue;
-    if (!headingAnchors(readFileSync(destination, 'utf8')).has(fragment)) broken.push(`${name}: ${target} (no such heading)`);
+    if (!headingAnchors(readFileSync(destination, 'utf8')).has(fragment))
+      broken.push(`${name}: ${target} (no such heading)`);
   }
   return broken;
 }
 
 function documentationFiles(root: string): string[] {
   const docs = join(root, 'docs');
-  const inDocs = existsSync(docs) ? readdirSync(docs).filter((f) => f.endsWith('.md')).map((f) => join(docs, f)) : [];
+  const inDocs = existsSync(docs)
+    ? readdirSync(docs)
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => join(docs, f))
+    : [];
   return [join(root, 'README.md'), ...inDocs].filter((f) => existsSync(f));
 }
 
@@ -84,16 +89,25 @@ describe('documentation links', () => {
     const root = join(scratch, 'broken');
     const docs = join(root, 'docs');
     mkdirSync(docs, { recursive: true });
-    writeFileSync(join(root, 'README.md'), '# Top\n[ok](docs/a.md#browser-access-cors) [gone](docs/gone.md) [web](https://example.com/x.md)\n');
+    writeFileSync(
+      join(root, 'README.md'),
+      '# Top\n[ok](docs/a.md#browser-access-cors) [gone](docs/gone.md) [web](https://example.com/x.md)\n',
+    );
     writeFileSync(
       join(docs, 'a.md'),
       '# A\n## Browser access (CORS)\n[bad anchor](../README.md#nowhere) [self](#a) [self missing](#b)\n```\n[in code](missing.md)\n```\n`[span](missing.md)`\n',
     );
-    expect(brokenLinks(root)).toEqual(['README.md: docs/gone.md (no such file)', 'docs/a.md: ../README.md#nowhere (no such heading)', 'docs/a.md: #b (no such heading)']);
+    expect(brokenLinks(root)).toEqual([
+      'README.md: docs/gone.md (no such file)',
+      'docs/a.md: ../README.md#nowhere (no such heading)',
+      'docs/a.md: #b (no such heading)',
+    ]);
   });
 
   test('heading anchors follow GitHub: punctuation dropped, code marks removed, repeated headings numbered', () => {
-    const anchors = headingAnchors('# Settlement policy (what customers are charged)\n## `GET /v1/key`\n## Notes\n## Notes\n');
+    const anchors = headingAnchors(
+      '# Settlement policy (what customers are charged)\n## `GET /v1/key`\n## Notes\n## Notes\n',
+    );
     expect([...anchors]).toEqual(['settlement-policy-what-customers-are-charged', 'get-v1key', 'notes', 'notes-1']);
   });
 

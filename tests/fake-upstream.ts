@@ -12,7 +12,15 @@ import { behaviourFor, DEFAULT_BEHAVIOUR, type Behaviour } from './fake-upstream
 import { completionResponse } from './fake-upstream/completion.ts';
 import { embeddingsResponse } from './fake-upstream/embeddings.ts';
 import { MODELS_JSON } from './fake-upstream/models.ts';
-import { errorResponse, FakeState, Flight, isRecord, jsonResponse, type GenerationRecord, type RecordedRequest } from './fake-upstream/state.ts';
+import {
+  errorResponse,
+  FakeState,
+  Flight,
+  isRecord,
+  jsonResponse,
+  type GenerationRecord,
+  type RecordedRequest,
+} from './fake-upstream/state.ts';
 
 export type { Behaviour } from './fake-upstream/behaviour.ts';
 export { FAKE_MODELS, type FakeModel } from './fake-upstream/models.ts';
@@ -42,7 +50,13 @@ const UPSTREAM_SECRET = 'sk-upstream-SECRET';
 
 /** An upstream failure as OpenRouter reports it, with provider metadata a gateway must never forward. */
 function upstreamError(status: number): Response {
-  const body = { error: { message: `Fake upstream error ${status}`, code: status, metadata: { provider_name: 'Fake', provider_key: UPSTREAM_SECRET } } };
+  const body = {
+    error: {
+      message: `Fake upstream error ${status}`,
+      code: status,
+      metadata: { provider_name: 'Fake', provider_key: UPSTREAM_SECRET },
+    },
+  };
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (status === 429) headers['retry-after'] = '1';
   return new Response(JSON.stringify(body), { status, headers });
@@ -74,7 +88,13 @@ function generationResponse(state: FakeState, query: string): Response {
   return jsonResponse(`{"data":{"total_cost":${generation.totalCostUsd},${data.slice(1)}}`);
 }
 
-function post(state: FakeState, flight: Flight, endpoint: string, body: Record<string, unknown>, rawBody: string): Response | Promise<Response> {
+function post(
+  state: FakeState,
+  flight: Flight,
+  endpoint: string,
+  body: Record<string, unknown>,
+  rawBody: string,
+): Response | Promise<Response> {
   const behaviour = behaviourFor(rawBody, state.defaults);
   if (typeof behaviour === 'string') return errorResponse(400, behaviour);
   if (behaviour.status !== null) return upstreamError(behaviour.status);
@@ -98,13 +118,21 @@ async function handle(state: FakeState, request: Request, apiKey: string | undef
   const target = url.slice(url.indexOf('/', url.indexOf('//') + 2));
   const rawBody = method === 'POST' ? await request.text() : '';
   const body = method === 'POST' ? parseJson(rawBody) : null;
-  state.remember({ method, path: target, headers: Object.fromEntries(request.headers), body: body ?? null, time: Date.now() });
-  if (apiKey !== undefined && request.headers.get('authorization') !== `Bearer ${apiKey}`) return errorResponse(401, 'No auth credentials found');
+  state.remember({
+    method,
+    path: target,
+    headers: Object.fromEntries(request.headers),
+    body: body ?? null,
+    time: Date.now(),
+  });
+  if (apiKey !== undefined && request.headers.get('authorization') !== `Bearer ${apiKey}`)
+    return errorResponse(401, 'No auth credentials found');
   const queryAt = target.indexOf('?');
   const path = queryAt === -1 ? target : target.slice(0, queryAt);
   const endpoint = path.startsWith(API_PREFIX) ? path.slice(API_PREFIX.length) : '';
   if (method === 'GET' && endpoint === '/models') return jsonResponse(MODELS_JSON);
-  if (method === 'GET' && endpoint === '/generation') return generationResponse(state, queryAt === -1 ? '' : target.slice(queryAt + 1));
+  if (method === 'GET' && endpoint === '/generation')
+    return generationResponse(state, queryAt === -1 ? '' : target.slice(queryAt + 1));
   if (method !== 'POST' || !POST_ENDPOINTS.has(endpoint)) return errorResponse(404, `No route for ${method} ${path}`);
   if (!isRecord(body)) return errorResponse(400, 'Request body must be a JSON object');
   const flight = new Flight(state, request.signal);

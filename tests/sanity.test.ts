@@ -23,7 +23,10 @@ describe('test databases', () => {
   });
 
   test('are separate databases, so one never sees what another wrote', async () => {
-    const [[a], [b]] = await Promise.all([first`select current_database() as name`, second`select current_database() as name`]);
+    const [[a], [b]] = await Promise.all([
+      first`select current_database() as name`,
+      second`select current_database() as name`,
+    ]);
     expect(a?.name).not.toBe(b?.name);
     await first`create table sanity_marker (id integer)`;
     const [found] = await second`select to_regclass('sanity_marker') as marker`;

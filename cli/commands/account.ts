@@ -28,7 +28,16 @@ export const accountCreateCommand: Command = {
     return async (session) => {
       const tenant = await tenantOption(session, CREATE, tenantRef);
       const account = await createAccount(session.db.sql, { tenantId: tenant.id, email: address, role });
-      const json = { id: account.id, email: account.email, role: account.role, status: account.status, tenantId: tenant.id, tenantSlug: tenant.slug, walletId: account.walletId, createdAt: account.createdAt };
+      const json = {
+        id: account.id,
+        email: account.email,
+        role: account.role,
+        status: account.status,
+        tenantId: tenant.id,
+        tenantSlug: tenant.slug,
+        walletId: account.walletId,
+        createdAt: account.createdAt,
+      };
       const text = fields([
         ['created account', account.email],
         ['id', account.id],
@@ -47,7 +56,9 @@ const STATUSES = ['active', 'suspended'] as const;
 async function passwordFromStdin(): Promise<string> {
   const password = (await Bun.stdin.text()).split(/\r?\n/)[0] ?? '';
   if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
-    throw new UsageError(`${SET}: the password on stdin must have ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`);
+    throw new UsageError(
+      `${SET}: the password on stdin must have ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`,
+    );
   }
   return password;
 }
@@ -58,8 +69,15 @@ export const accountSetCommand: Command = {
   options: {
     ...ACCOUNT_OPTIONS,
     role: { type: 'string', value: 'ROLE', help: `one of ${ROLES.join(', ')}` },
-    status: { type: 'string', value: 'STATUS', help: `${STATUSES.join(' or ')}; a suspended account's keys and sign-in are refused` },
-    'password-stdin': { type: 'boolean', help: 'read a new password for the built-in sign-in from the first line of stdin' },
+    status: {
+      type: 'string',
+      value: 'STATUS',
+      help: `${STATUSES.join(' or ')}; a suspended account's keys and sign-in are refused`,
+    },
+    'password-stdin': {
+      type: 'boolean',
+      help: 'read a new password for the built-in sign-in from the first line of stdin',
+    },
   },
   prepare: (args) => {
     const accountRef = requiredString(args, 'account');
@@ -69,15 +87,29 @@ export const accountSetCommand: Command = {
     const statusText = optionalString(args, 'status');
     const status = statusText === undefined ? undefined : oneOf(SET, 'status', statusText, STATUSES);
     const password = flag(args, 'password-stdin');
-    if (role === undefined && status === undefined && !password) throw new UsageError(`${SET}: nothing to change (give --role, --status or --password-stdin)`);
+    if (role === undefined && status === undefined && !password)
+      throw new UsageError(`${SET}: nothing to change (give --role, --status or --password-stdin)`);
     return async (session) => {
       const sql = session.db.sql;
       const { account, tenant } = await accountOption(session, SET, accountRef, tenantRef);
-      if (password) await setPasswordHash(sql, account.id, await Bun.password.hash(await passwordFromStdin(), { algorithm: 'argon2id' }));
+      if (password)
+        await setPasswordHash(
+          sql,
+          account.id,
+          await Bun.password.hash(await passwordFromStdin(), { algorithm: 'argon2id' }),
+        );
       if (role !== undefined) await setAccountRole(sql, account.id, role);
       if (status !== undefined) await setAccountStatus(sql, tenant.id, account.id, status);
       const updated = (await findAccount(sql, account.id)) ?? account;
-      const json = { id: updated.id, email: updated.email, role: updated.role, status: updated.status, tenantId: tenant.id, tenantSlug: tenant.slug, passwordChanged: password };
+      const json = {
+        id: updated.id,
+        email: updated.email,
+        role: updated.role,
+        status: updated.status,
+        tenantId: tenant.id,
+        tenantSlug: tenant.slug,
+        passwordChanged: password,
+      };
       const text = fields([
         ['account', updated.email],
         ['tenant', tenant.slug],

@@ -6,7 +6,12 @@ import { fields, money } from '../format.ts';
 import { ACCOUNT_OPTIONS, accountOption } from '../resolve.ts';
 
 export function balanceJson(balance: WalletBalance) {
-  return { paid: money(balance.paidNanos), granted: money(balance.grantedNanos), held: money(balance.heldNanos), available: money(balance.availableNanos) };
+  return {
+    paid: money(balance.paidNanos),
+    granted: money(balance.grantedNanos),
+    held: money(balance.heldNanos),
+    available: money(balance.availableNanos),
+  };
 }
 
 /** USD text exact to the nano-dollar, so what an operator reads is what the ledger holds. */

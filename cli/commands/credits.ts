@@ -1,6 +1,13 @@
 import { userInfo } from 'node:os';
 import { tenantWalletId } from '../../db/queries/tenants.ts';
-import { findTransferByCause, recordTransfer, type StoredTransfer, type TransferEntry, type TransferInput, type TransferKind } from '../../db/queries/transfers.ts';
+import {
+  findTransferByCause,
+  recordTransfer,
+  type StoredTransfer,
+  type TransferEntry,
+  type TransferInput,
+  type TransferKind,
+} from '../../db/queries/transfers.ts';
 import type { Db } from '../../db/sql.ts';
 import { flag, optionalString, requiredString } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -32,12 +39,19 @@ function entryKey(entry: TransferEntry): string {
 
 /** A replay must be the same grant; the same key with another account, amount or kind is a mistake, not a retry. */
 function replayOf(existing: StoredTransfer, input: TransferInput, idempotencyKey: string | undefined): StoredTransfer {
-  const same = existing.kind === input.kind && existing.entries.map(entryKey).sort().join() === input.entries.map(entryKey).sort().join();
-  if (!same) throw new UsageError(`${GRANT}: idempotency key "${idempotencyKey}" was already used for a different grant (transfer ${existing.id})`);
+  const same =
+    existing.kind === input.kind &&
+    existing.entries.map(entryKey).sort().join() === input.entries.map(entryKey).sort().join();
+  if (!same)
+    throw new UsageError(
+      `${GRANT}: idempotency key "${idempotencyKey}" was already used for a different grant (transfer ${existing.id})`,
+    );
   return existing;
 }
 
-type GrantResult = { applied: true; transferId: bigint } | { applied: false; transferId: bigint; previous: StoredTransfer };
+type GrantResult =
+  | { applied: true; transferId: bigint }
+  | { applied: false; transferId: bigint; previous: StoredTransfer };
 
 async function grantOnce(db: Db, input: TransferInput, idempotencyKey: string | undefined): Promise<GrantResult> {
   const existing = await findTransferByCause(db, GRANT_KINDS, input.cause);
@@ -58,16 +72,24 @@ export const creditsGrantCommand: Command = {
     account: { ...ACCOUNT_OPTIONS.account, help: 'the account to credit (required)' },
     usd: { type: 'string', value: 'USD', help: 'amount, e.g. 10.00 (at most 9 decimals; required)' },
     reason: { type: 'string', value: 'TEXT', help: 'why, kept in the ledger (required)' },
-    paid: { type: 'boolean', help: "record it as paid credit (an adjustment, e.g. a payment taken outside Stripe) instead of granted" },
+    paid: {
+      type: 'boolean',
+      help: 'record it as paid credit (an adjustment, e.g. a payment taken outside Stripe) instead of granted',
+    },
     'idempotency-key': { type: 'string', value: 'KEY', help: 'running again with the same key changes nothing' },
-    actor: { type: 'string', value: 'NAME', help: 'who is granting, kept in the ledger (default: the operating-system user)' },
+    actor: {
+      type: 'string',
+      value: 'NAME',
+      help: 'who is granting, kept in the ledger (default: the operating-system user)',
+    },
   },
   prepare: (args) => {
     const accountRef = requiredString(args, 'account');
     const tenantRef = optionalString(args, 'tenant');
     const amountNanos = usdAmount(GRANT, 'usd', requiredString(args, 'usd'));
     const reason = requiredString(args, 'reason');
-    if (reason.length > MAX_REASON_LENGTH) throw new UsageError(`${GRANT}: --reason must be at most ${MAX_REASON_LENGTH} characters`);
+    if (reason.length > MAX_REASON_LENGTH)
+      throw new UsageError(`${GRANT}: --reason must be at most ${MAX_REASON_LENGTH} characters`);
     const idempotencyKey = optionalString(args, 'idempotency-key');
     if (idempotencyKey !== undefined && idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
       throw new UsageError(`${GRANT}: --idempotency-key must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
@@ -95,8 +117,21 @@ export const creditsGrantCommand: Command = {
         ? `credited $${money(amountNanos).usd} of ${funding} credit to ${account.email} (${tenant.slug})`
         : `already applied: idempotency key "${idempotencyKey}" was used by transfer ${result.transferId} on ${result.previous.createdAt.toISOString()}; nothing changed`;
       return {
-        json: { applied: result.applied, transferId: result.transferId, kind, funding, cause, amount: money(amountNanos), accountId: account.id, email: account.email, balance: balanceJson(balance) },
-        text: [headline, fields([['transfer', String(result.transferId)], ['cause', cause], ...balanceLines(balance)])].join('\n'),
+        json: {
+          applied: result.applied,
+          transferId: result.transferId,
+          kind,
+          funding,
+          cause,
+          amount: money(amountNanos),
+          accountId: account.id,
+          email: account.email,
+          balance: balanceJson(balance),
+        },
+        text: [
+          headline,
+          fields([['transfer', String(result.transferId)], ['cause', cause], ...balanceLines(balance)]),
+        ].join('\n'),
       };
     };
   },

@@ -38,9 +38,18 @@ export const keyCreateCommand: Command = {
     ...ACCOUNT_OPTIONS,
     account: { ...ACCOUNT_OPTIONS.account, help: 'the account the key spends from (required)' },
     name: { type: 'string', value: 'NAME', help: 'a label for the key' },
-    'expires-in-days': { type: 'string', value: 'DAYS', help: `the key stops working after this many days (1 to ${MAX_EXPIRY_DAYS})` },
+    'expires-in-days': {
+      type: 'string',
+      value: 'DAYS',
+      help: `the key stops working after this many days (1 to ${MAX_EXPIRY_DAYS})`,
+    },
     'credit-cap-usd': { type: 'string', value: 'USD', help: 'the most this key may ever spend, e.g. 5.00' },
-    'allow-model': { type: 'string', multiple: true, value: 'GLOB', help: "only these models, e.g. 'openai/*' (repeatable; default: all)" },
+    'allow-model': {
+      type: 'string',
+      multiple: true,
+      value: 'GLOB',
+      help: "only these models, e.g. 'openai/*' (repeatable; default: all)",
+    },
   },
   prepare: (args) => {
     const accountRef = requiredString(args, 'account');
@@ -52,7 +61,8 @@ export const keyCreateCommand: Command = {
     const creditCapNanos = capText === undefined ? null : usdAmount(CREATE, 'credit-cap-usd', capText, true);
     const models = strings(args, 'allow-model');
     const tooLong = models.find((pattern) => pattern.length > MAX_MODEL_PATTERN_LENGTH);
-    if (tooLong) throw new UsageError(`${CREATE}: --allow-model patterns must be at most ${MAX_MODEL_PATTERN_LENGTH} characters`);
+    if (tooLong)
+      throw new UsageError(`${CREATE}: --allow-model patterns must be at most ${MAX_MODEL_PATTERN_LENGTH} characters`);
     return async (session) => {
       const { account } = await accountOption(session, CREATE, accountRef, tenantRef);
       const expiresAt = days === undefined ? null : new Date(Date.now() + days * DAY_MS);
@@ -90,7 +100,9 @@ export const keyRevokeCommand: Command = {
       const revoked = await revokeApiKey(session.db.sql, found.id);
       if (!revoked) throw new UsageError(`key revoke: no key "${ref}"`);
       const already = found.revokedAt !== null;
-      const text = already ? `key ${revoked.publicId} was already revoked at ${formatDate(revoked.revokedAt)}` : `revoked key ${revoked.publicId}`;
+      const text = already
+        ? `key ${revoked.publicId} was already revoked at ${formatDate(revoked.revokedAt)}`
+        : `revoked key ${revoked.publicId}`;
       return { json: { revoked: !already, alreadyRevoked: already, apiKey: keyJson(revoked) }, text };
     };
   },
@@ -108,7 +120,8 @@ export const keyListCommand: Command = {
     return async (session) => {
       const { account } = await accountOption(session, 'key list', accountRef, tenantRef);
       const keys = await listApiKeys(session.db.sql, account.id);
-      const state = (key: ApiKey) => (key.revokedAt ? 'revoked' : key.expiresAt && key.expiresAt < new Date() ? 'expired' : 'active');
+      const state = (key: ApiKey) =>
+        key.revokedAt ? 'revoked' : key.expiresAt && key.expiresAt < new Date() ? 'expired' : 'active';
       const rows = keys.map((k) => [
         k.publicId,
         k.name || '-',
@@ -122,7 +135,11 @@ export const keyListCommand: Command = {
       ]);
       return {
         json: { accountId: account.id, keys: keys.map((key) => ({ ...keyJson(key), state: state(key) })) },
-        text: table(['PUBLIC ID', 'NAME', 'STATE', 'CREATED', 'EXPIRES', 'LAST USED', 'CAP USD', 'SPENT USD', 'MODELS'], rows, `no keys for ${account.email}`),
+        text: table(
+          ['PUBLIC ID', 'NAME', 'STATE', 'CREATED', 'EXPIRES', 'LAST USED', 'CAP USD', 'SPENT USD', 'MODELS'],
+          rows,
+          `no keys for ${account.email}`,
+        ),
       };
     };
   },

@@ -10,7 +10,11 @@ export const ledgerVerifyCommand: Command = {
     const { checks, violations } = await verifyLedger(session.db.sql);
     const clean = violations.length === 0;
     const lines = violations.map((violation) => `violation: ${violation.check}: ${violation.detail}`);
-    lines.push(clean ? `ledger verify: ${checks} checks, clean` : `ledger verify: ${checks} checks, ${violations.length} violation(s)`);
+    lines.push(
+      clean
+        ? `ledger verify: ${checks} checks, clean`
+        : `ledger verify: ${checks} checks, ${violations.length} violation(s)`,
+    );
     return { json: { checks, clean, violations }, text: lines.join('\n'), exitCode: clean ? EXIT_OK : EXIT_FAILURE };
   },
 };

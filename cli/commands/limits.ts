@@ -1,6 +1,13 @@
 import { findAccount } from '../../db/queries/accounts.ts';
 import { findApiKey } from '../../db/queries/api-keys.ts';
-import { deleteTenantPolicy, listTenantPolicies, upsertPolicy, type PolicyLimits, type PolicySubjectRef, type StoredPolicy } from '../../db/queries/rate-limit-policies.ts';
+import {
+  deleteTenantPolicy,
+  listTenantPolicies,
+  upsertPolicy,
+  type PolicyLimits,
+  type PolicySubjectRef,
+  type StoredPolicy,
+} from '../../db/queries/rate-limit-policies.ts';
 import { findTenant, type Tenant } from '../../db/queries/tenants.ts';
 import { optionalString, type ParsedArgs } from '../args.ts';
 import type { Command, OptionSpec, Output, Session } from '../command.ts';
@@ -20,14 +27,30 @@ const MAX_COUNT_LIMIT = 2_147_483_647;
 /** Typed to clear one limit of a policy and keep the others. */
 const NO_LIMIT = 'none';
 
-const COUNT_LIMITS = { rpm: 'requestsPerMinute', rph: 'requestsPerHour', tpm: 'tokensPerMinute', concurrency: 'concurrentRequests' } as const;
+const COUNT_LIMITS = {
+  rpm: 'requestsPerMinute',
+  rph: 'requestsPerHour',
+  tpm: 'tokensPerMinute',
+  concurrency: 'concurrentRequests',
+} as const;
 const SPEND_LIMITS = { 'spend-day': 'spendPerDayNanos', 'spend-month': 'spendPerMonthNanos' } as const;
-const NO_LIMITS: PolicyLimits = { requestsPerMinute: null, requestsPerHour: null, tokensPerMinute: null, concurrentRequests: null, spendPerDayNanos: null, spendPerMonthNanos: null };
+const NO_LIMITS: PolicyLimits = {
+  requestsPerMinute: null,
+  requestsPerHour: null,
+  tokensPerMinute: null,
+  concurrentRequests: null,
+  spendPerDayNanos: null,
+  spendPerMonthNanos: null,
+};
 
 const SUBJECT_OPTIONS: Record<string, OptionSpec> = {
   account: { type: 'string', value: 'ID|EMAIL', help: "the account's policy" },
   key: { type: 'string', value: 'PUBLIC_ID|ID', help: "the API key's policy (tg-… or its id)" },
-  tenant: { type: 'string', value: 'SLUG|ID', help: "alone: the tenant's own policy, for its accounts without one; with --account: where to look the email up" },
+  tenant: {
+    type: 'string',
+    value: 'SLUG|ID',
+    help: "alone: the tenant's own policy, for its accounts without one; with --account: where to look the email up",
+  },
 };
 
 type SubjectRefs = { account?: string; key?: string; tenant?: string };
@@ -35,9 +58,15 @@ type Subject = { ref: PolicySubjectRef; tenant: Tenant; label: string };
 
 /** Exactly one subject, checked before the database is opened. */
 function subjectRefs(command: string, args: ParsedArgs): SubjectRefs {
-  const refs = { account: optionalString(args, 'account'), key: optionalString(args, 'key'), tenant: optionalString(args, 'tenant') };
-  if (refs.account !== undefined && refs.key !== undefined) throw new UsageError(`${command}: give --account or --key, not both`);
-  if (refs.key !== undefined && refs.tenant !== undefined) throw new UsageError(`${command}: --tenant does not go with --key (a key's tenant is its account's)`);
+  const refs = {
+    account: optionalString(args, 'account'),
+    key: optionalString(args, 'key'),
+    tenant: optionalString(args, 'tenant'),
+  };
+  if (refs.account !== undefined && refs.key !== undefined)
+    throw new UsageError(`${command}: give --account or --key, not both`);
+  if (refs.key !== undefined && refs.tenant !== undefined)
+    throw new UsageError(`${command}: --tenant does not go with --key (a key's tenant is its account's)`);
   if (refs.account === undefined && refs.key === undefined && refs.tenant === undefined) {
     throw new UsageError(`${command}: name what the limits apply to: --account, --key or --tenant`);
   }
@@ -49,7 +78,8 @@ async function resolveSubject(session: Session, command: string, refs: SubjectRe
     const key = await findApiKey(session.db.sql, refs.key);
     const account = key ? await findAccount(session.db.sql, key.accountId) : undefined;
     const tenant = account ? await findTenant(session.db.sql, account.tenantId) : undefined;
-    if (!key || !account || !tenant) throw new UsageError(`${command}: no key "${refs.key}" (give its public id, like tg-AbCd1234, or its id)`);
+    if (!key || !account || !tenant)
+      throw new UsageError(`${command}: no key "${refs.key}" (give its public id, like tg-AbCd1234, or its id)`);
     return { ref: { kind: 'apiKey', id: key.id }, tenant, label: `key ${key.publicId} of ${account.email}` };
   }
   if (refs.account !== undefined) {
@@ -83,7 +113,14 @@ function policyJson(policy: StoredPolicy | undefined) {
 function limitCells(policy: PolicyLimits): string[] {
   const count = (value: number | null) => (value === null ? '-' : String(value));
   const usd = (nanos: bigint | null) => (nanos === null ? '-' : `$${money(nanos).usd}`);
-  return [count(policy.requestsPerMinute), count(policy.requestsPerHour), count(policy.tokensPerMinute), count(policy.concurrentRequests), usd(policy.spendPerDayNanos), usd(policy.spendPerMonthNanos)];
+  return [
+    count(policy.requestsPerMinute),
+    count(policy.requestsPerHour),
+    count(policy.tokensPerMinute),
+    count(policy.concurrentRequests),
+    usd(policy.spendPerDayNanos),
+    usd(policy.spendPerMonthNanos),
+  ];
 }
 
 const LIMIT_HEADERS = ['RPM', 'RPH', 'TPM', 'CONCURRENCY', 'SPEND/DAY', 'SPEND/MONTH'];
@@ -91,7 +128,11 @@ const LIMIT_HEADERS = ['RPM', 'RPH', 'TPM', 'CONCURRENCY', 'SPEND/DAY', 'SPEND/M
 function policyText(subject: Subject, policy: StoredPolicy | undefined): string {
   if (!policy) return `no limits set for ${subject.label}`;
   const cells = limitCells(policy);
-  return fields([['limits for', subject.label], ...LIMIT_HEADERS.map((header, i): [string, string] => [header.toLowerCase(), cells[i] ?? '-']), ['updated', formatDate(policy.updatedAt)]]);
+  return fields([
+    ['limits for', subject.label],
+    ...LIMIT_HEADERS.map((header, i): [string, string] => [header.toLowerCase(), cells[i] ?? '-']),
+    ['updated', formatDate(policy.updatedAt)],
+  ]);
 }
 
 function subjectJson(subject: Subject) {
@@ -103,13 +144,17 @@ function limitChanges(command: string, args: ParsedArgs): Partial<PolicyLimits> 
   const changes: Partial<PolicyLimits> = {};
   for (const [option, field] of Object.entries(COUNT_LIMITS)) {
     const text = optionalString(args, option);
-    if (text !== undefined) changes[field] = text === NO_LIMIT ? null : integer(command, option, text, 1, MAX_COUNT_LIMIT);
+    if (text !== undefined)
+      changes[field] = text === NO_LIMIT ? null : integer(command, option, text, 1, MAX_COUNT_LIMIT);
   }
   for (const [option, field] of Object.entries(SPEND_LIMITS)) {
     const text = optionalString(args, option);
     if (text !== undefined) changes[field] = text === NO_LIMIT ? null : usdAmount(command, option, text);
   }
-  if (Object.keys(changes).length === 0) throw new UsageError(`${command}: give at least one limit (--rpm, --rph, --tpm, --concurrency, --spend-day, --spend-month)`);
+  if (Object.keys(changes).length === 0)
+    throw new UsageError(
+      `${command}: give at least one limit (--rpm, --rph, --tpm, --concurrency, --spend-day, --spend-month)`,
+    );
   return changes;
 }
 
@@ -150,7 +195,10 @@ export const limitsSetCommand: Command = {
 };
 
 /** The prepare step of a command about one subject: the subject and its current policy are handed to `work`. */
-function aboutSubject(command: string, work: (session: Session, subject: Subject, policy: StoredPolicy | undefined) => Promise<Output>): Command['prepare'] {
+function aboutSubject(
+  command: string,
+  work: (session: Session, subject: Subject, policy: StoredPolicy | undefined) => Promise<Output>,
+): Command['prepare'] {
   return (args) => {
     const refs = subjectRefs(command, args);
     return async (session) => {
@@ -164,7 +212,10 @@ export const limitsShowCommand: Command = {
   name: SHOW,
   summary: 'show the limits set on a tenant, an account or an API key',
   options: SUBJECT_OPTIONS,
-  prepare: aboutSubject(SHOW, async (_session, subject, policy) => ({ json: { subject: subjectJson(subject), policy: policyJson(policy) }, text: policyText(subject, policy) })),
+  prepare: aboutSubject(SHOW, async (_session, subject, policy) => ({
+    json: { subject: subjectJson(subject), policy: policyJson(policy) },
+    text: policyText(subject, policy),
+  })),
 };
 
 export const limitsClearCommand: Command = {
@@ -173,7 +224,10 @@ export const limitsClearCommand: Command = {
   options: SUBJECT_OPTIONS,
   prepare: aboutSubject(CLEAR, async (session, subject, policy) => {
     const cleared = policy !== undefined && (await deleteTenantPolicy(session.db.sql, subject.tenant.id, policy.id));
-    return { json: { subject: subjectJson(subject), cleared }, text: cleared ? `cleared the limits of ${subject.label}` : `no limits were set for ${subject.label}` };
+    return {
+      json: { subject: subjectJson(subject), cleared },
+      text: cleared ? `cleared the limits of ${subject.label}` : `no limits were set for ${subject.label}`,
+    };
   }),
 };
 
@@ -188,7 +242,11 @@ export const limitsListCommand: Command = {
       const policies = await listTenantPolicies(session.db.sql, tenant.id);
       const rows = policies.map((p) => [p.subject.kind, p.subject.id, ...limitCells(p), formatDate(p.updatedAt)]);
       return {
-        json: { tenantId: tenant.id, tenantSlug: tenant.slug, policies: policies.map((p) => ({ subject: p.subject, ...policyJson(p) })) },
+        json: {
+          tenantId: tenant.id,
+          tenantSlug: tenant.slug,
+          policies: policies.map((p) => ({ subject: p.subject, ...policyJson(p) })),
+        },
         text: table(['SUBJECT', 'ID', ...LIMIT_HEADERS, 'UPDATED'], rows, `no limits set in tenant ${tenant.slug}`),
       };
     };

@@ -12,13 +12,22 @@ const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000
 function parseTime(args: ParsedArgs, name: string, text: string, now: number): Date {
   const relative = RELATIVE.exec(text);
   // A time ago past the first representable date (about 270,000 years) is NaN, refused like bad text.
-  const time = relative ? now - Number(relative[1]) * (UNIT_MS[relative[2] ?? 'h'] ?? 0) : /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(new Date(time).getTime())) throw new UsageError(`${args.command}: --${name} must be an ISO date or time, or a time ago like 24h or 7d`);
+  const time = relative
+    ? now - Number(relative[1]) * (UNIT_MS[relative[2] ?? 'h'] ?? 0)
+    : /^\d{4}-\d{2}-\d{2}/.test(text)
+      ? Date.parse(text)
+      : Number.NaN;
+  if (Number.isNaN(new Date(time).getTime()))
+    throw new UsageError(`${args.command}: --${name} must be an ISO date or time, or a time ago like 24h or 7d`);
   return new Date(time);
 }
 
 const signedUsd = (nanos: bigint) => `${nanos > 0n ? '+' : ''}${formatUsd(nanos)}`;
-const STATUS_TEXT: Record<Difference['status'], string> = { unfixed: 'not fixed', fixed: 'fixed now', fixed_earlier: 'fixed earlier' };
+const STATUS_TEXT: Record<Difference['status'], string> = {
+  unfixed: 'not fixed',
+  fixed: 'fixed now',
+  fixed_earlier: 'fixed earlier',
+};
 
 function differenceJson(d: Difference) {
   return {
@@ -36,11 +45,15 @@ function differenceJson(d: Difference) {
 
 export const reconcileCommand: Command = {
   name: 'reconcile',
-  summary: "compare recorded upstream costs with the upstream's generation records; --fix corrects them by ledger adjustments",
+  summary:
+    "compare recorded upstream costs with the upstream's generation records; --fix corrects them by ledger adjustments",
   options: {
     since: { type: 'string', value: 'TIME', help: 'start of the window (ISO date/time, or a time ago: 90m, 24h, 7d)' },
     until: { type: 'string', value: 'TIME', help: 'end of the window, exclusive (default: now)' },
-    fix: { type: 'boolean', help: 'record an adjustment for each difference (once per request; re-running changes nothing)' },
+    fix: {
+      type: 'boolean',
+      help: 'record an adjustment for each difference (once per request; re-running changes nothing)',
+    },
   },
   prepare: (args) => {
     const now = Date.now();
@@ -60,12 +73,31 @@ export const reconcileCommand: Command = {
       });
       const unfixed = report.differences.filter((d) => d.status === 'unfixed').length;
       const total = report.differences.reduce((sum, d) => sum + d.differenceNanos, 0n);
-      const rows = report.differences.map((d) => [d.requestId, formatUsd(d.recordedCostNanos), formatUsd(d.upstreamCostNanos), signedUsd(d.differenceNanos), signedUsd(d.correctedChargeNanos - d.recordedChargeNanos), STATUS_TEXT[d.status]]);
+      const rows = report.differences.map((d) => [
+        d.requestId,
+        formatUsd(d.recordedCostNanos),
+        formatUsd(d.upstreamCostNanos),
+        signedUsd(d.differenceNanos),
+        signedUsd(d.correctedChargeNanos - d.recordedChargeNanos),
+        STATUS_TEXT[d.status],
+      ]);
       const summary =
         `reconcile: ${report.checked} request(s) from ${since.toISOString()} to ${until.toISOString()}, ` +
         `${report.differences.length} difference(s) totalling ${signedUsd(total)} USD of upstream cost, ${unfixed} not fixed, ${report.missingCount} without an upstream record`;
-      const text = [table(['request', 'recorded USD', 'upstream USD', 'difference', 'customer', 'status'], rows, 'no differences'), summary].join('\n');
-      const json = { since: since.toISOString(), until: until.toISOString(), checked: report.checked, differences: report.differences.map(differenceJson), total: money(total), unfixed, missingCount: report.missingCount, missing: report.missing };
+      const text = [
+        table(['request', 'recorded USD', 'upstream USD', 'difference', 'customer', 'status'], rows, 'no differences'),
+        summary,
+      ].join('\n');
+      const json = {
+        since: since.toISOString(),
+        until: until.toISOString(),
+        checked: report.checked,
+        differences: report.differences.map(differenceJson),
+        total: money(total),
+        unfixed,
+        missingCount: report.missingCount,
+        missing: report.missing,
+      };
       return { json, text, exitCode: unfixed > 0 ? EXIT_FAILURE : EXIT_OK };
     };
   },

@@ -33,7 +33,11 @@ export const tenantCreateCommand: Command = {
     slug: { type: 'string', value: 'SLUG', help: 'short unique name: lowercase letters, digits, dashes (required)' },
     name: { type: 'string', value: 'NAME', help: 'display name (required)' },
     parent: { type: 'string', value: 'SLUG|ID', help: 'parent tenant (default: root)' },
-    'markup-percent': { type: 'string', value: 'PCT', help: "markup this tenant adds to its parent's price (default: the parent's markup)" },
+    'markup-percent': {
+      type: 'string',
+      value: 'PCT',
+      help: "markup this tenant adds to its parent's price (default: the parent's markup)",
+    },
     domain: { type: 'string', value: 'HOST', help: 'custom domain the tenant is served on' },
   },
   prepare: (args) => {
@@ -46,7 +50,13 @@ export const tenantCreateCommand: Command = {
     const customDomain = domainText === undefined ? null : domain(CREATE, domainText);
     return async (session) => {
       const parent = await tenantOption(session, CREATE, parentRef);
-      const tenant = await createTenant(session.db.sql, { slug: tenantSlug, name, parentId: parent.id, markupBps: markupBps ?? parent.markupBps, customDomain });
+      const tenant = await createTenant(session.db.sql, {
+        slug: tenantSlug,
+        name,
+        parentId: parent.id,
+        markupBps: markupBps ?? parent.markupBps,
+        customDomain,
+      });
       const text = fields([
         ['created tenant', tenant.slug],
         ['id', tenant.id],
@@ -68,7 +78,16 @@ export const tenantListCommand: Command = {
     const tenants = await listTenants(session.db.sql);
     const slugs = new Map(tenants.map((tenant) => [tenant.id, tenant.slug]));
     const parentSlug = (tenant: Tenant) => (tenant.parentId === null ? null : (slugs.get(tenant.parentId) ?? null));
-    const rows = tenants.map((t) => [t.slug, t.name, parentSlug(t) ?? '-', `${formatPercent(t.markupBps)}%`, t.customDomain ?? '-', t.status, formatDate(t.createdAt), t.id]);
+    const rows = tenants.map((t) => [
+      t.slug,
+      t.name,
+      parentSlug(t) ?? '-',
+      `${formatPercent(t.markupBps)}%`,
+      t.customDomain ?? '-',
+      t.status,
+      formatDate(t.createdAt),
+      t.id,
+    ]);
     return {
       json: { tenants: tenants.map((tenant) => tenantJson(tenant, parentSlug(tenant))) },
       text: table(['SLUG', 'NAME', 'PARENT', 'MARKUP', 'DOMAIN', 'STATUS', 'CREATED', 'ID'], rows, 'no tenants'),
@@ -86,7 +105,10 @@ function originList(args: ParsedArgs, option: string): string[] | undefined {
   if (given.length === 0) return undefined;
   if (given.length === 1 && given[0] === NONE) return [];
   const parsed = parseOrigins(given);
-  if ('invalid' in parsed) throw new UsageError(`${SET}: --${option} must be an origin like https://app.example.com (no path), got "${parsed.invalid}"`);
+  if ('invalid' in parsed)
+    throw new UsageError(
+      `${SET}: --${option} must be an origin like https://app.example.com (no path), got "${parsed.invalid}"`,
+    );
   if ('tooMany' in parsed) throw new UsageError(`${SET}: at most ${MAX_CORS_ORIGINS} --${option} values`);
   return parsed.origins;
 }
@@ -99,8 +121,18 @@ export const tenantSetCommand: Command = {
     name: { type: 'string', value: 'NAME', help: 'display name' },
     'markup-percent': { type: 'string', value: 'PCT', help: "markup this tenant adds to its parent's price" },
     domain: { type: 'string', value: `HOST|${NONE}`, help: 'custom domain the tenant is served on' },
-    'graphql-origin': { type: 'string', multiple: true, value: `ORIGIN|${NONE}`, help: 'a browser origin allowed on /graphql with credentials, besides the portal (repeatable; replaces the list)' },
-    'api-origin': { type: 'string', multiple: true, value: `ORIGIN|${NONE}`, help: "the only browser origins the tenant's keys work from on /v1 (repeatable; replaces the list; none: any origin)" },
+    'graphql-origin': {
+      type: 'string',
+      multiple: true,
+      value: `ORIGIN|${NONE}`,
+      help: 'a browser origin allowed on /graphql with credentials, besides the portal (repeatable; replaces the list)',
+    },
+    'api-origin': {
+      type: 'string',
+      multiple: true,
+      value: `ORIGIN|${NONE}`,
+      help: "the only browser origins the tenant's keys work from on /v1 (repeatable; replaces the list; none: any origin)",
+    },
   },
   prepare: (args) => {
     const tenantRef = optionalString(args, 'tenant');
@@ -112,7 +144,9 @@ export const tenantSetCommand: Command = {
     const customDomain = domainText === undefined ? undefined : domainText === NONE ? null : domain(SET, domainText);
     const origins = { graphql: originList(args, 'graphql-origin'), api: originList(args, 'api-origin') };
     if ([name, markupBps, customDomain, origins.graphql, origins.api].every((value) => value === undefined)) {
-      throw new UsageError(`${SET}: nothing to change (give --name, --markup-percent, --domain, --graphql-origin or --api-origin)`);
+      throw new UsageError(
+        `${SET}: nothing to change (give --name, --markup-percent, --domain, --graphql-origin or --api-origin)`,
+      );
     }
     return async (session) => {
       const sql = session.db.sql;
@@ -130,7 +164,10 @@ export const tenantSetCommand: Command = {
         ['graphql origins', cors.graphql.join(' ') || '(portal only)'],
         ['api origins', cors.api.join(' ') || '(any)'],
       ]);
-      return { json: { ...tenantJson(tenant, parent?.slug ?? null), corsOrigins: { graphql: cors.graphql, api: cors.api } }, text };
+      return {
+        json: { ...tenantJson(tenant, parent?.slug ?? null), corsOrigins: { graphql: cors.graphql, api: cors.api } },
+        text,
+      };
     };
   },
 };

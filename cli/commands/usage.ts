@@ -23,7 +23,9 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d
 function dateOption(option: string, text: string): Date {
   const date = new Date(/T/.test(text) ? text : `${text}T00:00:00Z`);
   if (!DATE_TIME.test(text) || Number.isNaN(date.getTime())) {
-    throw new UsageError(`${COMMAND}: --${option} must be a date like 2024-05-01 or 2024-05-01T12:00:00Z, got "${text}"`);
+    throw new UsageError(
+      `${COMMAND}: --${option} must be a date like 2024-05-01 or 2024-05-01T12:00:00Z, got "${text}"`,
+    );
   }
   return date;
 }
@@ -48,9 +50,21 @@ function recordJson(record: UsageRecord) {
 }
 
 function usageTable(records: readonly UsageRecord[], email: string): string {
-  const rows = records.map((r) => [r.createdAt.toISOString(), r.id, r.model ?? '-', String(r.statusCode), String(r.promptTokens), String(r.completionTokens), formatUsd(r.chargeNanos)]);
+  const rows = records.map((r) => [
+    r.createdAt.toISOString(),
+    r.id,
+    r.model ?? '-',
+    String(r.statusCode),
+    String(r.promptTokens),
+    String(r.completionTokens),
+    formatUsd(r.chargeNanos),
+  ]);
   const total = records.reduce((sum, r) => sum + r.chargeNanos, 0n);
-  const body = table(['TIME', 'REQUEST ID', 'MODEL', 'STATUS', 'PROMPT', 'COMPLETION', 'CHARGE USD'], rows, `no requests by ${email} in this range`);
+  const body = table(
+    ['TIME', 'REQUEST ID', 'MODEL', 'STATUS', 'PROMPT', 'COMPLETION', 'CHARGE USD'],
+    rows,
+    `no requests by ${email} in this range`,
+  );
   return records.length === 0 ? body : `${body}\n${records.length} request(s), charged $${formatUsd(total)}`;
 }
 
@@ -59,9 +73,17 @@ export const usageCommand: Command = {
   summary: "an account's requests in a time range (newest first): time, request id, model, tokens, charge",
   options: {
     ...ACCOUNT_OPTIONS,
-    since: { type: 'string', value: 'DATE', help: 'from this date or time, inclusive (required; a date is midnight UTC)' },
+    since: {
+      type: 'string',
+      value: 'DATE',
+      help: 'from this date or time, inclusive (required; a date is midnight UTC)',
+    },
     until: { type: 'string', value: 'DATE', help: 'up to this date or time, exclusive (default: now)' },
-    format: { type: 'string', value: FORMATS.join('|'), help: 'output format (default: table; --json is the same as --format json)' },
+    format: {
+      type: 'string',
+      value: FORMATS.join('|'),
+      help: 'output format (default: table; --json is the same as --format json)',
+    },
   },
   prepare: (args) => {
     const accountRef = requiredString(args, 'account');
@@ -74,13 +96,34 @@ export const usageCommand: Command = {
     const format = formatText === undefined ? 'table' : oneOf(COMMAND, 'format', formatText, FORMATS);
     return async (session) => {
       const { account } = await accountOption(session, COMMAND, accountRef, tenantRef);
-      const filter = { tenantId: account.tenantId, accountId: account.id, apiKeyId: null, model: null, outcome: null, statusCode: null, from, to };
+      const filter = {
+        tenantId: account.tenantId,
+        accountId: account.id,
+        apiKeyId: null,
+        model: null,
+        outcome: null,
+        statusCode: null,
+        from,
+        to,
+      };
       const records = await exportUsage(session.db.sql, filter, MAX_USAGE_ROWS + 1);
-      if (records.length > MAX_USAGE_ROWS) throw new UsageError(`${COMMAND}: more than ${MAX_USAGE_ROWS} requests in this range; narrow --since and --until`);
-      const json = { accountId: account.id, email: account.email, since: from, until: to, requests: records.map(recordJson) };
+      if (records.length > MAX_USAGE_ROWS)
+        throw new UsageError(
+          `${COMMAND}: more than ${MAX_USAGE_ROWS} requests in this range; narrow --since and --until`,
+        );
+      const json = {
+        accountId: account.id,
+        email: account.email,
+        since: from,
+        until: to,
+        requests: records.map(recordJson),
+      };
       if (format === 'json') return { json, text: toJson(json) };
       // console.log ends the output with a newline, so the CSV's own last line break is dropped here.
-      return { json, text: format === 'csv' ? usageCsv(records).replace(/\r\n$/, '') : usageTable(records, account.email) };
+      return {
+        json,
+        text: format === 'csv' ? usageCsv(records).replace(/\r\n$/, '') : usageTable(records, account.email),
+      };
     };
   },
 };

@@ -3,8 +3,11 @@ import { accountFromRow, SELECT_ACCOUNT, type Account, type AccountRow } from '.
 
 /** Look-ups that sign-in needs and nothing else should: the password hash never leaves this path. */
 
-
-export async function findLogin(db: Db, tenantId: string, email: string): Promise<{ account: Account; passwordHash: string | null } | undefined> {
+export async function findLogin(
+  db: Db,
+  tenantId: string,
+  email: string,
+): Promise<{ account: Account; passwordHash: string | null } | undefined> {
   const [row] = await db<(AccountRow & { password_hash: string | null })[]>`
     select ${db.unsafe(SELECT_ACCOUNT)}, a.password_hash from accounts a join wallets w on w.account_id = a.id
     where a.tenant_id = ${tenantId}::uuid and lower(a.email) = lower(${email.trim()})`;
@@ -12,7 +15,9 @@ export async function findLogin(db: Db, tenantId: string, email: string): Promis
 }
 
 export async function findPasswordHash(db: Db, accountId: string): Promise<string | null> {
-  const [row] = await db<{ password_hash: string | null }[]>`select password_hash from accounts where id = ${accountId}::uuid`;
+  const [row] = await db<
+    { password_hash: string | null }[]
+  >`select password_hash from accounts where id = ${accountId}::uuid`;
   return row?.password_hash ?? null;
 }
 

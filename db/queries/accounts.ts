@@ -37,7 +37,14 @@ export function accountFromRow(row: AccountRow): Account {
   };
 }
 
-export type NewAccount = { tenantId: string; email: string; role?: Role; displayName?: string | null; passwordHash?: string | null; clerkUserId?: string | null };
+export type NewAccount = {
+  tenantId: string;
+  email: string;
+  role?: Role;
+  displayName?: string | null;
+  passwordHash?: string | null;
+  clerkUserId?: string | null;
+};
 
 /** Creates the account and its customer wallet together: an account never exists without one. */
 export async function createAccount(db: Db, input: NewAccount): Promise<Account> {
@@ -56,7 +63,8 @@ export async function createAccount(db: Db, input: NewAccount): Promise<Account>
 }
 
 /** Select list for `accounts a join wallets w on w.account_id = a.id`, matching AccountRow. */
-export const SELECT_ACCOUNT = 'a.id, a.tenant_id, a.email, a.role, a.status, a.display_name, a.created_at, w.id as wallet_id';
+export const SELECT_ACCOUNT =
+  'a.id, a.tenant_id, a.email, a.role, a.status, a.display_name, a.created_at, w.id as wallet_id';
 
 export async function findAccount(db: Db, id: string): Promise<Account | undefined> {
   if (!isUuid(id)) return undefined;

@@ -40,7 +40,8 @@ export async function adjustWallet(db: Db, adjustment: Adjustment): Promise<Adju
       const available = wallet.paid_nanos + wallet.granted_nanos - wallet.held_nanos;
       const bucket = adjustment.funding === 'paid' ? wallet.paid_nanos : wallet.granted_nanos;
       const limit = bucket < available ? bucket : available;
-      if (limit < -adjustment.amountNanos) return { status: 'insufficient_credit', availableNanos: limit < 0n ? 0n : limit };
+      if (limit < -adjustment.amountNanos)
+        return { status: 'insufficient_credit', availableNanos: limit < 0n ? 0n : limit };
     }
     const result = await recordTransfer(tx, {
       kind: 'adjustment',

@@ -48,7 +48,13 @@ export function apiKeyFromRow(row: ApiKeyRow): ApiKey {
   };
 }
 
-export type NewApiKey = { accountId: string; name?: string; expiresAt?: Date | null; creditCapNanos?: bigint | null; allowedModels?: string[] | null };
+export type NewApiKey = {
+  accountId: string;
+  name?: string;
+  expiresAt?: Date | null;
+  creditCapNanos?: bigint | null;
+  allowedModels?: string[] | null;
+};
 const PUBLIC_ID_ATTEMPTS = 5;
 
 /** Creates a key and returns its secret, which is never stored and cannot be shown again. */
@@ -74,7 +80,9 @@ export async function findApiKey(db: Db, idOrPublicId: string): Promise<ApiKey |
 }
 
 export async function listApiKeys(db: Db, accountId: string): Promise<ApiKey[]> {
-  const rows = await db<ApiKeyRow[]>`select * from api_keys where account_id = ${accountId}::uuid order by created_at desc`;
+  const rows = await db<
+    ApiKeyRow[]
+  >`select * from api_keys where account_id = ${accountId}::uuid order by created_at desc`;
   return rows.map(apiKeyFromRow);
 }
 
@@ -96,7 +104,15 @@ export type KeyPrincipal = {
 };
 
 export async function findKeyPrincipal(db: Db, hash: Buffer): Promise<KeyPrincipal | undefined> {
-  const [row] = await db<(ApiKeyRow & { account_status: 'active' | 'suspended'; role: string; tenant_id: string; tenant_status: 'active' | 'suspended'; wallet_id: bigint })[]>`
+  const [row] = await db<
+    (ApiKeyRow & {
+      account_status: 'active' | 'suspended';
+      role: string;
+      tenant_id: string;
+      tenant_status: 'active' | 'suspended';
+      wallet_id: bigint;
+    })[]
+  >`
     select k.*, a.status as account_status, a.role, a.tenant_id, t.status as tenant_status, w.id as wallet_id
     from api_keys k join accounts a on a.id = k.account_id join tenants t on t.id = a.tenant_id join wallets w on w.account_id = a.id
     where k.hash = ${hash}`;

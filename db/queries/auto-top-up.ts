@@ -7,12 +7,33 @@ import { createPayment, type Payment } from './payments.ts';
  * so replicas nudging the same account at once make one attempt, never two.
  */
 
-export type AutoTopUpSettings = { accountId: string; enabled: boolean; thresholdNanos: bigint; packId: string; periodSeconds: number; updatedAt: Date };
+export type AutoTopUpSettings = {
+  accountId: string;
+  enabled: boolean;
+  thresholdNanos: bigint;
+  packId: string;
+  periodSeconds: number;
+  updatedAt: Date;
+};
 
-type SettingsRow = { account_id: string; enabled: boolean; threshold_nanos: bigint; pack_id: string; period_seconds: number; updated_at: Date };
+type SettingsRow = {
+  account_id: string;
+  enabled: boolean;
+  threshold_nanos: bigint;
+  pack_id: string;
+  period_seconds: number;
+  updated_at: Date;
+};
 
 function settingsFromRow(row: SettingsRow): AutoTopUpSettings {
-  return { accountId: row.account_id, enabled: row.enabled, thresholdNanos: row.threshold_nanos, packId: row.pack_id, periodSeconds: row.period_seconds, updatedAt: row.updated_at };
+  return {
+    accountId: row.account_id,
+    enabled: row.enabled,
+    thresholdNanos: row.threshold_nanos,
+    packId: row.pack_id,
+    periodSeconds: row.period_seconds,
+    updatedAt: row.updated_at,
+  };
 }
 
 export async function findAutoTopUp(db: Db, accountId: string): Promise<AutoTopUpSettings | undefined> {
@@ -20,7 +41,10 @@ export async function findAutoTopUp(db: Db, accountId: string): Promise<AutoTopU
   return row ? settingsFromRow(row) : undefined;
 }
 
-export async function saveAutoTopUp(db: Db, settings: Omit<AutoTopUpSettings, 'updatedAt'>): Promise<AutoTopUpSettings> {
+export async function saveAutoTopUp(
+  db: Db,
+  settings: Omit<AutoTopUpSettings, 'updatedAt'>,
+): Promise<AutoTopUpSettings> {
   const [row] = await db<SettingsRow[]>`
     insert into auto_top_up_settings (account_id, enabled, threshold_nanos, pack_id, period_seconds)
     values (${settings.accountId}::uuid, ${settings.enabled}, ${settings.thresholdNanos.toString()}::int8, ${settings.packId}::uuid, ${settings.periodSeconds})

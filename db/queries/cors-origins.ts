@@ -8,11 +8,18 @@ export type TenantCorsRow = CorsOrigins & { tenantId: string; customDomain: stri
 type Row = { id: string; custom_domain: string | null; graphql_cors_origins: string[]; api_cors_origins: string[] };
 
 function fromRow(row: Row): TenantCorsRow {
-  return { tenantId: row.id, customDomain: row.custom_domain, graphql: row.graphql_cors_origins, api: row.api_cors_origins };
+  return {
+    tenantId: row.id,
+    customDomain: row.custom_domain,
+    graphql: row.graphql_cors_origins,
+    api: row.api_cors_origins,
+  };
 }
 
 export async function findTenantCors(db: Db, tenantId: string): Promise<TenantCorsRow | undefined> {
-  const [row] = await db<Row[]>`select id, custom_domain, graphql_cors_origins, api_cors_origins from tenants where id = ${tenantId}::uuid`;
+  const [row] = await db<
+    Row[]
+  >`select id, custom_domain, graphql_cors_origins, api_cors_origins from tenants where id = ${tenantId}::uuid`;
   return row ? fromRow(row) : undefined;
 }
 
@@ -26,7 +33,11 @@ export async function findHostCors(db: Db, host: string): Promise<TenantCorsRow 
 }
 
 /** Replaces the lists given; a list left undefined keeps its value. */
-export async function setTenantCors(db: Db, tenantId: string, origins: Partial<CorsOrigins>): Promise<TenantCorsRow | undefined> {
+export async function setTenantCors(
+  db: Db,
+  tenantId: string,
+  origins: Partial<CorsOrigins>,
+): Promise<TenantCorsRow | undefined> {
   const [row] = await db<Row[]>`
     update tenants set
       graphql_cors_origins = coalesce(${origins.graphql ?? null}::text[], graphql_cors_origins),

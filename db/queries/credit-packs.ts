@@ -52,7 +52,9 @@ export async function listCreditPacks(db: Db, tenantId: string, includeInactive:
 /** A pack of this tenant, or undefined for an unknown id or another tenant's pack. */
 export async function findCreditPack(db: Db, tenantId: string, packId: string): Promise<CreditPack | undefined> {
   if (!isUuid(packId)) return undefined;
-  const [row] = await db<PackRow[]>`select * from credit_packs where id = ${packId}::uuid and tenant_id = ${tenantId}::uuid`;
+  const [row] = await db<
+    PackRow[]
+  >`select * from credit_packs where id = ${packId}::uuid and tenant_id = ${tenantId}::uuid`;
   return row ? packFromRow(row) : undefined;
 }
 
@@ -68,7 +70,12 @@ export async function createCreditPack(db: Db, tenantId: string, fields: PackFie
 }
 
 /** Changes a pack; payments keep the price and credit they were made at, so past purchases are unaffected. */
-export async function updateCreditPack(db: Db, tenantId: string, packId: string, fields: PackFields): Promise<CreditPack | undefined> {
+export async function updateCreditPack(
+  db: Db,
+  tenantId: string,
+  packId: string,
+  fields: PackFields,
+): Promise<CreditPack | undefined> {
   const [row] = await db<PackRow[]>`
     update credit_packs set name = ${fields.name}, price_nanos = ${fields.priceNanos.toString()}::int8,
       credit_nanos = ${fields.creditNanos.toString()}::int8, active = ${fields.active}, sort_order = ${fields.sortOrder}, updated_at = now()

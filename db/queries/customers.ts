@@ -4,7 +4,6 @@ import { keysetTail, positionColumn, withPosition, type KeysetPage, type Positio
 
 /** A tenant admin's view of the accounts of their tenant. Every function is scoped by tenant id. */
 
-
 /** An account of this tenant, or undefined for an unknown id or an account of any other tenant. */
 export async function findTenantAccount(db: Db, tenantId: string, accountId: string): Promise<Account | undefined> {
   const [row] = await db<AccountRow[]>`
@@ -19,7 +18,12 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-export async function listTenantAccounts(db: Db, tenantId: string, filter: AccountFilter, page: KeysetPage): Promise<Positioned<Account>[]> {
+export async function listTenantAccounts(
+  db: Db,
+  tenantId: string,
+  filter: AccountFilter,
+  page: KeysetPage,
+): Promise<Positioned<Account>[]> {
   const pattern = filter.search ? `%${escapeLike(filter.search.trim())}%` : null;
   const rows = await db<(AccountRow & { position_at: string })[]>`
     select ${db.unsafe(SELECT_ACCOUNT)}, ${positionColumn(db, 'a')} from accounts a join wallets w on w.account_id = a.id
@@ -31,7 +35,12 @@ export async function listTenantAccounts(db: Db, tenantId: string, filter: Accou
   return rows.map((row) => withPosition(row, accountFromRow));
 }
 
-export async function setAccountStatus(db: Db, tenantId: string, accountId: string, status: 'active' | 'suspended'): Promise<Account | undefined> {
+export async function setAccountStatus(
+  db: Db,
+  tenantId: string,
+  accountId: string,
+  status: 'active' | 'suspended',
+): Promise<Account | undefined> {
   const [updated] = await db<{ id: string }[]>`
     update accounts set status = ${status} where id = ${accountId}::uuid and tenant_id = ${tenantId}::uuid returning id`;
   return updated ? findTenantAccount(db, tenantId, accountId) : undefined;

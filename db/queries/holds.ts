@@ -19,7 +19,12 @@ export type HoldRequest = {
 export type HoldRefusal = 'insufficient_credit' | 'key_credit_cap' | 'duplicate_request';
 export type HoldOutcome = { ok: true; grantedNanos: bigint[] } | { ok: false; reason: HoldRefusal; legIndex: number };
 
-type PlaceRow = { request_index: number; refusal: HoldRefusal | null; refused_leg: number | null; granted: bigint[] | null };
+type PlaceRow = {
+  request_index: number;
+  refusal: HoldRefusal | null;
+  refused_leg: number | null;
+  granted: bigint[] | null;
+};
 
 /**
  * The one leg of a request that can take the one-statement path (a direct customer of the root
@@ -28,7 +33,12 @@ type PlaceRow = { request_index: number; refusal: HoldRefusal | null; refused_le
  */
 export function wholeHoldLeg(request: HoldRequest): HoldLeg | undefined {
   const [leg, ...rest] = request.legs;
-  const whole = leg !== undefined && rest.length === 0 && request.apiKeyId === null && leg.minimumNanos >= 0n && leg.desiredNanos >= leg.minimumNanos;
+  const whole =
+    leg !== undefined &&
+    rest.length === 0 &&
+    request.apiKeyId === null &&
+    leg.minimumNanos >= 0n &&
+    leg.desiredNanos >= leg.minimumNanos;
   return whole ? leg : undefined;
 }
 
@@ -70,8 +80,11 @@ async function allocateHolds(db: Db, requests: readonly HoldRequest[]): Promise<
   const rows = await db<PlaceRow[]>`
     select * from place_holds(${requests.map((r) => r.requestId)}::text[], ${requests.map((r) => r.apiKeyId)}::uuid[],
       ${requests.map((r) => r.ttlSeconds)}::int4[], ${legRequest}::int4[], ${legWallet}::int8[], ${legDesired}::int8[], ${legMinimum}::int8[])`;
-  return rows.map((row): HoldOutcome =>
-    row.refusal === null ? { ok: true, grantedNanos: (row.granted ?? []).map(BigInt) } : { ok: false, reason: row.refusal, legIndex: row.refused_leg ?? 0 },
+  return rows.map(
+    (row): HoldOutcome =>
+      row.refusal === null
+        ? { ok: true, grantedNanos: (row.granted ?? []).map(BigInt) }
+        : { ok: false, reason: row.refusal, legIndex: row.refused_leg ?? 0 },
   );
 }
 
@@ -87,7 +100,9 @@ export async function placeHolds(sql: Sql, requests: readonly HoldRequest[]): Pr
   const distinct = requests.filter((_, i) => !repeated[i]);
   const candidates = distinct.flatMap((r): WholeHold[] => {
     const leg = wholeHoldLeg(r);
-    return leg ? [{ requestId: r.requestId, walletId: leg.walletId, amountNanos: leg.desiredNanos, ttlSeconds: r.ttlSeconds }] : [];
+    return leg
+      ? [{ requestId: r.requestId, walletId: leg.walletId, amountNanos: leg.desiredNanos, ttlSeconds: r.ttlSeconds }]
+      : [];
   });
   const placed =
     candidates.length > 0
@@ -124,20 +139,41 @@ type ReleasedRow = { o_request_id: string; o_wallet_id: bigint; o_api_key_id: st
  * (the `release_holds` function, db/migrations/00011). Not awaited, so the gateway can send it
  * together with the usage log rows it belongs to; `asyncCommit` skips waiting for the WAL flush.
  */
-export function releaseHoldsQuery(db: Db, requestIds: readonly string[], outcome: 'voided' | 'expired', asyncCommit: boolean) {
+export function releaseHoldsQuery(
+  db: Db,
+  requestIds: readonly string[],
+  outcome: 'voided' | 'expired',
+  asyncCommit: boolean,
+) {
   return db<ReleasedRow[]>`select * from release_holds(${requestIds}::text[], ${outcome}, ${asyncCommit})`;
 }
 
 function releasedHolds(rows: readonly ReleasedRow[]): ResolvedHold[] {
-  return rows.map((row) => ({ requestId: row.o_request_id, walletId: row.o_wallet_id, apiKeyId: row.o_api_key_id, amountNanos: row.o_amount_nanos }));
+  return rows.map((row) => ({
+    requestId: row.o_request_id,
+    walletId: row.o_wallet_id,
+    apiKeyId: row.o_api_key_id,
+    amountNanos: row.o_amount_nanos,
+  }));
 }
 
 /** Marks the open holds of these requests as voided or expired and releases their amounts. */
-export async function releaseHolds(db: Db, requestIds: readonly string[], outcome: 'voided' | 'expired'): Promise<ResolvedHold[]> {
+export async function releaseHolds(
+  db: Db,
+  requestIds: readonly string[],
+  outcome: 'voided' | 'expired',
+): Promise<ResolvedHold[]> {
   return releasedHolds(await releaseHoldsQuery(db, requestIds, outcome, false));
 }
 
-export type BalanceChange = { walletId: bigint; apiKeyId: string | null; heldNanos: bigint; paidNanos: bigint; grantedNanos: bigint; spentNanos: bigint };
+export type BalanceChange = {
+  walletId: bigint;
+  apiKeyId: string | null;
+  heldNanos: bigint;
+  paidNanos: bigint;
+  grantedNanos: bigint;
+  spentNanos: bigint;
+};
 
 function byNumericId(a: string, b: string): number {
   const difference = BigInt(a) - BigInt(b);

@@ -14,7 +14,12 @@ export async function findTenantApiKey(db: Db, tenantId: string, keyId: string):
   return row ? apiKeyFromRow(row) : undefined;
 }
 
-export async function listAccountApiKeys(db: Db, accountId: string, includeRevoked: boolean, page: KeysetPage): Promise<Positioned<ApiKey>[]> {
+export async function listAccountApiKeys(
+  db: Db,
+  accountId: string,
+  includeRevoked: boolean,
+  page: KeysetPage,
+): Promise<Positioned<ApiKey>[]> {
   const rows = await db<(KeyRow & { position_at: string })[]>`
     select k.*, ${positionColumn(db, 'k')} from api_keys k
     where k.account_id = ${accountId}::uuid ${includeRevoked ? db`` : db`and k.revoked_at is null`}
@@ -30,7 +35,11 @@ export type ApiKeySettings = {
   allowedModels?: string[] | null;
 };
 
-export async function updateApiKeySettings(db: Db, keyId: string, settings: ApiKeySettings): Promise<ApiKey | undefined> {
+export async function updateApiKeySettings(
+  db: Db,
+  keyId: string,
+  settings: ApiKeySettings,
+): Promise<ApiKey | undefined> {
   const keep = (value: unknown) => value === undefined;
   const [row] = await db<KeyRow[]>`
     update api_keys set

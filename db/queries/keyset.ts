@@ -30,7 +30,9 @@ export function keysetTail(db: Db, page: KeysetPage, table: string, idType: 'uui
   const cast = db.unsafe(idType);
   const direction = db.unsafe(page.inverted ? 'asc' : 'desc');
   const after = page.after ? db`and (${at}, ${id}) < (${page.after.at}::timestamptz, ${page.after.id}::${cast})` : db``;
-  const before = page.before ? db`and (${at}, ${id}) > (${page.before.at}::timestamptz, ${page.before.id}::${cast})` : db``;
+  const before = page.before
+    ? db`and (${at}, ${id}) > (${page.before.at}::timestamptz, ${page.before.id}::${cast})`
+    : db``;
   return db`${after} ${before} order by ${at} ${direction}, ${id} ${direction} limit ${page.limit}`;
 }
 
@@ -39,6 +41,9 @@ export function positionColumn(db: Db, table: string) {
   return db.unsafe(`${table}.created_at::text as position_at`);
 }
 
-export function withPosition<T extends { id: string; position_at: string }, U>(row: T, map: (row: T) => U): Positioned<U> {
+export function withPosition<T extends { id: string; position_at: string }, U>(
+  row: T,
+  map: (row: T) => U,
+): Positioned<U> {
   return { ...map(row), position: { at: row.position_at, id: row.id } };
 }

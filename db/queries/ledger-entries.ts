@@ -16,8 +16,24 @@ export type LedgerEntry = {
 
 export type EntryPage = { afterId: bigint | undefined; beforeId: bigint | undefined; limit: number; inverted: boolean };
 
-export async function listWalletEntries(db: Db, walletId: bigint, kinds: readonly TransferKind[] | null, page: EntryPage): Promise<LedgerEntry[]> {
-  const rows = await db<{ id: bigint; transfer_id: bigint; kind: TransferKind; cause: string; memo: Record<string, unknown>; funding: Funding; amount_nanos: bigint; created_at: Date }[]>`
+export async function listWalletEntries(
+  db: Db,
+  walletId: bigint,
+  kinds: readonly TransferKind[] | null,
+  page: EntryPage,
+): Promise<LedgerEntry[]> {
+  const rows = await db<
+    {
+      id: bigint;
+      transfer_id: bigint;
+      kind: TransferKind;
+      cause: string;
+      memo: Record<string, unknown>;
+      funding: Funding;
+      amount_nanos: bigint;
+      created_at: Date;
+    }[]
+  >`
     select e.id, e.transfer_id, t.kind, t.cause, t.memo, e.funding, e.amount_nanos, e.created_at
     from entries e join transfers t on t.id = e.transfer_id
     where e.wallet_id = ${walletId.toString()}::int8

@@ -30,7 +30,9 @@ const CHECKS: Check[] = [
   },
   {
     name: 'ledger tables refuse updates and deletes [3]',
-    run: (db) => db`select name from unnest(array['transfers_append_only', 'entries_append_only', 'holds_resolve_once']) as name
+    run: (
+      db,
+    ) => db`select name from unnest(array['transfers_append_only', 'entries_append_only', 'holds_resolve_once']) as name
       where not exists (select 1 from pg_trigger where tgname = name and tgenabled <> 'D')`,
   },
   {
@@ -88,8 +90,13 @@ export async function verifyLedger(db: Db): Promise<{ checks: number; violations
   const violations: Violation[] = [];
   for (const check of CHECKS) {
     const rows = await check.run(db);
-    for (const row of rows.slice(0, MAX_REPORTED_PER_CHECK)) violations.push({ check: check.name, detail: JSON.stringify(row, (_, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)) });
-    if (rows.length > MAX_REPORTED_PER_CHECK) violations.push({ check: check.name, detail: `and ${rows.length - MAX_REPORTED_PER_CHECK} more` });
+    for (const row of rows.slice(0, MAX_REPORTED_PER_CHECK))
+      violations.push({
+        check: check.name,
+        detail: JSON.stringify(row, (_, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)),
+      });
+    if (rows.length > MAX_REPORTED_PER_CHECK)
+      violations.push({ check: check.name, detail: `and ${rows.length - MAX_REPORTED_PER_CHECK} more` });
   }
   return { checks: CHECKS.length, violations };
 }

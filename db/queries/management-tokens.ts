@@ -38,7 +38,8 @@ type TokenRow = {
   last_used_at: Date | null;
 };
 
-const COLUMNS = 't.id, t.tenant_id, t.created_by, t.public_id, t.name, t.created_at, t.expires_at, t.revoked_at, t.last_used_at';
+const COLUMNS =
+  't.id, t.tenant_id, t.created_by, t.public_id, t.name, t.created_at, t.expires_at, t.revoked_at, t.last_used_at';
 
 function tokenFromRow(row: TokenRow): ManagementToken {
   return {
@@ -56,7 +57,10 @@ function tokenFromRow(row: TokenRow): ManagementToken {
 
 export type NewManagementToken = { tenantId: string; createdBy: string; name: string; expiresAt: Date | null };
 
-export async function createManagementToken(db: Db, input: NewManagementToken): Promise<{ token: string; managementToken: ManagementToken }> {
+export async function createManagementToken(
+  db: Db,
+  input: NewManagementToken,
+): Promise<{ token: string; managementToken: ManagementToken }> {
   const token = `${MANAGEMENT_TOKEN_PREFIX}${randomBytes(MANAGEMENT_TOKEN_BYTES).toString('base64url')}`;
   const [row] = await db<TokenRow[]>`
     insert into management_tokens as t (tenant_id, created_by, public_id, token_hash, name, expires_at)
@@ -79,7 +83,11 @@ export async function useManagementToken(db: Db, token: string): Promise<Managem
   return tokenFromRow(row);
 }
 
-export async function listManagementTokens(db: Db, tenantId: string, page: KeysetPage): Promise<Positioned<ManagementToken>[]> {
+export async function listManagementTokens(
+  db: Db,
+  tenantId: string,
+  page: KeysetPage,
+): Promise<Positioned<ManagementToken>[]> {
   const rows = await db<(TokenRow & { position_at: string })[]>`
     select ${db.unsafe(COLUMNS)}, ${positionColumn(db, 't')} from management_tokens t
     where t.tenant_id = ${tenantId}::uuid ${keysetTail(db, page, 't', 'uuid')}`;
@@ -87,7 +95,11 @@ export async function listManagementTokens(db: Db, tenantId: string, page: Keyse
 }
 
 /** Revokes a token of this tenant; a token of another tenant is not found. Revoking twice keeps the first time. */
-export async function revokeManagementToken(db: Db, tenantId: string, id: string): Promise<ManagementToken | undefined> {
+export async function revokeManagementToken(
+  db: Db,
+  tenantId: string,
+  id: string,
+): Promise<ManagementToken | undefined> {
   const [row] = await db<TokenRow[]>`
     update management_tokens t set revoked_at = coalesce(t.revoked_at, now())
     where t.id = ${id}::uuid and t.tenant_id = ${tenantId}::uuid returning ${db.unsafe(COLUMNS)}`;

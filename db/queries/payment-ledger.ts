@@ -34,7 +34,10 @@ export async function customerWalletId(tx: TransactionSql, accountId: string): P
  * Records one transfer of a payment, once: its cause is the Stripe object id, unique per kind, so
  * a replayed or concurrent delivery finds it already there and changes nothing.
  */
-export async function recordPaymentTransfer(tx: TransactionSql, input: PaymentTransferInput): Promise<PaymentTransferResult> {
+export async function recordPaymentTransfer(
+  tx: TransactionSql,
+  input: PaymentTransferInput,
+): Promise<PaymentTransferResult> {
   const { payment, paidNanos, grantedNanos } = input;
   const [customer, clearing, promotion] = await Promise.all([
     customerWalletId(tx, payment.accountId),
@@ -68,7 +71,15 @@ export type PaymentPosition = {
 };
 
 export async function paymentPosition(tx: TransactionSql, paymentId: string): Promise<PaymentPosition> {
-  const rows = await tx<{ transfer_id: bigint; kind: PaymentChangeKind; stripe_object_id: string; paid_nanos: bigint; granted_nanos: bigint }[]>`
+  const rows = await tx<
+    {
+      transfer_id: bigint;
+      kind: PaymentChangeKind;
+      stripe_object_id: string;
+      paid_nanos: bigint;
+      granted_nanos: bigint;
+    }[]
+  >`
     select transfer_id, kind, stripe_object_id, paid_nanos, granted_nanos from payment_transfers where payment_id = ${paymentId}::uuid`;
   const position: PaymentPosition = { paidNanos: 0n, grantedNanos: 0n, recorded: new Set(), purchaseTransferId: null };
   for (const row of rows) {
@@ -81,7 +92,10 @@ export async function paymentPosition(tx: TransactionSql, paymentId: string): Pr
 }
 
 /** What a dispute took, to be given back exactly when it is won. */
-export async function disputeTaken(tx: TransactionSql, disputeId: string): Promise<{ paidNanos: bigint; grantedNanos: bigint } | undefined> {
+export async function disputeTaken(
+  tx: TransactionSql,
+  disputeId: string,
+): Promise<{ paidNanos: bigint; grantedNanos: bigint } | undefined> {
   const [row] = await tx<{ paid_nanos: bigint; granted_nanos: bigint }[]>`
     select paid_nanos, granted_nanos from payment_transfers where kind = 'dispute' and stripe_object_id = ${disputeId}`;
   return row ? { paidNanos: -row.paid_nanos, grantedNanos: -row.granted_nanos } : undefined;

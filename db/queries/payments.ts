@@ -125,21 +125,36 @@ export async function attachPaymentIntent(db: Db, paymentId: string, intentId: s
 }
 
 /** Moves a payment that is not paid to another unpaid state; a paid payment stays paid. */
-export async function setPaymentStatus(db: Db, paymentId: string, status: Exclude<PaymentStatus, 'paid'>, failureReason: string | null): Promise<boolean> {
+export async function setPaymentStatus(
+  db: Db,
+  paymentId: string,
+  status: Exclude<PaymentStatus, 'paid'>,
+  failureReason: string | null,
+): Promise<boolean> {
   const updated = await db`
     update payments set status = ${status}, failure_reason = ${failureReason}, updated_at = now()
     where id = ${paymentId}::uuid and status <> 'paid'`;
   return updated.count > 0;
 }
 
-export async function markPaymentPaid(tx: TransactionSql, paymentId: string, amountPaidCents: bigint, paymentIntentId: string | null): Promise<void> {
+export async function markPaymentPaid(
+  tx: TransactionSql,
+  paymentId: string,
+  amountPaidCents: bigint,
+  paymentIntentId: string | null,
+): Promise<void> {
   await tx`
     update payments set status = 'paid', paid_at = now(), failure_reason = null, amount_paid_cents = ${amountPaidCents.toString()}::int8,
       payment_intent_id = coalesce(payment_intent_id, ${paymentIntentId}), updated_at = now()
     where id = ${paymentId}::uuid`;
 }
 
-export async function recordReceipt(db: Db, paymentId: string, chargeId: string, receiptUrl: string | null): Promise<void> {
+export async function recordReceipt(
+  db: Db,
+  paymentId: string,
+  chargeId: string,
+  receiptUrl: string | null,
+): Promise<void> {
   await db`
     update payments set charge_id = coalesce(charge_id, ${chargeId}), receipt_url = coalesce(${receiptUrl}, receipt_url), updated_at = now()
     where id = ${paymentId}::uuid`;
@@ -156,12 +171,30 @@ export async function listPayments(db: Db, filter: PaymentFilter, page: KeysetPa
 }
 
 export type PaymentChangeKind = 'purchase' | 'refund' | 'dispute' | 'dispute_won';
-export type PaymentChange = { transferId: bigint; paymentId: string; kind: PaymentChangeKind; stripeObjectId: string; paidNanos: bigint; grantedNanos: bigint; createdAt: Date };
+export type PaymentChange = {
+  transferId: bigint;
+  paymentId: string;
+  kind: PaymentChangeKind;
+  stripeObjectId: string;
+  paidNanos: bigint;
+  grantedNanos: bigint;
+  createdAt: Date;
+};
 
 /** The ledger transfers of these payments (credit, refunds, disputes), oldest first. */
 export async function listPaymentChanges(db: Db, paymentIds: readonly string[]): Promise<PaymentChange[]> {
   if (paymentIds.length === 0) return [];
-  const rows = await db<{ transfer_id: bigint; payment_id: string; kind: PaymentChangeKind; stripe_object_id: string; paid_nanos: bigint; granted_nanos: bigint; created_at: Date }[]>`
+  const rows = await db<
+    {
+      transfer_id: bigint;
+      payment_id: string;
+      kind: PaymentChangeKind;
+      stripe_object_id: string;
+      paid_nanos: bigint;
+      granted_nanos: bigint;
+      created_at: Date;
+    }[]
+  >`
     select transfer_id, payment_id, kind, stripe_object_id, paid_nanos, granted_nanos, created_at
     from payment_transfers where payment_id = any(${[...paymentIds]}::uuid[]) order by transfer_id`;
   return rows.map((row) => ({

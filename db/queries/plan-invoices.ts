@@ -55,14 +55,23 @@ export async function findPlanInvoice(db: Db, invoiceId: string): Promise<PlanIn
 }
 
 /** The subscription's last credited invoice: the period whose unused credit a renewal may remove. */
-export async function lastCreditedInvoice(tx: TransactionSql, subscriptionId: string): Promise<PlanInvoice | undefined> {
+export async function lastCreditedInvoice(
+  tx: TransactionSql,
+  subscriptionId: string,
+): Promise<PlanInvoice | undefined> {
   const [row] = await tx<InvoiceRow[]>`
     select * from plan_invoices where subscription_id = ${subscriptionId}::uuid and status = 'paid'
     order by credit_transfer_id desc limit 1`;
   return row ? invoiceFromRow(row) : undefined;
 }
 
-type Unpaid = { invoiceId: string; subscriptionId: string; status: Exclude<InvoiceStatus, 'paid'>; amountPaidCents: bigint | null; reason: string };
+type Unpaid = {
+  invoiceId: string;
+  subscriptionId: string;
+  status: Exclude<InvoiceStatus, 'paid'>;
+  amountPaidCents: bigint | null;
+  reason: string;
+};
 
 /** Records an invoice that credited nothing; an invoice already paid stays paid. */
 export async function recordUnpaidInvoice(tx: TransactionSql, input: Unpaid): Promise<void> {
@@ -74,7 +83,15 @@ export async function recordUnpaidInvoice(tx: TransactionSql, input: Unpaid): Pr
     where plan_invoices.status <> 'paid'`;
 }
 
-type Paid = { invoiceId: string; subscriptionId: string; amountPaidCents: bigint; creditTransferId: bigint; creditNanos: bigint; unusedTransferId: bigint | null; unusedNanos: bigint };
+type Paid = {
+  invoiceId: string;
+  subscriptionId: string;
+  amountPaidCents: bigint;
+  creditTransferId: bigint;
+  creditNanos: bigint;
+  unusedTransferId: bigint | null;
+  unusedNanos: bigint;
+};
 
 export async function recordPaidInvoice(tx: TransactionSql, input: Paid): Promise<void> {
   await tx`
@@ -88,7 +105,9 @@ export async function recordPaidInvoice(tx: TransactionSql, input: Paid): Promis
 
 /** Newest first, at most `limit`. */
 export async function listPlanInvoices(db: Db, subscriptionId: string, limit: number): Promise<PlanInvoice[]> {
-  const rows = await db<InvoiceRow[]>`select * from plan_invoices where subscription_id = ${subscriptionId}::uuid order by created_at desc, invoice_id limit ${limit}`;
+  const rows = await db<
+    InvoiceRow[]
+  >`select * from plan_invoices where subscription_id = ${subscriptionId}::uuid order by created_at desc, invoice_id limit ${limit}`;
   return rows.map(invoiceFromRow);
 }
 

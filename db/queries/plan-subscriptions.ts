@@ -88,18 +88,31 @@ type Key = { id: string } | { stripeSubscriptionId: string } | { checkoutSession
 export async function lockSubscription(tx: TransactionSql, key: Key): Promise<PlanSubscription | undefined> {
   if ('id' in key && !isUuid(key.id)) return undefined;
   const condition =
-    'id' in key ? tx`id = ${key.id}::uuid` : 'stripeSubscriptionId' in key ? tx`stripe_subscription_id = ${key.stripeSubscriptionId}` : tx`checkout_session_id = ${key.checkoutSessionId}`;
+    'id' in key
+      ? tx`id = ${key.id}::uuid`
+      : 'stripeSubscriptionId' in key
+        ? tx`stripe_subscription_id = ${key.stripeSubscriptionId}`
+        : tx`checkout_session_id = ${key.checkoutSessionId}`;
   const [row] = await tx<SubscriptionRow[]>`select * from plan_subscriptions where ${condition} for update`;
   return row ? subscriptionFromRow(row) : undefined;
 }
 
-export async function linkStripeSubscription(tx: TransactionSql, subscriptionId: string, stripeSubscriptionId: string): Promise<void> {
+export async function linkStripeSubscription(
+  tx: TransactionSql,
+  subscriptionId: string,
+  stripeSubscriptionId: string,
+): Promise<void> {
   await tx`
     update plan_subscriptions set stripe_subscription_id = ${stripeSubscriptionId}, status = case when status = 'open' then 'incomplete' else status end, updated_at = now()
     where id = ${subscriptionId}::uuid and stripe_subscription_id is null`;
 }
 
-export type StripeState = { status: Exclude<SubscriptionStatus, 'open' | 'expired'>; cancelAtPeriodEnd: boolean; currentPeriodEnd: Date | null; endedAt: Date | null };
+export type StripeState = {
+  status: Exclude<SubscriptionStatus, 'open' | 'expired'>;
+  cancelAtPeriodEnd: boolean;
+  currentPeriodEnd: Date | null;
+  endedAt: Date | null;
+};
 
 /** Mirrors what Stripe says now about the subscription; a subscription that ended stays ended. */
 export async function syncSubscription(tx: TransactionSql, subscriptionId: string, state: StripeState): Promise<void> {
@@ -114,12 +127,18 @@ export async function setCancelAtPeriodEnd(db: Db, subscriptionId: string, cance
 }
 
 /** After Stripe accepted a plan change: the subscription bills the new plan version from its next period. */
-export async function setSubscriptionPlan(db: Db, subscriptionId: string, planId: string, stripePriceId: string): Promise<void> {
+export async function setSubscriptionPlan(
+  db: Db,
+  subscriptionId: string,
+  planId: string,
+  stripePriceId: string,
+): Promise<void> {
   await db`update plan_subscriptions set plan_id = ${planId}::uuid, stripe_price_id = ${stripePriceId}, updated_at = now() where id = ${subscriptionId}::uuid`;
 }
 
 /** A checkout that was abandoned: the row is kept, as expired. */
 export async function expireSubscriptionCheckout(tx: TransactionSql, subscriptionId: string): Promise<boolean> {
-  const updated = await tx`update plan_subscriptions set status = 'expired', updated_at = now() where id = ${subscriptionId}::uuid and status = 'open'`;
+  const updated =
+    await tx`update plan_subscriptions set status = 'expired', updated_at = now() where id = ${subscriptionId}::uuid and status = 'open'`;
   return updated.count > 0;
 }

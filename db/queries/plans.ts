@@ -36,7 +36,12 @@ export async function createPlan(db: Db, tenantId: string, fields: PackFields): 
 }
 
 /** Changes a plan for new subscriptions and plan changes; current subscribers keep the Stripe Price they pay. */
-export async function updatePlan(db: Db, tenantId: string, planId: string, fields: PackFields): Promise<Plan | undefined> {
+export async function updatePlan(
+  db: Db,
+  tenantId: string,
+  planId: string,
+  fields: PackFields,
+): Promise<Plan | undefined> {
   const [row] = await db<PlanRow[]>`
     update plans set name = ${fields.name}, price_nanos = ${fields.priceNanos.toString()}::int8,
       credit_nanos = ${fields.creditNanos.toString()}::int8, active = ${fields.active}, sort_order = ${fields.sortOrder}, updated_at = now()
@@ -49,7 +54,12 @@ export type PlanPrice = { stripePriceId: string; planId: string; priceNanos: big
 
 type PriceRow = { stripe_price_id: string; plan_id: string; price_nanos: bigint; credit_nanos: bigint };
 
-const priceFromRow = (row: PriceRow): PlanPrice => ({ stripePriceId: row.stripe_price_id, planId: row.plan_id, priceNanos: row.price_nanos, creditNanos: row.credit_nanos });
+const priceFromRow = (row: PriceRow): PlanPrice => ({
+  stripePriceId: row.stripe_price_id,
+  planId: row.plan_id,
+  priceNanos: row.price_nanos,
+  creditNanos: row.credit_nanos,
+});
 
 /** The Stripe Price already made for this plan version, if any. */
 export async function findPlanPrice(db: Db, plan: Plan): Promise<PlanPrice | undefined> {
@@ -77,7 +87,9 @@ export async function planPricesByIds(db: Db, stripePriceIds: readonly string[])
 
 /** Whether unused plan credit carries over to the next period (the default) or is removed at renewal. */
 export async function planCreditRollover(db: Db, tenantId: string): Promise<boolean> {
-  const [row] = await db<{ credit_rollover: boolean }[]>`select credit_rollover from plan_settings where tenant_id = ${tenantId}::uuid`;
+  const [row] = await db<
+    { credit_rollover: boolean }[]
+  >`select credit_rollover from plan_settings where tenant_id = ${tenantId}::uuid`;
   return row?.credit_rollover ?? true;
 }
 

@@ -3,10 +3,24 @@ import type { Db } from '../sql.ts';
 
 export type StoredPricingRule = PricingRule & { id: string; tenantId: string; createdAt: Date };
 
-type RuleRow = { id: string; tenant_id: string; pattern: string; markup_bps: number; priority: number; created_at: Date };
+type RuleRow = {
+  id: string;
+  tenant_id: string;
+  pattern: string;
+  markup_bps: number;
+  priority: number;
+  created_at: Date;
+};
 
 function ruleFromRow(row: RuleRow): StoredPricingRule {
-  return { id: row.id, tenantId: row.tenant_id, pattern: row.pattern, markupBps: row.markup_bps, priority: row.priority, createdAt: row.created_at };
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    pattern: row.pattern,
+    markupBps: row.markup_bps,
+    priority: row.priority,
+    createdAt: row.created_at,
+  };
 }
 
 /** One rule per pattern and tenant: setting it again replaces its markup and priority. */

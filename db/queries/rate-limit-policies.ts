@@ -15,7 +15,10 @@ export type PolicyLimits = {
   spendPerMonthNanos: bigint | null;
 };
 
-export type PolicySubjectRef = { kind: 'tenant'; id: string } | { kind: 'account'; id: string } | { kind: 'apiKey'; id: string };
+export type PolicySubjectRef =
+  | { kind: 'tenant'; id: string }
+  | { kind: 'account'; id: string }
+  | { kind: 'apiKey'; id: string };
 
 export type StoredPolicy = PolicyLimits & { id: string; subject: PolicySubjectRef; updatedAt: Date };
 
@@ -65,7 +68,11 @@ export async function listTenantPolicies(db: Db, tenantId: string): Promise<Stor
   return rows.map(policyFromRow);
 }
 
-const COLUMN: Record<PolicySubjectRef['kind'], string> = { tenant: 'tenant_id', account: 'account_id', apiKey: 'api_key_id' };
+const COLUMN: Record<PolicySubjectRef['kind'], string> = {
+  tenant: 'tenant_id',
+  account: 'account_id',
+  apiKey: 'api_key_id',
+};
 
 /** Sets the one policy of a subject; the caller has checked that the subject is in its tenant. */
 export async function upsertPolicy(db: Db, subject: PolicySubjectRef, limits: PolicyLimits): Promise<StoredPolicy> {
@@ -94,7 +101,11 @@ export async function deleteTenantPolicy(db: Db, tenantId: string, policyId: str
 }
 
 /** The policy that governs an account: its own if set, else its tenant's. */
-export async function effectiveAccountPolicy(db: Db, tenantId: string, accountId: string): Promise<StoredPolicy | undefined> {
+export async function effectiveAccountPolicy(
+  db: Db,
+  tenantId: string,
+  accountId: string,
+): Promise<StoredPolicy | undefined> {
   const [row] = await db<PolicyRow[]>`
     select * from rate_limit_policies where account_id = ${accountId}::uuid or tenant_id = ${tenantId}::uuid
     order by account_id is null limit 1`;
@@ -106,7 +117,10 @@ export type PolicySubject = 'tenant' | 'account' | 'key';
 export type SubjectPolicies = Partial<Record<PolicySubject, PolicyLimits>>;
 
 /** The policies that apply to one request: its key's, its account's and its tenant's, when set. */
-export async function policiesFor(db: Db, ids: { tenantId: string; accountId: string; apiKeyId: string }): Promise<SubjectPolicies> {
+export async function policiesFor(
+  db: Db,
+  ids: { tenantId: string; accountId: string; apiKeyId: string },
+): Promise<SubjectPolicies> {
   const rows = await db<PolicyRow[]>`
     select * from rate_limit_policies
     where tenant_id = ${ids.tenantId}::uuid or account_id = ${ids.accountId}::uuid or api_key_id = ${ids.apiKeyId}::uuid`;

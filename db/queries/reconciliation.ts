@@ -28,7 +28,12 @@ type RequestRow = {
 };
 
 /** `afterId`: the last request of the previous page; its exact time is read back (a Date would lose microseconds). */
-export async function recordedRequestsPage(db: Db, window: { since: Date; until: Date }, afterId: string | null, limit: number): Promise<RecordedRequest[]> {
+export async function recordedRequestsPage(
+  db: Db,
+  window: { since: Date; until: Date },
+  afterId: string | null,
+  limit: number,
+): Promise<RecordedRequest[]> {
   const rows = await db<RequestRow[]>`
     select r.id, r.tenant_id, w.id as wallet_id, r.model, r.generation_id, r.cost_nanos, r.charge_nanos, r.created_at
     from requests r join wallets w on w.account_id = r.account_id
@@ -65,6 +70,8 @@ export async function levelRevenues(db: Db, requestIds: readonly string[]): Prom
 /** Request ids among these whose reconciliation adjustment is already in the ledger. */
 export async function reconciledRequests(db: Db, causes: readonly string[]): Promise<Set<string>> {
   if (causes.length === 0) return new Set();
-  const rows = await db<{ cause: string }[]>`select cause from transfers where kind = 'adjustment' and cause = any(${[...causes]}::text[])`;
+  const rows = await db<
+    { cause: string }[]
+  >`select cause from transfers where kind = 'adjustment' and cause = any(${[...causes]}::text[])`;
   return new Set(rows.map((row) => row.cause));
 }

@@ -35,7 +35,12 @@ export async function trafficByPeriod(db: Db, range: ReportRange, interval: Repo
     from requests r
     where r.tenant_id = ${range.tenantId}::uuid and r.created_at >= ${range.from} and r.created_at < ${range.to}
     group by 1 order by 1`;
-  return rows.map((row) => ({ period: row.period, requests: Number(row.requests), errors: Number(row.errors), activeCustomers: Number(row.customers) }));
+  return rows.map((row) => ({
+    period: row.period,
+    requests: Number(row.requests),
+    errors: Number(row.errors),
+    activeCustomers: Number(row.customers),
+  }));
 }
 
 export async function activeCustomers(db: Db, range: ReportRange): Promise<number> {
@@ -45,11 +50,20 @@ export async function activeCustomers(db: Db, range: ReportRange): Promise<numbe
   return Number(row?.customers ?? 0n);
 }
 
-export type ModelShare = { model: string; requests: number; promptTokens: bigint; completionTokens: bigint; revenueNanos: bigint; costNanos: bigint };
+export type ModelShare = {
+  model: string;
+  requests: number;
+  promptTokens: bigint;
+  completionTokens: bigint;
+  revenueNanos: bigint;
+  costNanos: bigint;
+};
 
 /** Models by number of requests this tenant earned on (its own customers' and its resellers'). */
 export async function popularModels(db: Db, range: ReportRange, limit: number): Promise<ModelShare[]> {
-  const rows = await db<{ model: string; requests: bigint; prompt: bigint; completion: bigint; revenue: bigint; cost: bigint }[]>`
+  const rows = await db<
+    { model: string; requests: bigint; prompt: bigint; completion: bigint; revenue: bigint; cost: bigint }[]
+  >`
     select coalesce(r.model, '') as model, count(*)::int8 as requests, sum(r.prompt_tokens)::int8 as prompt,
       sum(r.completion_tokens)::int8 as completion, sum(rc.revenue_nanos)::int8 as revenue, sum(rc.cost_nanos)::int8 as cost
     from request_charges rc join requests r on r.id = rc.request_id
@@ -68,7 +82,12 @@ export async function popularModels(db: Db, range: ReportRange, limit: number): 
 export type ErrorShare = { key: string; requests: number; errors: number };
 
 /** Error counts of the tenant's own traffic, per model or per error code. */
-export async function errorRates(db: Db, range: ReportRange, by: 'model' | 'code', limit: number): Promise<ErrorShare[]> {
+export async function errorRates(
+  db: Db,
+  range: ReportRange,
+  by: 'model' | 'code',
+  limit: number,
+): Promise<ErrorShare[]> {
   const key = by === 'model' ? db`coalesce(r.model, '')` : db`coalesce(r.error_code, r.status_code::text)`;
   const only = by === 'code' ? db`and ${db.unsafe(ERROR)}` : db``;
   const rows = await db<{ key: string; requests: bigint; errors: bigint }[]>`

@@ -32,10 +32,26 @@ export type RequestCharge = { requestId: string; tenantId: string; revenueNanos:
 /** The row as JSON text: one parameter instead of twenty arrays, which postgres.js escapes value by value. */
 function requestJson(r: RequestRecord) {
   return {
-    id: r.id, tenant_id: r.tenantId, account_id: r.accountId, api_key_id: r.apiKeyId, route: r.route, model: r.model, stream: r.stream,
-    status_code: r.statusCode, outcome: r.outcome, error_code: r.errorCode, prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens,
-    prompt_tokens_bound: r.promptTokensBound, cost_nanos: r.costNanos.toString(), charge_nanos: r.chargeNanos.toString(), hold_nanos: r.holdNanos.toString(),
-    estimated: r.estimated, generation_id: r.generationId, latency_ms: Math.round(r.latencyMs), first_byte_ms: r.firstByteMs === null ? null : Math.round(r.firstByteMs),
+    id: r.id,
+    tenant_id: r.tenantId,
+    account_id: r.accountId,
+    api_key_id: r.apiKeyId,
+    route: r.route,
+    model: r.model,
+    stream: r.stream,
+    status_code: r.statusCode,
+    outcome: r.outcome,
+    error_code: r.errorCode,
+    prompt_tokens: r.promptTokens,
+    completion_tokens: r.completionTokens,
+    prompt_tokens_bound: r.promptTokensBound,
+    cost_nanos: r.costNanos.toString(),
+    charge_nanos: r.chargeNanos.toString(),
+    hold_nanos: r.holdNanos.toString(),
+    estimated: r.estimated,
+    generation_id: r.generationId,
+    latency_ms: Math.round(r.latencyMs),
+    first_byte_ms: r.firstByteMs === null ? null : Math.round(r.firstByteMs),
   };
 }
 

@@ -17,7 +17,11 @@ export function hashToken(token: string): Buffer {
 
 export type Session = { id: string; accountId: string; expiresAt: Date };
 
-export async function createSession(db: Db, accountId: string, ttlSeconds: number): Promise<{ token: string; session: Session }> {
+export async function createSession(
+  db: Db,
+  accountId: string,
+  ttlSeconds: number,
+): Promise<{ token: string; session: Session }> {
   const token = `${SESSION_TOKEN_PREFIX}${randomBytes(SESSION_TOKEN_BYTES).toString('base64url')}`;
   // Sessions that ran out are dropped when the same account signs in again, so they never pile up.
   await db`delete from sessions where account_id = ${accountId}::uuid and expires_at < now()`;
@@ -32,7 +36,10 @@ export async function createSession(db: Db, accountId: string, ttlSeconds: numbe
 type SessionAccountRow = AccountRow & { session_id: string };
 
 /** The account behind an unexpired session token, or undefined. */
-export async function findSessionAccount(db: Db, token: string): Promise<{ sessionId: string; account: Account } | undefined> {
+export async function findSessionAccount(
+  db: Db,
+  token: string,
+): Promise<{ sessionId: string; account: Account } | undefined> {
   const [row] = await db<SessionAccountRow[]>`
     select s.id as session_id, a.id, a.tenant_id, a.email, a.role, a.status, a.display_name, a.created_at, w.id as wallet_id
     from sessions s join accounts a on a.id = s.account_id join wallets w on w.account_id = a.id
@@ -46,6 +53,7 @@ export async function deleteSession(db: Db, sessionId: string): Promise<void> {
 
 /** Ends every session of the account but one: what a password change does to other devices. */
 export async function deleteOtherSessions(db: Db, accountId: string, keepSessionId: string | null): Promise<number> {
-  const result = await db`delete from sessions where account_id = ${accountId}::uuid and id is distinct from ${keepSessionId}::uuid`;
+  const result =
+    await db`delete from sessions where account_id = ${accountId}::uuid and id is distinct from ${keepSessionId}::uuid`;
   return result.count;
 }

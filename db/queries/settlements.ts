@@ -20,13 +20,20 @@ export type PostOutcome =
   | { status: 'already_resolved'; outcome: 'posted' | 'voided' | 'expired'; chargedNanos: bigint }
   | { status: 'no_hold' };
 
-type PostRow = { o_request_index: number; o_status: PostOutcome['status']; o_transfer_id: bigint | null; o_previous_outcome: 'posted' | 'voided' | 'expired' | null; o_charged_nanos: bigint | null };
+type PostRow = {
+  o_request_index: number;
+  o_status: PostOutcome['status'];
+  o_transfer_id: bigint | null;
+  o_previous_outcome: 'posted' | 'voided' | 'expired' | null;
+  o_charged_nanos: bigint | null;
+};
 
 function checkBalanced(settlement: Settlement): void {
   const debitTotal = settlement.debits.reduce((sum, d) => sum + d.chargeNanos, 0n);
   const creditTotal = settlement.credits.reduce((sum, c) => sum + c.amountNanos, 0n);
   if (debitTotal !== creditTotal) throw new Error(`settlement ${settlement.requestId} is unbalanced`);
-  if (settlement.debits.some((d) => d.chargeNanos < 0n)) throw new Error(`settlement ${settlement.requestId} has a negative charge`);
+  if (settlement.debits.some((d) => d.chargeNanos < 0n))
+    throw new Error(`settlement ${settlement.requestId} has a negative charge`);
 }
 
 /**
@@ -59,7 +66,12 @@ export function postSettlementsQuery(db: Db, settlements: readonly Settlement[],
 function postOutcomes(rows: readonly PostRow[]): PostOutcome[] {
   return rows.map((row): PostOutcome => {
     if (row.o_status === 'posted') return { status: 'posted', transferId: row.o_transfer_id ?? 0n };
-    if (row.o_status === 'already_resolved') return { status: 'already_resolved', outcome: row.o_previous_outcome ?? 'posted', chargedNanos: row.o_charged_nanos ?? 0n };
+    if (row.o_status === 'already_resolved')
+      return {
+        status: 'already_resolved',
+        outcome: row.o_previous_outcome ?? 'posted',
+        chargedNanos: row.o_charged_nanos ?? 0n,
+      };
     return { status: 'no_hold' };
   });
 }

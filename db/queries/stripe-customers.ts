@@ -7,8 +7,12 @@ type StripeCustomer = { accountId: string; customerId: string; paymentMethodId: 
 type CustomerRow = { account_id: string; customer_id: string; payment_method_id: string | null };
 
 export async function findStripeCustomer(db: Db, accountId: string): Promise<StripeCustomer | undefined> {
-  const [row] = await db<CustomerRow[]>`select account_id, customer_id, payment_method_id from stripe_customers where account_id = ${accountId}::uuid`;
-  return row ? { accountId: row.account_id, customerId: row.customer_id, paymentMethodId: row.payment_method_id } : undefined;
+  const [row] = await db<
+    CustomerRow[]
+  >`select account_id, customer_id, payment_method_id from stripe_customers where account_id = ${accountId}::uuid`;
+  return row
+    ? { accountId: row.account_id, customerId: row.customer_id, paymentMethodId: row.payment_method_id }
+    : undefined;
 }
 
 /** Keeps the first customer recorded for the account; a concurrent second one is the same customer (same idempotency key). */

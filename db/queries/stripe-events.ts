@@ -23,7 +23,12 @@ export async function recordEvent(tx: TransactionSql, event: NewStripeEvent): Pr
 }
 
 /** The outcome, written before the recording transaction commits. */
-export async function setEventOutcome(tx: TransactionSql, eventId: string, outcome: string, paymentId: string | null): Promise<void> {
+export async function setEventOutcome(
+  tx: TransactionSql,
+  eventId: string,
+  outcome: string,
+  paymentId: string | null,
+): Promise<void> {
   await tx`update stripe_events set outcome = ${outcome}, payment_id = ${paymentId}::uuid where id = ${eventId}`;
 }
 

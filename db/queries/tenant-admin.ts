@@ -8,7 +8,11 @@ type TenantRow = Parameters<typeof tenantFromRow>[0];
 
 export type TenantSettings = { name?: string; markupBps?: number };
 
-export async function updateTenantSettings(db: Db, tenantId: string, settings: TenantSettings): Promise<Tenant | undefined> {
+export async function updateTenantSettings(
+  db: Db,
+  tenantId: string,
+  settings: TenantSettings,
+): Promise<Tenant | undefined> {
   const [row] = await db<TenantRow[]>`
     update tenants set name = coalesce(${settings.name ?? null}, name), markup_bps = coalesce(${settings.markupBps ?? null}::int4, markup_bps)
     where id = ${tenantId}::uuid returning *`;
@@ -16,7 +20,11 @@ export async function updateTenantSettings(db: Db, tenantId: string, settings: T
 }
 
 /** Replaces the branding document as a whole: the API validates its shape, the database keeps it. */
-export async function setBranding(db: Db, tenantId: string, branding: Record<string, string | null>): Promise<Tenant | undefined> {
+export async function setBranding(
+  db: Db,
+  tenantId: string,
+  branding: Record<string, string | null>,
+): Promise<Tenant | undefined> {
   const [row] = await db<TenantRow[]>`
     update tenants set branding = ${db.json(branding)} where id = ${tenantId}::uuid returning *`;
   return row ? tenantFromRow(row) : undefined;
@@ -31,7 +39,9 @@ export async function setCustomDomain(db: Db, tenantId: string, domain: string |
 
 /** A direct child of the parent, or undefined for an unknown id or any tenant elsewhere in the tree. */
 export async function findChildTenant(db: Db, parentId: string, childId: string): Promise<Tenant | undefined> {
-  const [row] = await db<TenantRow[]>`select * from tenants where id = ${childId}::uuid and parent_id = ${parentId}::uuid`;
+  const [row] = await db<
+    TenantRow[]
+  >`select * from tenants where id = ${childId}::uuid and parent_id = ${parentId}::uuid`;
   return row ? tenantFromRow(row) : undefined;
 }
 
@@ -41,7 +51,12 @@ export async function listChildTenants(db: Db, parentId: string, page: KeysetPag
   return rows.map((row) => withPosition(row, tenantFromRow));
 }
 
-export async function setChildTenantStatus(db: Db, parentId: string, childId: string, status: 'active' | 'suspended'): Promise<Tenant | undefined> {
+export async function setChildTenantStatus(
+  db: Db,
+  parentId: string,
+  childId: string,
+  status: 'active' | 'suspended',
+): Promise<Tenant | undefined> {
   const [row] = await db<TenantRow[]>`
     update tenants set status = ${status} where id = ${childId}::uuid and parent_id = ${parentId}::uuid returning *`;
   return row ? tenantFromRow(row) : undefined;

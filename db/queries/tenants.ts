@@ -46,7 +46,13 @@ async function createTenantWallets(tx: TransactionSql, tenantId: string, isRoot:
   await tx`insert into wallets (kind, tenant_id) select k, ${tenantId}::uuid from unnest(${kinds}::text[]) as k`;
 }
 
-export type NewTenant = { slug: string; name: string; markupBps: number; parentId: string | null; customDomain?: string | null };
+export type NewTenant = {
+  slug: string;
+  name: string;
+  markupBps: number;
+  parentId: string | null;
+  customDomain?: string | null;
+};
 
 export async function createTenant(db: Db, input: NewTenant): Promise<Tenant> {
   return inTransaction(db, async (tx) => {
@@ -109,7 +115,9 @@ export async function tenantChain(db: Db, tenantId: string): Promise<Tenant[]> {
 export type TenantBook = 'revenue' | 'clearing' | 'promotion' | 'adjustment' | 'upstream' | 'reseller';
 
 export async function tenantWalletId(db: Db, tenantId: string, kind: TenantBook): Promise<bigint> {
-  const [row] = await db<{ id: bigint }[]>`select id from wallets where tenant_id = ${tenantId}::uuid and kind = ${kind}`;
+  const [row] = await db<
+    { id: bigint }[]
+  >`select id from wallets where tenant_id = ${tenantId}::uuid and kind = ${kind}`;
   if (!row) throw new Error(`tenant ${tenantId} has no ${kind} wallet`);
   return row.id;
 }

@@ -6,10 +6,23 @@ import { applyBalanceChanges, lockWallets, type BalanceChange } from './holds.ts
  * apply twice) whose entries sum to zero across the wallets it touches.
  */
 
-export type TransferKind = 'purchase' | 'usage' | 'refund' | 'dispute' | 'dispute_won' | 'adjustment' | 'grant' | 'subscription';
+export type TransferKind =
+  | 'purchase'
+  | 'usage'
+  | 'refund'
+  | 'dispute'
+  | 'dispute_won'
+  | 'adjustment'
+  | 'grant'
+  | 'subscription';
 export type Funding = 'paid' | 'granted';
 export type TransferEntry = { walletId: bigint; funding: Funding; amountNanos: bigint };
-export type TransferInput = { kind: TransferKind; cause: string; memo?: Record<string, unknown>; entries: TransferEntry[] };
+export type TransferInput = {
+  kind: TransferKind;
+  cause: string;
+  memo?: Record<string, unknown>;
+  entries: TransferEntry[];
+};
 export type TransferResult = { transferId: bigint; applied: boolean };
 
 function assertBalanced(entries: readonly { amountNanos: bigint }[]): void {
@@ -44,20 +57,32 @@ export async function recordTransfer(db: Db, input: TransferInput): Promise<Tran
       insert into transfers (kind, cause, memo) values (${input.kind}, ${input.cause}, ${tx.json((input.memo ?? {}) as never)})
       on conflict (kind, cause) do nothing returning id`;
     if (!created) {
-      const [existing] = await tx<{ id: bigint }[]>`select id from transfers where kind = ${input.kind} and cause = ${input.cause}`;
+      const [existing] = await tx<
+        { id: bigint }[]
+      >`select id from transfers where kind = ${input.kind} and cause = ${input.cause}`;
       if (!existing) throw new Error('transfer vanished after a conflict');
       return { transferId: existing.id, applied: false };
     }
-    const locked = await lockWallets(tx, input.entries.map((entry) => entry.walletId));
+    const locked = await lockWallets(
+      tx,
+      input.entries.map((entry) => entry.walletId),
+    );
     const unknown = input.entries.find((entry) => !locked.has(entry.walletId.toString()));
-    if (unknown) throw new Error(`transfer ${input.kind}/${input.cause} names wallet ${unknown.walletId}, which does not exist`);
+    if (unknown)
+      throw new Error(`transfer ${input.kind}/${input.cause} names wallet ${unknown.walletId}, which does not exist`);
     await insertEntries(tx, created.id, input.entries);
     await applyBalanceChanges(tx, balanceChangesOf(input.entries));
     return { transferId: created.id, applied: true };
   });
 }
 
-export type WalletBalance = { walletId: bigint; paidNanos: bigint; grantedNanos: bigint; heldNanos: bigint; availableNanos: bigint };
+export type WalletBalance = {
+  walletId: bigint;
+  paidNanos: bigint;
+  grantedNanos: bigint;
+  heldNanos: bigint;
+  availableNanos: bigint;
+};
 
 export async function walletBalance(db: Db, walletId: bigint): Promise<WalletBalance | undefined> {
   const [row] = await db<{ paid_nanos: bigint; granted_nanos: bigint; held_nanos: bigint }[]>`
@@ -76,16 +101,33 @@ export async function walletBalance(db: Db, walletId: bigint): Promise<WalletBal
  * Splits a charge on a customer or reseller wallet between granted (promotional) and paid credit.
  * Order of use: granted credit first, because it is the credit a customer can least get back.
  */
-export function splitCharge(chargeNanos: bigint, grantedAvailableNanos: bigint): { grantedNanos: bigint; paidNanos: bigint } {
-  const fromGranted = grantedAvailableNanos <= 0n ? 0n : chargeNanos < grantedAvailableNanos ? chargeNanos : grantedAvailableNanos;
+export function splitCharge(
+  chargeNanos: bigint,
+  grantedAvailableNanos: bigint,
+): { grantedNanos: bigint; paidNanos: bigint } {
+  const fromGranted =
+    grantedAvailableNanos <= 0n ? 0n : chargeNanos < grantedAvailableNanos ? chargeNanos : grantedAvailableNanos;
   return { grantedNanos: fromGranted, paidNanos: chargeNanos - fromGranted };
 }
 
-export type StoredTransfer = { id: bigint; kind: TransferKind; cause: string; memo: Record<string, unknown>; createdAt: Date; entries: TransferEntry[] };
+export type StoredTransfer = {
+  id: bigint;
+  kind: TransferKind;
+  cause: string;
+  memo: Record<string, unknown>;
+  createdAt: Date;
+  entries: TransferEntry[];
+};
 
 /** A transfer found by its cause among the given kinds, with its entries: tells a replay from a clash of causes. */
-export async function findTransferByCause(db: Db, kinds: readonly TransferKind[], cause: string): Promise<StoredTransfer | undefined> {
-  const [row] = await db<{ id: bigint; kind: TransferKind; cause: string; memo: Record<string, unknown>; created_at: Date }[]>`
+export async function findTransferByCause(
+  db: Db,
+  kinds: readonly TransferKind[],
+  cause: string,
+): Promise<StoredTransfer | undefined> {
+  const [row] = await db<
+    { id: bigint; kind: TransferKind; cause: string; memo: Record<string, unknown>; created_at: Date }[]
+  >`
     select id, kind, cause, memo, created_at from transfers where kind = any(${[...kinds]}::text[]) and cause = ${cause} order by id limit 1`;
   if (!row) return undefined;
   const entries = await db<{ wallet_id: bigint; funding: Funding; amount_nanos: bigint }[]>`
@@ -96,6 +138,10 @@ export async function findTransferByCause(db: Db, kinds: readonly TransferKind[]
     cause: row.cause,
     memo: row.memo,
     createdAt: row.created_at,
-    entries: entries.map((entry) => ({ walletId: entry.wallet_id, funding: entry.funding, amountNanos: entry.amount_nanos })),
+    entries: entries.map((entry) => ({
+      walletId: entry.wallet_id,
+      funding: entry.funding,
+      amountNanos: entry.amount_nanos,
+    })),
   };
 }

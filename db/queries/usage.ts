@@ -128,13 +128,27 @@ export type UsageBucket = {
   chargeNanos: bigint;
 };
 
-export async function aggregateUsage(db: Db, filter: UsageFilter, grouping: UsageGrouping, limit: number): Promise<UsageBucket[]> {
+export async function aggregateUsage(
+  db: Db,
+  filter: UsageFilter,
+  grouping: UsageGrouping,
+  limit: number,
+): Promise<UsageBucket[]> {
   const key =
     grouping === 'model'
       ? db`coalesce(r.model, '')`
       : db`to_char(date_trunc(${grouping}, r.created_at at time zone 'UTC'), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
   const order = grouping === 'model' ? db`count(*) desc, 1` : db`1`;
-  const rows = await db<{ key: string; requests: bigint; errors: bigint; prompt_tokens: bigint; completion_tokens: bigint; charge_nanos: bigint }[]>`
+  const rows = await db<
+    {
+      key: string;
+      requests: bigint;
+      errors: bigint;
+      prompt_tokens: bigint;
+      completion_tokens: bigint;
+      charge_nanos: bigint;
+    }[]
+  >`
     select ${key} as key, count(*)::int8 as requests,
       count(*) filter (where r.outcome in ('failed', 'refused') or r.status_code >= 400)::int8 as errors,
       coalesce(sum(r.prompt_tokens), 0)::int8 as prompt_tokens, coalesce(sum(r.completion_tokens), 0)::int8 as completion_tokens,

@@ -22,12 +22,17 @@ export const NON_STREAM_TIMEOUT_MS = 240_000;
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const UPSTREAM_PATHS = { chat: '/chat/completions', completions: '/completions', embeddings: '/embeddings' } as const;
 
-type ProxyOptions = { baseUrl: string | undefined; apiKeyVariable: string | undefined; usageAccounting: boolean | undefined };
+type ProxyOptions = {
+  baseUrl: string | undefined;
+  apiKeyVariable: string | undefined;
+  usageAccounting: boolean | undefined;
+};
 
 function upstreamBody(billed: BilledRequest, usageAccounting: boolean): string {
   const body: Record<string, unknown> = { ...billed.body };
   if (billed.stream) {
-    const clientOptions = typeof body.stream_options === 'object' && body.stream_options !== null ? body.stream_options : {};
+    const clientOptions =
+      typeof body.stream_options === 'object' && body.stream_options !== null ? body.stream_options : {};
     body.stream_options = { ...clientOptions, include_usage: true };
   }
   if (usageAccounting) body.usage = { include: true };
@@ -55,7 +60,8 @@ async function answerJson(ctx: RequestContext, response: Response, observers: re
     payload = undefined;
   }
   // Only an object is an answer: `null`, an array or a bare number is as unreadable as broken JSON.
-  if (!isRecord(payload)) throw new GatewayError(502, 'upstream_invalid_response', 'The upstream provider sent an unreadable answer.');
+  if (!isRecord(payload))
+    throw new GatewayError(502, 'upstream_invalid_response', 'The upstream provider sent an unreadable answer.');
   const embedded = embeddedUpstreamError(payload);
   if (embedded) throw embedded;
   if (ctx.upstream) ctx.upstream.firstByteAt = performance.now();
@@ -75,16 +81,29 @@ export const proxy: PluginDefinition<ProxyOptions> = {
   parseOptions(raw) {
     onlyKnownOptions(raw, ['baseUrl', 'apiKeyVariable', 'usageAccounting']);
     const { baseUrl, apiKeyVariable } = raw;
-    if (baseUrl !== undefined && (typeof baseUrl !== 'string' || !/^https?:\/\/\S+$/.test(baseUrl))) throw new Error('option baseUrl must be an http(s) URL');
-    if (apiKeyVariable !== undefined && (typeof apiKeyVariable !== 'string' || !/^[A-Z][A-Z0-9_]*$/.test(apiKeyVariable))) {
+    if (baseUrl !== undefined && (typeof baseUrl !== 'string' || !/^https?:\/\/\S+$/.test(baseUrl)))
+      throw new Error('option baseUrl must be an http(s) URL');
+    if (
+      apiKeyVariable !== undefined &&
+      (typeof apiKeyVariable !== 'string' || !/^[A-Z][A-Z0-9_]*$/.test(apiKeyVariable))
+    ) {
       throw new Error('option apiKeyVariable must name an environment variable, like OTHER_UPSTREAM_KEY');
     }
-    const usageAccounting = raw.usageAccounting === undefined ? undefined : booleanOption(raw, 'usageAccounting', false);
-    return { baseUrl: baseUrl as string | undefined, apiKeyVariable: apiKeyVariable as string | undefined, usageAccounting };
+    const usageAccounting =
+      raw.usageAccounting === undefined ? undefined : booleanOption(raw, 'usageAccounting', false);
+    return {
+      baseUrl: baseUrl as string | undefined,
+      apiKeyVariable: apiKeyVariable as string | undefined,
+      usageAccounting,
+    };
   },
   create(options, services) {
     const upstream = resolveUpstream(options, services);
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'http-referer': services.config.publicUrl, 'x-title': 'Tollgate' };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'http-referer': services.config.publicUrl,
+      'x-title': 'Tollgate',
+    };
     if (upstream.apiKey) headers.authorization = `Bearer ${upstream.apiKey}`;
     return {
       name: 'proxy',
@@ -96,10 +115,13 @@ export const proxy: PluginDefinition<ProxyOptions> = {
         let timedOut = false;
         const onClientAbort = () => controller.abort();
         ctx.clientSignal.addEventListener('abort', onClientAbort, { once: true });
-        const timer = setTimeout(() => {
-          timedOut = true;
-          controller.abort();
-        }, billed.stream ? FIRST_BYTE_TIMEOUT_MS : NON_STREAM_TIMEOUT_MS);
+        const timer = setTimeout(
+          () => {
+            timedOut = true;
+            controller.abort();
+          },
+          billed.stream ? FIRST_BYTE_TIMEOUT_MS : NON_STREAM_TIMEOUT_MS,
+        );
         ctx.upstream = { status: 0, generationId: null, firstByteAt: null, contentEvents: 0, servedModel: null };
         try {
           const response = await fetch(`${upstream.baseUrl}${UPSTREAM_PATHS[endpoint]}`, {
@@ -109,7 +131,8 @@ export const proxy: PluginDefinition<ProxyOptions> = {
             signal: controller.signal,
           });
           ctx.upstream.status = response.status;
-          if (!response.ok) throw upstreamError(response.status, await boundedText(response), response.headers.get('retry-after'));
+          if (!response.ok)
+            throw upstreamError(response.status, await boundedText(response), response.headers.get('retry-after'));
           if (!billed.stream || !response.body) {
             const answer = await answerJson(ctx, response, delivery.observers);
             delivery.finish({ kind: 'completed', status: 200, errorCode: null, producedOutput: true });
@@ -125,7 +148,11 @@ export const proxy: PluginDefinition<ProxyOptions> = {
           });
           return new Response(body, {
             status: 200,
-            headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
+            headers: {
+              'content-type': 'text/event-stream; charset=utf-8',
+              'cache-control': 'no-cache',
+              'x-accel-buffering': 'no',
+            },
           });
         } catch (error) {
           controller.abort();

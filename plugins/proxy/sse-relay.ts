@@ -20,13 +20,25 @@ const HEARTBEAT = encoder.encode(': keep-alive\n\n');
 
 type ReadResult = { done: true; value?: Uint8Array } | { done: false; value: Uint8Array };
 
-type Relay = { ctx: RequestContext; delivery: Delivery; upstream: ReadableStream<Uint8Array>; abortUpstream: () => void; heartbeatMs: number };
+type Relay = {
+  ctx: RequestContext;
+  delivery: Delivery;
+  upstream: ReadableStream<Uint8Array>;
+  abortUpstream: () => void;
+  heartbeatMs: number;
+};
 
 function errorEvent(error: GatewayError): Uint8Array {
   return encoder.encode(`data: ${JSON.stringify(errorBody(error))}\n\n`);
 }
 
-export function relayStream({ ctx, delivery, upstream, abortUpstream, heartbeatMs }: Relay): ReadableStream<Uint8Array> {
+export function relayStream({
+  ctx,
+  delivery,
+  upstream,
+  abortUpstream,
+  heartbeatMs,
+}: Relay): ReadableStream<Uint8Array> {
   const reader = upstream.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -81,14 +93,20 @@ export function relayStream({ ctx, delivery, upstream, abortUpstream, heartbeatM
         try {
           result = await withHeartbeat(pendingRead, heartbeatMs);
         } catch {
-          controller.enqueue(errorEvent(new GatewayError(502, 'upstream_disconnected', 'The upstream provider closed the stream unexpectedly.')));
+          controller.enqueue(
+            errorEvent(
+              new GatewayError(502, 'upstream_disconnected', 'The upstream provider closed the stream unexpectedly.'),
+            ),
+          );
           controller.close();
           return end('failed', 502, 'upstream_disconnected');
         }
         if (result === 'heartbeat') {
           if (performance.now() - lastDataAt > STREAM_IDLE_TIMEOUT_MS) {
             abortUpstream();
-            controller.enqueue(errorEvent(new GatewayError(504, 'upstream_timeout', 'The upstream provider stopped sending data.')));
+            controller.enqueue(
+              errorEvent(new GatewayError(504, 'upstream_timeout', 'The upstream provider stopped sending data.')),
+            );
             controller.close();
             return end('failed', 504, 'upstream_timeout');
           }
@@ -102,7 +120,9 @@ export function relayStream({ ctx, delivery, upstream, abortUpstream, heartbeatM
           const error = drainEvents(out);
           if (out.length > 0) controller.enqueue(encoder.encode(out.join('')));
           if (!sawDone || error) {
-            const failure = error ?? new GatewayError(502, 'upstream_disconnected', 'The upstream provider closed the stream unexpectedly.');
+            const failure =
+              error ??
+              new GatewayError(502, 'upstream_disconnected', 'The upstream provider closed the stream unexpectedly.');
             controller.enqueue(errorEvent(failure));
             controller.close();
             return end('failed', failure.status, failure.code);

@@ -14,14 +14,20 @@ beforeAll(async () => {
 });
 
 async function stored(): Promise<{ role: string; status: string; password_hash: string | null }> {
-  const [row] = await db.sql<{ role: string; status: string; password_hash: string | null }[]>`select role, status, password_hash from accounts where email = 'ops@example.com'`;
+  const [row] = await db.sql<
+    { role: string; status: string; password_hash: string | null }[]
+  >`select role, status, password_hash from accounts where email = 'ops@example.com'`;
   if (!row) throw new Error('no account');
   return row;
 }
 
 describe('tollgate account set', () => {
   test('sets the built-in sign-in password from stdin, stored only as an argon2id hash', async () => {
-    const result = await runCli(['account', 'set', '--account', 'ops@example.com', '--password-stdin', '--json'], env, 'a long enough secret\n');
+    const result = await runCli(
+      ['account', 'set', '--account', 'ops@example.com', '--password-stdin', '--json'],
+      env,
+      'a long enough secret\n',
+    );
     expect(result.exitCode).toBe(0);
     expect(result.stdout).not.toContain('a long enough secret');
     const { password_hash: hash } = await stored();
@@ -30,7 +36,10 @@ describe('tollgate account set', () => {
   });
 
   test('makes an account an admin and suspends it, then reactivates it', async () => {
-    const changed = await runCliJson<{ role: string; status: string }>(['account', 'set', '--account', 'ops@example.com', '--role', 'admin', '--status', 'suspended'], env);
+    const changed = await runCliJson<{ role: string; status: string }>(
+      ['account', 'set', '--account', 'ops@example.com', '--role', 'admin', '--status', 'suspended'],
+      env,
+    );
     expect(changed).toMatchObject({ role: 'admin', status: 'suspended' });
     expect(await stored()).toMatchObject({ role: 'admin', status: 'suspended' });
     await runCliJson(['account', 'set', '--account', 'ops@example.com', '--status', 'active'], env);
@@ -38,10 +47,26 @@ describe('tollgate account set', () => {
   });
 
   test('refuses a short password, a bad role or status, nothing to change and an unknown account', async () => {
-    expectOneLineFailure(await runCli(['account', 'set', '--account', 'ops@example.com', '--password-stdin'], env, 'short\n'), 2, /must have 8 to 200 characters/);
-    expectOneLineFailure(await runCli(['account', 'set', '--account', 'ops@example.com', '--role', 'root'], env), 2, /--role must be one of customer, admin, operator/);
-    expectOneLineFailure(await runCli(['account', 'set', '--account', 'ops@example.com', '--status', 'gone'], env), 2, /--status must be one of active, suspended/);
+    expectOneLineFailure(
+      await runCli(['account', 'set', '--account', 'ops@example.com', '--password-stdin'], env, 'short\n'),
+      2,
+      /must have 8 to 200 characters/,
+    );
+    expectOneLineFailure(
+      await runCli(['account', 'set', '--account', 'ops@example.com', '--role', 'root'], env),
+      2,
+      /--role must be one of customer, admin, operator/,
+    );
+    expectOneLineFailure(
+      await runCli(['account', 'set', '--account', 'ops@example.com', '--status', 'gone'], env),
+      2,
+      /--status must be one of active, suspended/,
+    );
     expectOneLineFailure(await runCli(['account', 'set', '--account', 'ops@example.com'], env), 2, /nothing to change/);
-    expectOneLineFailure(await runCli(['account', 'set', '--account', 'ghost@example.com', '--role', 'admin'], env), 2, /no account "ghost@example.com"/);
+    expectOneLineFailure(
+      await runCli(['account', 'set', '--account', 'ghost@example.com', '--role', 'admin'], env),
+      2,
+      /no account "ghost@example.com"/,
+    );
   });
 });

@@ -20,11 +20,27 @@ describe('bad input gives one line on stderr and exit code 2', () => {
     ['a missing --email', ['account', 'create'], /--email is required/],
     ['an option without its value', ['account', 'create', '--email'], /--email needs a value/],
     ['a malformed email', ['account', 'create', '--email', 'not-an-email'], /--email must look like/],
-    ['--usd abc', ['credits', 'grant', '--account', 'a@b.c', '--usd', 'abc', '--reason', 'r'], /--usd must be a USD amount/],
-    ['--usd with ten decimals', ['credits', 'grant', '--account', 'a@b.c', '--usd', '1.0000000001', '--reason', 'r'], /at most 9 decimals/],
-    ['a negative amount', ['credits', 'grant', '--account', 'a@b.c', '--usd=-1', '--reason', 'r'], /--usd must be more than zero/],
+    [
+      '--usd abc',
+      ['credits', 'grant', '--account', 'a@b.c', '--usd', 'abc', '--reason', 'r'],
+      /--usd must be a USD amount/,
+    ],
+    [
+      '--usd with ten decimals',
+      ['credits', 'grant', '--account', 'a@b.c', '--usd', '1.0000000001', '--reason', 'r'],
+      /at most 9 decimals/,
+    ],
+    [
+      'a negative amount',
+      ['credits', 'grant', '--account', 'a@b.c', '--usd=-1', '--reason', 'r'],
+      /--usd must be more than zero/,
+    ],
     ['a missing reason', ['credits', 'grant', '--account', 'a@b.c', '--usd', '1'], /--reason is required/],
-    ['a malformed percentage', ['tenant', 'create', '--slug', 's', '--name', 'n', '--markup-percent', '20%'], /--markup-percent must be a percentage/],
+    [
+      'a malformed percentage',
+      ['tenant', 'create', '--slug', 's', '--name', 'n', '--markup-percent', '20%'],
+      /--markup-percent must be a percentage/,
+    ],
     ['a stray argument', ['ledger', 'verify', 'now'], /unexpected argument "now"/],
   ];
   for (const [name, args, pattern] of cases) {
@@ -34,8 +50,16 @@ describe('bad input gives one line on stderr and exit code 2', () => {
   }
 
   test('refuses an unknown account', async () => {
-    expectOneLineFailure(await runCli(['credits', 'grant', '--account', 'ghost@example.com', '--usd', '1', '--reason', 'r'], env), 2, /no account "ghost@example.com" in tenant root/);
-    expectOneLineFailure(await runCli(['balance', '--account', '00000000-0000-4000-8000-000000000000'], env), 2, /no account/);
+    expectOneLineFailure(
+      await runCli(['credits', 'grant', '--account', 'ghost@example.com', '--usd', '1', '--reason', 'r'], env),
+      2,
+      /no account "ghost@example.com" in tenant root/,
+    );
+    expectOneLineFailure(
+      await runCli(['balance', '--account', '00000000-0000-4000-8000-000000000000'], env),
+      2,
+      /no account/,
+    );
   });
 
   test('says "no account" or "no key" for an id of 36 dashes and hex digits that is not a UUID', async () => {
@@ -52,8 +76,16 @@ describe('bad input gives one line on stderr and exit code 2', () => {
 
 describe('configuration and runtime failures', () => {
   test('names the bad variable in a configuration error', async () => {
-    expectOneLineFailure(await runCli(['balance', '--account', 'a@b.c'], { DATABASE_URL: 'mysql://x' }), 2, /^tollgate: configuration: DATABASE_URL: /);
-    expectOneLineFailure(await runCli(['migrate'], { ...env, TOLLGATE_DEFAULT_MARKUP_PERCENT: 'lots' }), 2, /configuration: TOLLGATE_DEFAULT_MARKUP_PERCENT: /);
+    expectOneLineFailure(
+      await runCli(['balance', '--account', 'a@b.c'], { DATABASE_URL: 'mysql://x' }),
+      2,
+      /^tollgate: configuration: DATABASE_URL: /,
+    );
+    expectOneLineFailure(
+      await runCli(['migrate'], { ...env, TOLLGATE_DEFAULT_MARKUP_PERCENT: 'lots' }),
+      2,
+      /configuration: TOLLGATE_DEFAULT_MARKUP_PERCENT: /,
+    );
   });
 
   test('reports an unreachable database in one line with exit code 1 and without its password', async () => {
@@ -67,7 +99,8 @@ describe('help', () => {
   test('lists the commands and describes each one without a database', async () => {
     const general = await runCli(['--help'], UNREACHABLE);
     expect(general.exitCode).toBe(0);
-    for (const command of ['migrate', 'tenant create', 'key revoke', 'credits grant', 'ledger verify', 'holds sweep']) expect(general.stdout).toContain(command);
+    for (const command of ['migrate', 'tenant create', 'key revoke', 'credits grant', 'ledger verify', 'holds sweep'])
+      expect(general.stdout).toContain(command);
     const one = await runCli(['credits', 'grant', '--help'], UNREACHABLE);
     expect(one.exitCode).toBe(0);
     expect(one.stdout).toContain('--idempotency-key');

@@ -4,7 +4,16 @@ import { testDatabase } from '../helpers.ts';
 import { expectOneLineFailure, runCli, runCliJson } from './run-cli.ts';
 
 type Money = { nanos: string; usd: string };
-type KeyJson = { id: string; publicId: string; name: string; expiresAt: string | null; revokedAt: string | null; creditCap: Money | null; allowedModels: string[] | null; state?: string };
+type KeyJson = {
+  id: string;
+  publicId: string;
+  name: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  creditCap: Money | null;
+  allowedModels: string[] | null;
+  state?: string;
+};
 type CreatedKey = { key: string; warning: string; apiKey: KeyJson };
 
 let db: Awaited<ReturnType<typeof testDatabase>>;
@@ -25,13 +34,32 @@ async function pepper(): Promise<string> {
 describe('tollgate key create', () => {
   test('prints a well-formed key once, with a warning, and stores only its hash', async () => {
     const created = await runCliJson<CreatedKey>(
-      ['key', 'create', '--account', 'kim@example.com', '--name', 'laptop', '--expires-in-days', '30', '--credit-cap-usd', '5.25', '--allow-model', 'openai/*', '--allow-model', 'anthropic/*'],
+      [
+        'key',
+        'create',
+        '--account',
+        'kim@example.com',
+        '--name',
+        'laptop',
+        '--expires-in-days',
+        '30',
+        '--credit-cap-usd',
+        '5.25',
+        '--allow-model',
+        'openai/*',
+        '--allow-model',
+        'anthropic/*',
+      ],
       env,
     );
     expect(isWellFormedApiKey(created.key)).toBe(true);
     expect(created.key.startsWith(created.apiKey.publicId)).toBe(true);
     expect(created.warning).toMatch(/cannot be shown again/);
-    expect(created.apiKey).toMatchObject({ name: 'laptop', creditCap: { nanos: '5250000000', usd: '5.25' }, allowedModels: ['openai/*', 'anthropic/*'] });
+    expect(created.apiKey).toMatchObject({
+      name: 'laptop',
+      creditCap: { nanos: '5250000000', usd: '5.25' },
+      allowedModels: ['openai/*', 'anthropic/*'],
+    });
     const days = (Date.parse(created.apiKey.expiresAt ?? '') - Date.now()) / 86_400_000;
     expect(days).toBeGreaterThan(29.9);
     expect(days).toBeLessThanOrEqual(30);
@@ -56,22 +84,45 @@ describe('tollgate key create', () => {
   });
 
   test('refuses an unknown account, a bad expiry and a malformed cap', async () => {
-    expectOneLineFailure(await runCli(['key', 'create', '--account', 'nobody@example.com'], env), 2, /no account "nobody@example.com"/);
-    expectOneLineFailure(await runCli(['key', 'create', '--account', 'kim@example.com', '--expires-in-days', '0'], env), 2, /--expires-in-days/);
-    expectOneLineFailure(await runCli(['key', 'create', '--account', 'kim@example.com', '--credit-cap-usd', '5$'], env), 2, /--credit-cap-usd/);
+    expectOneLineFailure(
+      await runCli(['key', 'create', '--account', 'nobody@example.com'], env),
+      2,
+      /no account "nobody@example.com"/,
+    );
+    expectOneLineFailure(
+      await runCli(['key', 'create', '--account', 'kim@example.com', '--expires-in-days', '0'], env),
+      2,
+      /--expires-in-days/,
+    );
+    expectOneLineFailure(
+      await runCli(['key', 'create', '--account', 'kim@example.com', '--credit-cap-usd', '5$'], env),
+      2,
+      /--credit-cap-usd/,
+    );
   });
 });
 
 describe('tollgate key list and revoke', () => {
   test('revokes a key by public id, once, and lists it as revoked', async () => {
-    const created = await runCliJson<CreatedKey>(['key', 'create', '--account', 'kim@example.com', '--name', 'doomed'], env);
-    const first = await runCliJson<{ revoked: boolean; apiKey: KeyJson }>(['key', 'revoke', created.apiKey.publicId], env);
+    const created = await runCliJson<CreatedKey>(
+      ['key', 'create', '--account', 'kim@example.com', '--name', 'doomed'],
+      env,
+    );
+    const first = await runCliJson<{ revoked: boolean; apiKey: KeyJson }>(
+      ['key', 'revoke', created.apiKey.publicId],
+      env,
+    );
     expect(first.revoked).toBe(true);
-    const again = await runCliJson<{ revoked: boolean; alreadyRevoked: boolean; apiKey: KeyJson }>(['key', 'revoke', created.apiKey.id], env);
+    const again = await runCliJson<{ revoked: boolean; alreadyRevoked: boolean; apiKey: KeyJson }>(
+      ['key', 'revoke', created.apiKey.id],
+      env,
+    );
     expect(again).toMatchObject({ revoked: false, alreadyRevoked: true });
     expect(again.apiKey.revokedAt).toBe(first.apiKey.revokedAt);
 
-    const [row] = await db.sql<{ revoked_at: Date | null }[]>`select revoked_at from api_keys where id = ${created.apiKey.id}::uuid`;
+    const [row] = await db.sql<
+      { revoked_at: Date | null }[]
+    >`select revoked_at from api_keys where id = ${created.apiKey.id}::uuid`;
     expect(row?.revoked_at).toBeInstanceOf(Date);
     const { keys } = await runCliJson<{ keys: KeyJson[] }>(['key', 'list', '--account', 'kim@example.com'], env);
     expect(keys.find((key) => key.id === created.apiKey.id)?.state).toBe('revoked');

@@ -11,7 +11,15 @@ import { expectOneLineFailure, runCli } from './run-cli.ts';
  */
 
 type Money = { nanos: string; usd: string };
-type Difference = { requestId: string; recordedCost: Money; upstreamCost: Money; difference: Money; recordedCharge: Money; correctedCharge: Money; status: string };
+type Difference = {
+  requestId: string;
+  recordedCost: Money;
+  upstreamCost: Money;
+  difference: Money;
+  recordedCharge: Money;
+  correctedCharge: Money;
+  status: string;
+};
 type Report = { checked: number; differences: Difference[]; unfixed: number; missingCount: number; missing: string[] };
 
 const ROOT_MARKUP_BPS = 2000;
@@ -28,12 +36,22 @@ async function reconcileJson(args: string[], exitCode: number): Promise<Report> 
 
 beforeAll(async () => {
   h = await startHarness();
-  env = { DATABASE_URL: h.gateway.services.config.databaseUrl ?? '', UPSTREAM_BASE_URL: h.upstream.baseUrl, UPSTREAM_API_KEY: UPSTREAM_KEY };
+  env = {
+    DATABASE_URL: h.gateway.services.config.databaseUrl ?? '',
+    UPSTREAM_BASE_URL: h.upstream.baseUrl,
+    UPSTREAM_API_KEY: UPSTREAM_KEY,
+  };
   const customer = await h.customer('1.00');
   walletId = customer.account.walletId;
-  for (let i = 0; i < 4; i++) await h.client(customer.key).chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: `question ${i}` }] });
+  for (let i = 0; i < 4; i++)
+    await h
+      .client(customer.key)
+      .chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: `question ${i}` }] });
   requests = await eventually(
-    () => h.sql<typeof requests>`select id, generation_id, cost_nanos, charge_nanos from requests where account_id = ${customer.account.id} order by created_at, id`,
+    () =>
+      h.sql<
+        typeof requests
+      >`select id, generation_id, cost_nanos, charge_nanos from requests where account_id = ${customer.account.id} order by created_at, id`,
     (rows) => rows.length === 4,
   );
   // The upstream now reports a higher cost for the first request, and nothing for the second.
@@ -59,7 +77,9 @@ describe('tollgate reconcile', () => {
     const [higher, lower] = report.differences;
     expect(higher?.upstreamCost).toEqual({ nanos: '1234567', usd: '0.001234567' });
     expect(higher?.difference.nanos).toBe(String(1_234_567n - (requests[0]?.cost_nanos ?? 0n)));
-    expect(higher?.correctedCharge.nanos).toBe(String(chainPricesNanos(parseDecimal('0.001234567', 15, true) ?? 0n, [ROOT_MARKUP_BPS])[0]));
+    expect(higher?.correctedCharge.nanos).toBe(
+      String(chainPricesNanos(parseDecimal('0.001234567', 15, true) ?? 0n, [ROOT_MARKUP_BPS])[0]),
+    );
     expect(lower?.difference.nanos).toBe(String(-(requests[1]?.cost_nanos ?? 0n)));
     expect(report.differences.every((d) => d.status === 'unfixed')).toBe(true);
     expect(await walletBalance(h.sql, walletId)).toEqual(before);
@@ -69,9 +89,14 @@ describe('tollgate reconcile', () => {
     const before = await walletBalance(h.sql, walletId);
     const fixed = await reconcileJson(['--since', '1h', '--fix'], 0);
     expect(fixed.differences.map((d) => d.status)).toEqual(['fixed', 'fixed']);
-    const owed = fixed.differences.reduce((sum, d) => sum + BigInt(d.correctedCharge.nanos) - BigInt(d.recordedCharge.nanos), 0n);
+    const owed = fixed.differences.reduce(
+      (sum, d) => sum + BigInt(d.correctedCharge.nanos) - BigInt(d.recordedCharge.nanos),
+      0n,
+    );
     const after = await walletBalance(h.sql, walletId);
-    expect((after?.paidNanos ?? 0n) + (after?.grantedNanos ?? 0n)).toBe((before?.paidNanos ?? 0n) + (before?.grantedNanos ?? 0n) - owed);
+    expect((after?.paidNanos ?? 0n) + (after?.grantedNanos ?? 0n)).toBe(
+      (before?.paidNanos ?? 0n) + (before?.grantedNanos ?? 0n) - owed,
+    );
     const legs = await h.sql<{ kind: string; amount: bigint }[]>`
       select w.kind, sum(e.amount_nanos)::int8 as amount from entries e join transfers t on t.id = e.transfer_id join wallets w on w.id = e.wallet_id
       where t.kind = 'adjustment' and t.cause = ${`reconcile:${requests[0]?.id}`} group by w.kind order by w.kind`;
@@ -87,7 +112,9 @@ describe('tollgate reconcile', () => {
     const again = await reconcileJson(['--since', '1h', '--fix'], 0);
     expect(again.differences.map((d) => d.status)).toEqual(['fixed_earlier', 'fixed_earlier']);
     expect(await walletBalance(h.sql, walletId)).toEqual(after);
-    const [count] = await h.sql<{ n: number }[]>`select count(*)::int as n from transfers where cause like 'reconcile:%'`;
+    const [count] = await h.sql<
+      { n: number }[]
+    >`select count(*)::int as n from transfers where cause like 'reconcile:%'`;
     expect(count?.n).toBe(2);
     const verify = await runCli(['ledger', 'verify'], env);
     expect(verify.stdout).toContain('clean');
@@ -100,9 +127,21 @@ describe('tollgate reconcile', () => {
   });
 
   test('refuses a window it cannot read, in one line with exit code 2', async () => {
-    expectOneLineFailure(await runCli(['reconcile', '--since', 'yesterday'], env), 2, /--since must be an ISO date or time/);
-    expectOneLineFailure(await runCli(['reconcile', '--since', '1h', '--until', '2h'], env), 2, /--until must be after --since/);
+    expectOneLineFailure(
+      await runCli(['reconcile', '--since', 'yesterday'], env),
+      2,
+      /--since must be an ISO date or time/,
+    );
+    expectOneLineFailure(
+      await runCli(['reconcile', '--since', '1h', '--until', '2h'], env),
+      2,
+      /--until must be after --since/,
+    );
     expectOneLineFailure(await runCli(['reconcile'], env), 2, /--since is required/);
-    expectOneLineFailure(await runCli(['reconcile', '--since', '999999999d'], env), 2, /--since must be an ISO date or time/);
+    expectOneLineFailure(
+      await runCli(['reconcile', '--since', '999999999d'], env),
+      2,
+      /--since must be an ISO date or time/,
+    );
   });
 });

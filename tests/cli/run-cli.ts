@@ -20,7 +20,11 @@ export async function runCli(args: readonly string[], env: Record<string, string
     stderr: 'pipe',
     timeout: CLI_TIMEOUT_MS,
   });
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  const [stdout, stderr, exitCode] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.exited,
+  ]);
   return { exitCode, stdout, stderr };
 }
 

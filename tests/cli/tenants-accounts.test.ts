@@ -2,7 +2,13 @@ import { beforeAll, describe, expect, test } from 'bun:test';
 import { testDatabase } from '../helpers.ts';
 import { expectOneLineFailure, runCli, runCliJson } from './run-cli.ts';
 
-type TenantJson = { id: string; slug: string; parentSlug: string | null; markupBps: number; customDomain: string | null };
+type TenantJson = {
+  id: string;
+  slug: string;
+  parentSlug: string | null;
+  markupBps: number;
+  customDomain: string | null;
+};
 type AccountJson = { id: string; email: string; role: string; tenantSlug: string; walletId: string };
 
 let db: Awaited<ReturnType<typeof testDatabase>>;
@@ -26,7 +32,10 @@ describe('tollgate migrate', () => {
 
 describe('tollgate tenant', () => {
   test('creates a tenant under the root with the root markup by default', async () => {
-    const tenant = await runCliJson<TenantJson>(['tenant', 'create', '--slug', 'acme', '--name', 'Acme AI', '--domain', 'AI.Acme.com'], env);
+    const tenant = await runCliJson<TenantJson>(
+      ['tenant', 'create', '--slug', 'acme', '--name', 'Acme AI', '--domain', 'AI.Acme.com'],
+      env,
+    );
     expect(tenant.parentSlug).toBe('root');
     expect(tenant.customDomain).toBe('ai.acme.com');
     const [row] = await db.sql<{ markup_bps: number; root_markup: number; wallets: bigint }[]>`
@@ -37,7 +46,10 @@ describe('tollgate tenant', () => {
   });
 
   test('creates a sub-tenant under a parent given by slug with its own exact markup', async () => {
-    const tenant = await runCliJson<TenantJson>(['tenant', 'create', '--slug', 'acme-eu', '--name', 'Acme EU', '--parent', 'acme', '--markup-percent', '12.25'], env);
+    const tenant = await runCliJson<TenantJson>(
+      ['tenant', 'create', '--slug', 'acme-eu', '--name', 'Acme EU', '--parent', 'acme', '--markup-percent', '12.25'],
+      env,
+    );
     expect(tenant.parentSlug).toBe('acme');
     expect(tenant.markupBps).toBe(1225);
   });
@@ -50,9 +62,21 @@ describe('tollgate tenant', () => {
   });
 
   test('refuses a slug that is taken, an unknown parent and a malformed markup', async () => {
-    expectOneLineFailure(await runCli(['tenant', 'create', '--slug', 'acme', '--name', 'Again'], env), 2, /already exists/);
-    expectOneLineFailure(await runCli(['tenant', 'create', '--slug', 'x', '--name', 'X', '--parent', 'nope'], env), 2, /no tenant "nope"/);
-    expectOneLineFailure(await runCli(['tenant', 'create', '--slug', 'y', '--name', 'Y', '--markup-percent', '12.345'], env), 2, /--markup-percent/);
+    expectOneLineFailure(
+      await runCli(['tenant', 'create', '--slug', 'acme', '--name', 'Again'], env),
+      2,
+      /already exists/,
+    );
+    expectOneLineFailure(
+      await runCli(['tenant', 'create', '--slug', 'x', '--name', 'X', '--parent', 'nope'], env),
+      2,
+      /no tenant "nope"/,
+    );
+    expectOneLineFailure(
+      await runCli(['tenant', 'create', '--slug', 'y', '--name', 'Y', '--markup-percent', '12.345'], env),
+      2,
+      /--markup-percent/,
+    );
   });
 });
 
@@ -60,18 +84,35 @@ describe('tollgate account create', () => {
   test('creates a customer account with its wallet in the root tenant', async () => {
     const account = await runCliJson<AccountJson>(['account', 'create', '--email', 'alice@example.com'], env);
     expect(account).toMatchObject({ email: 'alice@example.com', role: 'customer', tenantSlug: 'root' });
-    const [row] = await db.sql<{ kind: string }[]>`select w.kind from wallets w where w.account_id = ${account.id}::uuid`;
+    const [row] = await db.sql<
+      { kind: string }[]
+    >`select w.kind from wallets w where w.account_id = ${account.id}::uuid`;
     expect(row?.kind).toBe('customer');
   });
 
   test('creates an admin in a named tenant, where the same email may exist again', async () => {
-    const account = await runCliJson<AccountJson>(['account', 'create', '--email', 'alice@example.com', '--tenant', 'acme', '--role', 'admin'], env);
+    const account = await runCliJson<AccountJson>(
+      ['account', 'create', '--email', 'alice@example.com', '--tenant', 'acme', '--role', 'admin'],
+      env,
+    );
     expect(account).toMatchObject({ role: 'admin', tenantSlug: 'acme' });
   });
 
   test('refuses a duplicate email in one tenant, a bad role and an unknown tenant', async () => {
-    expectOneLineFailure(await runCli(['account', 'create', '--email', 'ALICE@example.com'], env), 2, /already exists in this tenant/);
-    expectOneLineFailure(await runCli(['account', 'create', '--email', 'b@example.com', '--role', 'king'], env), 2, /--role must be one of/);
-    expectOneLineFailure(await runCli(['account', 'create', '--email', 'b@example.com', '--tenant', 'nope'], env), 2, /no tenant "nope"/);
+    expectOneLineFailure(
+      await runCli(['account', 'create', '--email', 'ALICE@example.com'], env),
+      2,
+      /already exists in this tenant/,
+    );
+    expectOneLineFailure(
+      await runCli(['account', 'create', '--email', 'b@example.com', '--role', 'king'], env),
+      2,
+      /--role must be one of/,
+    );
+    expectOneLineFailure(
+      await runCli(['account', 'create', '--email', 'b@example.com', '--tenant', 'nope'], env),
+      2,
+      /no tenant "nope"/,
+    );
   });
 });

@@ -7,7 +7,17 @@ import { expectOneLineFailure, runCli, runCliJson } from './run-cli.ts';
 /** `tollgate usage` over requests that really went through the gateway and were settled. */
 
 type Money = { nanos: string; usd: string };
-type UsageJson = { accountId: string; requests: { requestId: string; createdAt: string; model: string; promptTokens: number; completionTokens: number; charge: Money }[] };
+type UsageJson = {
+  accountId: string;
+  requests: {
+    requestId: string;
+    createdAt: string;
+    model: string;
+    promptTokens: number;
+    completionTokens: number;
+    charge: Money;
+  }[];
+};
 
 let h: Harness;
 let env: Record<string, string>;
@@ -25,21 +35,26 @@ beforeAll(async () => {
   walletId = account.walletId;
   const client = h.client(key);
   for (const content of ['first', 'second question']) {
-    const { response } = await client.chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content }] }).withResponse();
+    const { response } = await client.chat.completions
+      .create({ model: 'fake/gpt-small', messages: [{ role: 'user', content }] })
+      .withResponse();
     requestIds.push(response.headers.get('x-request-id') ?? '');
   }
   await eventually(
     () => h.sql<{ n: number }[]>`select count(*)::int4 as n from requests where account_id = ${account.id}::uuid`,
     (rows) => rows[0]?.n === 2,
   );
-  await eventually(() => walletBalance(h.sql, walletId), (balance) => balance?.heldNanos === 0n);
+  await eventually(
+    () => walletBalance(h.sql, walletId),
+    (balance) => balance?.heldNanos === 0n,
+  );
 });
 afterAll(async () => {
   await h.close();
 });
 
 describe('tollgate usage', () => {
-  test("lists each request with its id, model and tokens, and the charges add up to what left the wallet", async () => {
+  test('lists each request with its id, model and tokens, and the charges add up to what left the wallet', async () => {
     const usage = await runCliJson<UsageJson>(['usage', '--account', email, '--since', today], env);
     expect(usage.requests.map((r) => r.requestId).sort()).toEqual([...requestIds].sort());
     for (const request of usage.requests) {
@@ -54,7 +69,10 @@ describe('tollgate usage', () => {
   });
 
   test('writes the same rows as CSV with the portal export columns', async () => {
-    const result = await runCli(['usage', '--account', email, '--since', today, '--until', tomorrow, '--format', 'csv'], env);
+    const result = await runCli(
+      ['usage', '--account', email, '--since', today, '--until', tomorrow, '--format', 'csv'],
+      env,
+    );
     expect(result.exitCode).toBe(0);
     const lines = result.stdout.trimEnd().split(/\r?\n/);
     expect(lines[0]).toStartWith('request_id,created_at,account_id,api_key_id,route,model,');
@@ -72,10 +90,26 @@ describe('tollgate usage', () => {
   });
 
   test('refuses a malformed date, an empty range, an unknown format or account, and a missing --since', async () => {
-    expectOneLineFailure(await runCli(['usage', '--account', email, '--since', 'yesterday'], env), 2, /--since must be a date like 2024-05-01/);
-    expectOneLineFailure(await runCli(['usage', '--account', email, '--since', tomorrow, '--until', today], env), 2, /--until must be after --since/);
-    expectOneLineFailure(await runCli(['usage', '--account', email, '--since', today, '--format', 'xml'], env), 2, /--format must be one of table, csv, json/);
-    expectOneLineFailure(await runCli(['usage', '--account', 'ghost@example.com', '--since', today], env), 2, /no account "ghost@example.com"/);
+    expectOneLineFailure(
+      await runCli(['usage', '--account', email, '--since', 'yesterday'], env),
+      2,
+      /--since must be a date like 2024-05-01/,
+    );
+    expectOneLineFailure(
+      await runCli(['usage', '--account', email, '--since', tomorrow, '--until', today], env),
+      2,
+      /--until must be after --since/,
+    );
+    expectOneLineFailure(
+      await runCli(['usage', '--account', email, '--since', today, '--format', 'xml'], env),
+      2,
+      /--format must be one of table, csv, json/,
+    );
+    expectOneLineFailure(
+      await runCli(['usage', '--account', 'ghost@example.com', '--since', today], env),
+      2,
+      /no account "ghost@example.com"/,
+    );
     expectOneLineFailure(await runCli(['usage', '--account', email], env), 2, /--since is required/);
   });
 });

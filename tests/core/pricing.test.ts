@@ -14,20 +14,28 @@ function referencePrice(costFemtos: bigint, markupsBps: number[]): bigint {
 describe('the price function', () => {
   test('matches the reference on generated costs and markup chains, to the nano-dollar', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 10n ** 18n }), fc.array(fc.integer({ min: 0, max: 100_000 }), { minLength: 1, maxLength: 4 }), (cost, markups) => {
-        expect(priceNanos(cost, markups)).toBe(referencePrice(cost, markups));
-      }),
+      fc.property(
+        fc.bigInt({ min: 0n, max: 10n ** 18n }),
+        fc.array(fc.integer({ min: 0, max: 100_000 }), { minLength: 1, maxLength: 4 }),
+        (cost, markups) => {
+          expect(priceNanos(cost, markups)).toBe(referencePrice(cost, markups));
+        },
+      ),
       { numRuns: 2_000 },
     );
   });
 
   test('is never below cost and never decreases along a chain', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 10n ** 15n }), fc.array(fc.integer({ min: 0, max: 50_000 }), { minLength: 1, maxLength: 4 }), (cost, markups) => {
-        const prices = chainPricesNanos(cost, markups);
-        expect((prices[0] ?? 0n) * 1_000_000n).toBeGreaterThanOrEqual(cost);
-        for (let i = 1; i < prices.length; i++) expect(prices[i]).toBeGreaterThanOrEqual(prices[i - 1] ?? 0n);
-      }),
+      fc.property(
+        fc.bigInt({ min: 0n, max: 10n ** 15n }),
+        fc.array(fc.integer({ min: 0, max: 50_000 }), { minLength: 1, maxLength: 4 }),
+        (cost, markups) => {
+          const prices = chainPricesNanos(cost, markups);
+          expect((prices[0] ?? 0n) * 1_000_000n).toBeGreaterThanOrEqual(cost);
+          for (let i = 1; i < prices.length; i++) expect(prices[i]).toBeGreaterThanOrEqual(prices[i - 1] ?? 0n);
+        },
+      ),
     );
   });
 

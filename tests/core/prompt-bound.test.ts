@@ -4,7 +4,18 @@ import { affordableOutputTokens, holdNanosPerLevel } from '../../core/cost.ts';
 import { MESSAGE_OVERHEAD_TOKENS, promptBound, REQUEST_OVERHEAD_TOKENS } from '../../core/prompt-bound.ts';
 
 test('the prompt bound counts UTF-8 bytes plus per-message and per-request overhead', () => {
-  const bound = promptBound('chat', { messages: [{ role: 'user', content: 'héllo' }, { role: 'assistant', content: [{ type: 'text', text: 'ok' }, { type: 'image_url', image_url: { url: 'x' } }] }] });
+  const bound = promptBound('chat', {
+    messages: [
+      { role: 'user', content: 'héllo' },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'text', text: 'ok' },
+          { type: 'image_url', image_url: { url: 'x' } },
+        ],
+      },
+    ],
+  });
   expect(bound.textBytes).toBe(6 + 2);
   expect(bound.mediaItems).toBe(1);
   expect(bound.tokens).toBe(8 + 2 * MESSAGE_OVERHEAD_TOKENS + REQUEST_OVERHEAD_TOKENS);
@@ -21,7 +32,17 @@ test('the prompt bound is never below the byte count of any text, so byte-level 
 });
 
 test('the affordable output budget is the largest whose hold fits every level', () => {
-  const shape = { price: { promptNanosPerMtok: 1_000_000_000n, completionNanosPerMtok: 2_000_000_000n, requestNanos: 0n, imageNanos: 0n }, promptTokens: 25, mediaItems: 0, choices: 1 };
+  const shape = {
+    price: {
+      promptNanosPerMtok: 1_000_000_000n,
+      completionNanosPerMtok: 2_000_000_000n,
+      requestNanos: 0n,
+      imageNanos: 0n,
+    },
+    promptTokens: 25,
+    mediaItems: 0,
+    choices: 1,
+  };
   fc.assert(
     fc.property(fc.integer({ min: 0, max: 5_000 }), (budget) => {
       const granted = holdNanosPerLevel(shape, budget, [2000, 1000]);

@@ -44,7 +44,10 @@ const hold = (requestId: string, walletId: bigint, nanos: bigint, ttlSeconds = 6
 });
 
 async function revenue(tenant: Tenant = root) {
-  return { revenue: await tenantWalletId(sql, tenant.id, 'revenue'), upstream: await tenantWalletId(sql, root.id, 'upstream') };
+  return {
+    revenue: await tenantWalletId(sql, tenant.id, 'revenue'),
+    upstream: await tenantWalletId(sql, root.id, 'upstream'),
+  };
 }
 
 describe('holds', () => {
@@ -64,10 +67,25 @@ describe('holds', () => {
     const outcomes = await placeHolds(sql, [
       hold('batch-a', account.walletId, 100n),
       hold('batch-b', account.walletId, 100n),
-      { requestId: 'batch-c', legs: [{ walletId: account.walletId, desiredNanos: 100n, minimumNanos: 10n }], apiKeyId: null, ttlSeconds: 60 },
-      { requestId: 'batch-d', legs: [{ walletId: account.walletId, desiredNanos: 100n, minimumNanos: 10n }], apiKeyId: null, ttlSeconds: 60 },
+      {
+        requestId: 'batch-c',
+        legs: [{ walletId: account.walletId, desiredNanos: 100n, minimumNanos: 10n }],
+        apiKeyId: null,
+        ttlSeconds: 60,
+      },
+      {
+        requestId: 'batch-d',
+        legs: [{ walletId: account.walletId, desiredNanos: 100n, minimumNanos: 10n }],
+        apiKeyId: null,
+        ttlSeconds: 60,
+      },
     ]);
-    expect(outcomes.map((o) => (o.ok ? o.grantedNanos[0] : o.reason))).toEqual([100n, 100n, 50n, 'insufficient_credit']);
+    expect(outcomes.map((o) => (o.ok ? o.grantedNanos[0] : o.reason))).toEqual([
+      100n,
+      100n,
+      50n,
+      'insufficient_credit',
+    ]);
   });
 
   test('in one batch, a wallet that covers everything is held whole and one that does not is allocated in order', async () => {
@@ -75,9 +93,19 @@ describe('holds', () => {
     const poor = await fundedAccount(150n);
     const outcomes = await placeHolds(sql, [
       hold('mixed-rich-1', rich.walletId, 4_000n),
-      { requestId: 'mixed-poor-1', legs: [{ walletId: poor.walletId, desiredNanos: 100n, minimumNanos: 10n }], apiKeyId: null, ttlSeconds: 60 },
+      {
+        requestId: 'mixed-poor-1',
+        legs: [{ walletId: poor.walletId, desiredNanos: 100n, minimumNanos: 10n }],
+        apiKeyId: null,
+        ttlSeconds: 60,
+      },
       hold('mixed-rich-2', rich.walletId, 6_000n),
-      { requestId: 'mixed-poor-2', legs: [{ walletId: poor.walletId, desiredNanos: 100n, minimumNanos: 10n }], apiKeyId: null, ttlSeconds: 60 },
+      {
+        requestId: 'mixed-poor-2',
+        legs: [{ walletId: poor.walletId, desiredNanos: 100n, minimumNanos: 10n }],
+        apiKeyId: null,
+        ttlSeconds: 60,
+      },
     ]);
     expect(outcomes.map((o) => (o.ok ? o.grantedNanos[0] : o.reason))).toEqual([4_000n, 100n, 6_000n, 50n]);
     expect((await walletBalance(sql, rich.walletId))?.availableNanos).toBe(0n);
@@ -90,34 +118,54 @@ describe('holds', () => {
     expect(first?.ok).toBe(true);
     const [again] = await placeHolds(sql, [hold('held-once', account.walletId, 1_000n)]);
     expect(again).toEqual({ ok: false, reason: 'duplicate_request', legIndex: 0 });
-    const batch = await placeHolds(sql, [hold('held-once-new', account.walletId, 1_000n), hold('held-once', account.walletId, 1_000n)]);
+    const batch = await placeHolds(sql, [
+      hold('held-once-new', account.walletId, 1_000n),
+      hold('held-once', account.walletId, 1_000n),
+    ]);
     expect(batch.map((o) => (o.ok ? 'ok' : o.reason))).toEqual(['ok', 'duplicate_request']);
-    const twice = await placeHolds(sql, [hold('same-in-batch', account.walletId, 1_000n), hold('same-in-batch', account.walletId, 1_000n)]);
+    const twice = await placeHolds(sql, [
+      hold('same-in-batch', account.walletId, 1_000n),
+      hold('same-in-batch', account.walletId, 1_000n),
+    ]);
     expect(twice.map((o) => (o.ok ? 'ok' : o.reason))).toEqual(['ok', 'duplicate_request']);
     expect((await walletBalance(sql, account.walletId))?.heldNanos).toBe(3_000n);
-    const [rows] = await sql<{ count: string }[]>`select count(*)::text from holds where request_id in ('held-once', 'held-once-new', 'same-in-batch')`;
+    const [rows] = await sql<
+      { count: string }[]
+    >`select count(*)::text from holds where request_id in ('held-once', 'held-once-new', 'same-in-batch')`;
     expect(rows?.count).toBe('3');
   });
 
   test('when the second statement of a batch fails, what the first one held is voided, not left open', async () => {
     const account = await fundedAccount(10_000n);
     // A key id that is not a uuid fails place_holds after place_whole_holds has held the first request.
-    const batch = placeHolds(sql, [hold('first-of-failed-batch', account.walletId, 1_000n), { ...hold('second-of-failed-batch', account.walletId, 1_000n), apiKeyId: 'not-a-uuid' }]);
+    const batch = placeHolds(sql, [
+      hold('first-of-failed-batch', account.walletId, 1_000n),
+      { ...hold('second-of-failed-batch', account.walletId, 1_000n), apiKeyId: 'not-a-uuid' },
+    ]);
     await expect(batch).rejects.toThrow();
     expect((await walletBalance(sql, account.walletId))?.heldNanos).toBe(0n);
-    const [row] = await sql<{ outcome: string | null }[]>`select outcome from holds where request_id = 'first-of-failed-batch'`;
+    const [row] = await sql<
+      { outcome: string | null }[]
+    >`select outcome from holds where request_id = 'first-of-failed-batch'`;
     expect(row?.outcome).toBe('voided');
   });
 
   test('a reseller customer holds on both wallets or on neither', async () => {
-    const reseller = await createTenant(sql, { slug: `reseller-${Date.now()}`, name: 'Reseller', markupBps: 1000, parentId: root.id });
+    const reseller = await createTenant(sql, {
+      slug: `reseller-${Date.now()}`,
+      name: 'Reseller',
+      markupBps: 1000,
+      parentId: root.id,
+    });
     const customer = await fundedAccount(1_000n, reseller);
     const wholesale = await tenantWalletId(sql, reseller.id, 'reseller');
     const legs = (desired: bigint) => [
       { walletId: customer.walletId, desiredNanos: desired, minimumNanos: desired },
       { walletId: wholesale, desiredNanos: desired - 100n, minimumNanos: desired - 100n },
     ];
-    const [refused] = await placeHolds(sql, [{ requestId: 'two-legs-1', legs: legs(500n), apiKeyId: null, ttlSeconds: 60 }]);
+    const [refused] = await placeHolds(sql, [
+      { requestId: 'two-legs-1', legs: legs(500n), apiKeyId: null, ttlSeconds: 60 },
+    ]);
     expect(refused).toEqual({ ok: false, reason: 'insufficient_credit', legIndex: 1 });
     expect((await walletBalance(sql, customer.walletId))?.heldNanos).toBe(0n);
     await recordTransfer(sql, {
@@ -128,7 +176,9 @@ describe('holds', () => {
         { walletId: await tenantWalletId(sql, root.id, 'adjustment'), funding: 'paid', amountNanos: -1_000n },
       ],
     });
-    const [granted] = await placeHolds(sql, [{ requestId: 'two-legs-2', legs: legs(500n), apiKeyId: null, ttlSeconds: 60 }]);
+    const [granted] = await placeHolds(sql, [
+      { requestId: 'two-legs-2', legs: legs(500n), apiKeyId: null, ttlSeconds: 60 },
+    ]);
     expect(granted).toEqual({ ok: true, grantedNanos: [500n, 400n] });
   });
 
@@ -136,7 +186,11 @@ describe('holds', () => {
     const account = await fundedAccount(1_000n);
     await placeHolds(sql, [hold('short-lived', account.walletId, 600n, 0)]);
     await Bun.sleep(20);
-    const services = await standaloneSweepServices(sql, loadConfig({}), createLogger('error', () => {}));
+    const services = await standaloneSweepServices(
+      sql,
+      loadConfig({}),
+      createLogger('error', () => {}),
+    );
     expect((await sweepOverdueHolds(services)).expired.length).toBeGreaterThanOrEqual(1);
     const balance = await walletBalance(sql, account.walletId);
     expect(balance?.heldNanos).toBe(0n);
@@ -164,7 +218,14 @@ describe('idempotency', () => {
     const account = await fundedAccount(1_000n);
     const books = await revenue();
     await placeHolds(sql, [hold('post-once', account.walletId, 400n), hold('void-once', account.walletId, 400n)]);
-    const settlement = { requestId: 'post-once', debits: [{ walletId: account.walletId, chargeNanos: 120n }], credits: [{ walletId: books.revenue, amountNanos: 20n }, { walletId: books.upstream, amountNanos: 100n }] };
+    const settlement = {
+      requestId: 'post-once',
+      debits: [{ walletId: account.walletId, chargeNanos: 120n }],
+      credits: [
+        { walletId: books.revenue, amountNanos: 20n },
+        { walletId: books.upstream, amountNanos: 100n },
+      ],
+    };
     const [first] = await postSettlements(sql, [settlement]);
     const [second] = await postSettlements(sql, [settlement]);
     expect(first?.status).toBe('posted');
@@ -188,7 +249,13 @@ describe('idempotency', () => {
     });
     const books = await revenue();
     await placeHolds(sql, [hold('granted-first', account.walletId, 100n)]);
-    await postSettlements(sql, [{ requestId: 'granted-first', debits: [{ walletId: account.walletId, chargeNanos: 80n }], credits: [{ walletId: books.upstream, amountNanos: 80n }] }]);
+    await postSettlements(sql, [
+      {
+        requestId: 'granted-first',
+        debits: [{ walletId: account.walletId, chargeNanos: 80n }],
+        credits: [{ walletId: books.upstream, amountNanos: 80n }],
+      },
+    ]);
     expect(await walletBalance(sql, account.walletId)).toMatchObject({ grantedNanos: 0n, paidNanos: 970n });
   });
 
@@ -203,12 +270,27 @@ describe('idempotency', () => {
       ],
     });
     const books = await revenue();
-    const placed = await placeHolds(sql, [hold('granted-batch-a', account.walletId, 200n), hold('granted-batch-b', account.walletId, 200n)]);
+    const placed = await placeHolds(sql, [
+      hold('granted-batch-a', account.walletId, 200n),
+      hold('granted-batch-b', account.walletId, 200n),
+    ]);
     expect(placed.every((outcome) => outcome.ok)).toBe(true);
-    const post = (requestId: string, charge: bigint) => ({ requestId, debits: [{ walletId: account.walletId, chargeNanos: charge }], credits: [{ walletId: books.upstream, amountNanos: charge }] });
-    const outcomes = await postSettlements(sql, [post('granted-batch-a', 70n), post('granted-batch-unknown', 5n), post('granted-batch-b', 60n)]);
+    const post = (requestId: string, charge: bigint) => ({
+      requestId,
+      debits: [{ walletId: account.walletId, chargeNanos: charge }],
+      credits: [{ walletId: books.upstream, amountNanos: charge }],
+    });
+    const outcomes = await postSettlements(sql, [
+      post('granted-batch-a', 70n),
+      post('granted-batch-unknown', 5n),
+      post('granted-batch-b', 60n),
+    ]);
     expect(outcomes.map((o) => o.status)).toEqual(['posted', 'no_hold', 'posted']);
-    expect(await walletBalance(sql, account.walletId)).toMatchObject({ grantedNanos: 0n, paidNanos: 970n, heldNanos: 0n });
+    expect(await walletBalance(sql, account.walletId)).toMatchObject({
+      grantedNanos: 0n,
+      paidNanos: 970n,
+      heldNanos: 0n,
+    });
     const entries = await sql<{ cause: string; funding: string; amount: bigint }[]>`
       select t.cause, e.funding, e.amount_nanos as amount from entries e join transfers t on t.id = e.transfer_id
       where e.wallet_id = ${account.walletId.toString()}::int8 and t.kind = 'usage' order by e.id`;
@@ -220,7 +302,12 @@ describe('idempotency', () => {
   });
 
   test('a settlement whose legs do not match its holds is refused and changes nothing', async () => {
-    const reseller = await createTenant(sql, { slug: 'mismatch-reseller', parentId: root.id, name: 'Mismatch Reseller', markupBps: 1000 });
+    const reseller = await createTenant(sql, {
+      slug: 'mismatch-reseller',
+      parentId: root.id,
+      name: 'Mismatch Reseller',
+      markupBps: 1000,
+    });
     const account = await fundedAccount(1_000n);
     const books = await revenue();
     await placeHolds(sql, [hold('legs-mismatch', account.walletId, 300n)]);
@@ -228,12 +315,17 @@ describe('idempotency', () => {
     const resellerWallet = await tenantWalletId(sql, reseller.id, 'reseller');
     const wrong = {
       requestId: 'legs-mismatch',
-      debits: [{ walletId: account.walletId, chargeNanos: 100n }, { walletId: resellerWallet, chargeNanos: 50n }],
+      debits: [
+        { walletId: account.walletId, chargeNanos: 100n },
+        { walletId: resellerWallet, chargeNanos: 50n },
+      ],
       credits: [{ walletId: books.upstream, amountNanos: 150n }],
     };
     await expect(postSettlements(sql, [wrong])).rejects.toThrow('does not match its holds');
     expect(await walletBalance(sql, account.walletId)).toEqual(before);
-    const [open] = await sql<{ outcome: string | null }[]>`select outcome from holds where request_id = 'legs-mismatch'`;
+    const [open] = await sql<
+      { outcome: string | null }[]
+    >`select outcome from holds where request_id = 'legs-mismatch'`;
     expect(open?.outcome).toBeNull();
   });
 });
@@ -244,26 +336,49 @@ describe('the ledger protects itself', () => {
     const account = await fundedAccount(1_000n);
     await placeHolds(sql, [hold('append-only-hold', account.walletId, 100n)]);
     await releaseHolds(sql, ['append-only-hold'], 'voided');
-    await expect(sql`update entries set amount_nanos = 0 where wallet_id = ${String(account.walletId)}`).rejects.toThrow('append-only');
+    await expect(
+      sql`update entries set amount_nanos = 0 where wallet_id = ${String(account.walletId)}`,
+    ).rejects.toThrow('append-only');
     await expect(sql`delete from transfers where cause = ${`cs_test_${account.id}`}`).rejects.toThrow('append-only');
-    await expect(sql`update holds set amount_nanos = 0 where request_id = 'append-only-hold'`).rejects.toThrow('already voided');
+    await expect(sql`update holds set amount_nanos = 0 where request_id = 'append-only-hold'`).rejects.toThrow(
+      'already voided',
+    );
   });
 
   test('an unbalanced transfer is refused before it is written', async () => {
     const account = await fundedAccount(0n);
-    await expect(recordTransfer(sql, { kind: 'adjustment', cause: 'unbalanced', entries: [{ walletId: account.walletId, funding: 'paid', amountNanos: 5n }] })).rejects.toThrow('sum to zero');
+    await expect(
+      recordTransfer(sql, {
+        kind: 'adjustment',
+        cause: 'unbalanced',
+        entries: [{ walletId: account.walletId, funding: 'paid', amountNanos: 5n }],
+      }),
+    ).rejects.toThrow('sum to zero');
   });
 
   test('a transfer or a settlement naming a wallet that does not exist is refused and writes nothing', async () => {
     const account = await fundedAccount(1_000n);
     const missing = 999_999_999n;
     await expect(
-      recordTransfer(sql, { kind: 'adjustment', cause: 'to-nowhere', entries: [{ walletId: account.walletId, funding: 'paid', amountNanos: -5n }, { walletId: missing, funding: 'paid', amountNanos: 5n }] }),
+      recordTransfer(sql, {
+        kind: 'adjustment',
+        cause: 'to-nowhere',
+        entries: [
+          { walletId: account.walletId, funding: 'paid', amountNanos: -5n },
+          { walletId: missing, funding: 'paid', amountNanos: 5n },
+        ],
+      }),
     ).rejects.toThrow('does not exist');
-    const [written] = await sql<{ count: bigint }[]>`select count(*)::int8 as count from transfers where cause = 'to-nowhere'`;
+    const [written] = await sql<
+      { count: bigint }[]
+    >`select count(*)::int8 as count from transfers where cause = 'to-nowhere'`;
     expect(written?.count).toBe(0n);
     await placeHolds(sql, [hold('credit-to-nowhere', account.walletId, 100n)]);
-    const settlement = { requestId: 'credit-to-nowhere', debits: [{ walletId: account.walletId, chargeNanos: 50n }], credits: [{ walletId: missing, amountNanos: 50n }] };
+    const settlement = {
+      requestId: 'credit-to-nowhere',
+      debits: [{ walletId: account.walletId, chargeNanos: 50n }],
+      credits: [{ walletId: missing, amountNanos: 50n }],
+    };
     await expect(postSettlements(sql, [settlement])).rejects.toThrow('does not exist');
     expect(await walletBalance(sql, account.walletId)).toMatchObject({ paidNanos: 1_000n, heldNanos: 100n });
   });
@@ -272,13 +387,19 @@ describe('the ledger protects itself', () => {
     // Inside a transaction that is rolled back, so the other tests keep a clean ledger.
     const found = await sql
       .begin(async (tx) => {
-        const [transfer] = await tx<{ id: bigint }[]>`insert into transfers (kind, cause) values ('adjustment', 'orphan-entry') returning id`;
+        const [transfer] = await tx<
+          { id: bigint }[]
+        >`insert into transfers (kind, cause) values ('adjustment', 'orphan-entry') returning id`;
         await tx`insert into entries (transfer_id, wallet_id, funding, amount_nanos) values (${transfer?.id.toString() ?? '0'}::int8, 888888888, 'paid', 0)`;
         const report = await verifyLedger(tx);
         throw Object.assign(new Error('roll back'), { violations: report.violations });
       })
       .catch((error: { violations?: { check: string; detail: string }[] }) => error.violations ?? []);
-    expect(found.some((v) => v.check.startsWith('every entry and hold names an existing') && v.detail.includes('"row":"entry"'))).toBe(true);
+    expect(
+      found.some(
+        (v) => v.check.startsWith('every entry and hold names an existing') && v.detail.includes('"row":"entry"'),
+      ),
+    ).toBe(true);
   });
 
   test('ledger verify is clean, then finds a deliberately corrupted balance', async () => {
@@ -286,7 +407,11 @@ describe('the ledger protects itself', () => {
     const account = await fundedAccount(100n);
     await sql`update wallets set paid_nanos = paid_nanos + 1 where id = ${account.walletId.toString()}::int8`;
     const report = await verifyLedger(sql);
-    expect(report.violations.some((v) => v.check.includes('sum of entries') && v.detail.includes(`"wallet":"${account.walletId}"`))).toBe(true);
+    expect(
+      report.violations.some(
+        (v) => v.check.includes('sum of entries') && v.detail.includes(`"wallet":"${account.walletId}"`),
+      ),
+    ).toBe(true);
     await sql`update wallets set paid_nanos = paid_nanos - 1 where id = ${account.walletId.toString()}::int8`;
   });
 });

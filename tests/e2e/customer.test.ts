@@ -55,7 +55,10 @@ test('signing up with a short password says what is wrong and keeps the e-mail',
 test('a new customer signs up and lands on an empty dashboard', async () => {
   await page.getByLabel('Name').fill('Ada');
   await page.getByLabel('Password').fill('a long enough password');
-  await Promise.all([page.waitForURL('**/dashboard?welcome=1'), page.getByRole('button', { name: 'Create account' }).click()]);
+  await Promise.all([
+    page.waitForURL('**/dashboard?welcome=1'),
+    page.getByRole('button', { name: 'Create account' }).click(),
+  ]);
   await expect(page.getByTestId('balance-available').textContent()).resolves.toBe('$0.00');
   const cookies = await context.cookies();
   const session = cookies.find((c) => c.name === 'tg_portal_session');
@@ -66,9 +69,14 @@ test('a new customer signs up and lands on an empty dashboard', async () => {
 let key = '';
 
 test('creating a key shows it once with a warning, and the list shows only its prefix', async () => {
-  const [account] = await stack.sql<{ id: string; tenant_id: string; wallet_id: bigint }[]>`select a.id, a.tenant_id, w.id as wallet_id from accounts a join wallets w on w.account_id = a.id where a.email = ${EMAIL}`;
+  const [account] = await stack.sql<
+    { id: string; tenant_id: string; wallet_id: bigint }[]
+  >`select a.id, a.tenant_id, w.id as wallet_id from accounts a join wallets w on w.account_id = a.id where a.email = ${EMAIL}`;
   if (!account) throw new Error('the signed-up account is missing');
-  await stack.credit({ id: account.id, tenantId: account.tenant_id, walletId: account.wallet_id } as never, 5_000_000_000n);
+  await stack.credit(
+    { id: account.id, tenantId: account.tenant_id, walletId: account.wallet_id } as never,
+    5_000_000_000n,
+  );
 
   await page.goto('/keys');
   await page.getByLabel('Name').fill('my app');
@@ -88,11 +96,15 @@ test('creating a key shows it once with a warning, and the list shows only its p
 });
 
 test('the key works with the OpenAI SDK and its usage and charge appear in the dashboard', async () => {
-  const completion = await stack.openai(key).chat.completions.create({ model: 'fake/gpt-large', messages: [{ role: 'user', content: 'Hello from the SDK' }] });
+  const completion = await stack
+    .openai(key)
+    .chat.completions.create({ model: 'fake/gpt-large', messages: [{ role: 'user', content: 'Hello from the SDK' }] });
   expect(completion.choices[0]?.message.content).toBeTruthy();
   let charge = 0n;
   for (let attempt = 0; attempt < 50 && charge === 0n; attempt += 1) {
-    const [row] = await stack.sql<{ charge_nanos: bigint }[]>`select charge_nanos from requests where model = 'fake/gpt-large'`;
+    const [row] = await stack.sql<
+      { charge_nanos: bigint }[]
+    >`select charge_nanos from requests where model = 'fake/gpt-large'`;
     charge = row?.charge_nanos ?? 0n;
     if (charge === 0n) await Bun.sleep(50);
   }
@@ -120,7 +132,10 @@ test('the usage page lists the request, filters by model, and exports CSV', asyn
   await expect(page.getByTestId('usage-by-model').textContent()).resolves.toContain('fake/gpt-large');
   await screenshot(page, 'usage');
   await page.getByLabel('Model', { exact: true }).selectOption('fake/cheap');
-  await Promise.all([page.waitForURL((url) => url.searchParams.get('model') === 'fake/cheap'), page.getByRole('button', { name: 'Apply' }).click()]);
+  await Promise.all([
+    page.waitForURL((url) => url.searchParams.get('model') === 'fake/cheap'),
+    page.getByRole('button', { name: 'Apply' }).click(),
+  ]);
   await expect(page.locator('main').textContent()).resolves.toContain('No request matches these filters.');
 
   const csv = await page.evaluate(async () => (await fetch('/usage/export')).text());
@@ -148,7 +163,9 @@ test('the playground streams a reply and shows its charge', async () => {
 
 test('billing shows the balance and says purchases are unavailable when payments are not configured', async () => {
   await page.goto('/billing');
-  const [wallet] = await stack.sql<{ available: bigint }[]>`select w.paid_nanos + w.granted_nanos - w.held_nanos as available from wallets w join accounts a on a.id = w.account_id where a.email = ${EMAIL}`;
+  const [wallet] = await stack.sql<
+    { available: bigint }[]
+  >`select w.paid_nanos + w.granted_nanos - w.held_nanos as available from wallets w join accounts a on a.id = w.account_id where a.email = ${EMAIL}`;
   const available = page.getByTestId('live-available');
   await expect(available.textContent()).resolves.toMatch(/^\$\d/);
   await expect(available.getAttribute('title')).resolves.toBe(`$${formatNanos(wallet?.available ?? 0n)}`);

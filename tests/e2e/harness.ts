@@ -38,7 +38,17 @@ export const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
 
 /** Host names under .test (a reseller's custom domain, say) resolve to this machine, so a test can visit them. */
 export const TEST_DOMAIN_RULE = '--host-resolver-rules=MAP *.test 127.0.0.1';
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', TEST_DOMAIN_RULE];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  TEST_DOMAIN_RULE,
+];
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 
@@ -60,9 +70,18 @@ function mtime(path: string): number {
 }
 
 async function run(command: string[], cwd: string, timeoutMs: number): Promise<void> {
-  const child = Bun.spawn(command, { cwd, stdout: 'pipe', stderr: 'pipe', env: { ...process.env, NODE_ENV: 'production' } });
+  const child = Bun.spawn(command, {
+    cwd,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
   const timer = setTimeout(() => child.kill(), timeoutMs);
-  const [code, out, err] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()]);
+  const [code, out, err] = await Promise.all([
+    child.exited,
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ]);
   clearTimeout(timer);
   if (code !== 0) throw new Error(`${command.join(' ')} failed (${code}):\n${out.slice(-3000)}\n${err.slice(-3000)}`);
 }
@@ -72,8 +91,13 @@ let built: Promise<void> | undefined;
 /** Installs the portal's packages and builds it when the build is missing or older than its sources. */
 export function buildPortal(): Promise<void> {
   built ??= (async () => {
-    if (mtime(join(PORTAL, 'node_modules', '.bin', 'vite')) === 0) await run(['bun', 'install', '--frozen-lockfile'], PORTAL, BUILD_TIMEOUT_MS);
-    const sources = Math.max(newestSource(join(PORTAL, 'src')), mtime(join(PORTAL, 'svelte.config.js')), mtime(join(PORTAL, 'vite.config.ts')));
+    if (mtime(join(PORTAL, 'node_modules', '.bin', 'vite')) === 0)
+      await run(['bun', 'install', '--frozen-lockfile'], PORTAL, BUILD_TIMEOUT_MS);
+    const sources = Math.max(
+      newestSource(join(PORTAL, 'src')),
+      mtime(join(PORTAL, 'svelte.config.js')),
+      mtime(join(PORTAL, 'vite.config.ts')),
+    );
     if (mtime(PORTAL_ENTRY) < sources) await run(['bun', '--bun', 'x', 'vite', 'build'], PORTAL, BUILD_TIMEOUT_MS);
   })();
   return built;
@@ -108,7 +132,11 @@ export type Stack = {
 };
 
 export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
-  const [, { sql, url }, upstream] = await Promise.all([buildPortal(), testDatabase(), startFakeUpstream({ apiKey: UPSTREAM_KEY })]);
+  const [, { sql, url }, upstream] = await Promise.all([
+    buildPortal(),
+    testDatabase(),
+    startFakeUpstream({ apiKey: UPSTREAM_KEY }),
+  ]);
   const portalPort = await freePort();
   const portalUrl = `http://127.0.0.1:${portalPort}`;
   const config = loadConfig({
@@ -123,29 +151,45 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   });
   const root = await ensureRootTenant(sql, config.defaultMarkupBps);
   const database: Database = { sql, url, root, keyPepper: PEPPER, close: async () => {} };
-  const platform = await startPlatform(config, database, createLogger(config.logLevel, () => {}), { port: 0, backgroundCatalog: false });
+  const platform = await startPlatform(
+    config,
+    database,
+    createLogger(config.logLevel, () => {}),
+    { port: 0, backgroundCatalog: false },
+  );
   await platform.gateway.services.catalog.refreshFromUpstream();
   const apiUrl = platform.gateway.url;
 
   const portalLog: string[] = [];
   const portal = Bun.spawn(['bun', PORTAL_ENTRY], {
     cwd: PORTAL,
-    env: { ...process.env, PORT: String(portalPort), HOST: '127.0.0.1', TOLLGATE_API_URL: apiUrl, NODE_ENV: 'production' },
+    env: {
+      ...process.env,
+      PORT: String(portalPort),
+      HOST: '127.0.0.1',
+      TOLLGATE_API_URL: apiUrl,
+      NODE_ENV: 'production',
+    },
     stdout: 'pipe',
     stderr: 'pipe',
   });
   const collect = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
     const reader = stream.getReader();
-    for (let read = await reader.read(); !read.done; read = await reader.read()) portalLog.push(decoder.decode(read.value, { stream: true }));
+    for (let read = await reader.read(); !read.done; read = await reader.read())
+      portalLog.push(decoder.decode(read.value, { stream: true }));
   };
   void collect(portal.stdout);
   void collect(portal.stderr);
   const deadline = Date.now() + PORTAL_START_TIMEOUT_MS;
   for (;;) {
-    const up = await fetch(`${portalUrl}/signin`).then((r) => r.ok, () => false);
+    const up = await fetch(`${portalUrl}/signin`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) break;
-    if (Date.now() > deadline || portal.exitCode !== null) throw new Error(`the portal did not start:\n${portalLog.join('')}`);
+    if (Date.now() > deadline || portal.exitCode !== null)
+      throw new Error(`the portal did not start:\n${portalLog.join('')}`);
     await Bun.sleep(100);
   }
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
@@ -169,10 +213,22 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     async person(tenant, role = 'customer', email) {
       people += 1;
       const passwordHash = await Bun.password.hash(PASSWORD, { algorithm: 'argon2id' });
-      return createAccount(sql, { tenantId: tenant.id, email: email ?? `${role}${people}@${tenant.slug}.example`, role, passwordHash, displayName: `${role} ${people}` });
+      return createAccount(sql, {
+        tenantId: tenant.id,
+        email: email ?? `${role}${people}@${tenant.slug}.example`,
+        role,
+        passwordHash,
+        displayName: `${role} ${people}`,
+      });
     },
     tenant: (slug, options = {}) =>
-      createTenant(sql, { slug, name: slug, markupBps: options.markupBps ?? 1000, parentId: (options.parent ?? root).id, customDomain: options.customDomain ?? null }),
+      createTenant(sql, {
+        slug,
+        name: slug,
+        markupBps: options.markupBps ?? 1000,
+        parentId: (options.parent ?? root).id,
+        customDomain: options.customDomain ?? null,
+      }),
     async credit(account, nanos) {
       const clearing = await tenantWalletId(sql, account.tenantId, 'clearing');
       await recordTransfer(sql, {
@@ -211,7 +267,10 @@ export async function signIn(page: Page, email: string, password = PASSWORD): Pr
   await openHydrated(page, '/signin');
   await page.getByLabel('E-mail').fill(email);
   await page.getByLabel('Password').fill(password);
-  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/signin'), { waitUntil: 'commit' }), page.getByRole('button', { name: 'Sign in' }).click()]);
+  await Promise.all([
+    page.waitForURL((url) => !url.pathname.startsWith('/signin'), { waitUntil: 'commit' }),
+    page.getByRole('button', { name: 'Sign in' }).click(),
+  ]);
 }
 
 /** The same signed-in browser at phone width: a new context carrying the first one's cookies. */
@@ -224,5 +283,8 @@ export async function phonePage(stack: Stack, from: BrowserContext): Promise<Pag
 /** Saves a full-page screenshot under test-results/screenshots/NAME-desktop.png (or -phone). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   const width = page.viewportSize()?.width ?? DESKTOP.width;
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}-${width < 600 ? 'phone' : 'desktop'}.png`), fullPage: true });
+  await page.screenshot({
+    path: join(SCREENSHOTS, `${name}-${width < 600 ? 'phone' : 'desktop'}.png`),
+    fullPage: true,
+  });
 }

@@ -22,7 +22,13 @@ const deliver = (event: StripeEvent) => deliverSigned(stack, event);
 
 beforeAll(async () => {
   started = await startStripeStack('subscriber@example.com', (s) =>
-    createPlan(s.sql, s.root.id, { name: 'Monthly', priceNanos: 20_000_000_000n, creditNanos: 22_000_000_000n, active: true, sortOrder: 0 }),
+    createPlan(s.sql, s.root.id, {
+      name: 'Monthly',
+      priceNanos: 20_000_000_000n,
+      creditNanos: 22_000_000_000n,
+      active: true,
+      sortOrder: 0,
+    }),
   );
   ({ fake, stack, page } = started);
 }, STACK_START_TIMEOUT_MS);
@@ -34,7 +40,10 @@ test('subscribing goes to Checkout, and the paid first invoice shows the plan ac
   await page.goto('/billing');
   const plan = page.locator('[data-plan="Monthly"]');
   await expect(plan.textContent()).resolves.toContain('+$2.00 bonus');
-  await Promise.all([page.waitForURL('https://checkout.stripe.test/**'), plan.getByRole('button', { name: /Subscribe to Monthly/ }).click()]);
+  await Promise.all([
+    page.waitForURL('https://checkout.stripe.test/**'),
+    plan.getByRole('button', { name: /Subscribe to Monthly/ }).click(),
+  ]);
   const sessionId = new URL(page.url()).pathname.split('/').pop() ?? '';
   const subscribed = fake.subscribe(sessionId);
   subscriptionId = subscribed.subscriptionId;

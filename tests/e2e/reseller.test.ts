@@ -64,7 +64,9 @@ test('a tenant admin adds a pricing rule and the prices follow', async () => {
   await page.getByRole('button', { name: 'Save rule' }).click();
   await page.getByText('Rule for fake/gpt-small saved').waitFor();
   await expect(page.getByTestId('pricing-rules').textContent()).resolves.toContain('50%');
-  await expect(page.locator('[data-testid="model-prices"] [data-model="fake/gpt-small"]').textContent()).resolves.toContain('$1.80');
+  await expect(
+    page.locator('[data-testid="model-prices"] [data-model="fake/gpt-small"]').textContent(),
+  ).resolves.toContain('$1.80');
   await screenshot(page, 'admin-pricing');
 });
 
@@ -75,15 +77,22 @@ test("a customer of the reseller sees the new brand and price on the reseller's 
   await expect(customer.getByTestId('brand-name').textContent()).resolves.toBe('Acme AI');
   await expect(customer.getByTestId('support-email').textContent()).resolves.toBe('help@acme.example');
   await expect(customer.locator('[data-model="fake/gpt-small"]').textContent()).resolves.toContain('$1.80');
-  const brand = await customer.evaluate(() => getComputedStyle(document.querySelector('.app')!).getPropertyValue('--brand').trim());
+  const brand = await customer.evaluate(() =>
+    getComputedStyle(document.querySelector('.app')!).getPropertyValue('--brand').trim(),
+  );
   expect(brand).toBe('#b45309');
 
   // Signing up here makes an account of the reseller, not of the operator.
   await customer.goto('/signup');
   await customer.getByLabel('E-mail').fill('buyer@example.com');
   await customer.getByLabel('Password').fill(PASSWORD);
-  await Promise.all([customer.waitForURL('**/dashboard?welcome=1'), customer.getByRole('button', { name: 'Create account' }).click()]);
-  const [account] = await stack.sql<{ tenant_id: string }[]>`select tenant_id from accounts where email = 'buyer@example.com'`;
+  await Promise.all([
+    customer.waitForURL('**/dashboard?welcome=1'),
+    customer.getByRole('button', { name: 'Create account' }).click(),
+  ]);
+  const [account] = await stack.sql<
+    { tenant_id: string }[]
+  >`select tenant_id from accounts where email = 'buyer@example.com'`;
   expect(account?.tenant_id).toBe(reseller.id);
   await screenshot(customer, 'reseller-dashboard');
   await visitor.close();
@@ -106,16 +115,24 @@ test('the operator sees the console: reports, and customers whose credit can be 
   await row().getByText('Adjust credit').click();
   await row().getByLabel('Amount (USD)').fill('1.25');
   await row().getByRole('button', { name: 'Apply adjustment' }).click();
-  await expect(row().getByLabel('Reason').evaluate((input) => (input as HTMLInputElement).validity.valueMissing)).resolves.toBe(true);
+  await expect(
+    row()
+      .getByLabel('Reason')
+      .evaluate((input) => (input as HTMLInputElement).validity.valueMissing),
+  ).resolves.toBe(true);
   expect(await row().getByLabel('Amount (USD)').inputValue()).toBe('1.25');
-  await expect(stack.sql`select 1 from transfers where kind = 'adjustment'`.then((rows) => rows.length)).resolves.toBe(0);
+  await expect(stack.sql`select 1 from transfers where kind = 'adjustment'`.then((rows) => rows.length)).resolves.toBe(
+    0,
+  );
   await screenshot(console, 'admin-customers');
 
   await row().getByLabel('Reason').fill('Goodwill for the outage');
   await row().getByRole('button', { name: 'Apply adjustment' }).click();
   await console.getByText('Credit adjusted by $1.25').waitFor();
   await expect(row().textContent()).resolves.toContain('$3.25');
-  const [entry] = await stack.sql<{ reason: string }[]>`select memo->>'reason' as reason from transfers where kind = 'adjustment'`;
+  const [entry] = await stack.sql<
+    { reason: string }[]
+  >`select memo->>'reason' as reason from transfers where kind = 'adjustment'`;
   expect(entry?.reason).toBe('Goodwill for the outage');
 
   for (const path of ['/admin', '/admin/customers', '/admin/pricing', '/admin/branding']) {

@@ -11,16 +11,35 @@ import { signIn, startStack, type Stack } from './harness.ts';
  * Stripe's hosted Checkout page is stubbed, and signed delivery of the fake's events.
  */
 
-export type StripeStack = { fake: FakeStripe; stack: Stack; context: BrowserContext; page: Page; customer: Account; close(): Promise<void> };
+export type StripeStack = {
+  fake: FakeStripe;
+  stack: Stack;
+  context: BrowserContext;
+  page: Page;
+  customer: Account;
+  close(): Promise<void>;
+};
 
-export async function startStripeStack(email: string, prepare: (stack: Stack) => Promise<unknown> = async () => {}): Promise<StripeStack> {
+export async function startStripeStack(
+  email: string,
+  prepare: (stack: Stack) => Promise<unknown> = async () => {},
+): Promise<StripeStack> {
   const fake = await startFakeStripe();
-  const stack = await startStack({ STRIPE_SECRET_KEY: FAKE_SECRET_KEY, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET, STRIPE_API_BASE_URL: fake.url });
+  const stack = await startStack({
+    STRIPE_SECRET_KEY: FAKE_SECRET_KEY,
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    STRIPE_API_BASE_URL: fake.url,
+  });
   await prepare(stack);
   const customer = await stack.person(stack.root, 'customer', email);
   const context = await stack.context();
   // Stripe's hosted payment page, as far as this browser is concerned.
-  await context.route('https://checkout.stripe.test/**', (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>Checkout</title><h1>Fake Stripe Checkout</h1>' }));
+  await context.route('https://checkout.stripe.test/**', (route) =>
+    route.fulfill({
+      contentType: 'text/html',
+      body: '<!doctype html><title>Checkout</title><h1>Fake Stripe Checkout</h1>',
+    }),
+  );
   const page = await context.newPage();
   await signIn(page, customer.email);
   return {

@@ -37,7 +37,10 @@ test('the billing page offers the packs with their bonus', async () => {
 });
 
 test('buying a pack goes to Checkout, and the balance rises live on the return page after the signed webhook', async () => {
-  await Promise.all([page.waitForURL('https://checkout.stripe.test/**'), page.getByRole('button', { name: /Buy Pro/ }).click()]);
+  await Promise.all([
+    page.waitForURL('https://checkout.stripe.test/**'),
+    page.getByRole('button', { name: /Buy Pro/ }).click(),
+  ]);
   const sessionId = new URL(page.url()).pathname.split('/').pop() ?? '';
   expect(sessionId).toStartWith('cs_');
 
@@ -59,6 +62,8 @@ test('the payment is listed with its receipt', async () => {
   await page.goto('/billing');
   const payments = page.getByTestId('payments');
   await expect(payments.textContent()).resolves.toContain('Paid');
-  await expect(payments.getByRole('link', { name: /Receipt/ }).getAttribute('href')).resolves.toStartWith('https://pay.stripe.test/receipts/');
+  await expect(payments.getByRole('link', { name: /Receipt/ }).getAttribute('href')).resolves.toStartWith(
+    'https://pay.stripe.test/receipts/',
+  );
   await screenshot(page, 'billing');
 });

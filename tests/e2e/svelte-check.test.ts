@@ -8,7 +8,11 @@ test('svelte-check reports no errors in the portal', async () => {
   const portal = join(import.meta.dir, '..', '..', 'portal');
   const sync = Bun.spawnSync(['bun', 'x', 'svelte-kit', 'sync'], { cwd: portal, stdout: 'pipe', stderr: 'pipe' });
   expect(sync.exitCode).toBe(0);
-  const check = Bun.spawn(['bun', 'x', 'svelte-check', '--tsconfig', './tsconfig.json', '--output', 'machine'], { cwd: portal, stdout: 'pipe', stderr: 'pipe' });
+  const check = Bun.spawn(['bun', 'x', 'svelte-check', '--tsconfig', './tsconfig.json', '--output', 'machine'], {
+    cwd: portal,
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
   const [code, out] = await Promise.all([check.exited, new Response(check.stdout).text()]);
   const summary = out.split('\n').find((line) => line.includes('COMPLETED')) ?? out.slice(-2000);
   expect(summary).toMatch(/ 0 ERRORS 0 WARNINGS/);

@@ -40,7 +40,8 @@ function isTokenLimit(value: unknown): value is number | undefined {
 /** The smaller of `max_tokens` and `max_completion_tokens`, or a 400 message. */
 function tokenLimit(body: Record<string, unknown>): number | string {
   const { max_tokens: maxTokens, max_completion_tokens: maxCompletionTokens } = body;
-  if (!isTokenLimit(maxTokens) || !isTokenLimit(maxCompletionTokens)) return 'max_tokens must be a non-negative integer';
+  if (!isTokenLimit(maxTokens) || !isTokenLimit(maxCompletionTokens))
+    return 'max_tokens must be a non-negative integer';
   return Math.min(maxTokens ?? Infinity, maxCompletionTokens ?? Infinity);
 }
 
@@ -51,13 +52,19 @@ function firstToolName(tools: unknown): string | null {
 }
 
 function checkShape(body: Record<string, unknown>, kind: CompletionKind): string | null {
-  if (kind === 'chat') return Array.isArray(body.messages) && body.messages.length > 0 ? null : 'messages must be a non-empty array';
+  if (kind === 'chat')
+    return Array.isArray(body.messages) && body.messages.length > 0 ? null : 'messages must be a non-empty array';
   const { prompt } = body;
   return typeof prompt === 'string' || Array.isArray(prompt) ? null : 'prompt must be a string or an array';
 }
 
 /** Decides the answer to a chat or legacy completion request, or returns a 400 message. */
-export function planAnswer(state: FakeState, body: Record<string, unknown>, behaviour: Behaviour, kind: CompletionKind): Answer | string {
+export function planAnswer(
+  state: FakeState,
+  body: Record<string, unknown>,
+  behaviour: Behaviour,
+  kind: CompletionKind,
+): Answer | string {
   const model = findModel(body.model);
   if (model === undefined) return `${String(body.model)} is not a valid model ID`;
   const shapeError = checkShape(body, kind);
@@ -77,6 +84,7 @@ export function planAnswer(state: FakeState, body: Record<string, unknown>, beha
     finishReason: pieces.length < wanted.length ? 'length' : toolName === null ? 'stop' : 'tool_calls',
     tool: toolName === null ? null : { callId: state.nextId('call_'), name: toolName },
     usage: behaviour.noUsage ? 'none' : behaviour.noCost ? 'tokens' : 'cost',
-    usageInStream: (isRecord(options) && options.include_usage === true) || (isRecord(accounting) && accounting.include === true),
+    usageInStream:
+      (isRecord(options) && options.include_usage === true) || (isRecord(accounting) && accounting.include === true),
   };
 }

@@ -56,7 +56,12 @@ const NUMBER_KEYS: Record<string, NumberKey> = {
   pause_ms: 'pauseMs',
   linger_ms: 'lingerMs',
 };
-const FLAG_KEYS: Record<string, FlagKey> = { hang: 'hang', no_usage: 'noUsage', no_cost: 'noCost', tool_call: 'toolCall' };
+const FLAG_KEYS: Record<string, FlagKey> = {
+  hang: 'hang',
+  no_usage: 'noUsage',
+  no_cost: 'noCost',
+  tool_call: 'toolCall',
+};
 
 /** Bounds every directive value so a typo cannot make a test wait for hours or allocate millions of chunks. */
 const MAX_DIRECTIVE_VALUE = 1_000_000;
@@ -72,8 +77,10 @@ function applySetting(behaviour: Behaviour, setting: string): string | null {
   const numberKey = NUMBER_KEYS[key];
   if (numberKey === undefined || value === undefined) return `unknown fake directive "${setting}"`;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n > MAX_DIRECTIVE_VALUE) return `fake directive ${key} needs an integer from 0 to ${MAX_DIRECTIVE_VALUE}`;
-  if (numberKey === 'status' && (n < 400 || n > 599)) return 'fake directive status needs an HTTP error status (400-599)';
+  if (!/^\d+$/.test(value) || n > MAX_DIRECTIVE_VALUE)
+    return `fake directive ${key} needs an integer from 0 to ${MAX_DIRECTIVE_VALUE}`;
+  if (numberKey === 'status' && (n < 400 || n > 599))
+    return 'fake directive status needs an HTTP error status (400-599)';
   behaviour[numberKey] = n;
   return null;
 }

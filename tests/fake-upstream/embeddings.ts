@@ -40,7 +40,12 @@ function encode(vector: number[], base64: boolean): number[] | string {
 }
 
 /** POST /embeddings: OpenAI's list shape, OpenRouter's usage with an exact cost. */
-export function embeddingsResponse(state: FakeState, flight: Flight, body: Record<string, unknown>, behaviour: Behaviour): Response | Promise<Response> {
+export function embeddingsResponse(
+  state: FakeState,
+  flight: Flight,
+  body: Record<string, unknown>,
+  behaviour: Behaviour,
+): Response | Promise<Response> {
   const model = findModel(body.model);
   if (model === undefined) return errorResponse(400, `${String(body.model)} is not a valid model ID`);
   const inputs = inputsOf(body.input);
@@ -51,7 +56,9 @@ export function embeddingsResponse(state: FakeState, flight: Flight, body: Recor
   const id = state.nextId('gen-');
   const generation = state.openGeneration(id, model, promptTokens, false);
   const cost = behaviour.noCost ? '' : `,"cost":${costUsd(model, promptTokens, 0)}`;
-  const usage = behaviour.noUsage ? '' : `,"usage":{"prompt_tokens":${promptTokens},"total_tokens":${promptTokens}${cost}}`;
+  const usage = behaviour.noUsage
+    ? ''
+    : `,"usage":{"prompt_tokens":${promptTokens},"total_tokens":${promptTokens}${cost}}`;
   const text = `{"id":"${id}","object":"list","model":${model.idJson},"data":${JSON.stringify(data)}${usage}}`;
   const deliver = () => {
     generation.finishReason = 'stop';

@@ -17,7 +17,10 @@ export type Format = {
 };
 
 function chatPieceChoice(answer: Answer, text: string): string {
-  const delta = answer.tool === null ? `{"content":${JSON.stringify(text)}}` : `{"tool_calls":[{"index":0,"function":{"arguments":${JSON.stringify(text)}}}]}`;
+  const delta =
+    answer.tool === null
+      ? `{"content":${JSON.stringify(text)}}`
+      : `{"tool_calls":[{"index":0,"function":{"arguments":${JSON.stringify(text)}}}]}`;
   return `{"index":0,"delta":${delta},"logprobs":null,"finish_reason":null}`;
 }
 
@@ -37,9 +40,17 @@ function chatBodyChoice(answer: Answer): unknown {
           role: 'assistant',
           content: null,
           refusal: null,
-          tool_calls: [{ id: answer.tool.callId, type: 'function', function: { name: answer.tool.name, arguments: text } }],
+          tool_calls: [
+            { id: answer.tool.callId, type: 'function', function: { name: answer.tool.name, arguments: text } },
+          ],
         };
-  return { index: 0, logprobs: null, finish_reason: answer.finishReason, native_finish_reason: answer.finishReason, message };
+  return {
+    index: 0,
+    logprobs: null,
+    finish_reason: answer.finishReason,
+    native_finish_reason: answer.finishReason,
+    message,
+  };
 }
 
 export const CHAT_FORMAT: Format = {
@@ -47,7 +58,8 @@ export const CHAT_FORMAT: Format = {
   streamObject: 'chat.completion.chunk',
   openingChoices: chatOpeningChoices,
   pieceChoice: chatPieceChoice,
-  finishChoice: (reason) => `{"index":0,"delta":{},"logprobs":null,"finish_reason":"${reason}","native_finish_reason":"${reason}"}`,
+  finishChoice: (reason) =>
+    `{"index":0,"delta":{},"logprobs":null,"finish_reason":"${reason}","native_finish_reason":"${reason}"}`,
   bodyChoice: chatBodyChoice,
 };
 
@@ -57,7 +69,12 @@ export const TEXT_FORMAT: Format = {
   openingChoices: () => [],
   pieceChoice: (_answer, text) => `{"index":0,"text":${JSON.stringify(text)},"logprobs":null,"finish_reason":null}`,
   finishChoice: (reason) => `{"index":0,"text":"","logprobs":null,"finish_reason":"${reason}"}`,
-  bodyChoice: (answer) => ({ index: 0, text: answer.pieces.join(''), logprobs: null, finish_reason: answer.finishReason }),
+  bodyChoice: (answer) => ({
+    index: 0,
+    text: answer.pieces.join(''),
+    logprobs: null,
+    finish_reason: answer.finishReason,
+  }),
 };
 
 /** `{"id":…,"object":…,"created":…,"model":…,` — the start every event or body of one answer shares. */

@@ -14,11 +14,39 @@ export type FakeModel = {
 };
 
 export const FAKE_MODELS: FakeModel[] = [
-  { id: 'fake/gpt-small', name: 'Fake: GPT Small', promptUsdPerToken: '0.000001', completionUsdPerToken: '0.000002', contextLength: 16_384, maxCompletionTokens: 4_096 },
-  { id: 'fake/gpt-large', name: 'Fake: GPT Large', promptUsdPerToken: '0.000003', completionUsdPerToken: '0.000015', contextLength: 200_000, maxCompletionTokens: 8_192 },
-  { id: 'fake/embed', name: 'Fake: Embed', promptUsdPerToken: '0.0000001', completionUsdPerToken: '0', contextLength: 8_192, maxCompletionTokens: 0 },
+  {
+    id: 'fake/gpt-small',
+    name: 'Fake: GPT Small',
+    promptUsdPerToken: '0.000001',
+    completionUsdPerToken: '0.000002',
+    contextLength: 16_384,
+    maxCompletionTokens: 4_096,
+  },
+  {
+    id: 'fake/gpt-large',
+    name: 'Fake: GPT Large',
+    promptUsdPerToken: '0.000003',
+    completionUsdPerToken: '0.000015',
+    contextLength: 200_000,
+    maxCompletionTokens: 8_192,
+  },
+  {
+    id: 'fake/embed',
+    name: 'Fake: Embed',
+    promptUsdPerToken: '0.0000001',
+    completionUsdPerToken: '0',
+    contextLength: 8_192,
+    maxCompletionTokens: 0,
+  },
   // A price that is not a whole number of nano-dollars per token, to exercise rounding downstream.
-  { id: 'fake/cheap', name: 'Fake: Cheap', promptUsdPerToken: '0.0000000375', completionUsdPerToken: '0.00000015', contextLength: 32_768, maxCompletionTokens: 2_048 },
+  {
+    id: 'fake/cheap',
+    name: 'Fake: Cheap',
+    promptUsdPerToken: '0.0000000375',
+    completionUsdPerToken: '0.00000015',
+    contextLength: 32_768,
+    maxCompletionTokens: 2_048,
+  },
 ];
 
 /** A catalog model with its prices pre-parsed, so the hot path only multiplies. */
@@ -29,7 +57,8 @@ const ATTO_PER_USD = 10n ** BigInt(ATTO_DIGITS);
 
 function usdToAtto(usd: string): bigint {
   const match = /^(\d+)(?:\.(\d{1,18}))?$/.exec(usd);
-  if (!match) throw new Error(`fake upstream: price "${usd}" is not a plain decimal with at most ${ATTO_DIGITS} decimals`);
+  if (!match)
+    throw new Error(`fake upstream: price "${usd}" is not a plain decimal with at most ${ATTO_DIGITS} decimals`);
   return BigInt(match[1] ?? '0') * ATTO_PER_USD + BigInt((match[2] ?? '').padEnd(ATTO_DIGITS, '0'));
 }
 
@@ -43,7 +72,12 @@ function formatUsd(atto: bigint): string {
 const PRICED = new Map<string, PricedModel>(
   FAKE_MODELS.map((m) => [
     m.id,
-    { ...m, promptAtto: usdToAtto(m.promptUsdPerToken), completionAtto: usdToAtto(m.completionUsdPerToken), idJson: JSON.stringify(m.id) },
+    {
+      ...m,
+      promptAtto: usdToAtto(m.promptUsdPerToken),
+      completionAtto: usdToAtto(m.completionUsdPerToken),
+      idJson: JSON.stringify(m.id),
+    },
   ]),
 );
 
@@ -59,7 +93,12 @@ export function costUsd(model: PricedModel, promptTokens: number, completionToke
  * OpenRouter's usage object. `cost` is spliced in as raw JSON text because JSON.stringify of a
  * float would print 3 × 0.000001 as 0.0000030000000000000005.
  */
-export function usageJson(model: PricedModel, promptTokens: number, completionTokens: number, withCost: boolean): string {
+export function usageJson(
+  model: PricedModel,
+  promptTokens: number,
+  completionTokens: number,
+  withCost: boolean,
+): string {
   const tokens = `{"prompt_tokens":${promptTokens},"completion_tokens":${completionTokens},"total_tokens":${promptTokens + completionTokens}`;
   return withCost ? `${tokens},"cost":${costUsd(model, promptTokens, completionTokens)}}` : `${tokens}}`;
 }
@@ -73,6 +112,10 @@ export const MODELS_JSON = JSON.stringify({
     description: `${m.name}, a deterministic model served by Tollgate's fake upstream for tests.`,
     context_length: m.contextLength,
     pricing: { prompt: m.promptUsdPerToken, completion: m.completionUsdPerToken, request: '0', image: '0' },
-    top_provider: { context_length: m.contextLength, max_completion_tokens: m.maxCompletionTokens, is_moderated: false },
+    top_provider: {
+      context_length: m.contextLength,
+      max_completion_tokens: m.maxCompletionTokens,
+      is_moderated: false,
+    },
   })),
 });

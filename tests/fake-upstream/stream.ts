@@ -31,7 +31,8 @@ const DONE = 'data: [DONE]\n\n';
  */
 const CUT_GRACE_MS = 25;
 // Mirrors the secret-bearing metadata OpenRouter errors can carry, so gateway tests can prove it is never forwarded.
-const STREAM_ERROR = '"error":{"code":502,"message":"Fake upstream: provider disconnected mid-stream","metadata":{"provider_key":"sk-upstream-SECRET"}},';
+const STREAM_ERROR =
+  '"error":{"code":502,"message":"Fake upstream: provider disconnected mid-stream","metadata":{"provider_key":"sk-upstream-SECRET"}},';
 
 function tailOf(answer: Answer, format: Format, base: string, produced: number): string {
   const finish = `${base}"choices":[${format.finishChoice(answer.finishReason)}]}\n\n`;
@@ -47,10 +48,24 @@ function buildScript(answer: Answer, format: Format, behaviour: Behaviour): Scri
   const cut = cutAfter !== null && (streamErrorAfter === null || cutAfter <= streamErrorAfter);
   const failed = !cut && streamErrorAfter !== null;
   const stopAfter = Math.min(answer.pieces.length, cutAfter ?? Infinity, streamErrorAfter ?? Infinity);
-  const head = PROCESSING_COMMENT + format.openingChoices(answer).map((choice) => `${base}"choices":[${choice}]}\n\n`).join('');
-  const tokens = answer.pieces.slice(0, stopAfter).map((text) => `${base}"choices":[${format.pieceChoice(answer, text)}]}\n\n`);
+  const head =
+    PROCESSING_COMMENT +
+    format
+      .openingChoices(answer)
+      .map((choice) => `${base}"choices":[${choice}]}\n\n`)
+      .join('');
+  const tokens = answer.pieces
+    .slice(0, stopAfter)
+    .map((text) => `${base}"choices":[${format.pieceChoice(answer, text)}]}\n\n`);
   if (cut) return { head, tokens, tail: '', cut, finishReason: null };
-  if (failed) return { head, tokens, tail: `${base}${STREAM_ERROR}"choices":[${format.finishChoice('error')}]}\n\n`, cut, finishReason: 'error' };
+  if (failed)
+    return {
+      head,
+      tokens,
+      tail: `${base}${STREAM_ERROR}"choices":[${format.finishChoice('error')}]}\n\n`,
+      cut,
+      finishReason: 'error',
+    };
   return { head, tokens, tail: tailOf(answer, format, base, tokens.length), cut, finishReason: answer.finishReason };
 }
 
@@ -63,7 +78,10 @@ async function send(controller: ReadableStreamDirectController, text: string): P
 }
 
 /** Plays a script with its timings; ends when done, when cut, or silently once the client has gone. */
-async function play(controller: ReadableStreamDirectController, { script, answer, behaviour, generation, flight }: Playback): Promise<void> {
+async function play(
+  controller: ReadableStreamDirectController,
+  { script, answer, behaviour, generation, flight }: Playback,
+): Promise<void> {
   await send(controller, script.head);
   for (const [index, token] of script.tokens.entries()) {
     if (behaviour.delayMs > 0) await Bun.sleep(behaviour.delayMs);
@@ -89,7 +107,13 @@ async function play(controller: ReadableStreamDirectController, { script, answer
   controller.close();
 }
 
-export function streamResponse(answer: Answer, format: Format, behaviour: Behaviour, generation: GenerationRecord, flight: Flight): Response {
+export function streamResponse(
+  answer: Answer,
+  format: Format,
+  behaviour: Behaviour,
+  generation: GenerationRecord,
+  flight: Flight,
+): Response {
   const script = buildScript(answer, format, behaviour);
   if (!script.cut && behaviour.delayMs === 0 && behaviour.pauseMs === 0 && behaviour.lingerMs === 0) {
     setProduced(generation, answer.model, script.tokens.length);
@@ -101,7 +125,12 @@ export function streamResponse(answer: Answer, format: Format, behaviour: Behavi
     generation.cancelled = true;
   });
   const playback: Playback = { script, answer, behaviour, generation, flight };
-  const source: Bun.DirectUnderlyingSource<Uint8Array> = { type: 'direct', pull: (controller) => play(controller, playback) };
+  const source: Bun.DirectUnderlyingSource<Uint8Array> = {
+    type: 'direct',
+    pull: (controller) => play(controller, playback),
+  };
   // Bun's direct streams are missing from the DOM overloads TypeScript picks here.
-  return new Response(new ReadableStream(source as unknown as UnderlyingDefaultSource<Uint8Array>), { headers: SSE_HEADERS });
+  return new Response(new ReadableStream(source as unknown as UnderlyingDefaultSource<Uint8Array>), {
+    headers: SSE_HEADERS,
+  });
 }

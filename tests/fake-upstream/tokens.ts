@@ -37,7 +37,9 @@ export function fakePromptTokens(body: unknown): number {
   if (Array.isArray(body.messages)) {
     let tokens = 0;
     for (const message of body.messages) {
-      tokens += Math.ceil(contentBytes(isRecord(message) ? message.content : undefined) / BYTES_PER_TOKEN) + MESSAGE_OVERHEAD_TOKENS;
+      tokens +=
+        Math.ceil(contentBytes(isRecord(message) ? message.content : undefined) / BYTES_PER_TOKEN) +
+        MESSAGE_OVERHEAD_TOKENS;
     }
     return tokens;
   }

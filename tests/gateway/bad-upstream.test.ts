@@ -13,10 +13,26 @@ let h: Harness;
 let upstream: ReturnType<typeof Bun.serve>;
 let next = '';
 beforeAll(async () => {
-  upstream = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response(next, { headers: { 'content-type': 'application/json' } }) });
+  upstream = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    fetch: () => new Response(next, { headers: { 'content-type': 'application/json' } }),
+  });
   const routesFile = join(mkdtempSync(join(tmpdir(), 'tollgate-routes-')), 'routes.json');
   const proxy = { name: 'proxy', options: { baseUrl: `http://127.0.0.1:${upstream.port}` } };
-  writeFileSync(routesFile, JSON.stringify({ routes: [{ method: 'POST', path: '/v1/odd/chat/completions', endpoint: 'chat', plugins: ['auth', 'ratelimit', 'balance', proxy, 'meter', 'debit'] }] }));
+  writeFileSync(
+    routesFile,
+    JSON.stringify({
+      routes: [
+        {
+          method: 'POST',
+          path: '/v1/odd/chat/completions',
+          endpoint: 'chat',
+          plugins: ['auth', 'ratelimit', 'balance', proxy, 'meter', 'debit'],
+        },
+      ],
+    }),
+  );
   h = await startHarness({ TOLLGATE_ROUTES_FILE: routesFile });
 });
 afterAll(async () => {
@@ -36,7 +52,10 @@ test('a 200 answer that is not a JSON object is 502 upstream_invalid_response, n
     const answer = (await response.json()) as { error?: { code?: string } };
     expect([body, response.status, answer.error?.code]).toEqual([body, 502, 'upstream_invalid_response']);
   }
-  const settled = await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n);
+  const settled = await eventually(
+    () => walletBalance(h.sql, account.walletId),
+    (b) => b?.heldNanos === 0n,
+  );
   expect(settled?.availableNanos).toBe(1_000_000_000n);
 });
 
@@ -57,9 +76,15 @@ test('an implausible usage report (1e20 tokens, a $1e300 cost) is ignored: the r
   expect(response.status).toBe(200);
   const answer = (await response.json()) as { usage: { cost?: unknown } };
   expect(answer.usage.cost).toBeUndefined();
-  const settled = await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n && (b?.availableNanos ?? 0n) < 1_000_000_000n, 15_000);
+  const settled = await eventually(
+    () => walletBalance(h.sql, account.walletId),
+    (b) => b?.heldNanos === 0n && (b?.availableNanos ?? 0n) < 1_000_000_000n,
+    15_000,
+  );
   expect(settled?.availableNanos).toBeGreaterThan(0n);
-  const [row] = await h.sql<{ estimated: boolean }[]>`select estimated from requests where account_id = ${account.id}::uuid`;
+  const [row] = await h.sql<
+    { estimated: boolean }[]
+  >`select estimated from requests where account_id = ${account.id}::uuid`;
   expect(row?.estimated).toBe(true);
 }, 30_000);
 
@@ -75,6 +100,10 @@ test('an upstream that never ends its body after [DONE] is cut: the client is an
   for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
   expect(text).toBe('tok0 tok1 ');
   expect(h.upstream.aborted).toBe(abortedBefore);
-  const aborted = await eventually(async () => h.upstream.aborted, (n) => n > abortedBefore, UPSTREAM_END_AFTER_DONE_MS + 3_000);
+  const aborted = await eventually(
+    async () => h.upstream.aborted,
+    (n) => n > abortedBefore,
+    UPSTREAM_END_AFTER_DONE_MS + 3_000,
+  );
   expect(aborted).toBe(abortedBefore + 1);
 }, 15_000);

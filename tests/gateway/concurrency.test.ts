@@ -22,8 +22,15 @@ test('200 concurrent requests (half streamed) on a balance covering 100: exactly
   // Learn the exact hold of one request from a probe customer's ledger.
   const probe = await h.customer('1.00');
   const probeClient = h.client(probe.key);
-  const pending = probeClient.chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: CONTENT }], max_tokens: 10 });
-  const held = await eventually(() => walletBalance(h.sql, probe.account.walletId), (b) => (b?.heldNanos ?? 0n) > 0n);
+  const pending = probeClient.chat.completions.create({
+    model: 'fake/gpt-small',
+    messages: [{ role: 'user', content: CONTENT }],
+    max_tokens: 10,
+  });
+  const held = await eventually(
+    () => walletBalance(h.sql, probe.account.walletId),
+    (b) => (b?.heldNanos ?? 0n) > 0n,
+  );
   const holdNanos = held?.heldNanos ?? 0n;
   await pending;
   expect(holdNanos).toBeGreaterThan(0n);
@@ -59,7 +66,11 @@ test('200 concurrent requests (half streamed) on a balance covering 100: exactly
   expect(results.filter((r) => r === 'ok').length).toBe(AFFORDABLE);
   expect(results.filter((r) => r === 402).length).toBe(REQUESTS - AFFORDABLE);
   expect(lowest).toBeGreaterThanOrEqual(0n);
-  const settled = await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n, 10_000);
+  const settled = await eventually(
+    () => walletBalance(h.sql, account.walletId),
+    (b) => b?.heldNanos === 0n,
+    10_000,
+  );
   expect(settled?.availableNanos).toBeGreaterThanOrEqual(0n);
   expect((await verifyLedger(h.sql)).violations).toEqual([]);
 }, 60_000);

@@ -19,13 +19,20 @@ describe('hold expiry settings', () => {
   });
 
   test('accept whole seconds', () => {
-    expect(loadConfig({ TOLLGATE_HOLD_TTL_SECONDS: '4', TOLLGATE_SWEEP_INTERVAL_SECONDS: '1' })).toMatchObject({ holdTtlSeconds: 4, sweepIntervalSeconds: 1 });
+    expect(loadConfig({ TOLLGATE_HOLD_TTL_SECONDS: '4', TOLLGATE_SWEEP_INTERVAL_SECONDS: '1' })).toMatchObject({
+      holdTtlSeconds: 4,
+      sweepIntervalSeconds: 1,
+    });
   });
 
   test('refuse zero, fractions, words and values past the maximum, naming the variable', () => {
-    expect(refusal({ TOLLGATE_HOLD_TTL_SECONDS: '0' })).toBe('TOLLGATE_HOLD_TTL_SECONDS: must be a whole number of seconds from 1 to 604800, got "0"');
+    expect(refusal({ TOLLGATE_HOLD_TTL_SECONDS: '0' })).toBe(
+      'TOLLGATE_HOLD_TTL_SECONDS: must be a whole number of seconds from 1 to 604800, got "0"',
+    );
     expect(refusal({ TOLLGATE_HOLD_TTL_SECONDS: '1.5' })).toStartWith('TOLLGATE_HOLD_TTL_SECONDS:');
     expect(refusal({ TOLLGATE_SWEEP_INTERVAL_SECONDS: 'often' })).toStartWith('TOLLGATE_SWEEP_INTERVAL_SECONDS:');
-    expect(refusal({ TOLLGATE_SWEEP_INTERVAL_SECONDS: '61' })).toBe('TOLLGATE_SWEEP_INTERVAL_SECONDS: must be a whole number of seconds from 1 to 60, got "61"');
+    expect(refusal({ TOLLGATE_SWEEP_INTERVAL_SECONDS: '61' })).toBe(
+      'TOLLGATE_SWEEP_INTERVAL_SECONDS: must be a whole number of seconds from 1 to 60, got "61"',
+    );
   });
 });

@@ -17,7 +17,12 @@ const CHAT = { model: 'fake/gpt-small', messages: [{ role: 'user', content: 'hi'
 function preflight(origin: string, host?: string): Promise<Response> {
   return fetch(`${h.gateway.url}/v1/chat/completions`, {
     method: 'OPTIONS',
-    headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type', ...(host ? { host } : {}) },
+    headers: {
+      origin,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization, content-type',
+      ...(host ? { host } : {}),
+    },
   });
 }
 
@@ -30,7 +35,9 @@ function chatFrom(origin: string | undefined, key: string): Promise<Response> {
 }
 
 async function requestCount(accountId: string): Promise<number> {
-  const [row] = await h.sql<{ n: number }[]>`select count(*)::int4 as n from requests where account_id = ${accountId}::uuid`;
+  const [row] = await h.sql<
+    { n: number }[]
+  >`select count(*)::int4 as n from requests where account_id = ${accountId}::uuid`;
   return row?.n ?? 0;
 }
 
@@ -51,16 +58,28 @@ describe('with no origins configured', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
     const exposed = response.headers.get('access-control-expose-headers') ?? '';
-    for (const header of ['x-request-id', 'retry-after', 'x-ratelimit-remaining-requests']) expect(exposed).toContain(header);
-    const refused = await fetch(`${h.gateway.url}/v1/chat/completions`, { method: 'POST', headers: { origin: 'https://some-app.example' }, body: '{}' });
+    for (const header of ['x-request-id', 'retry-after', 'x-ratelimit-remaining-requests'])
+      expect(exposed).toContain(header);
+    const refused = await fetch(`${h.gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { origin: 'https://some-app.example' },
+      body: '{}',
+    });
     expect(refused.status).toBe(401);
     expect(refused.headers.get('access-control-allow-origin')).toBe('*');
   });
 
   test('the openai SDK sending an Origin header gets its completion and the request id', async () => {
     const { key } = await h.customer('1');
-    const client = new OpenAI({ apiKey: key, baseURL: `${h.gateway.url}/v1`, maxRetries: 0, defaultHeaders: { origin: 'https://browser-app.example' } });
-    const { data, response } = await client.chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'hello' }] }).withResponse();
+    const client = new OpenAI({
+      apiKey: key,
+      baseURL: `${h.gateway.url}/v1`,
+      maxRetries: 0,
+      defaultHeaders: { origin: 'https://browser-app.example' },
+    });
+    const { data, response } = await client.chat.completions
+      .create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'hello' }] })
+      .withResponse();
     expect(data.choices[0]?.message.content).toBeTruthy();
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
     expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { parseUsd } from '../../core/money.ts';
 import { MAX_OUTPUT_TOKENS } from '../../core/openai-request.ts';
-import OpenAI, { APIError } from 'openai';
+import OpenAI, { type APIError } from 'openai';
 import { revokeApiKey } from '../../db/queries/api-keys.ts';
 import { upsertPolicy } from '../../db/queries/rate-limit-policies.ts';
 import { walletBalance } from '../../db/queries/transfers.ts';
@@ -16,9 +16,17 @@ afterAll(async () => {
   await h.close();
 });
 
-const chat = (client: OpenAI, model = 'fake/gpt-small') => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
+const chat = (client: OpenAI, model = 'fake/gpt-small') =>
+  client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
 
-async function raw(path: string, init: RequestInit): Promise<{ status: number; body: { error?: { message: string; type: string; code: string; param: string | null } }; headers: Headers }> {
+async function raw(
+  path: string,
+  init: RequestInit,
+): Promise<{
+  status: number;
+  body: { error?: { message: string; type: string; code: string; param: string | null } };
+  headers: Headers;
+}> {
   const response = await fetch(`${h.gateway.url}${path}`, init);
   return { status: response.status, body: (await response.json()) as never, headers: response.headers };
 }
@@ -55,7 +63,7 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
     expect((error as APIError).code).toBe('expired_api_key');
   });
 
-  test('a model outside the key\'s allowed list is 403 PermissionDeniedError', async () => {
+  test("a model outside the key's allowed list is 403 PermissionDeniedError", async () => {
     const { key } = await h.customer('1', { allowedModels: ['fake/gpt-large'] });
     expect(await chat(h.client(key)).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.PermissionDeniedError);
   });
@@ -93,7 +101,10 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
       ['{"model":"fake/gpt-small","messages":[{"role":"user","content":"x"}],"stream":"yes"}', 'stream'],
       // Its hold would not fit in a bigint: this was a 503, as if the database were down.
       ['{"model":"fake/gpt-small","messages":[{"role":"user","content":"x"}],"max_tokens":1e20}', 'max_tokens'],
-      [`{"model":"fake/gpt-small","messages":[{"role":"user","content":"x"}],"max_completion_tokens":${MAX_OUTPUT_TOKENS + 1}}`, 'max_completion_tokens'],
+      [
+        `{"model":"fake/gpt-small","messages":[{"role":"user","content":"x"}],"max_completion_tokens":${MAX_OUTPUT_TOKENS + 1}}`,
+        'max_completion_tokens',
+      ],
     ];
     for (const [body, param] of cases) {
       const answer = await raw('/v1/chat/completions', { method: 'POST', headers, body });
@@ -105,8 +116,15 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
 
   test('an oversized body is 413', async () => {
     const { key } = await h.customer('1');
-    const body = JSON.stringify({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'x'.repeat(21 * 1024 * 1024) }] });
-    const answer = await raw('/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body });
+    const body = JSON.stringify({
+      model: 'fake/gpt-small',
+      messages: [{ role: 'user', content: 'x'.repeat(21 * 1024 * 1024) }],
+    });
+    const answer = await raw('/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}` },
+      body,
+    });
     expect(answer.status).toBe(413);
     expect(answer.body.error?.code).toBe('request_too_large');
   });
@@ -117,21 +135,42 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
     let sent = 0;
     const body = new ReadableStream<Uint8Array>({
       pull(controller) {
-        if (sent === 0) controller.enqueue(new TextEncoder().encode('{"model":"fake/gpt-small","messages":[{"role":"user","content":"'));
+        if (sent === 0)
+          controller.enqueue(
+            new TextEncoder().encode('{"model":"fake/gpt-small","messages":[{"role":"user","content":"'),
+          );
         if (sent++ < 22) controller.enqueue(chunk);
         else controller.close();
       },
     });
-    const answer = await raw('/v1/chat/completions', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body, duplex: 'half' } as RequestInit);
+    const answer = await raw('/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}` },
+      body,
+      duplex: 'half',
+    } as RequestInit);
     expect(answer.status).toBe(413);
     expect(answer.body.error?.code).toBe('request_too_large');
   });
 
   test('requests over the per-key limit get 429 with retry-after and rate-limit headers', async () => {
     const { key, keyId } = await h.customer('1');
-    await upsertPolicy(h.sql, { kind: 'apiKey', id: keyId }, { requestsPerMinute: 2, requestsPerHour: null, tokensPerMinute: null, concurrentRequests: null, spendPerDayNanos: null, spendPerMonthNanos: null });
+    await upsertPolicy(
+      h.sql,
+      { kind: 'apiKey', id: keyId },
+      {
+        requestsPerMinute: 2,
+        requestsPerHour: null,
+        tokensPerMinute: null,
+        concurrentRequests: null,
+        spendPerDayNanos: null,
+        spendPerMonthNanos: null,
+      },
+    );
     const client = h.client(key);
-    const first = await client.chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'a' }] }).withResponse();
+    const first = await client.chat.completions
+      .create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'a' }] })
+      .withResponse();
     expect(first.response.headers.get('x-ratelimit-limit-requests')).toBe('2');
     await chat(client);
     const error = (await chat(client).catch((e: unknown) => e)) as APIError;
@@ -141,8 +180,21 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
 
   test('a slow upload takes no concurrency slot until its body has arrived', async () => {
     const { key, keyId } = await h.customer('1');
-    await upsertPolicy(h.sql, { kind: 'apiKey', id: keyId }, { requestsPerMinute: null, requestsPerHour: null, tokensPerMinute: null, concurrentRequests: 1, spendPerDayNanos: null, spendPerMonthNanos: null });
-    const payload = new TextEncoder().encode(JSON.stringify({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'slow' }] }));
+    await upsertPolicy(
+      h.sql,
+      { kind: 'apiKey', id: keyId },
+      {
+        requestsPerMinute: null,
+        requestsPerHour: null,
+        tokensPerMinute: null,
+        concurrentRequests: 1,
+        spendPerDayNanos: null,
+        spendPerMonthNanos: null,
+      },
+    );
+    const payload = new TextEncoder().encode(
+      JSON.stringify({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'slow' }] }),
+    );
     let step = 0;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
@@ -154,7 +206,12 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
         step += 1;
       },
     });
-    const slow = fetch(`${h.gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
+    const slow = fetch(`${h.gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
     await Bun.sleep(300);
     // The key allows one request at a time; the first is still uploading, so this one is served.
     const quick = await chat(h.client(key));
@@ -184,23 +241,56 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
 
   test("GET /v1/key lists the key's and the account's policies by subject, spend limits as exact USD", async () => {
     const { key, keyId, account } = await h.customer('1');
-    const none = { requestsPerMinute: null, requestsPerHour: null, tokensPerMinute: null, concurrentRequests: null, spendPerDayNanos: null, spendPerMonthNanos: null };
-    await upsertPolicy(h.sql, { kind: 'apiKey', id: keyId }, { ...none, tokensPerMinute: 100_000, spendPerDayNanos: 30_000n });
+    const none = {
+      requestsPerMinute: null,
+      requestsPerHour: null,
+      tokensPerMinute: null,
+      concurrentRequests: null,
+      spendPerDayNanos: null,
+      spendPerMonthNanos: null,
+    };
+    await upsertPolicy(
+      h.sql,
+      { kind: 'apiKey', id: keyId },
+      { ...none, tokensPerMinute: 100_000, spendPerDayNanos: 30_000n },
+    );
     await upsertPolicy(h.sql, { kind: 'account', id: account.id }, { ...none, concurrentRequests: 3 });
-    const body = (await (await fetch(`${h.gateway.url}/v1/key`, { headers: { authorization: `Bearer ${key}` } })).json()) as { data: { rate_limits: unknown } };
+    const body = (await (
+      await fetch(`${h.gateway.url}/v1/key`, { headers: { authorization: `Bearer ${key}` } })
+    ).json()) as { data: { rate_limits: unknown } };
     expect(body.data.rate_limits).toEqual({
-      key: { requestsPerMinute: null, requestsPerHour: null, tokensPerMinute: 100_000, concurrentRequests: null, spendPerDayUsd: '0.00003', spendPerMonthUsd: null },
-      account: { requestsPerMinute: null, requestsPerHour: null, tokensPerMinute: null, concurrentRequests: 3, spendPerDayUsd: null, spendPerMonthUsd: null },
+      key: {
+        requestsPerMinute: null,
+        requestsPerHour: null,
+        tokensPerMinute: 100_000,
+        concurrentRequests: null,
+        spendPerDayUsd: '0.00003',
+        spendPerMonthUsd: null,
+      },
+      account: {
+        requestsPerMinute: null,
+        requestsPerHour: null,
+        tokensPerMinute: null,
+        concurrentRequests: 3,
+        spendPerDayUsd: null,
+        spendPerMonthUsd: null,
+      },
     });
   });
 
   test('GET /v1/key reports the usage of a key without a credit limit too', async () => {
     const { key, account } = await h.customer('1');
     await chat(h.client(key));
-    const settled = await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n && (b?.availableNanos ?? 0n) < 1_000_000_000n);
+    const settled = await eventually(
+      () => walletBalance(h.sql, account.walletId),
+      (b) => b?.heldNanos === 0n && (b?.availableNanos ?? 0n) < 1_000_000_000n,
+    );
     const spent = 1_000_000_000n - (settled?.availableNanos ?? 0n);
     const answer = await eventually(
-      async () => (await (await fetch(`${h.gateway.url}/v1/key`, { headers: { authorization: `Bearer ${key}` } })).json()) as { data: { usage: string; limit: string | null } },
+      async () =>
+        (await (await fetch(`${h.gateway.url}/v1/key`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
+          data: { usage: string; limit: string | null };
+        },
       (body) => body.data.usage !== '0.00',
     );
     expect(answer.data.limit).toBeNull();
@@ -211,7 +301,10 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
     const { key, account } = await h.customer('1');
     await chat(h.client(key));
     await chat(h.client(`${key.slice(0, 10)}XXXXXXXXXXXXXXXXXXXX`)).catch(() => {});
-    await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n);
+    await eventually(
+      () => walletBalance(h.sql, account.walletId),
+      (b) => b?.heldNanos === 0n,
+    );
     const logs = h.logs.join('\n');
     expect(logs).not.toContain(key);
     expect(logs).not.toContain(UPSTREAM_KEY);

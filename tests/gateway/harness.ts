@@ -31,7 +31,15 @@ export type Harness = {
 export async function startHarness(env: Record<string, string> = {}, options: GatewayOptions = {}): Promise<Harness> {
   const { sql, url } = await testDatabase();
   const upstream = await startFakeUpstream({ apiKey: UPSTREAM_KEY });
-  const config = loadConfig({ HOST: '127.0.0.1', DATABASE_URL: url, UPSTREAM_BASE_URL: upstream.baseUrl, UPSTREAM_API_KEY: UPSTREAM_KEY, TOLLGATE_KEY_PEPPER: PEPPER, LOG_LEVEL: 'debug', ...env });
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    DATABASE_URL: url,
+    UPSTREAM_BASE_URL: upstream.baseUrl,
+    UPSTREAM_API_KEY: UPSTREAM_KEY,
+    TOLLGATE_KEY_PEPPER: PEPPER,
+    LOG_LEVEL: 'debug',
+    ...env,
+  });
   const logs: string[] = [];
   const log = createLogger(config.logLevel, (line) => logs.push(line));
   const root = await ensureRootTenant(sql, config.defaultMarkupBps);
@@ -63,7 +71,8 @@ export async function startHarness(env: Record<string, string> = {}, options: Ga
       const { key, apiKey } = await createApiKey(sql, PEPPER, { accountId: account.id, ...keyOptions });
       return { account, key, keyId: apiKey.id };
     },
-    client: (key, clientOptions = {}) => new OpenAI({ apiKey: key, baseURL: `${gateway.url}/v1`, maxRetries: clientOptions.maxRetries ?? 0 }),
+    client: (key, clientOptions = {}) =>
+      new OpenAI({ apiKey: key, baseURL: `${gateway.url}/v1`, maxRetries: clientOptions.maxRetries ?? 0 }),
     async close() {
       await gateway.stop(5_000);
       await upstream.close();
@@ -72,7 +81,11 @@ export async function startHarness(env: Record<string, string> = {}, options: Ga
 }
 
 /** Waits until the condition holds, for settlement that happens just after a response ends. */
-export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 5_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

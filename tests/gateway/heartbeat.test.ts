@@ -29,12 +29,20 @@ test('a silent stream gets a keep-alive comment each second of silence, and the 
   expect(events.at(-1)).toBe('data: [DONE]');
   const relayed = events
     .filter((event) => event.startsWith('data: {'))
-    .map((event) => (JSON.parse(event.slice(6)) as { choices: { delta?: { content?: string } }[] }).choices[0]?.delta?.content ?? '')
+    .map(
+      (event) =>
+        (JSON.parse(event.slice(6)) as { choices: { delta?: { content?: string } }[] }).choices[0]?.delta?.content ??
+        '',
+    )
     .join('');
   expect(relayed.length).toBeGreaterThan(0);
 
   const client = h.client(key);
-  const stream = await client.chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: PAUSED }], stream: true });
+  const stream = await client.chat.completions.create({
+    model: 'fake/gpt-small',
+    messages: [{ role: 'user', content: PAUSED }],
+    stream: true,
+  });
   let content = '';
   for await (const chunk of stream) content += chunk.choices[0]?.delta?.content ?? '';
   expect(content).toBe(relayed);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import OpenAI, { APIError } from 'openai';
+import OpenAI, { type APIError } from 'openai';
 import { FEMTOS_PER_NANO, usdPerTokenToNanosPerMtok } from '../../core/money.ts';
 import { ceilDiv, priceNanos } from '../../core/pricing.ts';
 import { walletBalance } from '../../db/queries/transfers.ts';
@@ -15,14 +15,27 @@ afterAll(async () => {
   await h.close();
 });
 
-const SMALL = { prompt: usdPerTokenToNanosPerMtok('0.000001') ?? 0n, completion: usdPerTokenToNanosPerMtok('0.000002') ?? 0n };
+const SMALL = {
+  prompt: usdPerTokenToNanosPerMtok('0.000001') ?? 0n,
+  completion: usdPerTokenToNanosPerMtok('0.000002') ?? 0n,
+};
 /** The customer's price for a fake/gpt-small request at the root's default 20% markup. */
 const smallCharge = (promptTokens: number, completionTokens: number) =>
   priceNanos(BigInt(promptTokens) * SMALL.prompt + BigInt(completionTokens) * SMALL.completion, [2000]);
 
 async function requestRow(requestId: string) {
   const rows = await eventually(
-    () => h.sql<{ outcome: string; charge_nanos: bigint; prompt_tokens: number; completion_tokens: number; estimated: boolean; cost_nanos: bigint }[]>`select * from requests where id = ${requestId}`,
+    () =>
+      h.sql<
+        {
+          outcome: string;
+          charge_nanos: bigint;
+          prompt_tokens: number;
+          completion_tokens: number;
+          estimated: boolean;
+          cost_nanos: bigint;
+        }[]
+      >`select * from requests where id = ${requestId}`,
     (r) => r.length === 1,
   );
   return rows[0];
@@ -48,13 +61,18 @@ describe('chat completions through the official SDK', () => {
     const row = await requestRow(requestId);
     expect(row?.charge_nanos).toBe(charge);
     expect(row?.outcome).toBe('completed');
-    const balance = await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n);
+    const balance = await eventually(
+      () => walletBalance(h.sql, account.walletId),
+      (b) => b?.heldNanos === 0n,
+    );
     expect(balance?.availableNanos).toBe(1_000_000_000n - charge);
   });
 
   test('the upstream receives the upstream key, never the customer key, and a usage request', async () => {
     const { key } = await h.customer('1.00');
-    await h.client(key).chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'check headers' }] });
+    await h
+      .client(key)
+      .chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'check headers' }] });
     const seen = h.upstream.requests.at(-1);
     expect(seen?.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
     expect(JSON.stringify(seen)).not.toContain(key);
@@ -63,7 +81,14 @@ describe('chat completions through the official SDK', () => {
   test('a streamed completion arrives incrementally and byte-identical, and is charged from the usage chunk', async () => {
     const { key } = await h.customer('1.00');
     const messages = [{ role: 'user' as const, content: 'stream please [[fake:chunks=6,delay_ms=30]]' }];
-    const stream = await h.client(key).chat.completions.create({ model: 'fake/gpt-small', messages, stream: true, stream_options: { include_usage: true } });
+    const stream = await h
+      .client(key)
+      .chat.completions.create({
+        model: 'fake/gpt-small',
+        messages,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
     const arrivals: number[] = [];
     let text = '';
     let usage: (OpenAI.CompletionUsage & { cost?: number }) | undefined;
@@ -83,19 +108,29 @@ describe('chat completions through the official SDK', () => {
 
   test('a stream without include_usage gets no usage chunk but is still charged', async () => {
     const { key, account } = await h.customer('1.00');
-    const stream = await h.client(key).chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    const stream = await h
+      .client(key)
+      .chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'hi' }], stream: true });
     let sawUsage = false;
     for await (const chunk of stream) if (chunk.usage) sawUsage = true;
     expect(sawUsage).toBe(false);
-    const balance = await eventually(() => walletBalance(h.sql, account.walletId), (b) => (b?.availableNanos ?? 0n) < 1_000_000_000n && b?.heldNanos === 0n);
-    expect(balance?.availableNanos).toBe(1_000_000_000n - smallCharge(fakePromptTokens({ messages: [{ role: 'user', content: 'hi' }] }), 5));
+    const balance = await eventually(
+      () => walletBalance(h.sql, account.walletId),
+      (b) => (b?.availableNanos ?? 0n) < 1_000_000_000n && b?.heldNanos === 0n,
+    );
+    expect(balance?.availableNanos).toBe(
+      1_000_000_000n - smallCharge(fakePromptTokens({ messages: [{ role: 'user', content: 'hi' }] }), 5),
+    );
   });
 
   test('a stream is complete at [DONE], even when the upstream keeps its body open after it', async () => {
     const { key } = await h.customer('1.00');
     const messages = [{ role: 'user' as const, content: 'done early [[fake:chunks=3,delay_ms=10,linger_ms=3000]]' }];
     const started = performance.now();
-    const { data: stream, response } = await h.client(key).chat.completions.create({ model: 'fake/gpt-small', messages, stream: true }).withResponse();
+    const { data: stream, response } = await h
+      .client(key)
+      .chat.completions.create({ model: 'fake/gpt-small', messages, stream: true })
+      .withResponse();
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     expect(text).toBe('tok0 tok1 tok2 ');
@@ -111,7 +146,12 @@ describe('chat completions through the official SDK', () => {
     const completion = await h.client(key).chat.completions.create({
       model: 'fake/gpt-small',
       messages: [{ role: 'user', content: 'weather? [[fake:tool_call]]' }],
-      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+      tools: [
+        {
+          type: 'function',
+          function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+        },
+      ],
     });
     const call = completion.choices[0]?.message.tool_calls?.[0];
     expect(call?.type === 'function' ? call.function.name : undefined).toBe('get_weather');
@@ -133,10 +173,12 @@ describe('chat completions through the official SDK', () => {
     expect(rows.every((r) => r.charge_nanos > 0n)).toBe(true);
   });
 
-  test('the model list shows the caller\'s marked-up prices', async () => {
+  test("the model list shows the caller's marked-up prices", async () => {
     const { key } = await h.customer('0');
     const list = await h.client(key).models.list();
-    const small = list.data.find((m) => m.id === 'fake/gpt-small') as unknown as { pricing: { prompt: string; completion: string } };
+    const small = list.data.find((m) => m.id === 'fake/gpt-small') as unknown as {
+      pricing: { prompt: string; completion: string };
+    };
     expect(small.pricing.prompt).toBe('0.0000012');
     expect(small.pricing.completion).toBe('0.0000024');
     const one = await h.client(key).models.retrieve('fake/cheap');
@@ -172,11 +214,20 @@ describe('chat completions through the official SDK', () => {
 describe('settlement of failures', () => {
   test('an upstream 500 before the first byte voids the hold and maps to a 502 without upstream secrets', async () => {
     const { key, account } = await h.customer('1.00');
-    const error = await h.client(key).chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: '[[fake:status=500]]' }] }).catch((e: unknown) => e);
+    const error = await h
+      .client(key)
+      .chat.completions.create({
+        model: 'fake/gpt-small',
+        messages: [{ role: 'user', content: '[[fake:status=500]]' }],
+      })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
     expect((error as APIError).status).toBe(502);
     expect(JSON.stringify((error as APIError).error)).not.toContain('sk-upstream-SECRET');
-    const balance = await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n);
+    const balance = await eventually(
+      () => walletBalance(h.sql, account.walletId),
+      (b) => b?.heldNanos === 0n,
+    );
     expect(balance?.availableNanos).toBe(1_000_000_000n);
   });
 
@@ -184,7 +235,9 @@ describe('settlement of failures', () => {
     const { key, account } = await h.customer('1.00');
     const controller = new AbortController();
     const messages = [{ role: 'user' as const, content: 'long [[fake:chunks=50,delay_ms=40]]' }];
-    const stream = await h.client(key).chat.completions.create({ model: 'fake/gpt-small', messages, stream: true }, { signal: controller.signal });
+    const stream = await h
+      .client(key)
+      .chat.completions.create({ model: 'fake/gpt-small', messages, stream: true }, { signal: controller.signal });
     let received = 0;
     try {
       for await (const chunk of stream) {
@@ -195,7 +248,10 @@ describe('settlement of failures', () => {
       // The SDK throws an abort error: that is the point.
     }
     const rows = await eventually(
-      () => h.sql<{ outcome: string; charge_nanos: bigint; completion_tokens: number; estimated: boolean }[]>`select * from requests where account_id = ${account.id}::uuid`,
+      () =>
+        h.sql<
+          { outcome: string; charge_nanos: bigint; completion_tokens: number; estimated: boolean }[]
+        >`select * from requests where account_id = ${account.id}::uuid`,
       (r) => r.length === 1,
     );
     expect(rows[0]?.outcome).toBe('aborted');
@@ -203,13 +259,22 @@ describe('settlement of failures', () => {
     expect(rows[0]?.completion_tokens).toBeLessThan(50);
     expect(rows[0]?.charge_nanos).toBeGreaterThan(0n);
     expect(rows[0]?.estimated).toBe(false);
-    await eventually(async () => h.upstream.aborted, (n) => n > 0);
+    await eventually(
+      async () => h.upstream.aborted,
+      (n) => n > 0,
+    );
     expect(h.upstream.aborted).toBeGreaterThan(0);
   });
 
   test('an upstream cut mid-stream ends the stream with an error event and charges what was delivered', async () => {
     const { key, account } = await h.customer('1.00');
-    const stream = await h.client(key).chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: '[[fake:chunks=20,cut_after=4]]' }], stream: true });
+    const stream = await h
+      .client(key)
+      .chat.completions.create({
+        model: 'fake/gpt-small',
+        messages: [{ role: 'user', content: '[[fake:chunks=20,cut_after=4]]' }],
+        stream: true,
+      });
     let text = '';
     const error = await (async () => {
       for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
@@ -217,7 +282,10 @@ describe('settlement of failures', () => {
     expect(text).toBe('tok0 tok1 tok2 tok3 ');
     expect(error).toBeInstanceOf(Error);
     const rows = await eventually(
-      () => h.sql<{ outcome: string; charge_nanos: bigint; completion_tokens: number }[]>`select * from requests where account_id = ${account.id}::uuid`,
+      () =>
+        h.sql<
+          { outcome: string; charge_nanos: bigint; completion_tokens: number }[]
+        >`select * from requests where account_id = ${account.id}::uuid`,
       (r) => r.length === 1,
     );
     expect(rows[0]?.outcome).toBe('failed');
@@ -229,10 +297,16 @@ describe('settlement of failures', () => {
     const { key, account } = await h.customer('1.00');
     const error = await h
       .client(key)
-      .chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: '[[fake:hang]]' }] }, { timeout: 500 })
+      .chat.completions.create(
+        { model: 'fake/gpt-small', messages: [{ role: 'user', content: '[[fake:hang]]' }] },
+        { timeout: 500 },
+      )
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
-    const balance = await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n);
+    const balance = await eventually(
+      () => walletBalance(h.sql, account.walletId),
+      (b) => b?.heldNanos === 0n,
+    );
     expect(balance?.heldNanos).toBe(0n);
     expect(balance?.availableNanos).toBe(1_000_000_000n);
   });

@@ -17,13 +17,21 @@ afterAll(async () => {
 async function startGateway(port: number) {
   const child = Bun.spawn(['bun', 'gateway/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', PORT: String(port), TOLLGATE_DATA_DIR: DATA_DIR },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/root',
+      PORT: String(port),
+      TOLLGATE_DATA_DIR: DATA_DIR,
+    },
     stdout: 'pipe',
     stderr: 'pipe',
   });
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) return child;
     await Bun.sleep(100);
   }
@@ -32,7 +40,10 @@ async function startGateway(port: number) {
 }
 
 function cli(args: string[]) {
-  return Bun.spawnSync(['bun', 'cli/tollgate.ts', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', TOLLGATE_DATA_DIR: DATA_DIR } });
+  return Bun.spawnSync(['bun', 'cli/tollgate.ts', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', TOLLGATE_DATA_DIR: DATA_DIR },
+  });
 }
 
 test('starts with no configuration on embedded PostgreSQL, stops on SIGTERM, and keeps its data across a restart', async () => {
@@ -53,20 +64,34 @@ test('starts with no configuration on embedded PostgreSQL, stops on SIGTERM, and
 }, 90_000);
 
 test('a bad configuration value stops the gateway with one line naming the variable', () => {
-  const result = Bun.spawnSync(['bun', 'gateway/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', PORT: 'eighty' }, stderr: 'pipe' });
+  const result = Bun.spawnSync(['bun', 'gateway/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', PORT: 'eighty' },
+    stderr: 'pipe',
+  });
   const stderr = result.stderr.toString();
   expect(result.exitCode).toBe(2);
-  expect(stderr.trim().split('\n')).toEqual(['tollgate: configuration: PORT: must be a port number between 1 and 65535, got "eighty"']);
+  expect(stderr.trim().split('\n')).toEqual([
+    'tollgate: configuration: PORT: must be a port number between 1 and 65535, got "eighty"',
+  ]);
 });
 
 test('a port already in use stops the gateway with one line saying so, not a stack trace', async () => {
   const { url } = await testDatabase();
   const squatter = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('taken') });
   try {
-    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', PORT: String(squatter.port), DATABASE_URL: url, LOG_LEVEL: 'error' };
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/root',
+      PORT: String(squatter.port),
+      DATABASE_URL: url,
+      LOG_LEVEL: 'error',
+    };
     const result = Bun.spawnSync(['bun', 'gateway/main.ts'], { cwd: ROOT, env, stderr: 'pipe' });
     expect(result.exitCode).toBe(2);
-    expect(result.stderr.toString().trim().split('\n')).toEqual([`tollgate: port ${squatter.port} on 127.0.0.1 is in use: stop what listens there, or set PORT`]);
+    expect(result.stderr.toString().trim().split('\n')).toEqual([
+      `tollgate: port ${squatter.port} on 127.0.0.1 is in use: stop what listens there, or set PORT`,
+    ]);
   } finally {
     await squatter.stop(true);
   }

@@ -5,7 +5,12 @@ import { verifyLedger } from '../../db/queries/ledger-verify.ts';
 import { walletBalance } from '../../db/queries/transfers.ts';
 import { releaseHolds } from '../../db/queries/holds.ts';
 import { createLogger } from '../../gateway/log.ts';
-import { createSpareHolds, SPARE_HEADROOM, SPARE_IDLE_MS, SPARES_PER_RUNNING_REQUEST } from '../../gateway/spare-holds.ts';
+import {
+  createSpareHolds,
+  SPARE_HEADROOM,
+  SPARE_IDLE_MS,
+  SPARES_PER_RUNNING_REQUEST,
+} from '../../gateway/spare-holds.ts';
 import { eventually, PEPPER, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -19,11 +24,20 @@ afterAll(async () => {
 type HoldRow = { request_id: string; amount_nanos: bigint; created_at: Date; outcome: string | null };
 
 const holdsOf = (walletId: bigint) =>
-  h.sql<HoldRow[]>`select request_id, amount_nanos, created_at, outcome from holds where wallet_id = ${walletId.toString()}::int8 order by id`;
+  h.sql<
+    HoldRow[]
+  >`select request_id, amount_nanos, created_at, outcome from holds where wallet_id = ${walletId.toString()}::int8 order by id`;
 
 async function chatOn(harness: Harness, key: string, maxTokens = 10): Promise<{ requestId: string; sentAt: Date }> {
   const sentAt = new Date();
-  const raw = await harness.client(key).chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'spare holds' }], max_tokens: maxTokens }).withResponse();
+  const raw = await harness
+    .client(key)
+    .chat.completions.create({
+      model: 'fake/gpt-small',
+      messages: [{ role: 'user', content: 'spare holds' }],
+      max_tokens: maxTokens,
+    })
+    .withResponse();
   return { requestId: raw.response.headers.get('x-request-id') ?? '', sentAt };
 }
 
@@ -47,7 +61,10 @@ describe('spare holds', () => {
       await Bun.sleep(5);
     }
     const requests = await eventually(
-      () => h.sql<{ id: string; charge_nanos: bigint; hold_nanos: bigint }[]>`select id, charge_nanos, hold_nanos from requests where account_id = ${account.id}`,
+      () =>
+        h.sql<
+          { id: string; charge_nanos: bigint; hold_nanos: bigint }[]
+        >`select id, charge_nanos, hold_nanos from requests where account_id = ${account.id}`,
       (rows) => rows.length === calls.length,
     );
     const holds = await holdsOf(account.walletId);
@@ -67,10 +84,18 @@ describe('spare holds', () => {
     // The second request readied a full set of spares; two were taken, the rest stay reserved for
     // the next requests and are voided once the key is idle.
     expect(holds.length).toBe(2 + SPARES_PER_RUNNING_REQUEST);
-    const settled = await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n, SPARE_IDLE_MS * 5);
+    const settled = await eventually(
+      () => walletBalance(h.sql, account.walletId),
+      (b) => b?.heldNanos === 0n,
+      SPARE_IDLE_MS * 5,
+    );
     expect(settled?.availableNanos).toBe(1_000_000_000n - charge * BigInt(calls.length));
-    const spares = (await holdsOf(account.walletId)).filter((row) => !calls.some((call) => call.requestId === row.request_id));
-    expect(spares.map((row) => row.outcome)).toEqual(Array.from({ length: SPARES_PER_RUNNING_REQUEST - 2 }, () => 'voided'));
+    const spares = (await holdsOf(account.walletId)).filter(
+      (row) => !calls.some((call) => call.requestId === row.request_id),
+    );
+    expect(spares.map((row) => row.outcome)).toEqual(
+      Array.from({ length: SPARES_PER_RUNNING_REQUEST - 2 }, () => 'voided'),
+    );
     expect((await verifyLedger(h.sql)).violations).toEqual([]);
   });
 
@@ -78,7 +103,10 @@ describe('spare holds', () => {
     const hold = await holdFor(10);
     const { key, account } = await h.customer(formatUsd(hold * BigInt(SPARES_PER_RUNNING_REQUEST * SPARE_HEADROOM)));
     for (let i = 0; i < 4; i++) await chat(key);
-    await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n);
+    await eventually(
+      () => walletBalance(h.sql, account.walletId),
+      (b) => b?.heldNanos === 0n,
+    );
     expect((await holdsOf(account.walletId)).length).toBe(4);
   });
 
@@ -102,14 +130,21 @@ describe('spare holds', () => {
     const { key: second } = await createApiKey(h.sql, PEPPER, { accountId: account.id });
     const big = await chat(second, maxTokens);
     const [row] = await eventually(
-      () => h.sql<{ hold_nanos: bigint; status_code: number }[]>`select hold_nanos, status_code from requests where id = ${big.requestId}`,
+      () =>
+        h.sql<
+          { hold_nanos: bigint; status_code: number }[]
+        >`select hold_nanos, status_code from requests where id = ${big.requestId}`,
       (rows) => rows.length === 1,
     );
     expect(row?.status_code).toBe(200);
     expect(row?.hold_nanos).toBeGreaterThan(availableWithoutSpares - spared);
     expect((h.upstream.requests.at(-1)?.body as { max_tokens?: number } | undefined)?.max_tokens).toBe(maxTokens);
-    const after = await h.sql<{ outcome: string | null }[]>`select outcome from holds where request_id = any(${spares.map((spare) => spare.request_id)}::text[])`;
-    expect(after.map((hold) => hold.outcome)).toEqual(Array.from({ length: SPARES_PER_RUNNING_REQUEST }, () => 'voided'));
+    const after = await h.sql<
+      { outcome: string | null }[]
+    >`select outcome from holds where request_id = any(${spares.map((spare) => spare.request_id)}::text[])`;
+    expect(after.map((hold) => hold.outcome)).toEqual(
+      Array.from({ length: SPARES_PER_RUNNING_REQUEST }, () => 'voided'),
+    );
     expect((await verifyLedger(h.sql)).violations).toEqual([]);
   });
 
@@ -118,7 +153,12 @@ describe('spare holds', () => {
     const client = h.client(key);
     const slowStream = async () => {
       const { data, response } = await client.chat.completions
-        .create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: '[[fake:chunks=5,delay_ms=100]] slow' }], max_tokens: 10, stream: true })
+        .create({
+          model: 'fake/gpt-small',
+          messages: [{ role: 'user', content: '[[fake:chunks=5,delay_ms=100]] slow' }],
+          max_tokens: 10,
+          stream: true,
+        })
         .withResponse();
       for await (const chunk of data) void chunk;
       return { id: response.headers.get('x-request-id') ?? '' };
@@ -133,7 +173,11 @@ describe('spare holds', () => {
       streams.push(slowStream());
     }
     const calls = await Promise.all(streams);
-    await eventually(() => walletBalance(h.sql, account.walletId), (b) => b?.heldNanos === 0n, SPARE_IDLE_MS * 5);
+    await eventually(
+      () => walletBalance(h.sql, account.walletId),
+      (b) => b?.heldNanos === 0n,
+      SPARE_IDLE_MS * 5,
+    );
     const holds = await holdsOf(account.walletId);
     const holdOf = new Map(holds.map((row) => [row.request_id, row]));
     // Every stream took a spare (one outlives a request's own hold by its margin, so the request
@@ -147,7 +191,9 @@ describe('spare holds', () => {
     }
     // Spares of one statement share its transaction's timestamp.
     const perStatement = Map.groupBy(holds.slice(2), (row) => row.created_at.getTime());
-    expect(Math.max(...[...perStatement.values()].map((rows) => rows.length))).toBeGreaterThan(SPARES_PER_RUNNING_REQUEST);
+    expect(Math.max(...[...perStatement.values()].map((rows) => rows.length))).toBeGreaterThan(
+      SPARES_PER_RUNNING_REQUEST,
+    );
     expect(holds.filter((row) => row.outcome === 'posted').length).toBe(2 + calls.length);
     expect(holds.every((row) => row.outcome === 'posted' || row.outcome === 'voided')).toBe(true);
     expect((await verifyLedger(h.sql)).violations).toEqual([]);
@@ -188,12 +234,17 @@ describe('spare holds', () => {
       const { key, account } = await other.customer('1.00');
       for (let i = 0; i < 3; i++) await chatOn(other, key);
       const last = performance.now();
-      await eventually(() => other.sql<{ n: number }[]>`select count(*)::int as n from requests where account_id = ${account.id}`, ([row]) => row?.n === 3);
+      await eventually(
+        () => other.sql<{ n: number }[]>`select count(*)::int as n from requests where account_id = ${account.id}`,
+        ([row]) => row?.n === 3,
+      );
       await other.gateway.stop(5_000);
       // Before the key was idle long enough for its spare to be voided anyway.
       expect(performance.now() - last).toBeLessThan(SPARE_IDLE_MS);
       expect((await walletBalance(other.sql, account.walletId))?.heldNanos).toBe(0n);
-      const voided = await other.sql<{ n: number }[]>`select count(*)::int as n from holds where wallet_id = ${account.walletId.toString()}::int8 and outcome = 'voided'`;
+      const voided = await other.sql<
+        { n: number }[]
+      >`select count(*)::int as n from holds where wallet_id = ${account.walletId.toString()}::int8 and outcome = 'voided'`;
       expect(voided[0]?.n).toBe(SPARES_PER_RUNNING_REQUEST - 1);
     } finally {
       await other.upstream.close();

@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import OpenAI from 'openai';
 import { createApiKey } from '../../db/queries/api-keys.ts';
-import { deleteTenantPolicy, upsertPolicy, type PolicyLimits, type PolicySubjectRef } from '../../db/queries/rate-limit-policies.ts';
+import {
+  deleteTenantPolicy,
+  upsertPolicy,
+  type PolicyLimits,
+  type PolicySubjectRef,
+} from '../../db/queries/rate-limit-policies.ts';
 import { createMemoryLimitStore, spendPeriodAt, type SpendPeriod } from '../../gateway/limits.ts';
 import { eventually, PEPPER, startHarness, type Harness } from './harness.ts';
 
@@ -10,7 +15,14 @@ import { eventually, PEPPER, startHarness, type Harness } from './harness.ts';
  * same charge `c` (same prompt, same answer), so the limits are set in multiples of it.
  */
 
-const NO_LIMITS: PolicyLimits = { requestsPerMinute: null, requestsPerHour: null, tokensPerMinute: null, concurrentRequests: null, spendPerDayNanos: null, spendPerMonthNanos: null };
+const NO_LIMITS: PolicyLimits = {
+  requestsPerMinute: null,
+  requestsPerHour: null,
+  tokensPerMinute: null,
+  concurrentRequests: null,
+  spendPerDayNanos: null,
+  spendPerMonthNanos: null,
+};
 const PROMPT = 'what does this cost? [[fake:chunks=4]]';
 /** Large enough never to refuse: used to read a spend counter through the store's own check. */
 const NO_CAP = 1n << 62n;
@@ -22,7 +34,10 @@ let c = 0n;
 
 async function ask(key: string): Promise<{ status: number; headers: Headers; message: string }> {
   try {
-    const answer = await h.client(key).chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: PROMPT }] }).withResponse();
+    const answer = await h
+      .client(key)
+      .chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: PROMPT }] })
+      .withResponse();
     return { status: answer.response.status, headers: answer.response.headers, message: '' };
   } catch (error) {
     if (!(error instanceof OpenAI.APIError)) throw error;
@@ -30,8 +45,13 @@ async function ask(key: string): Promise<{ status: number; headers: Headers; mes
   }
 }
 
-const spent = async (key: string, period: SpendPeriod = 'day') => (await store.consume([], [{ key, period, limitNanos: NO_CAP }])).spends[0]?.spentNanos ?? -1n;
-const spentReaches = (key: string, nanos: bigint, period: SpendPeriod = 'day') => eventually(() => spent(key, period), (value) => value === nanos);
+const spent = async (key: string, period: SpendPeriod = 'day') =>
+  (await store.consume([], [{ key, period, limitNanos: NO_CAP }])).spends[0]?.spentNanos ?? -1n;
+const spentReaches = (key: string, nanos: bigint, period: SpendPeriod = 'day') =>
+  eventually(
+    () => spent(key, period),
+    (value) => value === nanos,
+  );
 
 async function limited(subject: PolicySubjectRef, limits: Partial<PolicyLimits>): Promise<void> {
   await upsertPolicy(h.sql, subject, { ...NO_LIMITS, ...limits });
@@ -40,9 +60,15 @@ async function limited(subject: PolicySubjectRef, limits: Partial<PolicyLimits>)
 beforeAll(async () => {
   h = await startHarness({}, { limits: store });
   const probe = await h.customer('1.00');
-  const answer = await h.client(probe.key).chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: PROMPT }] }).withResponse();
+  const answer = await h
+    .client(probe.key)
+    .chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: PROMPT }] })
+    .withResponse();
   const id = answer.response.headers.get('x-request-id') ?? '';
-  const rows = await eventually(() => h.sql<{ charge_nanos: bigint }[]>`select charge_nanos from requests where id = ${id}`, (r) => r.length === 1);
+  const rows = await eventually(
+    () => h.sql<{ charge_nanos: bigint }[]>`select charge_nanos from requests where id = ${id}`,
+    (r) => r.length === 1,
+  );
   c = rows[0]?.charge_nanos ?? 0n;
 });
 afterAll(async () => {
@@ -102,9 +128,21 @@ describe('spending limits (in-process store)', () => {
     clock = Date.UTC(2025, 0, 20, 12, 0, 0);
     const { key, keyId } = await h.customer('1.00');
     await limited({ kind: 'apiKey', id: keyId }, { spendPerDayNanos: c });
-    const failed = await h.client(key).chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'x [[fake:status=500]]' }] }).then(() => 200, (e: unknown) => (e instanceof OpenAI.APIError ? e.status : -1));
+    const failed = await h
+      .client(key)
+      .chat.completions.create({
+        model: 'fake/gpt-small',
+        messages: [{ role: 'user', content: 'x [[fake:status=500]]' }],
+      })
+      .then(
+        () => 200,
+        (e: unknown) => (e instanceof OpenAI.APIError ? e.status : -1),
+      );
     expect(failed).toBeGreaterThanOrEqual(500);
-    await eventually(() => h.sql`select 1 from requests where api_key_id = ${keyId}`, (rows) => rows.length === 1);
+    await eventually(
+      () => h.sql`select 1 from requests where api_key_id = ${keyId}`,
+      (rows) => rows.length === 1,
+    );
     await Bun.sleep(50);
     expect(await spent(`key:${keyId}`)).toBe(0n);
     expect((await ask(key)).status).toBe(200);
@@ -122,7 +160,9 @@ describe('spending limits (in-process store)', () => {
       expect(refused.status).toBe(429);
       expect(refused.message).toContain('Spending limit reached for this tenant');
     } finally {
-      const [policy] = await h.sql<{ id: string }[]>`select id from rate_limit_policies where tenant_id = ${h.rootTenantId}::uuid`;
+      const [policy] = await h.sql<
+        { id: string }[]
+      >`select id from rate_limit_policies where tenant_id = ${h.rootTenantId}::uuid`;
       await deleteTenantPolicy(h.sql, h.rootTenantId, policy?.id ?? '');
     }
   });
@@ -133,7 +173,11 @@ describe('UTC spending periods', () => {
     expect(spendPeriodAt('day', Date.UTC(2025, 0, 31, 23, 59, 59, 999)).endsAt).toBe(Date.UTC(2025, 1, 1));
     expect(spendPeriodAt('month', Date.UTC(2024, 1, 29, 12)).endsAt).toBe(Date.UTC(2024, 2, 1));
     expect(spendPeriodAt('month', Date.UTC(2024, 11, 31, 23, 59)).endsAt).toBe(Date.UTC(2025, 0, 1));
-    expect(spendPeriodAt('month', Date.UTC(2025, 0, 1)).index).toBe(spendPeriodAt('month', Date.UTC(2024, 11, 31, 23, 59)).index + 1);
-    expect(spendPeriodAt('day', Date.UTC(2025, 0, 1)).index).toBe(spendPeriodAt('day', Date.UTC(2024, 11, 31, 23, 59)).index + 1);
+    expect(spendPeriodAt('month', Date.UTC(2025, 0, 1)).index).toBe(
+      spendPeriodAt('month', Date.UTC(2024, 11, 31, 23, 59)).index + 1,
+    );
+    expect(spendPeriodAt('day', Date.UTC(2025, 0, 1)).index).toBe(
+      spendPeriodAt('day', Date.UTC(2024, 11, 31, 23, 59)).index + 1,
+    );
   });
 });

@@ -9,8 +9,15 @@ const requestLines: string[] = [];
 beforeAll(async () => {
   const { testDatabase } = await import('../helpers.ts');
   const { sql } = await testDatabase();
-  metrics = createMetrics({ sql, log: createLogger('info', (line) => requestLines.push(line)), redisShared: () => true });
-  h = await startHarness({}, { observe: (ctx, status) => metrics.observe(ctx, status), mount: (app) => metrics.mount(app) });
+  metrics = createMetrics({
+    sql,
+    log: createLogger('info', (line) => requestLines.push(line)),
+    redisShared: () => true,
+  });
+  h = await startHarness(
+    {},
+    { observe: (ctx, status) => metrics.observe(ctx, status), mount: (app) => metrics.mount(app) },
+  );
 });
 afterAll(async () => {
   await h.close();
@@ -19,8 +26,13 @@ afterAll(async () => {
 describe('/metrics and request logs', () => {
   test('counts requests by route and status, with a latency histogram and health gauges', async () => {
     const { key } = await h.customer('5');
-    await h.client(key).chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'hi' }] });
-    await h.client('tg-AAAAAAAAAAAAAAAAAAAAAA000000').chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'hi' }] }).catch(() => {});
+    await h
+      .client(key)
+      .chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'hi' }] });
+    await h
+      .client('tg-AAAAAAAAAAAAAAAAAAAAAA000000')
+      .chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'hi' }] })
+      .catch(() => {});
     const response = await fetch(`${h.gateway.url}/metrics`);
     expect(response.headers.get('content-type')).toContain('text/plain');
     const text = await response.text();
@@ -35,7 +47,10 @@ describe('/metrics and request logs', () => {
 
   test('logs one JSON line per request with its id, route, status and latency, and no key', async () => {
     const { key } = await h.customer('5');
-    const answer = await h.client(key).chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    const answer = await h
+      .client(key)
+      .chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'hi' }] })
+      .withResponse();
     const id = answer.response.headers.get('x-request-id');
     const line = requestLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.requestId === id);
     expect(line).toMatchObject({ message: 'request', route: '/v1/chat/completions', status: 200 });
@@ -46,7 +61,11 @@ describe('/metrics and request logs', () => {
   test('counts upstream failures by kind: a 5xx answer, and an upstream that cannot be reached', async () => {
     const { key } = await h.customer('5');
     const client = h.client(key);
-    const ask = (content: string) => client.chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content }] }).then(() => 200, (e: { status?: number }) => e.status ?? -1);
+    const ask = (content: string) =>
+      client.chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content }] }).then(
+        () => 200,
+        (e: { status?: number }) => e.status ?? -1,
+      );
     expect(await ask('fail [[fake:status=500]]')).toBe(502);
     await h.upstream.close();
     expect(await ask('nobody there')).toBe(502);

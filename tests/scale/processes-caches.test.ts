@@ -34,7 +34,11 @@ async function warm(key: string): Promise<void> {
 }
 
 /** Polls the other replica until the change shows; returns the answer and the time it took. */
-async function timeUntil(change: () => Promise<unknown>, key: string, shows: (answer: Answer) => boolean): Promise<{ answer: Answer; elapsedMs: number }> {
+async function timeUntil(
+  change: () => Promise<unknown>,
+  key: string,
+  shows: (answer: Answer) => boolean,
+): Promise<{ answer: Answer; elapsedMs: number }> {
   await change();
   const changedAt = performance.now();
   const answer = await waitFor(() => chatAt(other(), key), shows, POLL_TIMEOUT_MS, POLL_MS);
@@ -47,7 +51,11 @@ describe('changes reach the other replica', () => {
   test('a revoked key is refused by the other replica within 2 s', async () => {
     const { key, keyId } = await cluster.customer('5');
     await warm(key);
-    const { answer, elapsedMs } = await timeUntil(() => revokeApiKey(cluster.sql, keyId), key, (a) => a.status !== 200);
+    const { answer, elapsedMs } = await timeUntil(
+      () => revokeApiKey(cluster.sql, keyId),
+      key,
+      (a) => a.status !== 200,
+    );
     expect(answer.status).toBe(401);
     expect(JSON.parse(answer.body).error.code).toBe('revoked_api_key');
     expect(elapsedMs).toBeLessThan(PROPAGATION_LIMIT_MS);
@@ -57,8 +65,19 @@ describe('changes reach the other replica', () => {
   test('a new rate-limit policy is enforced by the other replica within 2 s', async () => {
     const { key, keyId } = await cluster.customer('5');
     await warm(key);
-    const policy = { requestsPerMinute: 1, requestsPerHour: null, tokensPerMinute: null, concurrentRequests: null, spendPerDayNanos: null, spendPerMonthNanos: null };
-    const { answer, elapsedMs } = await timeUntil(() => upsertPolicy(cluster.sql, { kind: 'apiKey', id: keyId }, policy), key, (a) => a.status === 429);
+    const policy = {
+      requestsPerMinute: 1,
+      requestsPerHour: null,
+      tokensPerMinute: null,
+      concurrentRequests: null,
+      spendPerDayNanos: null,
+      spendPerMonthNanos: null,
+    };
+    const { answer, elapsedMs } = await timeUntil(
+      () => upsertPolicy(cluster.sql, { kind: 'apiKey', id: keyId }, policy),
+      key,
+      (a) => a.status === 429,
+    );
     expect(answer.status).toBe(429);
     expect(elapsedMs).toBeLessThan(PROPAGATION_LIMIT_MS);
     console.log(`new policy enforced by the other replica after ${elapsedMs.toFixed(0)} ms`);
@@ -70,7 +89,11 @@ describe('changes reach the other replica', () => {
     const before = customerCost(await chatAt(other(), key));
     expect(before).toBeGreaterThan(0);
     const doubled = { pattern: 'fake/gpt-small', markupBps: 10_000, priority: 10 };
-    const { answer, elapsedMs } = await timeUntil(() => setPricingRule(cluster.sql, cluster.rootTenantId, doubled), key, (a) => customerCost(a) !== before);
+    const { answer, elapsedMs } = await timeUntil(
+      () => setPricingRule(cluster.sql, cluster.rootTenantId, doubled),
+      key,
+      (a) => customerCost(a) !== before,
+    );
     expect(customerCost(answer)).toBeGreaterThan(before ?? 0);
     expect(elapsedMs).toBeLessThan(PROPAGATION_LIMIT_MS);
     console.log(`new price charged by the other replica after ${elapsedMs.toFixed(0)} ms`);

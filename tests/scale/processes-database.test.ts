@@ -52,7 +52,12 @@ function startLoad(key: string) {
       const startedAt = performance.now();
       const url = cluster.replicas[(c + i) % 2]?.url ?? '';
       // A short upstream pause keeps requests in flight (held, proxied, unsettled) at any moment.
-      const answer = await chatAt(url, key, { content: '[[fake:delay_ms=150]] hi', maxTokens: 10 }).catch(() => ({ status: 0, retryAfter: null, elapsedMs: performance.now() - startedAt, body: '' }));
+      const answer = await chatAt(url, key, { content: '[[fake:delay_ms=150]] hi', maxTokens: 10 }).catch(() => ({
+        status: 0,
+        retryAfter: null,
+        elapsedMs: performance.now() - startedAt,
+        body: '',
+      }));
       answers.push({ ...answer, startedAt });
       if (answer.status !== 200) await Bun.sleep(20);
     }
@@ -93,7 +98,9 @@ describe('PostgreSQL failing under load', () => {
     const whileDown = load.answers.filter((a) => a.startedAt > downAt + 100 && a.startedAt + a.elapsedMs < upAt);
     const statuses = [...new Set(whileDown.map((a) => a.status))];
     const slowest = Math.max(...whileDown.map((a) => a.elapsedMs));
-    console.log(`database down ${DOWN_FOR_MS} ms: ${whileDown.length} answers, statuses ${statuses.join(',')}, slowest ${slowest.toFixed(0)} ms; ${load.answers.length} requests in all`);
+    console.log(
+      `database down ${DOWN_FOR_MS} ms: ${whileDown.length} answers, statuses ${statuses.join(',')}, slowest ${slowest.toFixed(0)} ms; ${load.answers.length} requests in all`,
+    );
     expect(whileDown.length).toBeGreaterThan(LOAD_CLIENTS);
     expect(statuses).toEqual([503]);
     expect(whileDown.every((a) => JSON.parse(a.body).error.code === 'service_unavailable')).toBe(true);
@@ -101,7 +108,10 @@ describe('PostgreSQL failing under load', () => {
     expect(load.answers.filter((a) => a.status !== 200 && a.status !== 503)).toEqual([]);
     expect(load.answers.some((a) => a.status === 200 && a.startedAt > upAt)).toBe(true);
 
-    const open = () => sql<{ n: number }[]>`select count(*)::int4 as n from holds where wallet_id = ${walletId.toString()}::int8 and outcome is null`;
+    const open = () =>
+      sql<
+        { n: number }[]
+      >`select count(*)::int4 as n from holds where wallet_id = ${walletId.toString()}::int8 and outcome is null`;
     expect((await waitFor(open, (rows) => rows[0]?.n === 0, SETTLED_WAIT_MS, 250))[0]?.n).toBe(0);
     const served = [...cluster.upstream.generations.keys()];
     const debits = await sql<{ generation_id: string; debits: number }[]>`
@@ -113,8 +123,12 @@ describe('PostgreSQL failing under load', () => {
     expect(load.answers.filter((a) => a.status === 200).length).toBe(served.length);
     expect((await verifyLedger(sql)).violations).toEqual([]);
     // Requests in flight when the database went away were settled by retries, not lost.
-    const retried = cluster.replicas.flatMap((r) => r.logs).filter((line) => line.includes('settlement failed; retrying')).length;
-    console.log(`settlements retried after the outage: ${retried}; generations served and debited once: ${served.length}`);
+    const retried = cluster.replicas
+      .flatMap((r) => r.logs)
+      .filter((line) => line.includes('settlement failed; retrying')).length;
+    console.log(
+      `settlements retried after the outage: ${retried}; generations served and debited once: ${served.length}`,
+    );
     expect(retried).toBeGreaterThan(0);
   }, 60_000);
 
@@ -124,10 +138,17 @@ describe('PostgreSQL failing under load', () => {
     const cold = await cluster.customer('5');
     // Fresh key, policy and price caches on both replicas: only the hold needs the database.
     for (const replica of cluster.replicas) expect((await chatAt(replica.url, key)).status).toBe(200);
-    const open = () => sql<{ n: number }[]>`select count(*)::int4 as n from holds where wallet_id = ${walletId.toString()}::int8 and outcome is null`;
+    const open = () =>
+      sql<
+        { n: number }[]
+      >`select count(*)::int4 as n from holds where wallet_id = ${walletId.toString()}::int8 and outcome is null`;
     await waitFor(open, (rows) => rows[0]?.n === 0, SETTLED_WAIT_MS, 25);
     const postmaster = Number(readFileSync(join(DATA_DIR, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
-    const backends = Bun.spawnSync(['ps', '-o', 'pid=', '--ppid', String(postmaster)]).stdout.toString().trim().split(/\s+/).map(Number);
+    const backends = Bun.spawnSync(['ps', '-o', 'pid=', '--ppid', String(postmaster)])
+      .stdout.toString()
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     const frozen = [postmaster, ...backends.filter((pid) => pid > 0)];
     for (const pid of frozen) process.kill(pid, 'SIGSTOP');
     let answers: Answer[];
@@ -142,7 +163,9 @@ describe('PostgreSQL failing under load', () => {
       for (const pid of frozen) process.kill(pid, 'SIGCONT');
     }
     const slowest = Math.max(...[...answers, ...coldAnswers].map((a) => a.elapsedMs));
-    console.log(`database frozen: statuses ${[...new Set(answers.map((a) => a.status))].join(',')}, slowest ${slowest.toFixed(0)} ms`);
+    console.log(
+      `database frozen: statuses ${[...new Set(answers.map((a) => a.status))].join(',')}, slowest ${slowest.toFixed(0)} ms`,
+    );
     expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 10 }, () => 503));
     expect(coldAnswers.map((a) => a.status)).toEqual([503, 503]);
     expect(slowest).toBeLessThan(FROZEN_ANSWER_MS);
@@ -151,9 +174,22 @@ describe('PostgreSQL failing under load', () => {
       select outcome from holds h where wallet_id = ${walletId.toString()}::int8
         and not exists (select 1 from transfers t where t.kind = 'usage' and t.cause = h.request_id)`;
     // Spare holds the key's back-to-back requests readied are among them, voided as well.
-    const settled = await waitFor(late, (rows) => rows.length >= answers.length && rows.every((h) => h.outcome !== null), SETTLED_WAIT_MS, 250);
-    console.log(`holds granted after their request was refused: ${settled.length}, outcomes ${[...new Set(settled.map((h) => h.outcome))].join(',')}`);
-    if (!settled.every((h) => h.outcome === 'voided')) console.log(cluster.replicas.flatMap((r) => r.logs).filter((l) => l.includes('"warn"') || l.includes('"error"')).slice(-10));
+    const settled = await waitFor(
+      late,
+      (rows) => rows.length >= answers.length && rows.every((h) => h.outcome !== null),
+      SETTLED_WAIT_MS,
+      250,
+    );
+    console.log(
+      `holds granted after their request was refused: ${settled.length}, outcomes ${[...new Set(settled.map((h) => h.outcome))].join(',')}`,
+    );
+    if (!settled.every((h) => h.outcome === 'voided'))
+      console.log(
+        cluster.replicas
+          .flatMap((r) => r.logs)
+          .filter((l) => l.includes('"warn"') || l.includes('"error"'))
+          .slice(-10),
+      );
     expect(settled.length).toBeGreaterThan(0);
     expect(settled.every((h) => h.outcome === 'voided')).toBe(true);
     expect((await verifyLedger(sql)).violations).toEqual([]);

@@ -25,7 +25,9 @@ function tally(answers: Answer[]): Record<number, number> {
 }
 
 async function openHolds(walletId: bigint): Promise<number> {
-  const [row] = await cluster.sql<{ open: number }[]>`select count(*)::int4 as open from holds where wallet_id = ${walletId.toString()}::int8 and outcome is null`;
+  const [row] = await cluster.sql<
+    { open: number }[]
+  >`select count(*)::int4 as open from holds where wallet_id = ${walletId.toString()}::int8 and outcome is null`;
   return row?.open ?? 0;
 }
 
@@ -46,17 +48,29 @@ describe('two gateway processes', () => {
     const probe = await cluster.customer('1');
     const first = await chatAt(replicaUrl(0), probe.key, body);
     expect(first.status).toBe(200);
-    const [hold] = await cluster.sql<{ amount: bigint }[]>`select amount_nanos as amount from holds where wallet_id = ${probe.walletId.toString()}::int8`;
+    const [hold] = await cluster.sql<
+      { amount: bigint }[]
+    >`select amount_nanos as amount from holds where wallet_id = ${probe.walletId.toString()}::int8`;
     const holdNanos = hold?.amount ?? 0n;
     expect(holdNanos).toBeGreaterThan(0n);
 
     const buyer = await cluster.customer(holdNanos * 100n);
     const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => chatAt(replicaUrl(i), buyer.key, body)));
     expect(tally(answers)).toEqual({ 200: 100, 402: 100 });
-    expect(answers.filter((a) => a.status === 402).every((a) => JSON.parse(a.body).error.code === 'insufficient_quota')).toBe(true);
-    expect(await waitFor(() => openHolds(buyer.walletId), (open) => open === 0, 15_000)).toBe(0);
+    expect(
+      answers.filter((a) => a.status === 402).every((a) => JSON.parse(a.body).error.code === 'insufficient_quota'),
+    ).toBe(true);
+    expect(
+      await waitFor(
+        () => openHolds(buyer.walletId),
+        (open) => open === 0,
+        15_000,
+      ),
+    ).toBe(0);
     const balance = await walletBalance(cluster.sql, buyer.walletId);
-    expect((balance?.paidNanos ?? -1n) + (balance?.grantedNanos ?? 0n) - (balance?.heldNanos ?? 0n)).toBeGreaterThanOrEqual(0n);
+    expect(
+      (balance?.paidNanos ?? -1n) + (balance?.grantedNanos ?? 0n) - (balance?.heldNanos ?? 0n),
+    ).toBeGreaterThanOrEqual(0n);
     expect((await verifyLedger(cluster.sql)).violations).toEqual([]);
   }, 30_000);
 });

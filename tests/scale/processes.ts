@@ -57,14 +57,29 @@ export type Cluster = {
   close(): Promise<void>;
 };
 
-const NO_LIMITS: PolicyLimits = { requestsPerMinute: null, requestsPerHour: null, tokensPerMinute: null, concurrentRequests: null, spendPerDayNanos: null, spendPerMonthNanos: null };
+const NO_LIMITS: PolicyLimits = {
+  requestsPerMinute: null,
+  requestsPerHour: null,
+  tokensPerMinute: null,
+  concurrentRequests: null,
+  spendPerDayNanos: null,
+  spendPerMonthNanos: null,
+};
 
 let customers = 0;
 
 /** An account of the root tenant with paid credit (USD text, or nano-dollars) and one key, under the given per-key limits. */
-export async function createCustomer(sql: Sql, rootTenantId: string, credit: string | bigint, limits: Partial<PolicyLimits> = {}): Promise<Customer> {
+export async function createCustomer(
+  sql: Sql,
+  rootTenantId: string,
+  credit: string | bigint,
+  limits: Partial<PolicyLimits> = {},
+): Promise<Customer> {
   customers += 1;
-  const account = await createAccount(sql, { tenantId: rootTenantId, email: `scale${customers}-${crypto.randomUUID().slice(0, 8)}@example.com` });
+  const account = await createAccount(sql, {
+    tenantId: rootTenantId,
+    email: `scale${customers}-${crypto.randomUUID().slice(0, 8)}@example.com`,
+  });
   const amount = typeof credit === 'bigint' ? credit : (parseUsd(credit) ?? 0n);
   if (amount > 0n) {
     const clearing = await tenantWalletId(sql, rootTenantId, 'clearing');
@@ -78,7 +93,8 @@ export async function createCustomer(sql: Sql, rootTenantId: string, credit: str
     });
   }
   const { key, apiKey } = await createApiKey(sql, PEPPER, { accountId: account.id });
-  if (Object.keys(limits).length > 0) await upsertPolicy(sql, { kind: 'apiKey', id: apiKey.id }, { ...NO_LIMITS, ...limits });
+  if (Object.keys(limits).length > 0)
+    await upsertPolicy(sql, { kind: 'apiKey', id: apiKey.id }, { ...NO_LIMITS, ...limits });
   return { key, keyId: apiKey.id, accountId: account.id, walletId: account.walletId };
 }
 
@@ -107,12 +123,24 @@ async function spawnReplica(env: Record<string, string>): Promise<Replica> {
   });
   const logs: string[] = [];
   const output = Promise.all([collect(child.stdout, logs), collect(child.stderr, logs)]);
-  const replica: Replica = { url: `http://127.0.0.1:${port}`, port, logs, exited: output.then(() => child.exited), signal: (name) => child.kill(name) };
+  const replica: Replica = {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    logs,
+    exited: output.then(() => child.exited),
+    signal: (name) => child.kill(name),
+  };
   let gone = false;
   void child.exited.then(() => (gone = true));
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline && !gone) {
-    if (await fetch(`${replica.url}/readyz`).then((r) => r.ok, () => false)) return replica;
+    if (
+      await fetch(`${replica.url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return replica;
     await Bun.sleep(READY_POLL_MS);
   }
   child.kill('SIGKILL');
@@ -129,7 +157,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const root = await ensureRootTenant(sql, defaults.defaultMarkupBps);
   // The replicas read the catalog from the database at start; filling it first means none of them
   // answers 404 for a model while its background refresh is still running.
-  const catalog = await createCatalog({ sql, upstreamBaseUrl: upstream.baseUrl, upstreamApiKey: UPSTREAM_KEY, log: createLogger('error', () => {}), background: false });
+  const catalog = await createCatalog({
+    sql,
+    upstreamBaseUrl: upstream.baseUrl,
+    upstreamApiKey: UPSTREAM_KEY,
+    log: createLogger('error', () => {}),
+    background: false,
+  });
   await catalog.refreshFromUpstream();
   const env: Record<string, string> = {
     HOST: '127.0.0.1',
@@ -184,7 +218,12 @@ export async function chatAt(url: string, key: string, options: ChatOptions = {}
     }),
   });
   const body = await response.text();
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), elapsedMs: performance.now() - started, body };
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    elapsedMs: performance.now() - started,
+    body,
+  };
 }
 
 export type OpenStream = {
@@ -198,9 +237,15 @@ export async function openStream(url: string, key: string, content: string): Pro
   const response = await fetch(`${url}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'fake/gpt-small', stream: true, max_tokens: 50, messages: [{ role: 'user', content }] }),
+    body: JSON.stringify({
+      model: 'fake/gpt-small',
+      stream: true,
+      max_tokens: 50,
+      messages: [{ role: 'user', content }],
+    }),
   });
-  if (response.status !== 200 || !response.body) throw new Error(`stream refused: ${response.status} ${await response.text()}`);
+  if (response.status !== 200 || !response.body)
+    throw new Error(`stream refused: ${response.status} ${await response.text()}`);
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   const first = await reader.read();
@@ -221,7 +266,12 @@ export async function openStream(url: string, key: string, content: string): Pro
 }
 
 /** Polls until the check passes or the time is up; returns the last value either way. */
-export async function waitFor<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs: number, pollMs = 100): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs: number,
+  pollMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -19,7 +19,8 @@ function replica(url: string, replicas = 2): RedisLimitStore {
   stores.push(store);
   return store;
 }
-const ready = (client: Redis) => new Promise<void>((resolve) => (client.status === 'ready' ? resolve() : client.once('ready', () => resolve())));
+const ready = (client: Redis) =>
+  new Promise<void>((resolve) => (client.status === 'ready' ? resolve() : client.once('ready', () => resolve())));
 
 afterAll(() => {
   for (const store of stores) store.stop();
@@ -40,7 +41,11 @@ describe('the Redis limit store', () => {
     const b = replica(url);
     await Promise.all(clients.slice(-2).map(ready));
     const key = `rpm:key:${unique()}`;
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).consume([{ key, limit: 30, windowMs: 60_000, cost: 1 }]).then((r) => r.windows)));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        (i % 2 ? a : b).consume([{ key, limit: 30, windowMs: 60_000, cost: 1 }]).then((r) => r.windows),
+      ),
+    );
     expect(results.filter(([r]) => r?.allowed).length).toBe(30);
     const refused = results.find(([r]) => !r?.allowed)?.[0];
     expect(refused?.retryAfterMs).toBeGreaterThan(50_000);
@@ -51,9 +56,14 @@ describe('the Redis limit store', () => {
     await ready(clients.at(-1) as Redis);
     const wide = `rph:key:${unique()}`;
     const narrow = `rpm:key:${unique()}`;
-    const both = () => store.consume([{ key: wide, limit: 10, windowMs: 3_600_000, cost: 1 }, { key: narrow, limit: 2, windowMs: 60_000, cost: 1 }]);
+    const both = () =>
+      store.consume([
+        { key: wide, limit: 10, windowMs: 3_600_000, cost: 1 },
+        { key: narrow, limit: 2, windowMs: 60_000, cost: 1 },
+      ]);
     for (let i = 0; i < 5; i++) await both();
-    const [hour] = (await store.consume([{ key: wide, limit: 10, windowMs: 3_600_000, cost: 1, record: false }])).windows;
+    const [hour] = (await store.consume([{ key: wide, limit: 10, windowMs: 3_600_000, cost: 1, record: false }]))
+      .windows;
     expect(hour?.remaining).toBe(10 - 2 - 1);
   });
 
@@ -62,9 +72,13 @@ describe('the Redis limit store', () => {
     await ready(clients.at(-1) as Redis);
     const key = `tpm:key:${unique()}`;
     await store.record(key, 300, 900);
-    expect((await store.consume([{ key, limit: 1_000, windowMs: 300, cost: 200, record: false }])).windows[0]?.allowed).toBe(false);
+    expect(
+      (await store.consume([{ key, limit: 1_000, windowMs: 300, cost: 200, record: false }])).windows[0]?.allowed,
+    ).toBe(false);
     await Bun.sleep(350);
-    expect((await store.consume([{ key, limit: 1_000, windowMs: 300, cost: 200, record: false }])).windows[0]?.allowed).toBe(true);
+    expect(
+      (await store.consume([{ key, limit: 1_000, windowMs: 300, cost: 200, record: false }])).windows[0]?.allowed,
+    ).toBe(true);
   });
 
   test('concurrency slots are shared and released', async () => {

@@ -14,10 +14,18 @@ export async function dedicatedRedis(): Promise<TestRedis> {
     url: `redis://127.0.0.1:${port}`,
     port,
     async start() {
-      child = Bun.spawn(['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdout: 'ignore', stderr: 'ignore' });
+      child = Bun.spawn(
+        ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        { stdout: 'ignore', stderr: 'ignore' },
+      );
       const deadline = Date.now() + START_TIMEOUT_MS;
       while (Date.now() < deadline) {
-        if (spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() === 'PONG') return;
+        if (
+          spawnSync('redis-cli', ['-p', String(port), 'ping'])
+            .stdout?.toString()
+            .trim() === 'PONG'
+        )
+          return;
         await Bun.sleep(25);
       }
       throw new Error(`redis-server did not start on port ${port}`);

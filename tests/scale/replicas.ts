@@ -31,7 +31,16 @@ export type Replicas = {
 export async function startReplicas(count: number, redisUrl: string): Promise<Replicas> {
   const { sql, url } = await testDatabase();
   const upstream = await startFakeUpstream({ apiKey: UPSTREAM_KEY });
-  const config = loadConfig({ HOST: '127.0.0.1', DATABASE_URL: url, REDIS_URL: redisUrl, TOLLGATE_REPLICAS: String(count), UPSTREAM_BASE_URL: upstream.baseUrl, UPSTREAM_API_KEY: UPSTREAM_KEY, TOLLGATE_KEY_PEPPER: PEPPER, LOG_LEVEL: 'info' });
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    DATABASE_URL: url,
+    REDIS_URL: redisUrl,
+    TOLLGATE_REPLICAS: String(count),
+    UPSTREAM_BASE_URL: upstream.baseUrl,
+    UPSTREAM_API_KEY: UPSTREAM_KEY,
+    TOLLGATE_KEY_PEPPER: PEPPER,
+    LOG_LEVEL: 'info',
+  });
   const logs: string[] = [];
   const log = createLogger(config.logLevel, (line) => logs.push(line));
   const root = await ensureRootTenant(sql, config.defaultMarkupBps);
@@ -48,7 +57,11 @@ export async function startReplicas(count: number, redisUrl: string): Promise<Re
     await gateway.services.catalog.refreshFromUpstream();
     gateways.push(gateway);
   }
-  await Promise.all(clients.map((client) => (client.status === 'ready' ? undefined : new Promise((resolve) => client.once('ready', resolve)))));
+  await Promise.all(
+    clients.map((client) =>
+      client.status === 'ready' ? undefined : new Promise((resolve) => client.once('ready', resolve)),
+    ),
+  );
   return {
     gateways,
     stores,
@@ -76,5 +89,9 @@ export async function chat(gateway: Gateway, key: string): Promise<Answer> {
     body: JSON.stringify({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'hi' }] }),
   });
   await response.arrayBuffer();
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), elapsedMs: performance.now() - started };
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    elapsedMs: performance.now() - started,
+  };
 }

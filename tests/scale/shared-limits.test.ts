@@ -14,7 +14,9 @@ describe('two replicas sharing Redis', () => {
 
   test('a 60 rpm key admits exactly 60 of 300 simultaneous requests split across both; the rest are 429 with retry-after', async () => {
     const { key } = await r.customer('50', { requestsPerMinute: 60 });
-    const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => chat(r.gateways[i % 2] ?? r.gateways[0]!, key)));
+    const answers = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => chat(r.gateways[i % 2] ?? r.gateways[0]!, key)),
+    );
     const statuses = new Map<number, number>();
     for (const a of answers) statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
     expect(Object.fromEntries(statuses)).toEqual({ 200: 60, 429: 240 });
@@ -38,7 +40,8 @@ describe('two replicas when Redis dies under load', () => {
 
   test('no 5xx, no request waits a second, limits stay bounded, and shared counting resumes after restart', async () => {
     const { key } = await r.customer('50', { requestsPerMinute: 60 });
-    const wave = (n: number) => Promise.all(Array.from({ length: n }, (_, i) => chat(r.gateways[i % 2] ?? r.gateways[0]!, key)));
+    const wave = (n: number) =>
+      Promise.all(Array.from({ length: n }, (_, i) => chat(r.gateways[i % 2] ?? r.gateways[0]!, key)));
     const first = wave(100);
     await Bun.sleep(5);
     await redis.kill();
@@ -57,8 +60,12 @@ describe('two replicas when Redis dies under load', () => {
     while (r.stores.some((s) => !s.shared) && Date.now() < deadline) await Bun.sleep(50);
     expect(r.stores.every((s) => s.shared)).toBe(true);
     const { key: fresh } = await r.customer('50', { requestsPerMinute: 60 });
-    const after = await Promise.all(Array.from({ length: 200 }, (_, i) => chat(r.gateways[i % 2] ?? r.gateways[0]!, fresh)));
+    const after = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => chat(r.gateways[i % 2] ?? r.gateways[0]!, fresh)),
+    );
     expect(after.filter((a) => a.status === 200).length).toBe(60);
-    console.log(`redis outage: ${admitted} of 200 admitted (limit 60, 2 replicas), slowest answer ${slowest.toFixed(0)} ms`);
+    console.log(
+      `redis outage: ${admitted} of 200 admitted (limit 60, 2 replicas), slowest answer ${slowest.toFixed(0)} ms`,
+    );
   });
 });

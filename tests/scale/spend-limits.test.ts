@@ -38,12 +38,24 @@ describe('spending periods in Redis', () => {
     await replica(testRedisUrl());
     const client = clients.at(-1) as Redis;
     const times = [
-      Date.UTC(2024, 1, 29, 23, 59, 59, 999), Date.UTC(2024, 2, 1), Date.UTC(2024, 11, 31, 23, 59, 59, 999), Date.UTC(2025, 0, 1),
-      Date.UTC(2100, 1, 28, 12), Date.UTC(2000, 1, 29, 1), Date.UTC(1999, 11, 31, 23), Date.UTC(2025, 6, 31, 23, 59, 59, 999), Date.now(),
+      Date.UTC(2024, 1, 29, 23, 59, 59, 999),
+      Date.UTC(2024, 2, 1),
+      Date.UTC(2024, 11, 31, 23, 59, 59, 999),
+      Date.UTC(2025, 0, 1),
+      Date.UTC(2100, 1, 28, 12),
+      Date.UTC(2000, 1, 29, 1),
+      Date.UTC(1999, 11, 31, 23),
+      Date.UTC(2025, 6, 31, 23, 59, 59, 999),
+      Date.now(),
     ];
     for (const t of times) {
       for (const period of ['day', 'month'] as const) {
-        const [index, endsAt] = (await client.eval(`${PERIOD_LUA}\nlocal i, e = period_of(ARGV[1], tonumber(ARGV[2]))\nreturn {i, e}`, 0, period, t)) as [number, number];
+        const [index, endsAt] = (await client.eval(
+          `${PERIOD_LUA}\nlocal i, e = period_of(ARGV[1], tonumber(ARGV[2]))\nreturn {i, e}`,
+          0,
+          period,
+          t,
+        )) as [number, number];
         expect({ period, t, index, endsAt }).toEqual({ period, t, ...spendPeriodAt(period, t) });
       }
     }
@@ -54,7 +66,8 @@ describe('spending periods in Redis', () => {
     const b = await replica(testRedisUrl());
     const key = `key:${crypto.randomUUID()}`;
     const window = [{ key, period: 'day' as const }];
-    const check = (limitNanos: bigint) => b.consume([{ key: `rpm:${key}`, limit: 100, windowMs: 60_000, cost: 1 }], [{ ...window[0]!, limitNanos }]);
+    const check = (limitNanos: bigint) =>
+      b.consume([{ key: `rpm:${key}`, limit: 100, windowMs: 60_000, cost: 1 }], [{ ...window[0]!, limitNanos }]);
     await a.recordSpend(window, 700n);
     await b.recordSpend(window, 300n);
     expect(await spentIn(a, key)).toBe(1_000n);
@@ -125,14 +138,25 @@ describe('spending limits through two gateway replicas', () => {
   test('a key with a day limit of two charges gets two answers across both replicas, then 429 until midnight UTC', async () => {
     const probe = await r.customer('1');
     expect((await chat(r.gateways[0]!, probe.key)).status).toBe(200);
-    const rows = await eventually(() => r.sql<{ charge_nanos: bigint }[]>`select charge_nanos from requests where api_key_id = ${probe.keyId}`, (x) => x.length === 1);
+    const rows = await eventually(
+      () => r.sql<{ charge_nanos: bigint }[]>`select charge_nanos from requests where api_key_id = ${probe.keyId}`,
+      (x) => x.length === 1,
+    );
     const c = rows[0]?.charge_nanos ?? 0n;
     expect(c).toBeGreaterThan(0n);
     const { key, keyId } = await r.customer('1', { spendPerDayNanos: 2n * c });
     expect((await chat(r.gateways[0]!, key)).status).toBe(200);
-    await eventually(() => spentIn(r.stores[1]!, `key:${keyId}`), (s) => s === c);
+    await eventually(
+      () => spentIn(r.stores[1]!, `key:${keyId}`),
+      (s) => s === c,
+    );
     expect((await chat(r.gateways[1]!, key)).status).toBe(200);
-    expect(await eventually(() => spentIn(r.stores[0]!, `key:${keyId}`), (s) => s === 2n * c)).toBe(2n * c);
+    expect(
+      await eventually(
+        () => spentIn(r.stores[0]!, `key:${keyId}`),
+        (s) => s === 2n * c,
+      ),
+    ).toBe(2n * c);
     const refused = await Promise.all([chat(r.gateways[0]!, key), chat(r.gateways[1]!, key)]);
     expect(refused.map((a) => a.status)).toEqual([429, 429]);
     const untilMidnight = Math.ceil((spendPeriodAt('day', Date.now()).endsAt - Date.now()) / 1000);

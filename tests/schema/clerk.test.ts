@@ -16,13 +16,20 @@ async function rsaKey(): Promise<KeyPair> {
   return { privateKey: pair.privateKey, pem };
 }
 
-const base64url = (value: string | ArrayBuffer) => Buffer.from(typeof value === 'string' ? value : new Uint8Array(value)).toString('base64url');
+const base64url = (value: string | ArrayBuffer) =>
+  Buffer.from(typeof value === 'string' ? value : new Uint8Array(value)).toString('base64url');
 
 async function clerkToken(key: CryptoKey, claims: Record<string, unknown>): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: 'ins_test' }));
-  const payload = base64url(JSON.stringify({ iss: 'https://clerk.test', sid: 'sess_1', iat: now - 5, nbf: now - 5, exp: now + 60, ...claims }));
-  const signature = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key, new TextEncoder().encode(`${header}.${payload}`));
+  const payload = base64url(
+    JSON.stringify({ iss: 'https://clerk.test', sid: 'sess_1', iat: now - 5, nbf: now - 5, exp: now + 60, ...claims }),
+  );
+  const signature = await crypto.subtle.sign(
+    'RSASSA-PKCS1-v1_5',
+    key,
+    new TextEncoder().encode(`${header}.${payload}`),
+  );
   return `${header}.${payload}.${base64url(signature)}`;
 }
 
@@ -41,18 +48,28 @@ afterAll(() => api.close());
 describe('Clerk session tokens', () => {
   test('a valid token is accepted and creates a customer account on first sight, linked to the Clerk user', async () => {
     const token = await clerkToken(clerk.privateKey, { sub: 'user_first', email: 'first@clerk.example' });
-    const first = await api.ok<{ viewer: { kind: string; account: { id: string; email: string; role: string } } }>(VIEWER, {}, { token });
+    const first = await api.ok<{ viewer: { kind: string; account: { id: string; email: string; role: string } } }>(
+      VIEWER,
+      {},
+      { token },
+    );
     expect(first.viewer.account).toMatchObject({ email: 'first@clerk.example', role: 'CUSTOMER' });
     const again = await api.ok<{ viewer: { account: { id: string } } }>(VIEWER, {}, { token });
     expect(again.viewer.account.id).toBe(first.viewer.account.id);
-    const rows = await api.sql<{ clerk_user_id: string; tenant_id: string }[]>`select clerk_user_id, tenant_id from accounts where clerk_user_id = 'user_first'`;
+    const rows = await api.sql<
+      { clerk_user_id: string; tenant_id: string }[]
+    >`select clerk_user_id, tenant_id from accounts where clerk_user_id = 'user_first'`;
     expect(rows).toHaveLength(1);
     expect(rows[0]?.tenant_id).toBe(api.root.id);
   });
 
   test("Clerk's __session cookie works like the bearer token", async () => {
     const token = await clerkToken(clerk.privateKey, { sub: 'user_cookie', email: 'cookie@clerk.example' });
-    const result = await api.ok<{ viewer: { account: { email: string } } }>(VIEWER, {}, { cookie: `__session=${token}` });
+    const result = await api.ok<{ viewer: { account: { email: string } } }>(
+      VIEWER,
+      {},
+      { cookie: `__session=${token}` },
+    );
     expect(result.viewer.account.email).toBe('cookie@clerk.example');
   });
 
@@ -60,13 +77,23 @@ describe('Clerk session tokens', () => {
     const reseller = await api.tenant('clerk-reseller');
     await api.sql`update tenants set custom_domain = 'ai.reseller.example' where id = ${reseller.id}::uuid`;
     const token = await clerkToken(clerk.privateKey, { sub: 'user_reseller', email: 'r@clerk.example' });
-    const result = await api.ok<{ viewer: { tenant: { slug: string } } }>(VIEWER, {}, { token, host: 'ai.reseller.example' });
+    const result = await api.ok<{ viewer: { tenant: { slug: string } } }>(
+      VIEWER,
+      {},
+      { token, host: 'ai.reseller.example' },
+    );
     expect(result.viewer.tenant.slug).toBe('clerk-reseller');
   });
 
   test('an expired token is refused and creates nothing', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const token = await clerkToken(clerk.privateKey, { sub: 'user_expired', email: 'expired@clerk.example', iat: now - 600, nbf: now - 600, exp: now - 300 });
+    const token = await clerkToken(clerk.privateKey, {
+      sub: 'user_expired',
+      email: 'expired@clerk.example',
+      iat: now - 600,
+      nbf: now - 600,
+      exp: now - 300,
+    });
     const result = await api.gql(VIEWER, {}, { token });
     expect(result.status).toBe(401);
     expect(codes(result)).toEqual(['UNAUTHENTICATED']);

@@ -21,7 +21,12 @@ afterAll(async () => {
 function preflight(origin: string, host?: string): Promise<Response> {
   return fetch(api.url, {
     method: 'OPTIONS',
-    headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type', ...(host ? { host } : {}) },
+    headers: {
+      origin,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'content-type',
+      ...(host ? { host } : {}),
+    },
   });
 }
 
@@ -49,12 +54,20 @@ test("a reseller's custom domain is an allowed origin on its own host only", asy
 
 test('an answer to an allowed origin can be read by the page and exposes the request headers; another origin gets none', async () => {
   const query = JSON.stringify({ query: '{ tenant { slug } }' });
-  const allowed = await fetch(api.url, { method: 'POST', headers: { origin: PORTAL, 'content-type': 'application/json' }, body: query });
+  const allowed = await fetch(api.url, {
+    method: 'POST',
+    headers: { origin: PORTAL, 'content-type': 'application/json' },
+    body: query,
+  });
   expect(allowed.status).toBe(200);
   expect(allowed.headers.get('access-control-allow-origin')).toBe(PORTAL);
   expect(allowed.headers.get('access-control-expose-headers')).toContain('x-request-id');
   expect(allowed.headers.get('vary')).toContain('Origin');
-  const other = await fetch(api.url, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/json' }, body: query });
+  const other = await fetch(api.url, {
+    method: 'POST',
+    headers: { origin: 'https://evil.example', 'content-type': 'application/json' },
+    body: query,
+  });
   expect(other.headers.get('access-control-allow-origin')).toBeNull();
 });
 
@@ -71,9 +84,17 @@ test("an admin's added origin is allowed on the tenant's host within the cache's
 });
 
 test('setCorsOrigins refuses something that is not an origin, and anyone but an admin', async () => {
-  const bad = await api.gql('mutation { setCorsOrigins(api: ["https://app.example/path"]) { id } }', {}, { token: admin.token });
+  const bad = await api.gql(
+    'mutation { setCorsOrigins(api: ["https://app.example/path"]) { id } }',
+    {},
+    { token: admin.token },
+  );
   expect(codes(bad)).toEqual(['INVALID_INPUT']);
   const customer = await api.person(api.root);
-  const denied = await api.gql('mutation { setCorsOrigins(api: ["https://app.example"]) { id } }', {}, { token: customer.token });
+  const denied = await api.gql(
+    'mutation { setCorsOrigins(api: ["https://app.example"]) { id } }',
+    {},
+    { token: customer.token },
+  );
   expect(codes(denied)).toEqual(['FORBIDDEN']);
 });

@@ -13,7 +13,12 @@ export const PEPPER = 'test-pepper-0123456789abcdef0123456789abcdef';
 export const PASSWORD = 'correct horse battery';
 
 export type GqlError = { message: string; extensions?: { code?: string; field?: string } };
-export type GqlResult<T = Record<string, unknown>> = { status: number; data: T | null; errors: GqlError[] | undefined; headers: Headers };
+export type GqlResult<T = Record<string, unknown>> = {
+  status: number;
+  data: T | null;
+  errors: GqlError[] | undefined;
+  headers: Headers;
+};
 export type CallOptions = { token?: string; cookie?: string; host?: string; headers?: Record<string, string> };
 export type Person = { account: Account; token: string };
 
@@ -23,9 +28,17 @@ export type ApiHarness = {
   config: Config;
   events: LiveEvents;
   root: Tenant;
-  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, options?: CallOptions): Promise<GqlResult<T>>;
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: CallOptions,
+  ): Promise<GqlResult<T>>;
   /** Like gql, but fails the test on any error and returns the data. */
-  ok<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, options?: CallOptions): Promise<T>;
+  ok<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: CallOptions,
+  ): Promise<T>;
   person(tenant: Tenant, role?: Role, email?: string): Promise<Person>;
   tenant(slug: string, parent?: Tenant, markupBps?: number): Promise<Tenant>;
   credit(account: Account, usd: bigint): Promise<void>;
@@ -42,7 +55,11 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
   const endpoint = `http://127.0.0.1:${server.port}/graphql`;
   let people = 0;
 
-  const gql = async <T>(query: string, variables: Record<string, unknown> = {}, options: CallOptions = {}): Promise<GqlResult<T>> => {
+  const gql = async <T>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    options: CallOptions = {},
+  ): Promise<GqlResult<T>> => {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     if (options.cookie) headers.cookie = options.cookie;
@@ -75,7 +92,8 @@ export async function startApi(env: Record<string, string> = {}): Promise<ApiHar
       );
       return { account, token: signIn.signIn.token };
     },
-    tenant: (slug, parent = root, markupBps = 1000) => createTenant(sql, { slug, name: slug, markupBps, parentId: parent.id }),
+    tenant: (slug, parent = root, markupBps = 1000) =>
+      createTenant(sql, { slug, name: slug, markupBps, parentId: parent.id }),
     async credit(account, nanos) {
       const clearing = await tenantWalletId(sql, account.tenantId, 'clearing');
       await recordTransfer(sql, {

@@ -15,7 +15,9 @@ type Balance = { balanceUpdated: { available: { usd: string } } };
 
 test('a balance subscription sends the balance at once, then an update within a second of a publish', async () => {
   const me = await api.person(api.root);
-  const live = await subscribe<Balance>(api.url, 'subscription { balanceUpdated { available { usd } } }', { authorization: `Bearer ${me.token}` });
+  const live = await subscribe<Balance>(api.url, 'subscription { balanceUpdated { available { usd } } }', {
+    authorization: `Bearer ${me.token}`,
+  });
   try {
     expect((await live.next()).balanceUpdated.available.usd).toBe('0.00');
     await api.credit(me.account, 3_000_000_000n);
@@ -31,10 +33,16 @@ test('a balance subscription sends the balance at once, then an update within a 
 test("an admin's adjustment reaches the customer's open subscription", async () => {
   const me = await api.person(api.root);
   const admin = await api.person(api.root, 'admin');
-  const live = await subscribe<Balance>(api.url, 'subscription { balanceUpdated { available { usd } } }', { authorization: `Bearer ${me.token}` });
+  const live = await subscribe<Balance>(api.url, 'subscription { balanceUpdated { available { usd } } }', {
+    authorization: `Bearer ${me.token}`,
+  });
   try {
     await live.next();
-    await api.ok('mutation($id: ID!) { adjustCredit(accountId: $id, input: { amount: { usd: "1.25" }, reason: "welcome", idempotencyKey: "w1" }) { applied } }', { id: me.account.id }, { token: admin.token });
+    await api.ok(
+      'mutation($id: ID!) { adjustCredit(accountId: $id, input: { amount: { usd: "1.25" }, reason: "welcome", idempotencyKey: "w1" }) { applied } }',
+      { id: me.account.id },
+      { token: admin.token },
+    );
     expect((await live.next(1_000)).balanceUpdated.available.usd).toBe('1.25');
   } finally {
     live.close();
@@ -44,12 +52,33 @@ test("an admin's adjustment reaches the customer's open subscription", async () 
 test('a usage subscription sends each settled request of the account, and nothing of other accounts', async () => {
   const me = await api.person(api.root);
   const other = await api.person(api.root);
-  const live = await subscribe<{ usageRecorded: { id: string; charge: { nanos: string } } }>(api.url, 'subscription { usageRecorded { id charge { nanos } } }', { authorization: `Bearer ${me.token}` });
+  const live = await subscribe<{ usageRecorded: { id: string; charge: { nanos: string } } }>(
+    api.url,
+    'subscription { usageRecorded { id charge { nanos } } }',
+    { authorization: `Bearer ${me.token}` },
+  );
   try {
     const record = (id: string, accountId: string) => ({
-      id, tenantId: api.root.id, accountId, apiKeyId: null, route: 'chat', model: 'fake/small', stream: false, statusCode: 200, outcome: 'completed' as const,
-      errorCode: null, promptTokens: 1, completionTokens: 1, promptTokensBound: null, costNanos: 1n, chargeNanos: 7n, holdNanos: 0n, estimated: false,
-      generationId: null, latencyMs: 1, firstByteMs: null,
+      id,
+      tenantId: api.root.id,
+      accountId,
+      apiKeyId: null,
+      route: 'chat',
+      model: 'fake/small',
+      stream: false,
+      statusCode: 200,
+      outcome: 'completed' as const,
+      errorCode: null,
+      promptTokens: 1,
+      completionTokens: 1,
+      promptTokensBound: null,
+      costNanos: 1n,
+      chargeNanos: 7n,
+      holdNanos: 0n,
+      estimated: false,
+      generationId: null,
+      latencyMs: 1,
+      firstByteMs: null,
     });
     await insertRequests(api.sql, [record('live-other', other.account.id), record('live-mine', me.account.id)]);
     // A settlement of another account on the same topic name must not leak into this stream.
@@ -63,7 +92,11 @@ test('a usage subscription sends each settled request of the account, and nothin
 
 test('signed out, or with a management token, a subscription is refused', async () => {
   const admin = await api.person(api.root, 'admin');
-  const minted = await api.ok<{ createManagementToken: { token: string } }>('mutation { createManagementToken(name: "sse") { token } }', {}, { token: admin.token });
+  const minted = await api.ok<{ createManagementToken: { token: string } }>(
+    'mutation { createManagementToken(name: "sse") { token } }',
+    {},
+    { token: admin.token },
+  );
   const attempt = async (headers: Record<string, string>) => {
     const response = await fetch(api.url, {
       method: 'POST',

@@ -21,7 +21,11 @@ const model = (id: string, promptNanosPerMtok: bigint, completionNanosPerMtok: b
 beforeAll(async () => {
   // The default root markup is 20%; the reseller adds 10% on top of the root's price.
   api = await startApi();
-  await upsertModels(api.sql, [model('fake/one', 1_000_000_000n, 2_000_000_000n), model('fake/tiny', 1n, 0n), model('other/two', 3_000_000_000n, 0n)]);
+  await upsertModels(api.sql, [
+    model('fake/one', 1_000_000_000n, 2_000_000_000n),
+    model('fake/tiny', 1n, 0n),
+    model('other/two', 3_000_000_000n, 0n),
+  ]);
   const reseller = await api.tenant('price-co', api.root, 1000);
   rootCustomer = await api.person(api.root);
   resellerAdmin = await api.person(reseller, 'admin');
@@ -29,35 +33,77 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-const PRICES = 'query($id: ID!) { model(id: $id) { price { promptPerMillionTokens { usd } completionPerMillionTokens { usd } } } }';
-type Prices = { model: { price: { promptPerMillionTokens: { usd: string }; completionPerMillionTokens: { usd: string } } } };
+const PRICES =
+  'query($id: ID!) { model(id: $id) { price { promptPerMillionTokens { usd } completionPerMillionTokens { usd } } } }';
+type Prices = {
+  model: { price: { promptPerMillionTokens: { usd: string }; completionPerMillionTokens: { usd: string } } };
+};
 
 test("a root customer pays the upstream price plus the root's markup", async () => {
   const result = await api.ok<Prices>(PRICES, { id: 'fake/one' }, { token: rootCustomer.token });
-  expect(result.model.price).toEqual({ promptPerMillionTokens: { usd: '1.20' }, completionPerMillionTokens: { usd: '2.40' } });
+  expect(result.model.price).toEqual({
+    promptPerMillionTokens: { usd: '1.20' },
+    completionPerMillionTokens: { usd: '2.40' },
+  });
 });
 
 test("a reseller's customer pays both markups, and nobody pays a fraction of a nano-dollar", async () => {
   const result = await api.ok<Prices>(PRICES, { id: 'fake/one' }, { token: resellerCustomer.token });
-  expect(result.model.price).toEqual({ promptPerMillionTokens: { usd: '1.32' }, completionPerMillionTokens: { usd: '2.64' } });
+  expect(result.model.price).toEqual({
+    promptPerMillionTokens: { usd: '1.32' },
+    completionPerMillionTokens: { usd: '2.64' },
+  });
   const tiny = await api.ok<Prices>(PRICES, { id: 'fake/tiny' }, { token: resellerCustomer.token });
   expect(tiny.model.price.promptPerMillionTokens.usd).toBe('0.000000002');
 });
 
 test("a reseller admin sees what it pays, its own markup, and a pricing rule's effect", async () => {
-  const WHOLESALE = '{ models(search: "fake/one") { id markupBps price { promptPerMillionTokens { usd } } wholesalePrice { promptPerMillionTokens { usd } } } }';
+  const WHOLESALE =
+    '{ models(search: "fake/one") { id markupBps price { promptPerMillionTokens { usd } } wholesalePrice { promptPerMillionTokens { usd } } } }';
   const before = await api.ok<{ models: unknown[] }>(WHOLESALE, {}, { token: resellerAdmin.token });
-  expect(before.models).toEqual([{ id: 'fake/one', markupBps: 1000, price: { promptPerMillionTokens: { usd: '1.32' } }, wholesalePrice: { promptPerMillionTokens: { usd: '1.20' } } }]);
-  await api.ok('mutation { setPricingRule(pattern: "fake/*", markupBps: 5000) { id } }', {}, { token: resellerAdmin.token });
+  expect(before.models).toEqual([
+    {
+      id: 'fake/one',
+      markupBps: 1000,
+      price: { promptPerMillionTokens: { usd: '1.32' } },
+      wholesalePrice: { promptPerMillionTokens: { usd: '1.20' } },
+    },
+  ]);
+  await api.ok(
+    'mutation { setPricingRule(pattern: "fake/*", markupBps: 5000) { id } }',
+    {},
+    { token: resellerAdmin.token },
+  );
   const after = await api.ok<{ models: unknown[] }>(WHOLESALE, {}, { token: resellerAdmin.token });
-  expect(after.models).toEqual([{ id: 'fake/one', markupBps: 5000, price: { promptPerMillionTokens: { usd: '1.80' } }, wholesalePrice: { promptPerMillionTokens: { usd: '1.20' } } }]);
-  const other = await api.ok<{ model: { markupBps: number } }>('{ model(id: "other/two") { markupBps } }', {}, { token: resellerAdmin.token });
+  expect(after.models).toEqual([
+    {
+      id: 'fake/one',
+      markupBps: 5000,
+      price: { promptPerMillionTokens: { usd: '1.80' } },
+      wholesalePrice: { promptPerMillionTokens: { usd: '1.20' } },
+    },
+  ]);
+  const other = await api.ok<{ model: { markupBps: number } }>(
+    '{ model(id: "other/two") { markupBps } }',
+    {},
+    { token: resellerAdmin.token },
+  );
   expect(other.model.markupBps).toBe(1000);
 });
 
 test('customers cannot see wholesale prices; unknown models are not found; signed out sees the host tenant prices', async () => {
-  expect(codes(await api.gql('{ model(id: "fake/one") { wholesalePrice { promptPerMillionTokens { usd } } } }', {}, { token: rootCustomer.token }))).toEqual(['FORBIDDEN']);
-  expect(codes(await api.gql('{ model(id: "no/such") { id } }', {}, { token: rootCustomer.token }))).toEqual(['NOT_FOUND']);
+  expect(
+    codes(
+      await api.gql(
+        '{ model(id: "fake/one") { wholesalePrice { promptPerMillionTokens { usd } } } }',
+        {},
+        { token: rootCustomer.token },
+      ),
+    ),
+  ).toEqual(['FORBIDDEN']);
+  expect(codes(await api.gql('{ model(id: "no/such") { id } }', {}, { token: rootCustomer.token }))).toEqual([
+    'NOT_FOUND',
+  ]);
   const anonymous = await api.ok<{ models: { id: string }[] }>('{ models { id } }');
   expect(anonymous.models.map((m) => m.id)).toEqual(['fake/one', 'fake/tiny', 'other/two']);
 });

@@ -23,9 +23,15 @@ describe('query limits', () => {
   });
 
   test('an over-costly query (pages inside pages) is refused with its estimated cost', async () => {
-    const result = await api.gql('{ customers(first: 100) { edges { node { apiKeys(first: 100) { edges { node { id name } } } } } } }', {}, { token: admin.token });
+    const result = await api.gql(
+      '{ customers(first: 100) { edges { node { apiKeys(first: 100) { edges { node { id name } } } } } } }',
+      {},
+      { token: admin.token },
+    );
     expect(codes(result)).toEqual(['QUERY_TOO_COSTLY']);
-    expect(result.errors?.[0]?.message).toMatch(new RegExp(`^Query is too costly: estimated cost \\d+ exceeds the limit of ${MAX_COST}\\.`));
+    expect(result.errors?.[0]?.message).toMatch(
+      new RegExp(`^Query is too costly: estimated cost \\d+ exceeds the limit of ${MAX_COST}\\.`),
+    );
   });
 
   test('repeating a field under many aliases costs as much as it is', async () => {
@@ -34,7 +40,8 @@ describe('query limits', () => {
   });
 
   test('a page size given by a variable is costed at the largest page', async () => {
-    const query = 'query($n: Int) { customers(first: $n) { edges { node { apiKeys(first: 20) { edges { node { id name } } } } } } }';
+    const query =
+      'query($n: Int) { customers(first: $n) { edges { node { apiKeys(first: 20) { edges { node { id name } } } } } } }';
     expect(codes(await api.gql(query, { n: 1 }, { token: admin.token }))).toEqual(['QUERY_TOO_COSTLY']);
   });
 
@@ -51,14 +58,22 @@ describe('query limits', () => {
   });
 
   test('batched requests are refused', async () => {
-    const response = await fetch(api.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ query: '{ tenant { slug } }' }, { query: '{ tenant { slug } }' }]) });
+    const response = await fetch(api.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([{ query: '{ tenant { slug } }' }, { query: '{ tenant { slug } }' }]),
+    });
     expect(response.status).toBeGreaterThanOrEqual(400);
   });
 });
 
 describe('errors', () => {
   test('an internal failure is masked: no SQL, no stack, one generic message', async () => {
-    const result = await api.gql('query($m: String) { usage(filter: { model: $m }) { edges { cursor } } }', { m: 'bad\u0000model' }, { token: admin.token });
+    const result = await api.gql(
+      'query($m: String) { usage(filter: { model: $m }) { edges { cursor } } }',
+      { m: 'bad\u0000model' },
+      { token: admin.token },
+    );
     expect(result.errors?.[0]?.message).toBe('Unexpected error.');
     expect(JSON.stringify(result)).not.toMatch(/0x00|invalid byte|postgres|stack/i);
   });
@@ -71,7 +86,9 @@ describe('errors', () => {
   });
 
   test('outside production, introspection works and misspellings get suggestions', async () => {
-    const introspection = await api.gql<{ __schema: { queryType: { name: string } } }>('{ __schema { queryType { name } } }');
+    const introspection = await api.gql<{ __schema: { queryType: { name: string } } }>(
+      '{ __schema { queryType { name } } }',
+    );
     expect(introspection.data?.__schema.queryType.name).toBe('Query');
     const typo = await api.gql('{ tenantt { slug } }');
     expect(typo.errors?.[0]?.message).toContain('Did you mean');

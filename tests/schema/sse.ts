@@ -6,7 +6,11 @@ export type Subscription<T> = {
   close(): void;
 };
 
-export async function subscribe<T>(url: string, query: string, headers: Record<string, string>): Promise<Subscription<T>> {
+export async function subscribe<T>(
+  url: string,
+  query: string,
+  headers: Record<string, string>,
+): Promise<Subscription<T>> {
   const abort = new AbortController();
   const response = await fetch(url, {
     method: 'POST',
@@ -14,7 +18,8 @@ export async function subscribe<T>(url: string, query: string, headers: Record<s
     body: JSON.stringify({ query }),
     signal: abort.signal,
   });
-  if (!response.ok || !response.body) throw new Error(`subscription refused: ${response.status} ${await response.text()}`);
+  if (!response.ok || !response.body)
+    throw new Error(`subscription refused: ${response.status} ${await response.text()}`);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   const ready: T[] = [];
   let buffer = '';
@@ -27,7 +32,11 @@ export async function subscribe<T>(url: string, query: string, headers: Record<s
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
       const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = block.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('\n');
+      const data = block
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).trim())
+        .join('\n');
       if (event === 'next' && data) ready.push((JSON.parse(data) as { data: T }).data);
       end = buffer.indexOf('\n\n');
     }

@@ -15,7 +15,8 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 describe('customers', () => {
-  const LIST = 'query($s: String, $status: Status) { customers(search: $s, status: $status, first: 50) { edges { node { email status role } } } }';
+  const LIST =
+    'query($s: String, $status: Status) { customers(search: $s, status: $status, first: 50) { edges { node { email status role } } } }';
   type List = { customers: { edges: { node: { email: string; status: string } }[] } };
 
   test('an admin lists and searches the accounts of the tenant', async () => {
@@ -32,21 +33,49 @@ describe('customers', () => {
   });
 
   test('an admin creates a customer, and a duplicate e-mail is refused', async () => {
-    const CREATE = 'mutation($e: String!) { createCustomer(email: $e, displayName: "New") { email role displayName balance { available { usd } } } }';
-    const created = await api.ok<{ createCustomer: unknown }>(CREATE, { e: 'new@root.example' }, { token: admin.token });
-    expect(created.createCustomer).toEqual({ email: 'new@root.example', role: 'CUSTOMER', displayName: 'New', balance: { available: { usd: '0.00' } } });
+    const CREATE =
+      'mutation($e: String!) { createCustomer(email: $e, displayName: "New") { email role displayName balance { available { usd } } } }';
+    const created = await api.ok<{ createCustomer: unknown }>(
+      CREATE,
+      { e: 'new@root.example' },
+      { token: admin.token },
+    );
+    expect(created.createCustomer).toEqual({
+      email: 'new@root.example',
+      role: 'CUSTOMER',
+      displayName: 'New',
+      balance: { available: { usd: '0.00' } },
+    });
     expect(codes(await api.gql(CREATE, { e: 'NEW@root.example' }, { token: admin.token }))).toEqual(['INVALID_INPUT']);
-    expect(codes(await api.gql('mutation { createCustomer(email: "op@root.example", role: OPERATOR) { id } }', {}, { token: admin.token }))).toEqual(['FORBIDDEN']);
+    expect(
+      codes(
+        await api.gql(
+          'mutation { createCustomer(email: "op@root.example", role: OPERATOR) { id } }',
+          {},
+          { token: admin.token },
+        ),
+      ),
+    ).toEqual(['FORBIDDEN']);
   });
 
   test('suspending a customer stops their session; reactivating restores it', async () => {
     const victim = await api.person(api.root);
     const SET = 'mutation($id: ID!, $s: Status!) { setCustomerStatus(id: $id, status: $s) { status } }';
-    expect((await api.ok<{ setCustomerStatus: { status: string } }>(SET, { id: victim.account.id, s: 'SUSPENDED' }, { token: admin.token })).setCustomerStatus.status).toBe('SUSPENDED');
+    expect(
+      (
+        await api.ok<{ setCustomerStatus: { status: string } }>(
+          SET,
+          { id: victim.account.id, s: 'SUSPENDED' },
+          { token: admin.token },
+        )
+      ).setCustomerStatus.status,
+    ).toBe('SUSPENDED');
     expect(codes(await api.gql('{ viewer { kind } }', {}, { token: victim.token }))).toEqual(['FORBIDDEN']);
     await api.ok(SET, { id: victim.account.id, s: 'ACTIVE' }, { token: admin.token });
     expect((await api.gql('{ viewer { kind } }', {}, { token: victim.token })).errors).toBeUndefined();
-    expect(codes(await api.gql(SET, { id: admin.account.id, s: 'SUSPENDED' }, { token: admin.token }))).toEqual(['FORBIDDEN']);
+    expect(codes(await api.gql(SET, { id: admin.account.id, s: 'SUSPENDED' }, { token: admin.token }))).toEqual([
+      'FORBIDDEN',
+    ]);
   });
 });
 
@@ -54,38 +83,75 @@ describe('credit adjustments', () => {
   const ADJUST = `mutation($id: ID!, $input: AdjustmentInput!) {
     adjustCredit(accountId: $id, input: $input) { applied transferId balance { available { nanos usd } granted { nanos } paid { nanos } } }
   }`;
-  type Adjusted = { adjustCredit: { applied: boolean; transferId: string; balance: { available: { nanos: string; usd: string }; granted: { nanos: string }; paid: { nanos: string } } } };
+  type Adjusted = {
+    adjustCredit: {
+      applied: boolean;
+      transferId: string;
+      balance: { available: { nanos: string; usd: string }; granted: { nanos: string }; paid: { nanos: string } };
+    };
+  };
 
   test('an adjustment credits the account once per idempotency key, with its reason in the ledger', async () => {
     const target = await api.person(api.root);
     const input = { amount: { usd: '2.50' }, reason: 'goodwill for the outage', idempotencyKey: 'adj-1' };
     const first = await api.ok<Adjusted>(ADJUST, { id: target.account.id, input }, { token: admin.token });
-    expect(first.adjustCredit).toMatchObject({ applied: true, balance: { available: { nanos: '2500000000', usd: '2.50' }, granted: { nanos: '2500000000' } } });
+    expect(first.adjustCredit).toMatchObject({
+      applied: true,
+      balance: { available: { nanos: '2500000000', usd: '2.50' }, granted: { nanos: '2500000000' } },
+    });
     const replay = await api.ok<Adjusted>(ADJUST, { id: target.account.id, input }, { token: admin.token });
-    expect(replay.adjustCredit).toMatchObject({ applied: false, transferId: first.adjustCredit.transferId, balance: { available: { nanos: '2500000000' } } });
-    const clash = await api.gql(ADJUST, { id: target.account.id, input: { ...input, amount: { usd: '3' } } }, { token: admin.token });
-    expect(clash.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_INPUT', field: 'idempotencyKey' });
-    const ledger = await api.ok<{ ledgerEntries: { edges: { node: { kind: string; reason: string; amount: { usd: string }; funding: string } }[] } }>(
-      '{ ledgerEntries { edges { node { kind reason funding amount { usd } } } } }',
-      {},
-      { token: target.token },
+    expect(replay.adjustCredit).toMatchObject({
+      applied: false,
+      transferId: first.adjustCredit.transferId,
+      balance: { available: { nanos: '2500000000' } },
+    });
+    const clash = await api.gql(
+      ADJUST,
+      { id: target.account.id, input: { ...input, amount: { usd: '3' } } },
+      { token: admin.token },
     );
-    expect(ledger.ledgerEntries.edges.map((e) => e.node)).toEqual([{ kind: 'ADJUSTMENT', reason: 'goodwill for the outage', funding: 'GRANTED', amount: { usd: '2.50' } }]);
-    const [sum] = await api.sql<{ total: bigint }[]>`select sum(amount_nanos)::int8 as total from entries where transfer_id = ${first.adjustCredit.transferId}::int8`;
+    expect(clash.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_INPUT', field: 'idempotencyKey' });
+    const ledger = await api.ok<{
+      ledgerEntries: { edges: { node: { kind: string; reason: string; amount: { usd: string }; funding: string } }[] };
+    }>('{ ledgerEntries { edges { node { kind reason funding amount { usd } } } } }', {}, { token: target.token });
+    expect(ledger.ledgerEntries.edges.map((e) => e.node)).toEqual([
+      { kind: 'ADJUSTMENT', reason: 'goodwill for the outage', funding: 'GRANTED', amount: { usd: '2.50' } },
+    ]);
+    const [sum] = await api.sql<
+      { total: bigint }[]
+    >`select sum(amount_nanos)::int8 as total from entries where transfer_id = ${first.adjustCredit.transferId}::int8`;
     expect(sum?.total).toBe(0n);
   });
 
   test('taking credit back cannot go below what is available', async () => {
     const target = await api.person(api.root);
     await api.credit(target.account, 1_000_000_000n);
-    const tooMuch = await api.gql(ADJUST, { id: target.account.id, input: { amount: { usd: '-1.5' }, reason: 'refund', idempotencyKey: 'take-1', funding: 'PAID' } }, { token: admin.token });
+    const tooMuch = await api.gql(
+      ADJUST,
+      {
+        id: target.account.id,
+        input: { amount: { usd: '-1.5' }, reason: 'refund', idempotencyKey: 'take-1', funding: 'PAID' },
+      },
+      { token: admin.token },
+    );
     expect(tooMuch.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_INPUT', field: 'amount' });
-    const fine = await api.ok<Adjusted>(ADJUST, { id: target.account.id, input: { amount: { usd: '-0.4' }, reason: 'refund', idempotencyKey: 'take-2', funding: 'PAID' } }, { token: admin.token });
+    const fine = await api.ok<Adjusted>(
+      ADJUST,
+      {
+        id: target.account.id,
+        input: { amount: { usd: '-0.4' }, reason: 'refund', idempotencyKey: 'take-2', funding: 'PAID' },
+      },
+      { token: admin.token },
+    );
     expect(fine.adjustCredit.balance.paid.nanos).toBe('600000000');
   });
 
   test('customers cannot adjust credit, not even their own', async () => {
-    const result = await api.gql(ADJUST, { id: customer.account.id, input: { amount: { usd: '100' }, reason: 'me', idempotencyKey: 'x' } }, { token: customer.token });
+    const result = await api.gql(
+      ADJUST,
+      { id: customer.account.id, input: { amount: { usd: '100' }, reason: 'me', idempotencyKey: 'x' } },
+      { token: customer.token },
+    );
     expect(codes(result)).toEqual(['FORBIDDEN']);
     expect(await api.sql`select 1 from transfers where cause like '%:x'`).toHaveLength(0);
   });
@@ -93,21 +159,50 @@ describe('credit adjustments', () => {
 
 describe('pricing rules', () => {
   test('an admin sets, lists, replaces and deletes rules', async () => {
-    const SET = 'mutation($p: String!, $m: Int!, $pr: Int) { setPricingRule(pattern: $p, markupBps: $m, priority: $pr) { id pattern markupBps priority } }';
-    const first = await api.ok<{ setPricingRule: { id: string } }>(SET, { p: 'openai/*', m: 3000, pr: 5 }, { token: admin.token });
-    const replaced = await api.ok<{ setPricingRule: { id: string; markupBps: number } }>(SET, { p: 'openai/*', m: 3500 }, { token: admin.token });
+    const SET =
+      'mutation($p: String!, $m: Int!, $pr: Int) { setPricingRule(pattern: $p, markupBps: $m, priority: $pr) { id pattern markupBps priority } }';
+    const first = await api.ok<{ setPricingRule: { id: string } }>(
+      SET,
+      { p: 'openai/*', m: 3000, pr: 5 },
+      { token: admin.token },
+    );
+    const replaced = await api.ok<{ setPricingRule: { id: string; markupBps: number } }>(
+      SET,
+      { p: 'openai/*', m: 3500 },
+      { token: admin.token },
+    );
     expect(replaced.setPricingRule).toMatchObject({ id: first.setPricingRule.id, markupBps: 3500 });
-    const listed = await api.ok<{ pricingRules: { pattern: string; markupBps: number }[] }>('{ pricingRules { pattern markupBps } }', {}, { token: admin.token });
+    const listed = await api.ok<{ pricingRules: { pattern: string; markupBps: number }[] }>(
+      '{ pricingRules { pattern markupBps } }',
+      {},
+      { token: admin.token },
+    );
     expect(listed.pricingRules).toEqual([{ pattern: 'openai/*', markupBps: 3500 }]);
     expect(codes(await api.gql(SET, { p: 'bad pattern!', m: 1 }, { token: admin.token }))).toEqual(['INVALID_INPUT']);
     expect(codes(await api.gql(SET, { p: 'x/*', m: -1 }, { token: admin.token }))).toEqual(['INVALID_INPUT']);
-    await api.ok('mutation($id: ID!) { deletePricingRule(id: $id) }', { id: first.setPricingRule.id }, { token: admin.token });
-    expect(codes(await api.gql('mutation($id: ID!) { deletePricingRule(id: $id) }', { id: first.setPricingRule.id }, { token: admin.token }))).toEqual(['NOT_FOUND']);
+    await api.ok(
+      'mutation($id: ID!) { deletePricingRule(id: $id) }',
+      { id: first.setPricingRule.id },
+      { token: admin.token },
+    );
+    expect(
+      codes(
+        await api.gql(
+          'mutation($id: ID!) { deletePricingRule(id: $id) }',
+          { id: first.setPricingRule.id },
+          { token: admin.token },
+        ),
+      ),
+    ).toEqual(['NOT_FOUND']);
   });
 
   test('customers cannot see or change pricing rules', async () => {
     expect(codes(await api.gql('{ pricingRules { id } }', {}, { token: customer.token }))).toEqual(['FORBIDDEN']);
-    expect(codes(await api.gql('mutation { setPricingRule(pattern: "*", markupBps: 0) { id } }', {}, { token: customer.token }))).toEqual(['FORBIDDEN']);
+    expect(
+      codes(
+        await api.gql('mutation { setPricingRule(pattern: "*", markupBps: 0) { id } }', {}, { token: customer.token }),
+      ),
+    ).toEqual(['FORBIDDEN']);
   });
 });
 
@@ -117,17 +212,43 @@ describe('rate-limit policies', () => {
   }`;
 
   test('an admin sets policies for the tenant and an account, which the account sees as its limits', async () => {
-    const tenantPolicy = await api.ok<{ setRateLimitPolicy: { subjectId: string } }>(SET, { k: 'TENANT', l: { requestsPerMinute: 600 } }, { token: admin.token });
+    const tenantPolicy = await api.ok<{ setRateLimitPolicy: { subjectId: string } }>(
+      SET,
+      { k: 'TENANT', l: { requestsPerMinute: 600 } },
+      { token: admin.token },
+    );
     expect(tenantPolicy.setRateLimitPolicy.subjectId).toBe(api.root.id);
     const limited = await api.person(api.root);
-    const mine = await api.ok<{ viewer: { account: { limits: unknown } } }>('{ viewer { account { limits { appliesTo requestsPerMinute spendPerDay { usd } } } } }', {}, { token: limited.token });
+    const mine = await api.ok<{ viewer: { account: { limits: unknown } } }>(
+      '{ viewer { account { limits { appliesTo requestsPerMinute spendPerDay { usd } } } } }',
+      {},
+      { token: limited.token },
+    );
     expect(mine.viewer.account.limits).toEqual({ appliesTo: 'tenant', requestsPerMinute: 600, spendPerDay: null });
-    await api.ok(SET, { k: 'ACCOUNT', id: limited.account.id, l: { requestsPerMinute: 10, spendPerDay: { usd: '1' } } }, { token: admin.token });
-    const again = await api.ok<{ viewer: { account: { limits: unknown } } }>('{ viewer { account { limits { appliesTo requestsPerMinute spendPerDay { usd } } } } }', {}, { token: limited.token });
-    expect(again.viewer.account.limits).toEqual({ appliesTo: 'account', requestsPerMinute: 10, spendPerDay: { usd: '1.00' } });
-    const listed = await api.ok<{ rateLimitPolicies: { subjectKind: string }[] }>('{ rateLimitPolicies { subjectKind } }', {}, { token: admin.token });
+    await api.ok(
+      SET,
+      { k: 'ACCOUNT', id: limited.account.id, l: { requestsPerMinute: 10, spendPerDay: { usd: '1' } } },
+      { token: admin.token },
+    );
+    const again = await api.ok<{ viewer: { account: { limits: unknown } } }>(
+      '{ viewer { account { limits { appliesTo requestsPerMinute spendPerDay { usd } } } } }',
+      {},
+      { token: limited.token },
+    );
+    expect(again.viewer.account.limits).toEqual({
+      appliesTo: 'account',
+      requestsPerMinute: 10,
+      spendPerDay: { usd: '1.00' },
+    });
+    const listed = await api.ok<{ rateLimitPolicies: { subjectKind: string }[] }>(
+      '{ rateLimitPolicies { subjectKind } }',
+      {},
+      { token: admin.token },
+    );
     expect(listed.rateLimitPolicies.map((p) => p.subjectKind).sort()).toEqual(['ACCOUNT', 'TENANT']);
-    expect(codes(await api.gql(SET, { k: 'TENANT', l: { requestsPerMinute: 0 } }, { token: admin.token }))).toEqual(['INVALID_INPUT']);
+    expect(codes(await api.gql(SET, { k: 'TENANT', l: { requestsPerMinute: 0 } }, { token: admin.token }))).toEqual([
+      'INVALID_INPUT',
+    ]);
     expect(codes(await api.gql(SET, { k: 'TENANT', l: {} }, { token: customer.token }))).toEqual(['FORBIDDEN']);
   });
 });
@@ -136,18 +257,50 @@ describe('branding and custom domain', () => {
   test('an admin brands the tenant, and a custom domain makes the host resolve to it', async () => {
     const reseller = await api.tenant('brand-co');
     const resellerAdmin = await api.person(reseller, 'admin');
-    const BRAND = 'mutation($i: BrandingInput!) { updateBranding(input: $i) { branding { name primaryColor logoUrl supportEmail } } }';
-    const input = { name: 'Brand Co AI', primaryColor: '#112233', logoUrl: 'https://brand.example/logo.svg', supportEmail: 'help@brand.example' };
-    const branded = await api.ok<{ updateBranding: { branding: unknown } }>(BRAND, { i: input }, { token: resellerAdmin.token });
+    const BRAND =
+      'mutation($i: BrandingInput!) { updateBranding(input: $i) { branding { name primaryColor logoUrl supportEmail } } }';
+    const input = {
+      name: 'Brand Co AI',
+      primaryColor: '#112233',
+      logoUrl: 'https://brand.example/logo.svg',
+      supportEmail: 'help@brand.example',
+    };
+    const branded = await api.ok<{ updateBranding: { branding: unknown } }>(
+      BRAND,
+      { i: input },
+      { token: resellerAdmin.token },
+    );
     expect(branded.updateBranding.branding).toEqual(input);
-    expect(codes(await api.gql(BRAND, { i: { primaryColor: 'red' } }, { token: resellerAdmin.token }))).toEqual(['INVALID_INPUT']);
-    await api.ok('mutation { setCustomDomain(domain: "AI.Brand.example") { customDomain } }', {}, { token: resellerAdmin.token });
-    const anonymous = await api.ok<{ tenant: { slug: string; branding: { name: string } } }>('{ tenant { slug branding { name } } }', {}, { host: 'ai.brand.example:443' });
+    expect(codes(await api.gql(BRAND, { i: { primaryColor: 'red' } }, { token: resellerAdmin.token }))).toEqual([
+      'INVALID_INPUT',
+    ]);
+    await api.ok(
+      'mutation { setCustomDomain(domain: "AI.Brand.example") { customDomain } }',
+      {},
+      { token: resellerAdmin.token },
+    );
+    const anonymous = await api.ok<{ tenant: { slug: string; branding: { name: string } } }>(
+      '{ tenant { slug branding { name } } }',
+      {},
+      { host: 'ai.brand.example:443' },
+    );
     expect(anonymous.tenant).toEqual({ slug: 'brand-co', branding: { name: 'Brand Co AI' } });
-    const signUp = await api.ok<{ signUp: { token: string } }>('mutation { signUp(email: "via-domain@x.example", password: "long enough pw") { token } }', {}, { host: 'ai.brand.example' });
-    const viewer = await api.ok<{ viewer: { tenant: { slug: string } } }>('{ viewer { tenant { slug } } }', {}, { token: signUp.signUp.token });
+    const signUp = await api.ok<{ signUp: { token: string } }>(
+      'mutation { signUp(email: "via-domain@x.example", password: "long enough pw") { token } }',
+      {},
+      { host: 'ai.brand.example' },
+    );
+    const viewer = await api.ok<{ viewer: { tenant: { slug: string } } }>(
+      '{ viewer { tenant { slug } } }',
+      {},
+      { token: signUp.signUp.token },
+    );
     expect(viewer.viewer.tenant.slug).toBe('brand-co');
-    const taken = await api.gql('mutation { setCustomDomain(domain: "ai.brand.example") { id } }', {}, { token: admin.token });
+    const taken = await api.gql(
+      'mutation { setCustomDomain(domain: "ai.brand.example") { id } }',
+      {},
+      { token: admin.token },
+    );
     expect(taken.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_INPUT', field: 'domain' });
   });
 
@@ -159,8 +312,14 @@ describe('branding and custom domain', () => {
   test('an admin renames the tenant and sets its default markup', async () => {
     const reseller = await api.tenant('rename-co');
     const resellerAdmin = await api.person(reseller, 'admin');
-    const updated = await api.ok<{ updateTenant: unknown }>('mutation { updateTenant(name: "Renamed", markupBps: 2500) { name markupBps } }', {}, { token: resellerAdmin.token });
+    const updated = await api.ok<{ updateTenant: unknown }>(
+      'mutation { updateTenant(name: "Renamed", markupBps: 2500) { name markupBps } }',
+      {},
+      { token: resellerAdmin.token },
+    );
     expect(updated.updateTenant).toEqual({ name: 'Renamed', markupBps: 2500 });
-    expect(codes(await api.gql('mutation { updateTenant(name: "Mine") { name } }', {}, { token: customer.token }))).toEqual(['FORBIDDEN']);
+    expect(
+      codes(await api.gql('mutation { updateTenant(name: "Mine") { name } }', {}, { token: customer.token })),
+    ).toEqual(['FORBIDDEN']);
   });
 });

@@ -25,12 +25,30 @@ beforeAll(async () => {
 async function openPayment(): Promise<{ account: Account; payment: Payment }> {
   people += 1;
   const account = await createAccount(sql, { tenantId: rootId, email: `buyer${people}@example.com` });
-  const payment = await createPayment(sql, { tenantId: rootId, accountId: account.id, kind: 'checkout', packId: null, description: 'Pro', priceNanos: 45_000_000_000n, creditNanos: 50_000_000_000n, savePaymentMethod: false });
+  const payment = await createPayment(sql, {
+    tenantId: rootId,
+    accountId: account.id,
+    kind: 'checkout',
+    packId: null,
+    description: 'Pro',
+    priceNanos: 45_000_000_000n,
+    creditNanos: 50_000_000_000n,
+    savePaymentMethod: false,
+  });
   return { account, payment };
 }
 
 function purchase(payment: Payment, cause: string) {
-  return sql.begin((tx) => recordPaymentTransfer(tx, { payment, kind: 'purchase', stripeObjectId: cause, paidNanos: 45_000_000_000n, grantedNanos: 5_000_000_000n, memo: {} }));
+  return sql.begin((tx) =>
+    recordPaymentTransfer(tx, {
+      payment,
+      kind: 'purchase',
+      stripeObjectId: cause,
+      paidNanos: 45_000_000_000n,
+      grantedNanos: 5_000_000_000n,
+      memo: {},
+    }),
+  );
 }
 
 async function credited(account: Account): Promise<bigint> {

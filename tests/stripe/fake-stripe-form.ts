@@ -56,5 +56,7 @@ export function field(form: FormValue | undefined, ...path: (string | number)[])
 /** A flat string map (metadata) at a path, or {}. */
 export function stringMap(form: FormValue | undefined): Record<string, string> {
   if (form === undefined || typeof form === 'string' || Array.isArray(form)) return {};
-  return Object.fromEntries(Object.entries(form).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  return Object.fromEntries(
+    Object.entries(form).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
 }

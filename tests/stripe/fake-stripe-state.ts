@@ -5,7 +5,17 @@
  */
 
 export type StripeObject = Record<string, unknown> & { id: string };
-export type StripeEvent = { id: string; object: 'event'; type: string; created: number; api_version: string; livemode: false; pending_webhooks: number; request: { id: null; idempotency_key: null }; data: { object: StripeObject } };
+export type StripeEvent = {
+  id: string;
+  object: 'event';
+  type: string;
+  created: number;
+  api_version: string;
+  livemode: false;
+  pending_webhooks: number;
+  request: { id: null; idempotency_key: null };
+  data: { object: StripeObject };
+};
 
 export type FakeState = {
   customers: Map<string, StripeObject>;
@@ -30,7 +40,16 @@ export function newId(prefix: string): string {
 export const now = () => Math.floor(Date.now() / 1000);
 
 export function createState(): FakeState {
-  return { customers: new Map(), sessions: new Map(), intents: new Map(), charges: new Map(), refunds: new Map(), disputes: new Map(), intentData: new Map(), events: [] };
+  return {
+    customers: new Map(),
+    sessions: new Map(),
+    intents: new Map(),
+    charges: new Map(),
+    refunds: new Map(),
+    disputes: new Map(),
+    intentData: new Map(),
+    events: [],
+  };
 }
 
 export function emit(state: FakeState, type: string, object: StripeObject): StripeEvent {
@@ -55,7 +74,13 @@ function must(map: Map<string, StripeObject>, id: string, what: string): StripeO
   return object;
 }
 
-type ChargeOptions = { amount: number; customer: unknown; metadata: unknown; paymentMethod: string; status: 'succeeded' | 'processing' | 'requires_payment_method' };
+type ChargeOptions = {
+  amount: number;
+  customer: unknown;
+  metadata: unknown;
+  paymentMethod: string;
+  status: 'succeeded' | 'processing' | 'requires_payment_method';
+};
 
 /** A PaymentIntent and, unless it failed, its charge. */
 export function createIntent(state: FakeState, options: ChargeOptions): StripeObject {
@@ -70,7 +95,10 @@ export function createIntent(state: FakeState, options: ChargeOptions): StripeOb
     payment_method: options.paymentMethod,
     status: options.status,
     latest_charge: null,
-    last_payment_error: options.status === 'requires_payment_method' ? { type: 'card_error', code: 'card_declined', message: 'Your card was declined.' } : null,
+    last_payment_error:
+      options.status === 'requires_payment_method'
+        ? { type: 'card_error', code: 'card_declined', message: 'Your card was declined.' }
+        : null,
     created: now(),
   };
   if (options.status !== 'requires_payment_method') {
@@ -124,11 +152,18 @@ export function paySession(state: FakeState, sessionId: string, options: PayOpti
 export function settleAsync(state: FakeState, sessionId: string, succeeded: boolean): StripeEvent {
   const session = must(state.sessions, sessionId, 'session');
   const intent = must(state.intents, String(session.payment_intent), 'intent');
-  Object.assign(intent, succeeded ? { status: 'succeeded', amount_received: intent.amount } : { status: 'requires_payment_method' });
+  Object.assign(
+    intent,
+    succeeded ? { status: 'succeeded', amount_received: intent.amount } : { status: 'requires_payment_method' },
+  );
   const charge = state.charges.get(String(intent.latest_charge));
   if (charge) Object.assign(charge, { paid: succeeded, status: succeeded ? 'succeeded' : 'failed' });
   if (succeeded) session.payment_status = 'paid';
-  return emit(state, succeeded ? 'checkout.session.async_payment_succeeded' : 'checkout.session.async_payment_failed', session);
+  return emit(
+    state,
+    succeeded ? 'checkout.session.async_payment_succeeded' : 'checkout.session.async_payment_failed',
+    session,
+  );
 }
 
 export function expireSession(state: FakeState, sessionId: string): StripeEvent {
@@ -144,18 +179,45 @@ export function chargeOfSession(state: FakeState, sessionId: string): StripeObje
 }
 
 /** A refund of part or all of a charge: `charge.refunded` with the charge's new refunded total. */
-export function refundCharge(state: FakeState, chargeId: string, amount: number): { event: StripeEvent; refund: StripeObject } {
+export function refundCharge(
+  state: FakeState,
+  chargeId: string,
+  amount: number,
+): { event: StripeEvent; refund: StripeObject } {
   const charge = must(state.charges, chargeId, 'charge');
-  const refund: StripeObject = { id: newId('re'), object: 'refund', amount, charge: chargeId, payment_intent: charge.payment_intent, currency: 'usd', status: 'succeeded', created: now() + state.refunds.size };
+  const refund: StripeObject = {
+    id: newId('re'),
+    object: 'refund',
+    amount,
+    charge: chargeId,
+    payment_intent: charge.payment_intent,
+    currency: 'usd',
+    status: 'succeeded',
+    created: now() + state.refunds.size,
+  };
   state.refunds.set(refund.id, refund);
   const refunded = Number(charge.amount_refunded) + amount;
   Object.assign(charge, { amount_refunded: refunded, refunded: refunded >= Number(charge.amount) });
   return { event: emit(state, 'charge.refunded', charge), refund };
 }
 
-export function openDispute(state: FakeState, chargeId: string, amount: number): { event: StripeEvent; dispute: StripeObject } {
+export function openDispute(
+  state: FakeState,
+  chargeId: string,
+  amount: number,
+): { event: StripeEvent; dispute: StripeObject } {
   const charge = must(state.charges, chargeId, 'charge');
-  const dispute: StripeObject = { id: newId('dp'), object: 'dispute', amount, charge: chargeId, payment_intent: charge.payment_intent, currency: 'usd', reason: 'fraudulent', status: 'needs_response', created: now() };
+  const dispute: StripeObject = {
+    id: newId('dp'),
+    object: 'dispute',
+    amount,
+    charge: chargeId,
+    payment_intent: charge.payment_intent,
+    currency: 'usd',
+    reason: 'fraudulent',
+    status: 'needs_response',
+    created: now(),
+  };
   state.disputes.set(dispute.id, dispute);
   charge.disputed = true;
   return { event: emit(state, 'charge.dispute.created', dispute), dispute };

@@ -20,7 +20,12 @@ export type PlanState = {
   sessionData: Map<string, { priceId: string; metadata: Record<string, string> }>;
 };
 
-export const createPlanState = (): PlanState => ({ prices: new Map(), subscriptions: new Map(), invoices: new Map(), sessionData: new Map() });
+export const createPlanState = (): PlanState => ({
+  prices: new Map(),
+  subscriptions: new Map(),
+  invoices: new Map(),
+  sessionData: new Map(),
+});
 
 type Answer = { status: number; body: unknown };
 
@@ -73,14 +78,23 @@ function createSubscriptionSession(state: FakeState, plans: PlanState, form: For
     created: now(),
   };
   const data = form.subscription_data;
-  plans.sessionData.set(id, { priceId: price.id, metadata: stringMap(typeof data === 'object' && !Array.isArray(data) ? data.metadata : undefined) });
+  plans.sessionData.set(id, {
+    priceId: price.id,
+    metadata: stringMap(typeof data === 'object' && !Array.isArray(data) ? data.metadata : undefined),
+  });
   state.sessions.set(id, session);
   return session;
 }
 
 function updateSubscription(state: FakeState, plans: PlanState, id: string, form: Form): Answer {
   const subscription = plans.subscriptions.get(id);
-  if (!subscription) return { status: 404, body: { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such subscription: ${id}` } } };
+  if (!subscription)
+    return {
+      status: 404,
+      body: {
+        error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such subscription: ${id}` },
+      },
+    };
   const cancel = field(form, 'cancel_at_period_end');
   if (cancel !== undefined) subscription.cancel_at_period_end = cancel === 'true';
   const priceId = field(form, 'items', 0, 'price');
@@ -91,19 +105,39 @@ function updateSubscription(state: FakeState, plans: PlanState, id: string, form
 }
 
 /** The fake's answer for a subscription route, or undefined when the path is not one. */
-export function subscriptionRoute(state: FakeState, plans: PlanState, method: string, path: string, form: Form): Answer | undefined {
+export function subscriptionRoute(
+  state: FakeState,
+  plans: PlanState,
+  method: string,
+  path: string,
+  form: Form,
+): Answer | undefined {
   const [, , resource, id] = path.split('/');
   if (method === 'POST' && path === '/v1/prices') return { status: 200, body: createPrice(plans, form) };
-  if (method === 'POST' && path === '/v1/checkout/sessions' && field(form, 'mode') === 'subscription') return { status: 200, body: createSubscriptionSession(state, plans, form) };
+  if (method === 'POST' && path === '/v1/checkout/sessions' && field(form, 'mode') === 'subscription')
+    return { status: 200, body: createSubscriptionSession(state, plans, form) };
   if (resource !== 'subscriptions' || !id) return undefined;
   if (method === 'POST') return updateSubscription(state, plans, id, form);
   const subscription = plans.subscriptions.get(id);
-  return subscription ? { status: 200, body: subscription } : { status: 404, body: { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such subscription: ${id}` } } };
+  return subscription
+    ? { status: 200, body: subscription }
+    : {
+        status: 404,
+        body: {
+          error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such subscription: ${id}` },
+        },
+      };
 }
 
 type InvoiceOptions = { fail?: boolean; amountPaid?: number; paidAt?: number };
 
-function invoiceFor(state: FakeState, plans: PlanState, subscription: StripeObject, reason: string, options: InvoiceOptions): { invoice: StripeObject; event: StripeEvent } {
+function invoiceFor(
+  state: FakeState,
+  plans: PlanState,
+  subscription: StripeObject,
+  reason: string,
+  options: InvoiceOptions,
+): { invoice: StripeObject; event: StripeEvent } {
   const price = item(subscription).price as StripeObject;
   const amount = Number(price.unit_amount);
   const invoice: StripeObject = {
@@ -118,8 +152,21 @@ function invoiceFor(state: FakeState, plans: PlanState, subscription: StripeObje
     next_payment_attempt: options.fail ? now() + RETRY_DELAY_SECONDS : null,
     status: options.fail ? 'open' : 'paid',
     status_transitions: { paid_at: options.fail ? null : (options.paidAt ?? now()) },
-    parent: { type: 'subscription_details', subscription_details: { subscription: subscription.id, metadata: subscription.metadata } },
-    lines: { object: 'list', data: [{ id: newId('il'), object: 'line_item', amount, pricing: { type: 'price_details', price_details: { price: price.id, product: price.product } } }] },
+    parent: {
+      type: 'subscription_details',
+      subscription_details: { subscription: subscription.id, metadata: subscription.metadata },
+    },
+    lines: {
+      object: 'list',
+      data: [
+        {
+          id: newId('il'),
+          object: 'line_item',
+          amount,
+          pricing: { type: 'price_details', price_details: { price: price.id, product: price.product } },
+        },
+      ],
+    },
     created: now(),
   };
   plans.invoices.set(invoice.id, invoice);
@@ -127,7 +174,11 @@ function invoiceFor(state: FakeState, plans: PlanState, subscription: StripeObje
 }
 
 /** The customer pays the subscription-mode session: the subscription, its first invoice paid, the session completed. */
-export function subscribe(state: FakeState, plans: PlanState, sessionId: string): { subscriptionId: string; invoicePaid: StripeEvent; completed: StripeEvent } {
+export function subscribe(
+  state: FakeState,
+  plans: PlanState,
+  sessionId: string,
+): { subscriptionId: string; invoicePaid: StripeEvent; completed: StripeEvent } {
   const session = must(state.sessions, sessionId, 'session');
   const data = plans.sessionData.get(sessionId);
   const price = must(plans.prices, data?.priceId ?? '', 'price');
@@ -140,20 +191,44 @@ export function subscribe(state: FakeState, plans: PlanState, sessionId: string)
     cancel_at_period_end: false,
     ended_at: null,
     metadata: data?.metadata ?? {},
-    items: { object: 'list', data: [{ id: newId('si'), object: 'subscription_item', price, quantity: 1, current_period_start: start, current_period_end: start + PERIOD_SECONDS }] },
+    items: {
+      object: 'list',
+      data: [
+        {
+          id: newId('si'),
+          object: 'subscription_item',
+          price,
+          quantity: 1,
+          current_period_start: start,
+          current_period_end: start + PERIOD_SECONDS,
+        },
+      ],
+    },
     created: start,
   };
   plans.subscriptions.set(subscription.id, subscription);
   const { event: invoicePaid } = invoiceFor(state, plans, subscription, 'subscription_create', {});
   Object.assign(session, { status: 'complete', payment_status: 'paid', subscription: subscription.id });
-  return { subscriptionId: subscription.id, invoicePaid, completed: emit(state, 'checkout.session.completed', session) };
+  return {
+    subscriptionId: subscription.id,
+    invoicePaid,
+    completed: emit(state, 'checkout.session.completed', session),
+  };
 }
 
 /** A new billing period starts: its invoice is paid, or fails and leaves the subscription past due. */
-export function renew(state: FakeState, plans: PlanState, subscriptionId: string, options: InvoiceOptions = {}): { invoiceId: string; event: StripeEvent } {
+export function renew(
+  state: FakeState,
+  plans: PlanState,
+  subscriptionId: string,
+  options: InvoiceOptions = {},
+): { invoiceId: string; event: StripeEvent } {
   const subscription = must(plans.subscriptions, subscriptionId, 'subscription');
   const period = item(subscription);
-  Object.assign(period, { current_period_start: Number(period.current_period_end), current_period_end: Number(period.current_period_end) + PERIOD_SECONDS });
+  Object.assign(period, {
+    current_period_start: Number(period.current_period_end),
+    current_period_end: Number(period.current_period_end) + PERIOD_SECONDS,
+  });
   if (options.fail) subscription.status = 'past_due';
   const { invoice, event } = invoiceFor(state, plans, subscription, 'subscription_cycle', options);
   return { invoiceId: invoice.id, event };
@@ -162,7 +237,13 @@ export function renew(state: FakeState, plans: PlanState, subscriptionId: string
 /** Stripe's retry of a failed invoice succeeds. */
 export function payInvoice(state: FakeState, plans: PlanState, invoiceId: string): StripeEvent {
   const invoice = must(plans.invoices, invoiceId, 'invoice');
-  Object.assign(invoice, { status: 'paid', amount_paid: invoice.amount_due, attempt_count: 2, next_payment_attempt: null, status_transitions: { paid_at: now() } });
+  Object.assign(invoice, {
+    status: 'paid',
+    amount_paid: invoice.amount_due,
+    attempt_count: 2,
+    next_payment_attempt: null,
+    status_transitions: { paid_at: now() },
+  });
   const details = (invoice.parent as { subscription_details: { subscription: string } }).subscription_details;
   must(plans.subscriptions, details.subscription, 'subscription').status = 'active';
   return emit(state, 'invoice.paid', invoice);

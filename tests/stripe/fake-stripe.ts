@@ -1,6 +1,15 @@
 import { decodeForm, field, stringMap, type Form } from './fake-stripe-form.ts';
 import * as states from './fake-stripe-state.ts';
-import { createIntent, createState, emit, newId, now, type FakeState, type StripeEvent, type StripeObject } from './fake-stripe-state.ts';
+import {
+  createIntent,
+  createState,
+  emit,
+  newId,
+  now,
+  type FakeState,
+  type StripeEvent,
+  type StripeObject,
+} from './fake-stripe-state.ts';
 import * as plans from './fake-stripe-subscriptions.ts';
 
 /**
@@ -39,7 +48,10 @@ export type FakeStripe = {
 type Answer = { status: number; body: unknown };
 
 const ok = (body: unknown): Answer => ({ status: 200, body });
-const notFound = (what: string): Answer => ({ status: 404, body: { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such ${what}` } } });
+const notFound = (what: string): Answer => ({
+  status: 404,
+  body: { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such ${what}` } },
+});
 
 function list(data: StripeObject[], url: string, limit = 10, startingAfter?: string): Answer {
   const start = startingAfter ? data.findIndex((item) => item.id === startingAfter) + 1 : 0;
@@ -48,7 +60,9 @@ function list(data: StripeObject[], url: string, limit = 10, startingAfter?: str
 }
 
 function createSession(state: FakeState, form: Form): Answer {
-  const amount = Number(field(form, 'line_items', 0, 'price_data', 'unit_amount')) * Number(field(form, 'line_items', 0, 'quantity') ?? '1');
+  const amount =
+    Number(field(form, 'line_items', 0, 'price_data', 'unit_amount')) *
+    Number(field(form, 'line_items', 0, 'quantity') ?? '1');
   const id = newId('cs');
   const session: StripeObject = {
     id,
@@ -71,13 +85,21 @@ function createSession(state: FakeState, form: Form): Answer {
     livemode: false,
   };
   const data = form.payment_intent_data;
-  state.intentData.set(id, { metadata: stringMap(typeof data === 'object' && !Array.isArray(data) ? data.metadata : undefined), setup_future_usage: field(data, 'setup_future_usage') ?? null });
+  state.intentData.set(id, {
+    metadata: stringMap(typeof data === 'object' && !Array.isArray(data) ? data.metadata : undefined),
+    setup_future_usage: field(data, 'setup_future_usage') ?? null,
+  });
   state.sessions.set(id, session);
   return ok(session);
 }
 
 function offSessionIntent(fake: FakeStripe, form: Form): Answer {
-  const status = fake.offSession === 'succeed' ? 'succeeded' : fake.offSession === 'decline' ? 'requires_payment_method' : 'processing';
+  const status =
+    fake.offSession === 'succeed'
+      ? 'succeeded'
+      : fake.offSession === 'decline'
+        ? 'requires_payment_method'
+        : 'processing';
   const intent = createIntent(fake.state, {
     amount: Number(field(form, 'amount')),
     customer: field(form, 'customer') ?? null,
@@ -88,20 +110,40 @@ function offSessionIntent(fake: FakeStripe, form: Form): Answer {
   if (status === 'succeeded') emit(fake.state, 'payment_intent.succeeded', intent);
   if (status !== 'requires_payment_method') return ok(intent);
   emit(fake.state, 'payment_intent.payment_failed', intent);
-  return { status: 402, body: { error: { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.', payment_intent: intent } } };
+  return {
+    status: 402,
+    body: {
+      error: {
+        type: 'card_error',
+        code: 'card_declined',
+        decline_code: 'generic_decline',
+        message: 'Your card was declined.',
+        payment_intent: intent,
+      },
+    },
+  };
 }
 
 function withCharge(state: FakeState, intent: StripeObject, expand: Form): StripeObject {
   const wanted = Object.values(expand).includes('latest_charge');
-  return wanted && intent.latest_charge ? { ...intent, latest_charge: state.charges.get(String(intent.latest_charge)) ?? null } : intent;
+  return wanted && intent.latest_charge
+    ? { ...intent, latest_charge: state.charges.get(String(intent.latest_charge)) ?? null }
+    : intent;
 }
 
 function events(state: FakeState, query: Form): Answer {
   const since = Number(field(query, 'created', 'gte') ?? '0');
   const types = query.types;
   const wanted = Array.isArray(types) ? new Set(types.filter((t): t is string => typeof t === 'string')) : null;
-  const matching = [...state.events].reverse().filter((event) => event.created >= since && (!wanted || wanted.has(event.type)));
-  return list(matching as unknown as StripeObject[], '/v1/events', Number(field(query, 'limit') ?? '10'), field(query, 'starting_after'));
+  const matching = [...state.events]
+    .reverse()
+    .filter((event) => event.created >= since && (!wanted || wanted.has(event.type)));
+  return list(
+    matching as unknown as StripeObject[],
+    '/v1/events',
+    Number(field(query, 'limit') ?? '10'),
+    field(query, 'starting_after'),
+  );
 }
 
 function route(fake: FakeStripe, method: string, path: string, form: Form): Answer {
@@ -110,14 +152,22 @@ function route(fake: FakeStripe, method: string, path: string, form: Form): Answ
   if (subscriptionAnswer) return subscriptionAnswer;
   const [, , resource, id] = path.split('/');
   if (method === 'POST' && path === '/v1/customers') {
-    const customer: StripeObject = { id: newId('cus'), object: 'customer', email: field(form, 'email') ?? null, metadata: stringMap(form.metadata) };
+    const customer: StripeObject = {
+      id: newId('cus'),
+      object: 'customer',
+      email: field(form, 'email') ?? null,
+      metadata: stringMap(form.metadata),
+    };
     state.customers.set(customer.id, customer);
     return ok(customer);
   }
   if (method === 'POST' && path === '/v1/checkout/sessions') return createSession(state, form);
   if (method === 'GET' && path === '/v1/checkout/sessions') {
     const intent = field(form, 'payment_intent');
-    return list([...state.sessions.values()].filter((s) => !intent || s.payment_intent === intent), path);
+    return list(
+      [...state.sessions.values()].filter((s) => !intent || s.payment_intent === intent),
+      path,
+    );
   }
   if (method === 'GET' && path.startsWith('/v1/checkout/sessions/')) {
     const session = state.sessions.get(path.slice('/v1/checkout/sessions/'.length));
@@ -128,7 +178,8 @@ function route(fake: FakeStripe, method: string, path: string, form: Form): Answ
     const intent = state.intents.get(id);
     return intent ? ok(withCharge(state, intent, (form.expand ?? {}) as Form)) : notFound('payment_intent');
   }
-  if (method === 'GET' && resource === 'charges' && id) return state.charges.get(id) ? ok(state.charges.get(id)) : notFound('charge');
+  if (method === 'GET' && resource === 'charges' && id)
+    return state.charges.get(id) ? ok(state.charges.get(id)) : notFound('charge');
   if (method === 'GET' && path === '/v1/refunds') {
     const charge = field(form, 'charge');
     const refunds = [...state.refunds.values()].filter((r) => r.charge === charge).reverse();
@@ -149,7 +200,10 @@ export async function startFakeStripe(): Promise<FakeStripe> {
       const idempotencyKey = request.headers.get('idempotency-key');
       fake.requests.push({ method: request.method, path: url.pathname, params: form, idempotencyKey });
       if (request.headers.get('authorization') !== `Bearer ${FAKE_SECRET_KEY}`) {
-        return Response.json({ error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } }, { status: 401 });
+        return Response.json(
+          { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } },
+          { status: 401 },
+        );
       }
       const replay = idempotencyKey ? idempotent.get(idempotencyKey) : undefined;
       const answer = replay ?? route(fake, request.method, url.pathname, form);

@@ -30,7 +30,10 @@ export type Person = { account: Account; token: string };
 export type Delivery = { status: number; body: Record<string, unknown>; text: string };
 type DeliverOptions = { secret?: string; timestamp?: number; header?: string | null; payload?: string };
 export type Money = { paid: bigint; granted: bigint };
-export type GqlResult<T> = { data: T | null; errors?: { message: string; extensions?: { code?: string; field?: string } }[] };
+export type GqlResult<T> = {
+  data: T | null;
+  errors?: { message: string; extensions?: { code?: string; field?: string } }[];
+};
 
 export type StripeHarness = {
   fake: FakeStripe;
@@ -52,7 +55,11 @@ export type StripeHarness = {
 };
 
 export async function signedHeader(payload: string, secret = WEBHOOK_SECRET, timestamp?: number): Promise<string> {
-  return Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret, ...(timestamp === undefined ? {} : { timestamp }) });
+  return Stripe.webhooks.generateTestHeaderStringAsync({
+    payload,
+    secret,
+    ...(timestamp === undefined ? {} : { timestamp }),
+  });
 }
 
 function graphqlClient(baseUrl: string) {
@@ -111,12 +118,18 @@ export async function startStripeHarness(env: Record<string, string> = {}): Prom
     gql,
     async person(role = 'customer', tenant = root) {
       people += 1;
-      const account = await createAccount(sql, { tenantId: tenant.id, email: `${role}${people}@${tenant.slug}.example`, role });
+      const account = await createAccount(sql, {
+        tenantId: tenant.id,
+        email: `${role}${people}@${tenant.slug}.example`,
+        role,
+      });
       const { token } = await createSession(sql, account.id, 3_600);
       return { account, token };
     },
     async checkout(person, packName, saveCard = false) {
-      const [pack] = await sql<{ id: string }[]>`select id from credit_packs where tenant_id = ${person.account.tenantId}::uuid and name = ${packName}`;
+      const [pack] = await sql<
+        { id: string }[]
+      >`select id from credit_packs where tenant_id = ${person.account.tenantId}::uuid and name = ${packName}`;
       const result = await gql<{ startCheckout: { sessionId: string } }>(
         'mutation($p: ID!, $s: Boolean) { startCheckout(packId: $p, saveCard: $s) { sessionId } }',
         { p: pack?.id, s: saveCard },
@@ -127,7 +140,8 @@ export async function startStripeHarness(env: Record<string, string> = {}): Prom
     },
     async deliver(event, options = {}) {
       const payload = options.payload ?? JSON.stringify(event, null, 2);
-      const header = options.header === undefined ? await signedHeader(payload, options.secret, options.timestamp) : options.header;
+      const header =
+        options.header === undefined ? await signedHeader(payload, options.secret, options.timestamp) : options.header;
       const response = await fetch(`${gateway.url}/webhooks/stripe`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(header === null ? {} : { 'stripe-signature': header }) },

@@ -39,9 +39,16 @@ describe('refunds', () => {
     const { person, sessionId } = await paidPro();
     expect((await h.deliver(h.fake.refund(sessionId, 4500))).body.outcome).toBe('refunded (1 refund)');
     await expectBalance(person, { paid: 0n, granted: 0n });
-    const [purchase] = await h.sql<{ id: bigint }[]>`select id from transfers where kind = 'purchase' and cause = ${sessionId}`;
+    const [purchase] = await h.sql<
+      { id: bigint }[]
+    >`select id from transfers where kind = 'purchase' and cause = ${sessionId}`;
     const [refund] = await reversals(sessionId);
-    expect(refund).toMatchObject({ kind: 'refund', purchase: String(purchase?.id), paid: -usd('45'), granted: -usd('5') });
+    expect(refund).toMatchObject({
+      kind: 'refund',
+      purchase: String(purchase?.id),
+      paid: -usd('45'),
+      granted: -usd('5'),
+    });
     expect(refund?.cause).toStartWith('re_');
   });
 
@@ -142,7 +149,12 @@ describe('disputes', () => {
 
 test('a full refund and a full dispute delivered at the same moment take back the credit once, not twice (the payment row lock orders them)', async () => {
   const payments = await Promise.all(Array.from({ length: 5 }, () => paidPro()));
-  await Promise.all(payments.flatMap(({ sessionId }) => [h.deliver(h.fake.refund(sessionId, 4500)), h.deliver(h.fake.dispute(sessionId, 4500).event)]));
+  await Promise.all(
+    payments.flatMap(({ sessionId }) => [
+      h.deliver(h.fake.refund(sessionId, 4500)),
+      h.deliver(h.fake.dispute(sessionId, 4500).event),
+    ]),
+  );
   for (const { person } of payments) await expectBalance(person, { paid: 0n, granted: 0n });
 });
 
@@ -153,8 +165,23 @@ test('payments history shows the purchase, its refunds and disputes, with the re
   await h.deliver(event);
   await h.deliver(h.fake.closeDispute(disputeId, 'won'));
   await Bun.sleep(100);
-  type History = { payments: { edges: { node: { status: string; receiptUrl: string | null; creditRemaining: { usd: string }; changes: { kind: string; amount: { usd: string }; stripeId: string }[] } }[] } };
-  const result = await h.gql<History>('{ payments(first: 5) { edges { node { status receiptUrl creditRemaining { usd } changes { kind amount { usd } stripeId } } } } }', {}, person.token);
+  type History = {
+    payments: {
+      edges: {
+        node: {
+          status: string;
+          receiptUrl: string | null;
+          creditRemaining: { usd: string };
+          changes: { kind: string; amount: { usd: string }; stripeId: string }[];
+        };
+      }[];
+    };
+  };
+  const result = await h.gql<History>(
+    '{ payments(first: 5) { edges { node { status receiptUrl creditRemaining { usd } changes { kind amount { usd } stripeId } } } } }',
+    {},
+    person.token,
+  );
   const [payment] = result.data?.payments.edges ?? [];
   expect(payment?.node).toMatchObject({ status: 'PAID', creditRemaining: { usd: '40.00' } });
   expect(payment?.node.receiptUrl).toStartWith('https://pay.stripe.test/receipts/');

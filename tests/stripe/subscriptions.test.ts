@@ -20,10 +20,20 @@ const planIds: Record<string, string> = {};
 
 const PLAN_FIELDS = 'id name price { usd } credit { usd } bonus { usd } active';
 const SUBSCRIPTION = `{ planSubscription { status cancelAtPeriodEnd paymentFailure plan { name } invoices { status credit { usd } unusedRemoved { usd } } } }`;
-type Sub = { status: string; cancelAtPeriodEnd: boolean; paymentFailure: string | null; plan: { name: string }; invoices: { status: string; credit: { usd: string }; unusedRemoved: { usd: string } }[] };
+type Sub = {
+  status: string;
+  cancelAtPeriodEnd: boolean;
+  paymentFailure: string | null;
+  plan: { name: string };
+  invoices: { status: string; credit: { usd: string }; unusedRemoved: { usd: string } }[];
+};
 
 async function createPlan(name: string, price: string, credit: string): Promise<string> {
-  const result = await h.gql<{ createPlan: { id: string } }>(`mutation($i: PlanInput!) { createPlan(input: $i) { ${PLAN_FIELDS} } }`, { i: { name, price: { usd: price }, credit: { usd: credit } } }, admin.token);
+  const result = await h.gql<{ createPlan: { id: string } }>(
+    `mutation($i: PlanInput!) { createPlan(input: $i) { ${PLAN_FIELDS} } }`,
+    { i: { name, price: { usd: price }, credit: { usd: credit } } },
+    admin.token,
+  );
   if (!result.data) throw new Error(`createPlan failed: ${JSON.stringify(result.errors)}`);
   return result.data.createPlan.id;
 }
@@ -37,13 +47,19 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 async function subscribe(person: Person, plan = 'monthly'): Promise<{ sessionId: string }> {
-  const result = await h.gql<{ subscribeToPlan: { sessionId: string; url: string } }>('mutation($p: ID!) { subscribeToPlan(planId: $p) { sessionId url } }', { p: planIds[plan] }, person.token);
+  const result = await h.gql<{ subscribeToPlan: { sessionId: string; url: string } }>(
+    'mutation($p: ID!) { subscribeToPlan(planId: $p) { sessionId url } }',
+    { p: planIds[plan] },
+    person.token,
+  );
   if (!result.data) throw new Error(`subscribe failed: ${JSON.stringify(result.errors)}`);
   return result.data.subscribeToPlan;
 }
 
 /** A customer with a paid first month: the subscription id and the events delivered. */
-async function subscribed(plan = 'monthly'): Promise<{ person: Person; subscriptionId: string; events: StripeEvent[] }> {
+async function subscribed(
+  plan = 'monthly',
+): Promise<{ person: Person; subscriptionId: string; events: StripeEvent[] }> {
   const person = await h.person();
   const { sessionId } = await subscribe(person, plan);
   const { subscriptionId, invoicePaid, completed } = h.fake.subscribe(sessionId);
@@ -67,20 +83,51 @@ describe('plans', () => {
   test('admins create, change and archive plans; customers see the active ones and cannot manage them', async () => {
     const customer = await h.person();
     const input = { name: 'Tiny', price: { usd: '5' }, credit: { usd: '5.50' } };
-    const refused = await h.gql(`mutation($i: PlanInput!) { createPlan(input: $i) { id } }`, { i: input }, customer.token);
+    const refused = await h.gql(
+      `mutation($i: PlanInput!) { createPlan(input: $i) { id } }`,
+      { i: input },
+      customer.token,
+    );
     expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const id = await createPlan('Tiny', '5', '5.50');
-    expect((await h.gql(`mutation($i: PlanInput!) { createPlan(input: $i) { id } }`, { i: input }, admin.token)).errors?.[0]?.extensions?.field).toBe('name');
-    expect((await h.gql(`mutation($i: PlanInput!) { createPlan(input: $i) { id } }`, { i: { ...input, name: 'Odd', price: { usd: '0.499' } } }, admin.token)).errors?.[0]?.extensions?.field).toBe('price');
-    const updated = await h.gql(`mutation($id: ID!, $i: PlanInput!) { updatePlan(id: $id, input: $i) { name bonus { usd } } }`, { id, i: { ...input, credit: { usd: '6' } } }, admin.token);
+    expect(
+      (await h.gql(`mutation($i: PlanInput!) { createPlan(input: $i) { id } }`, { i: input }, admin.token)).errors?.[0]
+        ?.extensions?.field,
+    ).toBe('name');
+    expect(
+      (
+        await h.gql(
+          `mutation($i: PlanInput!) { createPlan(input: $i) { id } }`,
+          { i: { ...input, name: 'Odd', price: { usd: '0.499' } } },
+          admin.token,
+        )
+      ).errors?.[0]?.extensions?.field,
+    ).toBe('price');
+    const updated = await h.gql(
+      `mutation($id: ID!, $i: PlanInput!) { updatePlan(id: $id, input: $i) { name bonus { usd } } }`,
+      { id, i: { ...input, credit: { usd: '6' } } },
+      admin.token,
+    );
     expect(updated.data).toEqual({ updatePlan: { name: 'Tiny', bonus: { usd: '1.00' } } });
-    const visible = async () => (await h.gql<{ plans: { name: string }[] }>('{ plans { name } }', {}, customer.token)).data?.plans.map((p) => p.name);
+    const visible = async () =>
+      (await h.gql<{ plans: { name: string }[] }>('{ plans { name } }', {}, customer.token)).data?.plans.map(
+        (p) => p.name,
+      );
     expect(await visible()).toEqual(['Tiny', 'Monthly', 'Big']);
-    expect((await h.gql(`mutation($id: ID!) { archivePlan(id: $id) { active } }`, { id }, admin.token)).data).toEqual({ archivePlan: { active: false } });
+    expect((await h.gql(`mutation($id: ID!) { archivePlan(id: $id) { active } }`, { id }, admin.token)).data).toEqual({
+      archivePlan: { active: false },
+    });
     expect(await visible()).toEqual(['Monthly', 'Big']);
-    expect((await h.gql('mutation($p: ID!) { subscribeToPlan(planId: $p) { url } }', { p: id }, customer.token)).errors?.[0]?.extensions?.field).toBe('planId');
+    expect(
+      (await h.gql('mutation($p: ID!) { subscribeToPlan(planId: $p) { url } }', { p: id }, customer.token)).errors?.[0]
+        ?.extensions?.field,
+    ).toBe('planId');
     // 36 characters of hex digits and dashes that are no UUID: refused like an unknown plan, not an internal error.
-    const malformed = await h.gql('mutation($p: ID!) { subscribeToPlan(planId: $p) { url } }', { p: '-'.repeat(36) }, customer.token);
+    const malformed = await h.gql(
+      'mutation($p: ID!) { subscribeToPlan(planId: $p) { url } }',
+      { p: '-'.repeat(36) },
+      customer.token,
+    );
     expect(malformed.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_INPUT', field: 'planId' });
   });
 
@@ -92,7 +139,9 @@ describe('plans', () => {
     expect(field(price?.params, 'recurring', 'interval')).toBe('month');
     const sent = h.fake.requests.filter((r) => r.path === '/v1/checkout/sessions').at(-1);
     expect(field(sent?.params, 'mode')).toBe('subscription');
-    const [row] = await h.sql<{ id: string }[]>`select id from plan_subscriptions where checkout_session_id = ${sessionId}`;
+    const [row] = await h.sql<
+      { id: string }[]
+    >`select id from plan_subscriptions where checkout_session_id = ${sessionId}`;
     expect(field(sent?.params, 'subscription_data', 'metadata', 'tollgate_subscription_id')).toBe(row?.id ?? 'missing');
     expect(sent?.idempotencyKey).toBe(`tollgate-plan-checkout-${row?.id}`);
     await subscribe(await h.person());
@@ -114,7 +163,11 @@ describe('credit per paid invoice', () => {
     expect(concurrent.every((answer) => answer.status === 200)).toBe(true);
     expect(await h.balance(person.account)).toEqual({ paid: usd('60'), granted: usd('6') });
     expect((await planCredits(person)).map((c) => c.amount)).toEqual([usd('22'), usd('22'), usd('22')]);
-    expect(await subscriptionOf(person)).toMatchObject({ status: 'ACTIVE', plan: { name: 'Monthly' }, paymentFailure: null });
+    expect(await subscriptionOf(person)).toMatchObject({
+      status: 'ACTIVE',
+      plan: { name: 'Monthly' },
+      paymentFailure: null,
+    });
     expect(await h.violations()).toEqual([]);
   });
 
@@ -129,7 +182,11 @@ describe('credit per paid invoice', () => {
 
   test('a second subscription is refused while one is live', async () => {
     const { person } = await subscribed();
-    const again = await h.gql('mutation($p: ID!) { subscribeToPlan(planId: $p) { url } }', { p: planIds.big }, person.token);
+    const again = await h.gql(
+      'mutation($p: ID!) { subscribeToPlan(planId: $p) { url } }',
+      { p: planIds.big },
+      person.token,
+    );
     expect(again.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_INPUT', field: 'planId' });
   });
 });
@@ -155,10 +212,16 @@ describe('failed renewals', () => {
 describe('cancellation', () => {
   test('cancelling asks Stripe to end at the period end; once ended, a later paid invoice credits nothing', async () => {
     const { person, subscriptionId } = await subscribed();
-    const cancelled = await h.gql<{ cancelPlan: { cancelAtPeriodEnd: boolean } }>('mutation { cancelPlan { cancelAtPeriodEnd } }', {}, person.token);
+    const cancelled = await h.gql<{ cancelPlan: { cancelAtPeriodEnd: boolean } }>(
+      'mutation { cancelPlan { cancelAtPeriodEnd } }',
+      {},
+      person.token,
+    );
     expect(cancelled.data?.cancelPlan.cancelAtPeriodEnd).toBe(true);
     expect(h.fake.plans.subscriptions.get(subscriptionId)?.cancel_at_period_end).toBe(true);
-    const updated = h.fake.state.events.findLast((e) => e.type === 'customer.subscription.updated' && e.data.object.id === subscriptionId);
+    const updated = h.fake.state.events.findLast(
+      (e) => e.type === 'customer.subscription.updated' && e.data.object.id === subscriptionId,
+    );
     expect((await h.deliver(updated)).body).toMatchObject({ outcome: 'subscription updated' });
     const ended = h.fake.endSubscription(subscriptionId);
     expect((await h.deliver(ended)).body).toMatchObject({ outcome: 'subscription ended' });
@@ -175,9 +238,15 @@ describe('cancellation', () => {
 describe('changing plan', () => {
   test('changePlan moves the Stripe subscription without proration; the next renewal charges and credits the new plan', async () => {
     const { person, subscriptionId } = await subscribed();
-    const changed = await h.gql<{ changePlan: { plan: { name: string } } }>('mutation($p: ID!) { changePlan(planId: $p) { plan { name } } }', { p: planIds.big }, person.token);
+    const changed = await h.gql<{ changePlan: { plan: { name: string } } }>(
+      'mutation($p: ID!) { changePlan(planId: $p) { plan { name } } }',
+      { p: planIds.big },
+      person.token,
+    );
     expect(changed.data?.changePlan.plan.name).toBe('Big');
-    const update = h.fake.requests.filter((r) => r.method === 'POST' && r.path === `/v1/subscriptions/${subscriptionId}`).at(-1);
+    const update = h.fake.requests
+      .filter((r) => r.method === 'POST' && r.path === `/v1/subscriptions/${subscriptionId}`)
+      .at(-1);
     expect(field(update?.params, 'proration_behavior')).toBe('none');
     expect(await h.balance(person.account)).toEqual({ paid: usd('20'), granted: usd('2') });
     expect((await h.deliver(h.fake.renew(subscriptionId).event)).body).toMatchObject({ outcome: 'credited' });
@@ -187,14 +256,27 @@ describe('changing plan', () => {
 
 describe('rollover off', () => {
   test('a renewal removes exactly the unused plan credit, never pack credit, and the ledger stays clean', async () => {
-    expect((await h.gql('mutation { setPlanCreditRollover(rollover: false) }', {}, admin.token)).data).toEqual({ setPlanCreditRollover: false });
+    expect((await h.gql('mutation { setPlanCreditRollover(rollover: false) }', {}, admin.token)).data).toEqual({
+      setPlanCreditRollover: false,
+    });
     const { person, subscriptionId } = await subscribed();
-    expect((await h.deliver(h.fake.pay(await h.checkout(person, 'Starter')))).body).toMatchObject({ outcome: 'credited' });
+    expect((await h.deliver(h.fake.pay(await h.checkout(person, 'Starter')))).body).toMatchObject({
+      outcome: 'credited',
+    });
     const { key } = await createApiKey(h.sql, PEPPER, { accountId: person.account.id });
     const client = new OpenAI({ apiKey: key, baseURL: `${h.gateway.url}/v1`, maxRetries: 0 });
-    await client.chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'hello' }], max_tokens: 20 });
+    await client.chat.completions.create({
+      model: 'fake/gpt-small',
+      messages: [{ role: 'user', content: 'hello' }],
+      max_tokens: 20,
+    });
     const spent = await eventually(
-      async () => (await h.sql<{ spent: string }[]>`select coalesce(-sum(amount_nanos), 0)::text as spent from entries e join transfers t on t.id = e.transfer_id where t.kind = 'usage' and e.wallet_id = ${person.account.walletId.toString()}::int8`)[0]?.spent ?? '0',
+      async () =>
+        (
+          await h.sql<
+            { spent: string }[]
+          >`select coalesce(-sum(amount_nanos), 0)::text as spent from entries e join transfers t on t.id = e.transfer_id where t.kind = 'usage' and e.wallet_id = ${person.account.walletId.toString()}::int8`
+        )[0]?.spent ?? '0',
       (value) => value !== '0',
     );
     const usage = BigInt(spent);

@@ -23,7 +23,12 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-type Report = { listed: number; alreadyRecorded: number; applied: { eventId: string; type: string; outcome: string }[]; missing: { eventId: string }[] };
+type Report = {
+  listed: number;
+  alreadyRecorded: number;
+  applied: { eventId: string; type: string; outcome: string }[];
+  missing: { eventId: string }[];
+};
 
 test('applies the missed events oldest first and credits once; a second run changes nothing', async () => {
   const delivered = await h.person();
@@ -57,7 +62,9 @@ test('applies the missed events oldest first and credits once; a second run chan
   expect(second.stdout).toContain('5 already recorded, 0 applied');
   expect(await h.balance(missed.account)).toEqual({ paid: usd('36'), granted: usd('4') });
   expect(await h.violations()).toEqual([]);
-  const [sources] = await h.sql<{ sync: number }[]>`select count(*) filter (where source = 'sync')::int as sync from stripe_events`;
+  const [sources] = await h.sql<
+    { sync: number }[]
+  >`select count(*) filter (where source = 'sync')::int as sync from stripe_events`;
   expect(sources?.sync).toBe(4);
 });
 
@@ -73,5 +80,9 @@ test('a webhook delivery after the sync applied its event is a duplicate', async
 test('without Stripe configured, or with a bad window, the command fails in one line', async () => {
   const { STRIPE_SECRET_KEY: _key, STRIPE_WEBHOOK_SECRET: _secret, STRIPE_API_BASE_URL: _base, ...bare } = env;
   expectOneLineFailure(await runCli(['stripe', 'sync-events'], bare), 2, /Stripe is not configured/);
-  expectOneLineFailure(await runCli(['stripe', 'sync-events', '--hours', '9999'], env), 2, /--hours must be a whole number from 1 to 720/);
+  expectOneLineFailure(
+    await runCli(['stripe', 'sync-events', '--hours', '9999'], env),
+    2,
+    /--hours must be a whole number from 1 to 720/,
+  );
 });

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { now } from './fake-stripe-state.ts';
-import { PREVIOUS_WEBHOOK_SECRET, signedHeader, startStripeHarness, usd, WEBHOOK_SECRET, type Person, type StripeHarness } from './harness.ts';
+import {
+  PREVIOUS_WEBHOOK_SECRET,
+  signedHeader,
+  startStripeHarness,
+  usd,
+  WEBHOOK_SECRET,
+  type Person,
+  type StripeHarness,
+} from './harness.ts';
 
 /** The webhook: signatures, exactly-once credit under replays and concurrency, and the payment's lifecycle. */
 
@@ -35,7 +43,13 @@ describe('signatures', () => {
     const before = await transfers();
     const cases = [
       { options: { secret: 'whsec_notTheRightSecret0123456789abcdef' }, code: 'invalid_signature' },
-      { options: { payload: payload.replace('"amount_total":4500', '"amount_total":450000'), header: await signedHeader(payload) }, code: 'invalid_signature' },
+      {
+        options: {
+          payload: payload.replace('"amount_total":4500', '"amount_total":450000'),
+          header: await signedHeader(payload),
+        },
+        code: 'invalid_signature',
+      },
       { options: { timestamp: now() - 301 }, code: 'stale_signature' },
       { options: { header: null }, code: 'missing_signature' },
       { options: { header: 't=1,v1=deadbeef' }, code: 'invalid_signature' },
@@ -51,7 +65,8 @@ describe('signatures', () => {
     const [recorded] = await h.sql`select 1 from stripe_events where id = ${event.id}`;
     expect(recorded).toBeUndefined();
     const logs = h.logs.join('\n');
-    for (const secret of [WEBHOOK_SECRET, PREVIOUS_WEBHOOK_SECRET, h.config.stripe?.secretKey ?? 'missing']) expect(logs).not.toContain(secret);
+    for (const secret of [WEBHOOK_SECRET, PREVIOUS_WEBHOOK_SECRET, h.config.stripe?.secretKey ?? 'missing'])
+      expect(logs).not.toContain(secret);
     expect(logs).toContain('"reason":"stale_signature"');
   });
 
@@ -69,7 +84,9 @@ describe('exactly-once credit', () => {
     const answer = await h.deliver(h.fake.pay(sessionId));
     expect(answer).toMatchObject({ status: 200, body: { received: true, duplicate: false, outcome: 'credited' } });
     expect(await h.balance(person.account)).toEqual({ paid: usd('45'), granted: usd('5') });
-    const [transfer] = await h.sql<{ kind: string; cause: string }[]>`select kind, cause from transfers where cause = ${sessionId}`;
+    const [transfer] = await h.sql<
+      { kind: string; cause: string }[]
+    >`select kind, cause from transfers where cause = ${sessionId}`;
     expect(transfer).toEqual({ kind: 'purchase', cause: sessionId });
     await Bun.sleep(100);
     expect((await paymentOf(sessionId))?.receipt_url).toStartWith('https://pay.stripe.test/receipts/pi_');
@@ -105,12 +122,18 @@ describe('exactly-once credit', () => {
   test('five different events for one session, delivered at once, credit once: the session is the key, not the event', async () => {
     const { person, sessionId } = await bought('Pro');
     const first = h.fake.pay(sessionId);
-    const events = Array.from({ length: 5 }, (_, i) => ({ ...first, id: `${first.id}_${i}`, type: i % 2 === 0 ? 'checkout.session.completed' : 'checkout.session.async_payment_succeeded' }));
+    const events = Array.from({ length: 5 }, (_, i) => ({
+      ...first,
+      id: `${first.id}_${i}`,
+      type: i % 2 === 0 ? 'checkout.session.completed' : 'checkout.session.async_payment_succeeded',
+    }));
     const answers = await Promise.all(events.map((event) => h.deliver(event)));
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
     expect(answers.filter((a) => a.body.outcome === 'credited')).toHaveLength(1);
     expect(await h.balance(person.account)).toEqual({ paid: usd('45'), granted: usd('5') });
-    const [recorded] = await h.sql<{ n: number }[]>`select count(*)::int as n from stripe_events where id like ${`${first.id}_%`}`;
+    const [recorded] = await h.sql<
+      { n: number }[]
+    >`select count(*)::int as n from stripe_events where id like ${`${first.id}_%`}`;
     expect(recorded?.n).toBe(5);
   });
 
@@ -123,7 +146,23 @@ describe('exactly-once credit', () => {
   });
 
   test('a session of another application on the same Stripe account is recorded and ignored', async () => {
-    const event = { id: 'evt_foreign_1', object: 'event', type: 'checkout.session.completed', created: now(), data: { object: { id: 'cs_foreign', object: 'checkout.session', mode: 'payment', payment_status: 'paid', amount_total: 100, currency: 'usd', metadata: {} } } };
+    const event = {
+      id: 'evt_foreign_1',
+      object: 'event',
+      type: 'checkout.session.completed',
+      created: now(),
+      data: {
+        object: {
+          id: 'cs_foreign',
+          object: 'checkout.session',
+          mode: 'payment',
+          payment_status: 'paid',
+          amount_total: 100,
+          currency: 'usd',
+          metadata: {},
+        },
+      },
+    };
     const answer = await h.deliver(event);
     expect(answer).toMatchObject({ status: 200, body: { outcome: 'not a Tollgate payment: ignored' } });
     const [row] = await h.sql<{ outcome: string }[]>`select outcome from stripe_events where id = 'evt_foreign_1'`;
@@ -161,7 +200,13 @@ describe('asynchronous payments and abandoned checkouts', () => {
   });
 
   test('an event type Tollgate does not handle is answered 200 and recorded', async () => {
-    const answer = await h.deliver({ id: 'evt_other_type', object: 'event', type: 'customer.created', created: now(), data: { object: { id: 'cus_1', object: 'customer' } } });
+    const answer = await h.deliver({
+      id: 'evt_other_type',
+      object: 'event',
+      type: 'customer.created',
+      created: now(),
+      data: { object: { id: 'cus_1', object: 'customer' } },
+    });
     expect(answer).toMatchObject({ status: 200, body: { outcome: 'event type not handled: ignored' } });
   });
 });

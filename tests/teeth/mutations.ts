@@ -15,7 +15,14 @@ import { join } from 'node:path';
  * otherwise a later migration has replaced the function the mutation edits, and the mutation
  * breaks a copy nobody calls.
  */
-export type Mutation = { name: string; breaks: string; file: string; test: string; sql: () => string; defence?: string };
+export type Mutation = {
+  name: string;
+  breaks: string;
+  file: string;
+  test: string;
+  sql: () => string;
+  defence?: string;
+};
 
 const MIGRATIONS = join(import.meta.dir, '..', '..', 'db', 'migrations');
 
@@ -25,7 +32,8 @@ function editedMigration(file: string, defence: string, replaceWith: string): Pi
     defence,
     sql: () => {
       const text = readFileSync(join(MIGRATIONS, file), 'utf8');
-      if (!text.includes(defence)) throw new Error(`mutation no longer applies: ${file} does not contain ${JSON.stringify(defence)}`);
+      if (!text.includes(defence))
+        throw new Error(`mutation no longer applies: ${file} does not contain ${JSON.stringify(defence)}`);
       return text.replace(defence, replaceWith).replaceAll('create function', 'create or replace function');
     },
   };
@@ -37,7 +45,11 @@ export const MUTATIONS: Mutation[] = [
     breaks: 'the conditional update: a hold no longer checks paid + granted - held >= amount',
     file: 'tests/db/ledger.test.ts',
     test: '200 concurrent holds on a balance covering exactly 100',
-    ...editedMigration('00017_spare_holds.sql', 'where w.paid_nanos + w.granted_nanos - w.held_nanos >= a.amount::numeric * (1 + p_headroom)', 'where true'),
+    ...editedMigration(
+      '00017_spare_holds.sql',
+      'where w.paid_nanos + w.granted_nanos - w.held_nanos >= a.amount::numeric * (1 + p_headroom)',
+      'where true',
+    ),
   },
   {
     name: 'hold-without-row-lock',
@@ -51,7 +63,11 @@ export const MUTATIONS: Mutation[] = [
     breaks: 'resolve-once: a post no longer skips a hold that is already resolved',
     file: 'tests/db/ledger.test.ts',
     test: 'replaying a post changes nothing and answers truthfully',
-    ...editedMigration('00012_set_based_money_statements.sql', 'h.wallet_id = d.wl and h.outcome is null', 'h.wallet_id = d.wl'),
+    ...editedMigration(
+      '00012_set_based_money_statements.sql',
+      'h.wallet_id = d.wl and h.outcome is null',
+      'h.wallet_id = d.wl',
+    ),
   },
   {
     name: 'transfer-cause-not-unique',
@@ -74,6 +90,7 @@ export function requestedMutationSql(): string | undefined {
   const name = process.env.TOLLGATE_TEST_MUTATION;
   if (!name) return undefined;
   const mutation = MUTATIONS.find((m) => m.name === name);
-  if (!mutation) throw new Error(`unknown TOLLGATE_TEST_MUTATION ${name}; known: ${MUTATIONS.map((m) => m.name).join(', ')}`);
+  if (!mutation)
+    throw new Error(`unknown TOLLGATE_TEST_MUTATION ${name}; known: ${MUTATIONS.map((m) => m.name).join(', ')}`);
   return mutation.sql();
 }
