@@ -31,7 +31,7 @@ type Priced = { packId: string | null; description: string; priceNanos: bigint; 
 async function price(deps: BillingDeps, tenantId: string, purchase: Purchase): Promise<Priced> {
   if ('packId' in purchase) {
     const pack = await findCreditPack(deps.sql, tenantId, purchase.packId);
-    if (!pack || !pack.active) throw new PurchaseRefused('packId', 'This credit pack is not for sale.');
+    if (!pack?.active) throw new PurchaseRefused('packId', 'This credit pack is not for sale.');
     return { packId: pack.id, description: pack.name, priceNanos: pack.priceNanos, creditNanos: pack.creditNanos };
   }
   const range = await customAmountRange(deps.sql, tenantId);

@@ -77,7 +77,7 @@ async function lockSessionPayment(tx: TransactionSql, session: SessionView): Pro
   const paymentId = bySession?.id ?? session.paymentId;
   if (!paymentId) return undefined;
   const payment = await lockPayment(tx, paymentId);
-  if (!payment || payment.kind !== 'checkout') return undefined;
+  if (payment?.kind !== 'checkout') return undefined;
   if (payment.checkoutSessionId === null) {
     // The session was created but the process stopped before writing its id down.
     await attachCheckoutSession(tx, payment.id, session.id);
@@ -120,7 +120,7 @@ export async function closeSession(
 /** A succeeded off-session PaymentIntent of an auto top-up: credits once, keyed by the intent. */
 export async function applyTopUpIntent(tx: TransactionSql, intent: IntentView): Promise<Applied> {
   const payment = intent.paymentId ? await lockPayment(tx, intent.paymentId) : undefined;
-  if (!payment || payment.kind !== 'auto_top_up') return nothing('not an auto top-up: ignored');
+  if (payment?.kind !== 'auto_top_up') return nothing('not an auto top-up: ignored');
   if (payment.paymentIntentId !== null && payment.paymentIntentId !== intent.id)
     return nothing('another intent of this payment: ignored', payment);
   await attachPaymentIntent(tx, payment.id, intent.id);

@@ -46,7 +46,7 @@ const NOT_OURS = 'not a Tollgate payment: ignored';
 const paidSession: Handler = async (deps, event) => {
   const session = readSession(event.object);
   if (session?.mode === 'subscription') return subscriptionSessionCompleted(deps, event);
-  if (!session || session.mode !== 'payment' || !session.paymentId) return ignore(NOT_OURS);
+  if (session?.mode !== 'payment' || !session.paymentId) return ignore(NOT_OURS);
   return (tx) => applySession(tx, session);
 };
 
@@ -55,7 +55,7 @@ const closedSession =
   async (deps, event) => {
     const session = readSession(event.object);
     if (session?.mode === 'subscription' && status === 'expired') return subscriptionSessionExpired(deps, event);
-    if (!session || session.mode !== 'payment' || !session.paymentId) return ignore(NOT_OURS);
+    if (session?.mode !== 'payment' || !session.paymentId) return ignore(NOT_OURS);
     return (tx) => closeSession(tx, session, status);
   };
 

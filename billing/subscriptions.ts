@@ -53,7 +53,7 @@ async function planPrice(deps: BillingDeps, plan: Plan): Promise<PlanPrice> {
 
 async function planForSale(deps: BillingDeps, tenantId: string, planId: string): Promise<Plan> {
   const plan = await findPlan(deps.sql, tenantId, planId);
-  if (!plan || !plan.active) throw new PurchaseRefused('planId', 'This plan is not offered.');
+  if (!plan?.active) throw new PurchaseRefused('planId', 'This plan is not offered.');
   return plan;
 }
 

@@ -22,7 +22,11 @@ export function catalogCostFemtos(price: ModelPrice, usage: TokenUsage): bigint 
 
 /** The most expensive of several candidate prices, component by component: a safe price for a hold. */
 export function ceilingPrice(prices: readonly ModelPrice[]): ModelPrice {
-  const max = (pick: (p: ModelPrice) => bigint) => prices.reduce((m, p) => (pick(p) > m ? pick(p) : m), 0n);
+  const max = (pick: (p: ModelPrice) => bigint) =>
+    prices.reduce((m, p) => {
+      const v = pick(p);
+      return v > m ? v : m;
+    }, 0n);
   return {
     promptNanosPerMtok: max((p) => p.promptNanosPerMtok),
     completionNanosPerMtok: max((p) => p.completionNanosPerMtok),

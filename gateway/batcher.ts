@@ -35,7 +35,7 @@ export function createBatcher<Item, Result>(
     inFlightItems += batch.length;
     try {
       const results = await run(batch.map((p) => p.item));
-      batch.forEach((p, i) => p.resolve(results[i] as Result));
+      for (const [i, p] of batch.entries()) p.resolve(results[i] as Result);
     } catch (error) {
       for (const p of batch) p.reject(error);
     } finally {

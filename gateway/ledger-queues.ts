@@ -58,7 +58,7 @@ export type LedgerQueues = {
  * crash can lose the last fraction of a second of settlements whole (never half of one); their
  * holds reopen and the sweeper resolves them. Holds themselves are always committed synchronously.
  */
-async function writeSettlements(sql: Sql, jobs: SettlementJob[]): Promise<void[]> {
+async function writeSettlements(sql: Sql, jobs: SettlementJob[]): Promise<undefined[]> {
   const posts = jobs.filter((job) => job.settlement !== null);
   const voids = jobs.filter((job) => job.settlement === null);
   const logged = (batch: SettlementJob[]) => sql`

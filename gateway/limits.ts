@@ -94,8 +94,10 @@ export function createMemoryLimitStore(now: () => number = Date.now): LimitStore
   const slots = new Map<string, number>();
   const spent = new Map<string, Spent>();
   const logFor = (key: string) => {
-    let log = logs.get(key);
-    if (!log) logs.set(key, (log = { times: [], costs: [], total: 0 }));
+    const existing = logs.get(key);
+    if (existing) return existing;
+    const log: Log = { times: [], costs: [], total: 0 };
+    logs.set(key, log);
     return log;
   };
   const sweeper = setInterval(() => {

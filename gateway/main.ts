@@ -18,7 +18,7 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
-  let config;
+  let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
   } catch (error) {
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   // Redis holds only rate-limit counters: shared across replicas when set, in-process otherwise.
   const redis = config.redisUrl ? connectRedis(config.redisUrl, log) : undefined;
   const limits = redis ? createRedisLimitStore(redis, log, config.replicas) : undefined;
-  let gateway;
+  let gateway: Awaited<ReturnType<typeof startPlatform>>['gateway'];
   try {
     const metrics = createMetrics({ sql: database.sql, log, redisShared: limits ? () => limits.shared : undefined });
     ({ gateway } = await startPlatform(config, database, log, {

@@ -125,11 +125,11 @@ export function createMetrics(sources: MetricsSources): Metrics {
         '# TYPE tollgate_request_duration_seconds histogram',
       );
       for (const [route, h] of latency) {
-        LATENCY_BUCKETS_SECONDS.forEach((bound, i) =>
+        for (const [i, bound] of LATENCY_BUCKETS_SECONDS.entries()) {
           lines.push(
             `tollgate_request_duration_seconds_bucket{route="${label(route)}",le="${bound}"} ${h.counts[i] ?? 0}`,
-          ),
-        );
+          );
+        }
         lines.push(`tollgate_request_duration_seconds_bucket{route="${label(route)}",le="+Inf"} ${h.count}`);
         lines.push(
           `tollgate_request_duration_seconds_sum{route="${label(route)}"} ${h.sum}`,

@@ -80,9 +80,9 @@ async function correctionOf(
   const entries = [paid(request.walletId, -delta(leaf))];
   for (let level = leaf; level >= 1; level--)
     entries.push(paid(chain.levels[level]?.walletId ?? 0n, -delta(level - 1)));
-  chain.levels.forEach((level, i) =>
-    entries.push(paid(level.revenueWalletId, i === 0 ? delta(0) - costDelta : delta(i))),
-  );
+  for (const [i, level] of chain.levels.entries()) {
+    entries.push(paid(level.revenueWalletId, i === 0 ? delta(0) - costDelta : delta(i)));
+  }
   entries.push(paid(chain.upstreamWalletId, costDelta));
   return { entries, correctedChargeNanos: prices[leaf] ?? 0n };
 }

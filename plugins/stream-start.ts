@@ -86,14 +86,12 @@ export function createStreamStartRecorder(sql: Sql, log: Logger): StreamStartRec
           const note = noteOf(ctx, generationId);
           if (note) {
             submitted.set(ctx, note);
-            notes
-              .submit(note)
-              .catch((error: unknown) =>
-                log.warn('stream start not recorded; a crash now would leave the hold to expire', {
-                  requestId: ctx.id,
-                  reason: error instanceof Error ? error.message : String(error),
-                }),
-              );
+            notes.submit(note).catch((error: unknown) =>
+              log.warn('stream start not recorded; a crash now would leave the hold to expire', {
+                requestId: ctx.id,
+                reason: error instanceof Error ? error.message : String(error),
+              }),
+            );
           }
           return data;
         },

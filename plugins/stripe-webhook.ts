@@ -49,7 +49,7 @@ export const stripeWebhook: PluginDefinition<Record<string, never>> = {
           services.log.warn('stripe webhook refused', { requestId: ctx.id, reason: verified.failure });
           throw new GatewayError(400, verified.failure, REFUSALS[verified.failure]);
         }
-        let result;
+        let result: Awaited<ReturnType<typeof processStripeEvent>>;
         try {
           result = await processStripeEvent(deps, verified.event, 'webhook');
         } catch (error) {

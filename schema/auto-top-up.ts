@@ -101,7 +101,7 @@ builder.mutationField('setAutoTopUp', (t) =>
         throw invalidInput('periodHours', `The period is ${MIN_PERIOD_HOURS} to ${MAX_PERIOD_HOURS} hours.`);
       }
       const pack = await findCreditPack(ctx.sql, account.tenantId, uuidOr404(String(input.packId), 'Credit pack'));
-      if (!pack || !pack.active) throw invalidInput('packId', 'This credit pack is not for sale.');
+      if (!pack?.active) throw invalidInput('packId', 'This credit pack is not for sale.');
       if (input.enabled && !(await findStripeCustomer(ctx.sql, account.id))?.paymentMethodId) {
         throw invalidInput('enabled', 'Save a card first: buy credit once with saveCard: true.');
       }

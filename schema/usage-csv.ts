@@ -51,5 +51,5 @@ function row(record: UsageRecord): string {
 }
 
 export function usageCsv(records: readonly UsageRecord[]): string {
-  return [HEADER.join(','), ...records.map(row)].join('\r\n') + '\r\n';
+  return `${[HEADER.join(','), ...records.map(row)].join('\r\n')}\r\n`;
 }

@@ -74,13 +74,11 @@ async function scopedChild(ctx: SignedInContext, id: string): Promise<Tenant> {
 }
 
 builder.queryField('childTenant', (t) =>
-  t
-    .withAuth({ admin: true })
-    .field({
-      type: ChildTenantRef,
-      args: { id: t.arg.id({ required: true }) },
-      resolve: (_root, { id }, ctx) => scopedChild(ctx, String(id)),
-    }),
+  t.withAuth({ admin: true }).field({
+    type: ChildTenantRef,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) => scopedChild(ctx, String(id)),
+  }),
 );
 
 const NewChildInput = builder.inputType('NewChildTenantInput', {

@@ -220,7 +220,7 @@ describe('failures', () => {
     expect(
       (await post('/chat/completions', { model: 'fake/gpt-small', messages: say('hi') }, { key: 'wrong' })).status,
     ).toBe(401);
-    const malformed = await fetch(fake.baseUrl + '/chat/completions', {
+    const malformed = await fetch(`${fake.baseUrl}/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${KEY}` },
       body: '{"model":',

@@ -165,7 +165,7 @@ function countJunit(xml: string): Counts {
  * that failed to load and an error thrown between tests.
  */
 function consoleFailures(output: string): number {
-  const plain = output.replaceAll(/\x1b\[[0-9;]*m/g, '');
+  const plain = output.replaceAll(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
   const counts = [...plain.matchAll(/^\s*(\d+) fail\s*$/gm)].map((match) => Number(match[1]));
   return counts.at(-1) ?? 0;
 }

@@ -101,7 +101,7 @@ export async function claimAutoTopUp(tx: TransactionSql, accountId: string): Pro
       left join stripe_customers c on c.account_id = s.account_id
     where s.account_id = ${accountId}::uuid
     for update of s`;
-  if (!row || !row.enabled) return { skipped: 'auto top-up is off' };
+  if (!row?.enabled) return { skipped: 'auto top-up is off' };
   if (row.account_status !== 'active') return { skipped: 'the account is suspended' };
   if (row.balance >= row.threshold_nanos) return { skipped: 'the balance is above the threshold' };
   if (!row.pack_active) return { skipped: 'the chosen pack is no longer sold' };

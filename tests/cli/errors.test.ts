@@ -63,7 +63,7 @@ describe('bad input gives one line on stderr and exit code 2', () => {
   });
 
   test('says "no account" or "no key" for an id of 36 dashes and hex digits that is not a UUID', async () => {
-    const notUuid = 'a'.repeat(35) + '-';
+    const notUuid = `${'a'.repeat(35)}-`;
     expectOneLineFailure(await runCli(['balance', '--account', notUuid], env), 2, /no account/);
     expectOneLineFailure(await runCli(['key', 'revoke', notUuid], env), 2, /no key/);
     expectOneLineFailure(await runCli(['limits', 'show', '--key', notUuid], env), 2, /no key/);

@@ -81,14 +81,12 @@ describe('chat completions through the official SDK', () => {
   test('a streamed completion arrives incrementally and byte-identical, and is charged from the usage chunk', async () => {
     const { key } = await h.customer('1.00');
     const messages = [{ role: 'user' as const, content: 'stream please [[fake:chunks=6,delay_ms=30]]' }];
-    const stream = await h
-      .client(key)
-      .chat.completions.create({
-        model: 'fake/gpt-small',
-        messages,
-        stream: true,
-        stream_options: { include_usage: true },
-      });
+    const stream = await h.client(key).chat.completions.create({
+      model: 'fake/gpt-small',
+      messages,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const arrivals: number[] = [];
     let text = '';
     let usage: (OpenAI.CompletionUsage & { cost?: number }) | undefined;
@@ -268,13 +266,11 @@ describe('settlement of failures', () => {
 
   test('an upstream cut mid-stream ends the stream with an error event and charges what was delivered', async () => {
     const { key, account } = await h.customer('1.00');
-    const stream = await h
-      .client(key)
-      .chat.completions.create({
-        model: 'fake/gpt-small',
-        messages: [{ role: 'user', content: '[[fake:chunks=20,cut_after=4]]' }],
-        stream: true,
-      });
+    const stream = await h.client(key).chat.completions.create({
+      model: 'fake/gpt-small',
+      messages: [{ role: 'user', content: '[[fake:chunks=20,cut_after=4]]' }],
+      stream: true,
+    });
     let text = '';
     const error = await (async () => {
       for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
