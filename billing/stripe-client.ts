@@ -1,7 +1,7 @@
 import Stripe from 'stripe';
 import type { Sql } from '../db/sql.ts';
-import type { Config } from '../gateway/config.ts';
-import type { Logger } from '../gateway/log.ts';
+import type { Config } from '../app/config.ts';
+import type { Logger } from '../app/log.ts';
 
 /**
  * The one way Tollgate talks to the Stripe API: an SDK client per configuration, pointed at

@@ -1,5 +1,5 @@
 import type { Database } from '../db/open.ts';
-import type { Config } from '../gateway/config.ts';
+import type { Config } from '../app/config.ts';
 import type { ParsedArgs } from './args.ts';
 
 export type OptionSpec = {

@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { isConnectionError } from '../db/sql.ts';
-import { ConfigError } from '../gateway/config.ts';
+import { ConfigError } from '../app/config.ts';
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from './errors.ts';
 
 /** Unique constraints an operator can run into, in words; the constraint names come from the migrations. */

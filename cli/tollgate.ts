@@ -4,7 +4,7 @@
  * with --json); every failure is one line on stderr and an exit code (see help.ts).
  */
 import { openDatabase } from '../db/open.ts';
-import { loadConfig } from '../gateway/config.ts';
+import { loadConfig } from '../app/config.ts';
 import { flag, parseCommandArgs } from './args.ts';
 import type { Output, Runner } from './command.ts';
 import { EXIT_OK } from './errors.ts';

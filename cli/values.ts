@@ -1,5 +1,5 @@
 import { parseUsd } from '../core/money.ts';
-import { percentToBps } from '../gateway/config.ts';
+import { percentToBps } from '../app/config.ts';
 import { UsageError } from './errors.ts';
 
 /** The bounds the database enforces, checked here first so the operator gets a clear message. */

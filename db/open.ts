@@ -1,4 +1,4 @@
-import type { Config } from '../gateway/config.ts';
+import type { Config } from '../app/config.ts';
 import { startEmbeddedPostgres } from './embedded.ts';
 import { migrate } from './migrate.ts';
 import { instanceSecret } from './queries/instance-secrets.ts';

@@ -1,9 +1,9 @@
 import { openDatabase } from '../db/open.ts';
-import { ConfigError, loadConfig } from './config.ts';
-import { createLogger } from './log.ts';
+import { ConfigError, loadConfig } from '../app/config.ts';
+import { createLogger } from '../app/log.ts';
 import { createMetrics } from './metrics.ts';
-import { createRedisLimitStore } from './redis-limits.ts';
-import { connectRedis } from './redis.ts';
+import { createRedisLimitStore } from '../limits/redis-store.ts';
+import { connectRedis } from '../app/redis.ts';
 import { RouteTableError } from './routes.ts';
 import { startPlatform } from './platform.ts';
 

@@ -1,7 +1,7 @@
 import type { Elysia } from 'elysia';
 import type { Sql } from '../db/sql.ts';
-import type { RequestContext } from './context.ts';
-import type { Logger } from './log.ts';
+import type { RequestContext } from '../plugins/context.ts';
+import type { Logger } from '../app/log.ts';
 
 /**
  * `/metrics` in Prometheus text format and one structured log line per request. Request counters

@@ -1,7 +1,8 @@
 import type { Observer, Outcome, Plugin } from '../plugins/types.ts';
-import type { RequestContext } from './context.ts';
-import { asGatewayError, errorResponse, GatewayError } from './errors.ts';
-import type { Logger } from './log.ts';
+import type { RequestContext } from '../plugins/context.ts';
+import { GatewayError } from '../core/errors.ts';
+import { asGatewayError, errorResponse } from './errors.ts';
+import type { Logger } from '../app/log.ts';
 import type { Route } from './routes.ts';
 
 /**

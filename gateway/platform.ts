@@ -3,8 +3,8 @@ import { stripeClient } from '../billing/stripe-client.ts';
 import type { Database } from '../db/open.ts';
 import { createLiveEvents, type LiveEvents } from '../schema/live-events.ts';
 import { createGraphqlHandler } from '../schema/server.ts';
-import type { Config } from './config.ts';
-import type { Logger } from './log.ts';
+import type { Config } from '../app/config.ts';
+import type { Logger } from '../app/log.ts';
 import { startGateway, type Gateway, type GatewayOptions } from './server.ts';
 
 /**

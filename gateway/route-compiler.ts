@@ -1,7 +1,7 @@
 import type { Plugin, PluginDefinition } from '../plugins/types.ts';
 import type { CompiledRoute } from './pipeline.ts';
 import { RouteTableError, type Route } from './routes.ts';
-import type { Services } from './services.ts';
+import type { Services } from '../plugins/services.ts';
 
 /**
  * Turns the route table into runnable pipelines, refusing to start on a table that would let a

@@ -1,22 +1,23 @@
 import { Elysia } from 'elysia';
 import type { Database } from '../db/open.ts';
-import { createCatalog } from './catalog.ts';
-import type { Config } from './config.ts';
-import { apiPreflight, CORS_RESPONSE_HEADERS, createCorsPolicies, isCorsPath } from './cors.ts';
-import type { RequestContext } from './context.ts';
-import { asGatewayError, errorResponse, GatewayError } from './errors.ts';
-import { createLedgerQueues, type SettlementJob } from './ledger-queues.ts';
-import { createMemoryLimitStore, type LimitStore } from './limits.ts';
-import type { Logger } from './log.ts';
+import { createCatalog } from '../upstream/catalog.ts';
+import type { Config } from '../app/config.ts';
+import { apiPreflight, CORS_RESPONSE_HEADERS, createCorsPolicies, isCorsPath } from '../cors/policies.ts';
+import type { RequestContext } from '../plugins/context.ts';
+import { GatewayError } from '../core/errors.ts';
+import { asGatewayError, errorResponse } from './errors.ts';
+import { createLedgerQueues, type SettlementJob } from '../ledger/queues.ts';
+import { createMemoryLimitStore, type LimitStore } from '../limits/store.ts';
+import type { Logger } from '../app/log.ts';
 import { runPipeline, type CompiledRoute } from './pipeline.ts';
 import { builtinPlugins } from './plugin-registry.ts';
-import { MAX_REQUEST_BODY_BYTES } from './request-body.ts';
+import { MAX_REQUEST_BODY_BYTES } from '../protocols/request-body.ts';
 import { compileRoutes } from './route-compiler.ts';
 import { loadRouteTable } from './routes.ts';
-import type { BalanceEvents, Services } from './services.ts';
-import { createSpareHolds } from './spare-holds.ts';
-import { startSweeper } from './sweeper.ts';
-import { createTenantPricing } from './tenant-pricing.ts';
+import type { BalanceEvents, Services } from '../plugins/services.ts';
+import { createSpareHolds } from '../ledger/spare-holds.ts';
+import { startSweeper } from '../ledger/sweeper.ts';
+import { createTenantPricing } from '../ledger/tenant-pricing.ts';
 
 /** Bun's maximum; streams stay alive through pauses with SSE heartbeats well inside it. */
 export const IDLE_TIMEOUT_SECONDS = 255;

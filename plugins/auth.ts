@@ -1,9 +1,9 @@
 import { hashApiKey, isWellFormedApiKey } from '../core/api-key.ts';
 import { findKeyPrincipal, touchApiKeys, type KeyPrincipal } from '../db/queries/api-keys.ts';
 import type { Sql } from '../db/sql.ts';
-import { admitOrigin } from '../gateway/cors.ts';
-import { GatewayError, serviceUnavailable } from '../gateway/errors.ts';
-import { createLookupCache } from '../gateway/lookup-cache.ts';
+import { admitOrigin } from '../cors/policies.ts';
+import { GatewayError, serviceUnavailable } from '../core/errors.ts';
+import { createLookupCache } from '../app/lookup-cache.ts';
 import { booleanOption, onlyKnownOptions } from './options.ts';
 import type { PluginDefinition } from './types.ts';
 

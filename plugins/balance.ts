@@ -4,13 +4,13 @@ import type { BilledRequest } from '../core/openai-request.ts';
 import { globMatches } from '../core/pricing.ts';
 import { promptBound } from '../core/prompt-bound.ts';
 import { releaseHolds, wholeHoldLeg, type HoldLeg, type HoldOutcome, type HoldRequest } from '../db/queries/holds.ts';
-import type { CatalogModel } from '../gateway/catalog.ts';
-import type { RequestContext } from '../gateway/context.ts';
-import { GatewayError, insufficientCredit, serviceUnavailable } from '../gateway/errors.ts';
-import { DATABASE_DEADLINE_MS, withinDatabaseDeadline } from '../gateway/lookup-cache.ts';
-import { billedRequest } from '../gateway/request-body.ts';
-import type { Services } from '../gateway/services.ts';
-import type { ChainPricing } from '../gateway/tenant-pricing.ts';
+import type { CatalogModel } from '../upstream/catalog.ts';
+import type { RequestContext } from './context.ts';
+import { GatewayError, insufficientCredit, serviceUnavailable } from '../core/errors.ts';
+import { DATABASE_DEADLINE_MS, withinDatabaseDeadline } from '../app/lookup-cache.ts';
+import { billedRequest } from '../protocols/request-body.ts';
+import type { Services } from './services.ts';
+import type { ChainPricing } from '../ledger/tenant-pricing.ts';
 import { optionalNumberOption, onlyKnownOptions } from './options.ts';
 import type { PluginDefinition } from './types.ts';
 
@@ -167,7 +167,7 @@ function endSpareUse(ctx: RequestContext): void {
 }
 
 /**
- * A direct customer's whole hold may already be waiting as a spare (gateway/spare-holds.ts), or be
+ * A direct customer's whole hold may already be waiting as a spare (ledger/spare-holds.ts), or be
  * on its way: the request then takes its id. A hold refused or shrunk while this replica keeps
  * spares on the wallet is placed again once they are voided, so a spare never costs a request its
  * credit here.

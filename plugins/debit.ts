@@ -1,12 +1,12 @@
 import type { RequestCharge, RequestRecord } from '../db/queries/requests.ts';
 import type { Settlement } from '../db/queries/settlements.ts';
-import { computeCharge, estimateUsage, type Charge } from '../gateway/charge.ts';
-import type { MeteredUsage, RequestContext, TenantLevel } from '../gateway/context.ts';
-import type { SettlementJob } from '../gateway/ledger-queues.ts';
-import type { Services } from '../gateway/services.ts';
-import { fetchGenerationUsage } from './generation-record.ts';
+import { computeCharge, estimateUsage, type Charge } from '../ledger/charge.ts';
+import type { MeteredUsage, RequestContext, TenantLevel } from './context.ts';
+import type { SettlementJob } from '../ledger/queues.ts';
+import type { Services } from './services.ts';
+import { fetchGenerationUsage } from '../upstream/generation-record.ts';
 import { booleanOption, onlyKnownOptions } from './options.ts';
-import { createStreamStartRecorder } from './stream-start.ts';
+import { createStreamStartRecorder } from '../ledger/stream-starts.ts';
 import type { Outcome, PluginDefinition } from './types.ts';
 
 /**

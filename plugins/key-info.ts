@@ -2,7 +2,7 @@ import { formatUsd } from '../core/money.ts';
 import { usageChargedNanos } from '../db/queries/api-keys.ts';
 import { policiesFor } from '../db/queries/rate-limit-policies.ts';
 import { walletBalance } from '../db/queries/transfers.ts';
-import { GatewayError } from '../gateway/errors.ts';
+import { GatewayError } from '../core/errors.ts';
 import { noOptions } from './options.ts';
 import type { PluginDefinition } from './types.ts';
 

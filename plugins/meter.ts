@@ -1,8 +1,8 @@
 import { nanosToUsdNumber } from '../core/money.ts';
 import { readReportedUsage } from '../core/reported-usage.ts';
-import { computeCharge } from '../gateway/charge.ts';
-import type { RequestContext } from '../gateway/context.ts';
-import type { Services } from '../gateway/services.ts';
+import { computeCharge } from '../ledger/charge.ts';
+import type { RequestContext } from './context.ts';
+import type { Services } from './services.ts';
 import { noOptions } from './options.ts';
 import type { Observer, PluginDefinition } from './types.ts';
 

@@ -1,10 +1,10 @@
 import { FEMTOS_PER_NANO, formatFemtosUsd } from '../core/money.ts';
 import { markedUpFemtos } from '../core/pricing.ts';
-import type { CatalogModel } from '../gateway/catalog.ts';
-import type { RequestContext } from '../gateway/context.ts';
-import { GatewayError } from '../gateway/errors.ts';
-import type { Services } from '../gateway/services.ts';
-import type { ChainPricing } from '../gateway/tenant-pricing.ts';
+import type { CatalogModel } from '../upstream/catalog.ts';
+import type { RequestContext } from './context.ts';
+import { GatewayError } from '../core/errors.ts';
+import type { Services } from './services.ts';
+import type { ChainPricing } from '../ledger/tenant-pricing.ts';
 import { noOptions } from './options.ts';
 import type { PluginDefinition } from './types.ts';
 

@@ -5,11 +5,11 @@ import {
   type PolicySubject,
   type SubjectPolicies,
 } from '../db/queries/rate-limit-policies.ts';
-import type { RequestContext } from '../gateway/context.ts';
-import { GatewayError } from '../gateway/errors.ts';
-import type { LimitStore, SpendCheck, SpendResult, WindowCheck, WindowResult } from '../gateway/limits.ts';
-import { createLookupCache } from '../gateway/lookup-cache.ts';
-import { billedRequest } from '../gateway/request-body.ts';
+import type { RequestContext } from './context.ts';
+import { GatewayError } from '../core/errors.ts';
+import type { LimitStore, SpendCheck, SpendResult, WindowCheck, WindowResult } from '../limits/store.ts';
+import { createLookupCache } from '../app/lookup-cache.ts';
+import { billedRequest } from '../protocols/request-body.ts';
 import { noOptions } from './options.ts';
 import type { PluginDefinition } from './types.ts';
 

@@ -2,8 +2,8 @@ import { InvalidStripeEvent, processStripeEvent } from '../billing/events.ts';
 import { completeReceipt } from '../billing/receipts.ts';
 import { stripeClient, type BillingDeps } from '../billing/stripe-client.ts';
 import { verifyStripeSignature, type SignatureFailure } from '../billing/webhook-signature.ts';
-import { GatewayError } from '../gateway/errors.ts';
-import { readRawBody } from '../gateway/request-body.ts';
+import { GatewayError } from '../core/errors.ts';
+import { readRawBody } from '../protocols/request-body.ts';
 import { noOptions } from './options.ts';
 import type { PluginDefinition } from './types.ts';
 

@@ -1,5 +1,5 @@
-import type { RequestContext } from '../gateway/context.ts';
-import type { Services } from '../gateway/services.ts';
+import type { RequestContext } from './context.ts';
+import type { Services } from './services.ts';
 
 /**
  * The one plugin interface. A route lists plugins in order; the runner calls `admit` in that

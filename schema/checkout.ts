@@ -3,7 +3,7 @@ import Stripe from 'stripe';
 import { createCheckout, PurchaseRefused, type Purchase } from '../billing/checkout.ts';
 import { stripeClient, type BillingDeps } from '../billing/stripe-client.ts';
 import { findPayment } from '../db/queries/payments.ts';
-import { createLogger } from '../gateway/log.ts';
+import { createLogger } from '../app/log.ts';
 import { builder } from './builder.ts';
 import type { GraphqlContext } from './context.ts';
 import { invalidInput } from './errors.ts';

@@ -2,7 +2,7 @@ import { createClerkClient, verifyToken } from '@clerk/backend';
 import { createAccount, type Account } from '../db/queries/accounts.ts';
 import { findAccountByClerkUser } from '../db/queries/account-auth.ts';
 import type { Tenant } from '../db/queries/tenants.ts';
-import type { Config } from '../gateway/config.ts';
+import type { Config } from '../app/config.ts';
 import type { ApiServices } from './context.ts';
 import { forbidden, isUniqueViolation, unauthenticated } from './errors.ts';
 

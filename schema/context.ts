@@ -2,7 +2,7 @@ import type { Account } from '../db/queries/accounts.ts';
 import type { ManagementToken } from '../db/queries/management-tokens.ts';
 import type { Tenant } from '../db/queries/tenants.ts';
 import type { Sql } from '../db/sql.ts';
-import type { Config } from '../gateway/config.ts';
+import type { Config } from '../app/config.ts';
 import { forbidden, unauthenticated } from './errors.ts';
 import type { LiveEvents } from './live-events.ts';
 

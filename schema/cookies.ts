@@ -1,4 +1,4 @@
-import type { Config } from '../gateway/config.ts';
+import type { Config } from '../app/config.ts';
 
 /**
  * The session cookie: HttpOnly (scripts cannot read it), SameSite=Lax (other sites cannot send it

@@ -1,11 +1,11 @@
 import { findTenantCors, setTenantCors, type CorsOrigins } from '../db/queries/cors-origins.ts';
-import { MAX_CORS_ORIGINS, parseOrigins } from '../gateway/cors.ts';
+import { MAX_CORS_ORIGINS, parseOrigins } from '../cors/policies.ts';
 import { builder } from './builder.ts';
 import { invalidInput } from './errors.ts';
 import { TenantRef } from './tenant.ts';
 
 /**
- * The browser origins a tenant allows (gateway/cors.ts applies them): extra origins for /graphql
+ * The browser origins a tenant allows (cors/policies.ts applies them): extra origins for /graphql
  * with credentials, and the only origins its keys may be used from on /v1 (none listed: any).
  */
 

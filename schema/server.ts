@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaLogger } from 'graphql-yoga';
-import { createCorsPolicies, graphqlBaseOrigins, withGraphqlCors } from '../gateway/cors.ts';
-import { createLogger, type Logger } from '../gateway/log.ts';
+import { createCorsPolicies, graphqlBaseOrigins, withGraphqlCors } from '../cors/policies.ts';
+import { createLogger, type Logger } from '../app/log.ts';
 import { authenticate } from './authenticate.ts';
 import type { ApiServices, GraphqlContext } from './context.ts';
 import { schema } from './index.ts';
@@ -61,7 +61,7 @@ export function createGraphqlHandler(deps: GraphqlDeps): (request: Request) => P
     landingPage: false,
     graphiql: !deps.config.production,
     logging: yogaLogging(createLogger(deps.config.logLevel)),
-    // Answered around yoga (gateway/cors.ts), per tenant, with a refused preflight that says so.
+    // Answered around yoga (cors/policies.ts), per tenant, with a refused preflight that says so.
     cors: false,
     // Expected failures are GraphQLErrors and pass through; anything else becomes "Unexpected error.".
     maskedErrors: { isDev: false },

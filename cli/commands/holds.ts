@@ -1,5 +1,5 @@
-import { createLogger } from '../../gateway/log.ts';
-import { standaloneSweepServices, sweepOverdueHolds } from '../../gateway/sweeper.ts';
+import { createLogger } from '../../app/log.ts';
+import { standaloneSweepServices, sweepOverdueHolds } from '../../ledger/sweeper.ts';
 import type { Command } from '../command.ts';
 import { money } from '../format.ts';
 

@@ -1,5 +1,5 @@
 import { formatUsd } from '../../core/money.ts';
-import { reconcile, type Difference } from '../../gateway/reconcile.ts';
+import { reconcile, type Difference } from '../../ledger/reconcile.ts';
 import { flag, optionalString, requiredString, type ParsedArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../errors.ts';

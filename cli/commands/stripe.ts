@@ -1,6 +1,6 @@
 import { stripeClient } from '../../billing/stripe-client.ts';
 import { syncMissedEvents, type SyncedEvent } from '../../billing/sync-events.ts';
-import { createLogger } from '../../gateway/log.ts';
+import { createLogger } from '../../app/log.ts';
 import { flag, optionalString } from '../args.ts';
 import type { Command } from '../command.ts';
 import { UsageError } from '../errors.ts';

@@ -1,7 +1,7 @@
 import { findTenantCors, setTenantCors } from '../../db/queries/cors-origins.ts';
 import { setCustomDomain, updateTenantSettings } from '../../db/queries/tenant-admin.ts';
 import { createTenant, findTenant, listTenants, type Tenant } from '../../db/queries/tenants.ts';
-import { MAX_CORS_ORIGINS, parseOrigins } from '../../gateway/cors.ts';
+import { MAX_CORS_ORIGINS, parseOrigins } from '../../cors/policies.ts';
 import { optionalString, requiredString, strings, type ParsedArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { UsageError } from '../errors.ts';

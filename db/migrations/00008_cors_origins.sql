@@ -1,4 +1,4 @@
--- Browser origins a tenant allows beyond the defaults (gateway/cors.ts):
+-- Browser origins a tenant allows beyond the defaults (cors/policies.ts):
 -- graphql_cors_origins may call /graphql with credentials besides the portal, the gateway's own
 -- origin and the tenant's custom domain; api_cors_origins, when not empty, are the only origins a
 -- browser may call /v1 from with this tenant's keys (empty: any origin, without credentials).

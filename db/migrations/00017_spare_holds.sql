@@ -1,4 +1,4 @@
--- Spare holds (gateway/spare-holds.ts): a key in back-to-back use gets its next request's hold
+-- Spare holds (ledger/spare-holds.ts): a key in back-to-back use gets its next request's hold
 -- placed ahead, under that request's id, so the request finds it durable on arrival. A spare must
 -- never be what refuses or shrinks another request, so it is placed only where the wallet keeps
 -- a wide margin after it: the one-statement hold gains a headroom, in multiples of what it

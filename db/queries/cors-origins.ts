@@ -1,6 +1,6 @@
 import type { Db } from '../sql.ts';
 
-/** The browser origins a tenant allows, beyond the defaults (see gateway/cors.ts). */
+/** The browser origins a tenant allows, beyond the defaults (see cors/policies.ts). */
 
 export type CorsOrigins = { graphql: string[]; api: string[] };
 export type TenantCorsRow = CorsOrigins & { tenantId: string; customDomain: string | null };

@@ -50,7 +50,7 @@ export type WholeHold = { requestId: string; walletId: bigint; amountNanos: bigi
  * wallet that can cover all this batch desires of it, and `headroom` times that again, gets its
  * holds; the ids of the requests placed come back. A single hold this way costs about a third of
  * the PostgreSQL time `place_holds` takes (each of its statements has an executor start-up of its
- * own), and a hold is on every paid request's critical path. Spare holds (gateway/spare-holds.ts)
+ * own), and a hold is on every paid request's critical path. Spare holds (ledger/spare-holds.ts)
  * use it with a headroom.
  */
 export async function placeWholeHolds(sql: Sql, holds: readonly WholeHold[], headroom: number): Promise<Set<string>> {

@@ -1,10 +1,10 @@
 import { isRecord, type BilledRequest } from '../../core/openai-request.ts';
-import { readSecretVariable } from '../../gateway/config.ts';
-import type { RequestContext } from '../../gateway/context.ts';
-import { GatewayError } from '../../gateway/errors.ts';
+import { readSecretVariable } from '../../app/config.ts';
+import type { RequestContext } from '../context.ts';
+import { GatewayError } from '../../core/errors.ts';
 import { claimDelivery } from '../../gateway/pipeline.ts';
-import { billedRequest } from '../../gateway/request-body.ts';
-import type { Services } from '../../gateway/services.ts';
+import { billedRequest } from '../../protocols/request-body.ts';
+import type { Services } from '../services.ts';
 import { booleanOption, onlyKnownOptions } from '../options.ts';
 import type { Observer, PluginDefinition } from '../types.ts';
 import { relayStream } from './sse-relay.ts';

@@ -1,5 +1,5 @@
-import type { RequestContext } from '../../gateway/context.ts';
-import { errorBody, GatewayError } from '../../gateway/errors.ts';
+import type { RequestContext } from '../context.ts';
+import { errorBody, GatewayError } from '../../core/errors.ts';
 import type { Delivery } from '../../gateway/pipeline.ts';
 import type { OutcomeKind } from '../types.ts';
 import { embeddedUpstreamError } from './upstream-errors.ts';

@@ -1,5 +1,5 @@
-import { GatewayError } from '../../gateway/errors.ts';
-import { redact } from '../../gateway/log.ts';
+import { GatewayError } from '../../core/errors.ts';
+import { redact } from '../../app/log.ts';
 
 /**
  * Upstream failures become our own OpenAI-style errors: the upstream's meaning (status class and

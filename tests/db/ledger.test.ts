@@ -6,9 +6,9 @@ import { postSettlements } from '../../db/queries/settlements.ts';
 import { createTenant, ensureRootTenant, tenantWalletId, type Tenant } from '../../db/queries/tenants.ts';
 import { recordTransfer, walletBalance } from '../../db/queries/transfers.ts';
 import type { Sql } from '../../db/sql.ts';
-import { loadConfig } from '../../gateway/config.ts';
-import { createLogger } from '../../gateway/log.ts';
-import { standaloneSweepServices, sweepOverdueHolds } from '../../gateway/sweeper.ts';
+import { loadConfig } from '../../app/config.ts';
+import { createLogger } from '../../app/log.ts';
+import { standaloneSweepServices, sweepOverdueHolds } from '../../ledger/sweeper.ts';
 import { testDatabase } from '../helpers.ts';
 
 let sql: Sql;

@@ -7,8 +7,8 @@ import { createAccount, type Account, type Role } from '../../db/queries/account
 import { createTenant, ensureRootTenant, tenantWalletId, type Tenant } from '../../db/queries/tenants.ts';
 import { recordTransfer } from '../../db/queries/transfers.ts';
 import type { Sql } from '../../db/sql.ts';
-import { loadConfig } from '../../gateway/config.ts';
-import { createLogger } from '../../gateway/log.ts';
+import { loadConfig } from '../../app/config.ts';
+import { createLogger } from '../../app/log.ts';
 import { startPlatform, type Platform } from '../../gateway/platform.ts';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream.ts';
 import { testDatabase } from '../helpers.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { createBatcher } from '../../gateway/batcher.ts';
+import { createBatcher } from '../../core/batcher.ts';
 
 /** A runner that records the batches it was given and answers each item with its double. */
 function recordingRunner() {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { ConfigError, loadConfig } from '../../gateway/config.ts';
+import { ConfigError, loadConfig } from '../../app/config.ts';
 
 /** The hold expiry and the sweep period, which a crashed replica's holds depend on. */
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import OpenAI from 'openai';
 import { setTenantCors } from '../../db/queries/cors-origins.ts';
-import { CORS_CACHE_TTL_MS } from '../../gateway/cors.ts';
+import { CORS_CACHE_TTL_MS } from '../../cors/policies.ts';
 import { startHarness, type Harness } from './harness.ts';
 
 let h: Harness;

@@ -4,13 +4,13 @@ import { createApiKey } from '../../db/queries/api-keys.ts';
 import { verifyLedger } from '../../db/queries/ledger-verify.ts';
 import { walletBalance } from '../../db/queries/transfers.ts';
 import { releaseHolds } from '../../db/queries/holds.ts';
-import { createLogger } from '../../gateway/log.ts';
+import { createLogger } from '../../app/log.ts';
 import {
   createSpareHolds,
   SPARE_HEADROOM,
   SPARE_IDLE_MS,
   SPARES_PER_RUNNING_REQUEST,
-} from '../../gateway/spare-holds.ts';
+} from '../../ledger/spare-holds.ts';
 import { eventually, PEPPER, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;

@@ -7,7 +7,7 @@ import {
   type PolicyLimits,
   type PolicySubjectRef,
 } from '../../db/queries/rate-limit-policies.ts';
-import { createMemoryLimitStore, spendPeriodAt, type SpendPeriod } from '../../gateway/limits.ts';
+import { createMemoryLimitStore, spendPeriodAt, type SpendPeriod } from '../../limits/store.ts';
 import { eventually, PEPPER, startHarness, type Harness } from './harness.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { createLogger } from '../../gateway/log.ts';
+import { createLogger } from '../../app/log.ts';
 import { createMetrics, type Metrics } from '../../gateway/metrics.ts';
 import { startHarness, type Harness } from '../gateway/harness.ts';
 

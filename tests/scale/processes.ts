@@ -9,9 +9,9 @@ import { upsertPolicy, type PolicyLimits } from '../../db/queries/rate-limit-pol
 import { ensureRootTenant, tenantWalletId } from '../../db/queries/tenants.ts';
 import { recordTransfer } from '../../db/queries/transfers.ts';
 import type { Sql } from '../../db/sql.ts';
-import { createCatalog } from '../../gateway/catalog.ts';
-import { loadConfig } from '../../gateway/config.ts';
-import { createLogger } from '../../gateway/log.ts';
+import { createCatalog } from '../../upstream/catalog.ts';
+import { loadConfig } from '../../app/config.ts';
+import { createLogger } from '../../app/log.ts';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream.ts';
 import { PEPPER, UPSTREAM_KEY } from '../gateway/harness.ts';
 import { testDatabase } from '../helpers.ts';

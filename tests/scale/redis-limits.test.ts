@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type Redis from 'ioredis';
-import { createLogger } from '../../gateway/log.ts';
-import { createRedisLimitStore, localShare, type RedisLimitStore } from '../../gateway/redis-limits.ts';
-import { connectRedis } from '../../gateway/redis.ts';
+import { createLogger } from '../../app/log.ts';
+import { createRedisLimitStore, localShare, type RedisLimitStore } from '../../limits/redis-store.ts';
+import { connectRedis } from '../../app/redis.ts';
 import { testRedisUrl } from '../helpers.ts';
 import { dedicatedRedis, type TestRedis } from './redis-server.ts';
 

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type Redis from 'ioredis';
-import { spendPeriodAt, type SpendPeriod } from '../../gateway/limits.ts';
-import { createLogger } from '../../gateway/log.ts';
-import { PERIOD_LUA } from '../../gateway/redis-limit-scripts.ts';
-import { createRedisLimitStore, localSpendShare, type RedisLimitStore } from '../../gateway/redis-limits.ts';
-import { connectRedis } from '../../gateway/redis.ts';
+import { spendPeriodAt, type SpendPeriod } from '../../limits/store.ts';
+import { createLogger } from '../../app/log.ts';
+import { PERIOD_LUA } from '../../limits/redis-scripts.ts';
+import { createRedisLimitStore, localSpendShare, type RedisLimitStore } from '../../limits/redis-store.ts';
+import { connectRedis } from '../../app/redis.ts';
 import { testRedisUrl } from '../helpers.ts';
 import { eventually } from '../gateway/harness.ts';
 import { dedicatedRedis, type TestRedis } from './redis-server.ts';

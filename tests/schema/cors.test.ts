@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { CORS_CACHE_TTL_MS } from '../../gateway/cors.ts';
+import { CORS_CACHE_TTL_MS } from '../../cors/policies.ts';
 import { codes, startApi, type ApiHarness, type Person } from './harness.ts';
 
 /** CORS on /graphql: the portal and each tenant's own origins with credentials, every other origin refused. */

@@ -2,7 +2,7 @@ import { createAccount, type Account, type Role } from '../../db/queries/account
 import { createTenant, ensureRootTenant, tenantWalletId, type Tenant } from '../../db/queries/tenants.ts';
 import { recordTransfer } from '../../db/queries/transfers.ts';
 import type { Sql } from '../../db/sql.ts';
-import { loadConfig, type Config } from '../../gateway/config.ts';
+import { loadConfig, type Config } from '../../app/config.ts';
 import { createLiveEvents, type LiveEvents } from '../../schema/live-events.ts';
 import { createGraphqlHandler } from '../../schema/server.ts';
 import { testDatabase } from '../helpers.ts';

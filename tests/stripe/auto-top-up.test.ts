@@ -6,7 +6,7 @@ import { adjustWallet } from '../../db/queries/adjustments.ts';
 import { createApiKey } from '../../db/queries/api-keys.ts';
 import { tenantWalletId } from '../../db/queries/tenants.ts';
 import { parseUsd } from '../../core/money.ts';
-import { createLogger } from '../../gateway/log.ts';
+import { createLogger } from '../../app/log.ts';
 import { eventually, PEPPER } from '../gateway/harness.ts';
 import { field } from './fake-stripe-form.ts';
 import { startStripeHarness, usd, type Person, type StripeHarness } from './harness.ts';

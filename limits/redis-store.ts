@@ -6,15 +6,9 @@ import {
   type SpendCheck,
   type SpendWindow,
   type WindowCheck,
-} from './limits.ts';
-import type { Logger } from './log.ts';
-import {
-  ACQUIRE_SCRIPT,
-  CONSUME_SCRIPT,
-  RECORD_SCRIPT,
-  RECORD_SPEND_SCRIPT,
-  REFRESH_SCRIPT,
-} from './redis-limit-scripts.ts';
+} from './store.ts';
+import type { Logger } from '../app/log.ts';
+import { ACQUIRE_SCRIPT, CONSUME_SCRIPT, RECORD_SCRIPT, RECORD_SPEND_SCRIPT, REFRESH_SCRIPT } from './redis-scripts.ts';
 
 /**
  * Rate limits shared by every replica through Redis. Each window is a sliding log in a sorted set

@@ -1,4 +1,4 @@
-import { serviceUnavailable } from './errors.ts';
+import { serviceUnavailable } from '../core/errors.ts';
 
 /**
  * How long the request path waits for a database lookup (a key, a policy, a price, an origin

@@ -1,6 +1,6 @@
 import { parseBilledRequest, type BilledRequest } from '../core/openai-request.ts';
-import type { RequestContext } from './context.ts';
-import { GatewayError } from './errors.ts';
+import type { RequestContext } from '../plugins/context.ts';
+import { GatewayError } from '../core/errors.ts';
 
 /** Large enough for a few base64 images; anything larger is refused before it is read whole. */
 export const MAX_REQUEST_BODY_BYTES = 20 * 1024 * 1024;

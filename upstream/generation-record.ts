@@ -1,5 +1,5 @@
 import { readReportedUsage } from '../core/reported-usage.ts';
-import type { MeteredUsage } from '../gateway/context.ts';
+import type { MeteredUsage } from '../plugins/context.ts';
 
 /**
  * The upstream's own record of a generation (OpenRouter's `GET /generation?id=`): the truth for a

@@ -1,6 +1,6 @@
 import { placeWholeHolds, releaseHolds, type WholeHold } from '../db/queries/holds.ts';
 import type { Sql } from '../db/sql.ts';
-import type { Logger } from './log.ts';
+import type { Logger } from '../app/log.ts';
 
 /**
  * Spare holds: a key in back-to-back use gets its next requests' holds placed ahead of time, under

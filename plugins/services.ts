@@ -1,12 +1,12 @@
 import type { Sql } from '../db/sql.ts';
-import type { Catalog } from './catalog.ts';
-import type { Config } from './config.ts';
-import type { CorsPolicies } from './cors.ts';
-import type { LedgerQueues } from './ledger-queues.ts';
-import type { LimitStore } from './limits.ts';
-import type { Logger } from './log.ts';
-import type { SpareHolds } from './spare-holds.ts';
-import type { TenantPricing } from './tenant-pricing.ts';
+import type { Catalog } from '../upstream/catalog.ts';
+import type { Config } from '../app/config.ts';
+import type { CorsPolicies } from '../cors/policies.ts';
+import type { LedgerQueues } from '../ledger/queues.ts';
+import type { LimitStore } from '../limits/store.ts';
+import type { Logger } from '../app/log.ts';
+import type { SpareHolds } from '../ledger/spare-holds.ts';
+import type { TenantPricing } from '../ledger/tenant-pricing.ts';
 
 /** Tells live subscribers that an account's credit changed outside a request (a purchase, a refund). */
 export type BalanceEvents = { publishBalanceChange(accountId: string): void };

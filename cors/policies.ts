@@ -1,8 +1,8 @@
 import { findHostCors, findTenantCors, type TenantCorsRow } from '../db/queries/cors-origins.ts';
 import type { Sql } from '../db/sql.ts';
-import type { RequestContext } from './context.ts';
-import { GatewayError } from './errors.ts';
-import { createLookupCache } from './lookup-cache.ts';
+import type { RequestContext } from '../plugins/context.ts';
+import { GatewayError } from '../core/errors.ts';
+import { createLookupCache } from '../app/lookup-cache.ts';
 
 /**
  * CORS for the OpenAI-compatible API and the GraphQL API.

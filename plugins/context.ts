@@ -2,8 +2,8 @@ import type { BilledRequest } from '../core/openai-request.ts';
 import type { PromptBound } from '../core/prompt-bound.ts';
 import type { HoldShape } from '../core/cost.ts';
 import type { KeyPrincipal } from '../db/queries/api-keys.ts';
-import type { CatalogModel } from './catalog.ts';
-import type { Route } from './routes.ts';
+import type { CatalogModel } from '../upstream/catalog.ts';
+import type { Route } from '../gateway/routes.ts';
 
 /**
  * The per-request state plugins share. Plugins talk only through it: each phase reads what an
@@ -12,7 +12,7 @@ import type { Route } from './routes.ts';
 export type RequestContext = {
   /**
    * The request's id (x-request-id, the ledger's cause). `balance` may replace it once, with the
-   * id of a spare hold the request takes (gateway/spare-holds.ts), before anything is recorded.
+   * id of a spare hold the request takes (ledger/spare-holds.ts), before anything is recorded.
    */
   id: string;
   readonly request: Request;

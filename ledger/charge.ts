@@ -3,8 +3,8 @@ import { FEMTOS_PER_NANO } from '../core/money.ts';
 import { ceilDiv, chainPricesNanos } from '../core/pricing.ts';
 import type { PromptBound } from '../core/prompt-bound.ts';
 import { MESSAGE_OVERHEAD_TOKENS } from '../core/prompt-bound.ts';
-import type { Catalog } from './catalog.ts';
-import type { MeteredUsage, RequestContext } from './context.ts';
+import type { Catalog } from '../upstream/catalog.ts';
+import type { MeteredUsage, RequestContext } from '../plugins/context.ts';
 
 /**
  * What a request costs and what each tenant level charges for it, computed the same way by

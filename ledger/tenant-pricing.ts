@@ -2,8 +2,8 @@ import { markupFor, type PricingRule } from '../core/pricing.ts';
 import { listPricingRules } from '../db/queries/pricing.ts';
 import { tenantChain, type Tenant } from '../db/queries/tenants.ts';
 import type { Sql } from '../db/sql.ts';
-import type { TenantLevel } from './context.ts';
-import { createLookupCache } from './lookup-cache.ts';
+import type { TenantLevel } from '../plugins/context.ts';
+import { createLookupCache } from '../app/lookup-cache.ts';
 
 /**
  * A tenant's chain (root first) with each level's wallets and pricing rules, cached briefly so the

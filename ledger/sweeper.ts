@@ -2,15 +2,15 @@ import { overdueHoldRequests, releaseHolds, type ResolvedHold } from '../db/quer
 import type { RequestRecord } from '../db/queries/requests.ts';
 import { findStreamStarts, pruneStreamStarts, type StreamStart } from '../db/queries/stream-starts.ts';
 import { chargesOf, settlementOf } from '../plugins/debit.ts';
-import { fetchGenerationUsage } from '../plugins/generation-record.ts';
+import { fetchGenerationUsage } from '../upstream/generation-record.ts';
 import { chargeOf } from './charge.ts';
-import type { MeteredUsage } from './context.ts';
+import type { MeteredUsage } from '../plugins/context.ts';
 import type { Sql } from '../db/sql.ts';
-import { createCatalog } from './catalog.ts';
-import type { Config } from './config.ts';
-import { createLedgerQueues, type SettlementJob } from './ledger-queues.ts';
-import type { Logger } from './log.ts';
-import type { Services } from './services.ts';
+import { createCatalog } from '../upstream/catalog.ts';
+import type { Config } from '../app/config.ts';
+import { createLedgerQueues, type SettlementJob } from './queues.ts';
+import type { Logger } from '../app/log.ts';
+import type { Services } from '../plugins/services.ts';
 import { createTenantPricing } from './tenant-pricing.ts';
 
 /**

@@ -7,8 +7,8 @@ import {
 } from '../db/queries/requests.ts';
 import { postSettlementsQuery, type Settlement } from '../db/queries/settlements.ts';
 import type { Sql } from '../db/sql.ts';
-import { createBatcher } from './batcher.ts';
-import type { Logger } from './log.ts';
+import { createBatcher } from '../core/batcher.ts';
+import type { Logger } from '../app/log.ts';
 
 /**
  * The gateway's money path. Holds are group-committed and awaited (a request is proxied only once

@@ -8,7 +8,7 @@ import {
 } from '../db/queries/reconciliation.ts';
 import { recordTransfer, type TransferEntry } from '../db/queries/transfers.ts';
 import type { Sql } from '../db/sql.ts';
-import { fetchGenerationUsage } from '../plugins/generation-record.ts';
+import { fetchGenerationUsage } from '../upstream/generation-record.ts';
 import { createTenantPricing, type TenantPricing } from './tenant-pricing.ts';
 
 /**

@@ -29,7 +29,7 @@ export type Config = {
   sweepIntervalSeconds: number;
   /** A stream silent this long gets an SSE comment, so proxies and clients keep it open. */
   streamHeartbeatSeconds: number;
-  /** Whether a key in back-to-back use gets its next request's hold placed ahead (gateway/spare-holds.ts). */
+  /** Whether a key in back-to-back use gets its next request's hold placed ahead (ledger/spare-holds.ts). */
   spareHolds: boolean;
   upstreamBaseUrl: string;
   upstreamApiKey: string | undefined;
