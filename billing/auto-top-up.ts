@@ -2,7 +2,7 @@ import Stripe from 'stripe';
 import { claimAutoTopUp, dueForTopUp } from '../db/queries/auto-top-up.ts';
 import { attachPaymentIntent, setPaymentStatus, type Payment } from '../db/queries/payments.ts';
 import { inTransaction } from '../db/sql.ts';
-import type { BalanceEvents } from '../plugins/services.ts';
+import type { BalanceEvents } from '../ledger/types.ts';
 import { nanosToCents } from './amounts.ts';
 import { applyTopUpIntent } from './credit.ts';
 import { completeReceipt } from './receipts.ts';

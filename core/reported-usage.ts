@@ -9,6 +9,15 @@ import { usdToFemtos } from './money.ts';
 export const MAX_REPORTED_TOKENS = 1_000_000_000;
 export const MAX_REPORTED_COST_USD = 1_000_000;
 
+/** A request's usage as the ledger settles it, and where it came from. */
+export type MeteredUsage = {
+  promptTokens: number;
+  completionTokens: number;
+  /** The upstream's reported cost in femto-dollars, when it reported one. */
+  upstreamCostFemtos: bigint | null;
+  source: 'upstream' | 'generation' | 'estimate';
+};
+
 export type ReportedUsage = { promptTokens: number; completionTokens: number; upstreamCostFemtos: bigint | null };
 
 const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;

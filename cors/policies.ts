@@ -1,6 +1,5 @@
 import { findHostCors, findTenantCors, type TenantCorsRow } from '../db/queries/cors-origins.ts';
 import type { Sql } from '../db/sql.ts';
-import type { RequestContext } from '../plugins/context.ts';
 import { GatewayError } from '../core/errors.ts';
 import { createLookupCache } from '../app/lookup-cache.ts';
 
@@ -134,7 +133,11 @@ export function apiOriginAllowed(policy: TenantCors | undefined, origin: string)
  * Run by `auth` once the key is known: a browser on an origin the key's tenant does not list is
  * refused before anything is held or spent; on a listed one the answer names that origin.
  */
-export async function admitOrigin(ctx: RequestContext, tenantId: string, policies: CorsPolicies): Promise<void> {
+export async function admitOrigin(
+  ctx: { readonly request: Request; readonly responseHeaders: Record<string, string> },
+  tenantId: string,
+  policies: CorsPolicies,
+): Promise<void> {
   const origin = ctx.request.headers.get('origin');
   if (origin === null) return;
   const policy = await policies.forTenant(tenantId);

@@ -1,4 +1,4 @@
-import type { Observer, Outcome, Plugin } from '../plugins/types.ts';
+import type { Delivery, Finish, Observer, Outcome, Plugin } from '../plugins/types.ts';
 import type { RequestContext } from '../plugins/context.ts';
 import { GatewayError } from '../core/errors.ts';
 import { asGatewayError, errorResponse } from './errors.ts';
@@ -8,28 +8,11 @@ import type { Route } from './routes.ts';
 /**
  * Runs one route's plugins for one request: admit in order, the one handler, then — when the
  * response body has ended, failed or been abandoned — settle in reverse order for every plugin
- * whose admit completed. `finish` is handed to the handler so a streamed body can report its end.
+ * whose admit completed. The handler receives the delivery (plugins/types.ts) so a streamed body
+ * can report its end.
  */
 
 export type CompiledRoute = { route: Route; plugins: Plugin[]; handler: Plugin };
-
-export type Finish = (outcome: Outcome) => void;
-
-/** Handed to the answering plugin: the observers of this request and the once-only end signal. */
-export type Delivery = { observers: Observer[]; finish: Finish };
-
-const deliveries = new WeakMap<RequestContext, Delivery & { claimed: boolean }>();
-
-/**
- * A handler that streams claims the delivery and calls `finish` itself when the body ends;
- * for any other handler the runner finishes the request as soon as `handle` returns.
- */
-export function claimDelivery(ctx: RequestContext): Delivery {
-  const delivery = deliveries.get(ctx);
-  if (!delivery) throw new Error('no delivery for this request: handle() called outside the pipeline');
-  delivery.claimed = true;
-  return delivery;
-}
 
 function settleAll(
   ctx: RequestContext,
@@ -79,11 +62,10 @@ export async function runPipeline(
       admitted.push(plugin);
     }
     const observers = compiled.plugins.map((p) => p.observe?.(ctx)).filter((o): o is Observer => o !== undefined);
-    const delivery = { observers, finish, claimed: false };
-    deliveries.set(ctx, delivery);
-    const response = await (compiled.handler.handle as NonNullable<Plugin['handle']>)(ctx);
-    if (!delivery.claimed)
-      finish({ kind: 'completed', status: response.status, errorCode: null, producedOutput: true });
+    let claimed = false;
+    const delivery: Delivery = { observers, finish, claim: () => (claimed = true) };
+    const response = await (compiled.handler.handle as NonNullable<Plugin['handle']>)(ctx, delivery);
+    if (!claimed) finish({ kind: 'completed', status: response.status, errorCode: null, producedOutput: true });
     for (const [name, value] of Object.entries(ctx.responseHeaders)) response.headers.set(name, value);
     response.headers.set('x-request-id', ctx.id);
     return response;

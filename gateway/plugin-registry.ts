@@ -1,6 +1,6 @@
 import { auth } from '../plugins/auth.ts';
 import { balance } from '../plugins/balance.ts';
-import { debit } from '../plugins/debit.ts';
+import { debit } from '../plugins/debit/index.ts';
 import { keyInfo } from '../plugins/key-info.ts';
 import { meter } from '../plugins/meter.ts';
 import { models } from '../plugins/models.ts';

@@ -4,7 +4,8 @@ import { ceilDiv, chainPricesNanos } from '../core/pricing.ts';
 import type { PromptBound } from '../core/prompt-bound.ts';
 import { MESSAGE_OVERHEAD_TOKENS } from '../core/prompt-bound.ts';
 import type { Catalog } from '../upstream/catalog.ts';
-import type { MeteredUsage, RequestContext } from '../plugins/context.ts';
+import type { MeteredUsage } from '../core/reported-usage.ts';
+import type { Pricing } from './types.ts';
 
 /**
  * What a request costs and what each tenant level charges for it, computed the same way by
@@ -14,7 +15,14 @@ import type { MeteredUsage, RequestContext } from '../plugins/context.ts';
 
 export type Charge = { costFemtos: bigint; costNanos: bigint; levelPricesNanos: bigint[] };
 
-export function computeCharge(ctx: RequestContext, catalog: Catalog, usage: MeteredUsage): Charge | undefined {
+/** The parts of a request a charge depends on. */
+export type ChargeSubject = {
+  pricing?: Pricing;
+  model?: { price: ModelPrice };
+  upstream?: { servedModel: string | null };
+};
+
+export function computeCharge(ctx: ChargeSubject, catalog: Catalog, usage: MeteredUsage): Charge | undefined {
   const pricing = ctx.pricing;
   if (!pricing) return undefined;
   const served = (ctx.upstream?.servedModel && catalog.get(ctx.upstream.servedModel)) || ctx.model;

@@ -63,7 +63,7 @@ export const reconcileCause = (requestId: string) => `reconcile:${requestId}`;
 
 type Correction = { entries: TransferEntry[]; correctedChargeNanos: bigint };
 
-/** The settlement's legs (see plugins/debit.ts) as posted minus as the upstream's cost gives them. */
+/** The settlement's legs (see plugins/debit/index.ts) as posted minus as the upstream's cost gives them. */
 async function correctionOf(
   pricing: TenantPricing,
   request: RecordedRequest,

@@ -1,16 +1,18 @@
 import { overdueHoldRequests, releaseHolds, type ResolvedHold } from '../db/queries/holds.ts';
 import type { RequestRecord } from '../db/queries/requests.ts';
 import { findStreamStarts, pruneStreamStarts, type StreamStart } from '../db/queries/stream-starts.ts';
-import { chargesOf, settlementOf } from '../plugins/debit.ts';
+import { chargesOf, settlementOf } from './settlement.ts';
 import { fetchGenerationUsage } from '../upstream/generation-record.ts';
 import { chargeOf } from './charge.ts';
-import type { MeteredUsage } from '../plugins/context.ts';
+import type { MeteredUsage } from '../core/reported-usage.ts';
 import type { Sql } from '../db/sql.ts';
 import { createCatalog } from '../upstream/catalog.ts';
 import type { Config } from '../app/config.ts';
 import { createLedgerQueues, type SettlementJob } from './queues.ts';
 import type { Logger } from '../app/log.ts';
-import type { Services } from '../plugins/services.ts';
+import type { Catalog } from '../upstream/catalog.ts';
+import type { LedgerQueues } from './queues.ts';
+import type { TenantPricing } from './tenant-pricing.ts';
 import { createTenantPricing } from './tenant-pricing.ts';
 
 /**
@@ -34,7 +36,14 @@ const PRUNE_BATCHES_PER_SWEEP = 20;
  */
 export const CRASH_ESTIMATE_COMPLETION_TOKENS = 1;
 
-export type SweepServices = Pick<Services, 'sql' | 'config' | 'catalog' | 'tenantPricing' | 'ledger' | 'log'>;
+export type SweepServices = {
+  sql: Sql;
+  config: Config;
+  catalog: Catalog;
+  tenantPricing: TenantPricing;
+  ledger: LedgerQueues;
+  log: Logger;
+};
 /** The sweep's parts outside a gateway (the CLI, tests): the stored catalog, no background refresh. */
 export async function standaloneSweepServices(sql: Sql, config: Config, log: Logger): Promise<SweepServices> {
   const catalog = await createCatalog({

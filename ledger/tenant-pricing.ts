@@ -2,7 +2,7 @@ import { markupFor, type PricingRule } from '../core/pricing.ts';
 import { listPricingRules } from '../db/queries/pricing.ts';
 import { tenantChain, type Tenant } from '../db/queries/tenants.ts';
 import type { Sql } from '../db/sql.ts';
-import type { TenantLevel } from '../plugins/context.ts';
+import type { TenantLevel } from './types.ts';
 import { createLookupCache } from '../app/lookup-cache.ts';
 
 /**

@@ -1,9 +1,11 @@
-import type { BilledRequest } from '../core/openai-request.ts';
-import type { PromptBound } from '../core/prompt-bound.ts';
-import type { HoldShape } from '../core/cost.ts';
+import type { BilledRequest, Endpoint } from '../core/openai-request.ts';
 import type { KeyPrincipal } from '../db/queries/api-keys.ts';
 import type { CatalogModel } from '../upstream/catalog.ts';
-import type { Route } from '../gateway/routes.ts';
+import type { MeteredUsage } from '../core/reported-usage.ts';
+import type { HoldState, Pricing } from '../ledger/types.ts';
+
+/** What a plugin may know of its route (the runner's route table entry has more). */
+export type RouteInfo = { readonly path: string; readonly endpoint?: Endpoint; readonly free?: boolean };
 
 /**
  * The per-request state plugins share. Plugins talk only through it: each phase reads what an
@@ -16,7 +18,7 @@ export type RequestContext = {
    */
   id: string;
   readonly request: Request;
-  readonly route: Route;
+  readonly route: RouteInfo;
   /** performance.now() when the request arrived. */
   readonly startedAt: number;
   /** Aborted when the client goes away; the proxy passes it on to the upstream call. */
@@ -39,20 +41,6 @@ export type RequestContext = {
   charged?: Promise<bigint>;
 };
 
-export type TenantLevel = { tenantId: string; walletId: bigint; revenueWalletId: bigint };
-
-export type Pricing = {
-  /** Root first. Level i's markup applies to what level i pays the level above. */
-  levels: TenantLevel[];
-  /** Where the upstream's cost is credited when the request is settled. */
-  upstreamWalletId: bigint;
-  markupsBps: number[];
-  bound: PromptBound;
-  shape: HoldShape;
-};
-
-export type HoldState = { grantedNanos: bigint[]; maxOutputTokens: number };
-
 export type UpstreamState = {
   status: number;
   generationId: string | null;
@@ -60,12 +48,4 @@ export type UpstreamState = {
   /** SSE events with content forwarded to the client: the basis of the estimate when usage never came. */
   contentEvents: number;
   servedModel: string | null;
-};
-
-export type MeteredUsage = {
-  promptTokens: number;
-  completionTokens: number;
-  /** The upstream's reported cost in femto-dollars, when it reported one. */
-  upstreamCostFemtos: bigint | null;
-  source: 'upstream' | 'generation' | 'estimate';
 };

@@ -1,4 +1,5 @@
 import type { Sql } from '../db/sql.ts';
+import type { BalanceEvents } from '../ledger/types.ts';
 import type { Catalog } from '../upstream/catalog.ts';
 import type { Config } from '../app/config.ts';
 import type { CorsPolicies } from '../cors/policies.ts';
@@ -9,7 +10,6 @@ import type { SpareHolds } from '../ledger/spare-holds.ts';
 import type { TenantPricing } from '../ledger/tenant-pricing.ts';
 
 /** Tells live subscribers that an account's credit changed outside a request (a purchase, a refund). */
-export type BalanceEvents = { publishBalanceChange(accountId: string): void };
 
 /** The long-lived parts a plugin may use, built once per process and shared by every route. */
 export type Services = {

@@ -11,7 +11,7 @@ import type { Services } from './services.ts';
 export type Plugin = {
   readonly name: string;
   admit?(ctx: RequestContext): void | Promise<void>;
-  handle?(ctx: RequestContext): Promise<Response>;
+  handle?(ctx: RequestContext, delivery: Delivery): Promise<Response>;
   /** Sees the upstream answer as it passes: each SSE event of a stream, or a whole JSON body. */
   observe?(ctx: RequestContext): Observer | undefined;
   settle?(ctx: RequestContext, outcome: Outcome): void | Promise<void>;
@@ -22,6 +22,15 @@ export type Observer = {
   event(data: string): string | null;
   json(body: Record<string, unknown>): void;
 };
+
+export type Finish = (outcome: Outcome) => void;
+
+/**
+ * Handed to the answering plugin: the observers of this request and its once-only end signal. A
+ * handler that streams calls `claim()` and then `finish` itself when the body ends; for any other
+ * handler the runner finishes the request as soon as `handle` returns.
+ */
+export type Delivery = { readonly observers: Observer[]; readonly finish: Finish; claim(): void };
 
 export type OutcomeKind = 'completed' | 'aborted' | 'failed' | 'refused';
 export type Outcome = { kind: OutcomeKind; status: number; errorCode: string | null; producedOutput: boolean };

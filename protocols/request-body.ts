@@ -1,6 +1,13 @@
-import { parseBilledRequest, type BilledRequest } from '../core/openai-request.ts';
-import type { RequestContext } from '../plugins/context.ts';
+import { parseBilledRequest, type BilledRequest, type Endpoint } from '../core/openai-request.ts';
 import { GatewayError } from '../core/errors.ts';
+
+/** The parts of a request's state the body readers use and fill (the plugins' context has them). */
+export type BodyHolder = {
+  readonly request: Request;
+  readonly route: { readonly path: string; readonly endpoint?: Endpoint };
+  rawBody?: Uint8Array;
+  billed?: BilledRequest;
+};
 
 /** Large enough for a few base64 images; anything larger is refused before it is read whole. */
 export const MAX_REQUEST_BODY_BYTES = 20 * 1024 * 1024;
@@ -9,7 +16,7 @@ const tooLarge = () =>
   new GatewayError(413, 'request_too_large', `The request body exceeds ${MAX_REQUEST_BODY_BYTES / 1024 / 1024} MiB.`);
 
 /** Reads the raw body once, refusing oversized bodies whether or not they declare their length. */
-export async function readRawBody(ctx: RequestContext): Promise<Uint8Array> {
+export async function readRawBody(ctx: BodyHolder): Promise<Uint8Array> {
   if (ctx.rawBody) return ctx.rawBody;
   const length = ctx.request.headers.get('content-length');
   if (Number(length ?? '0') > MAX_REQUEST_BODY_BYTES) throw tooLarge();
@@ -43,7 +50,7 @@ async function readChunked(request: Request): Promise<Uint8Array> {
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** The validated OpenAI-style body of the route's endpoint, parsed once and shared by the plugins. */
-export async function billedRequest(ctx: RequestContext): Promise<BilledRequest> {
+export async function billedRequest(ctx: BodyHolder): Promise<BilledRequest> {
   if (ctx.billed) return ctx.billed;
   const endpoint = ctx.route.endpoint;
   if (!endpoint) throw new Error(`route ${ctx.route.path} has no endpoint`);

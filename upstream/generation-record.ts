@@ -1,5 +1,4 @@
-import { readReportedUsage } from '../core/reported-usage.ts';
-import type { MeteredUsage } from '../plugins/context.ts';
+import { readReportedUsage, type MeteredUsage } from '../core/reported-usage.ts';
 
 /**
  * The upstream's own record of a generation (OpenRouter's `GET /generation?id=`): the truth for a

@@ -2,7 +2,6 @@ import { isRecord, type BilledRequest } from '../../core/openai-request.ts';
 import { readSecretVariable } from '../../app/config.ts';
 import type { RequestContext } from '../context.ts';
 import { GatewayError } from '../../core/errors.ts';
-import { claimDelivery } from '../../gateway/pipeline.ts';
 import { billedRequest } from '../../protocols/request-body.ts';
 import type { Services } from '../services.ts';
 import { booleanOption, onlyKnownOptions } from '../options.ts';
@@ -107,10 +106,10 @@ export const proxy: PluginDefinition<ProxyOptions> = {
     if (upstream.apiKey) headers.authorization = `Bearer ${upstream.apiKey}`;
     return {
       name: 'proxy',
-      async handle(ctx) {
+      async handle(ctx, delivery) {
         const billed = await billedRequest(ctx);
         const endpoint = billed.endpoint;
-        const delivery = claimDelivery(ctx);
+        delivery.claim();
         const controller = new AbortController();
         let timedOut = false;
         const onClientAbort = () => controller.abort();

@@ -1,7 +1,6 @@
 import type { RequestContext } from '../context.ts';
 import { errorBody, GatewayError } from '../../core/errors.ts';
-import type { Delivery } from '../../gateway/pipeline.ts';
-import type { OutcomeKind } from '../types.ts';
+import type { Delivery, OutcomeKind } from '../types.ts';
 import { embeddedUpstreamError } from './upstream-errors.ts';
 
 /**

@@ -1,10 +1,10 @@
-import { insertStreamStarts, type StreamStart } from '../db/queries/stream-starts.ts';
-import type { Sql } from '../db/sql.ts';
-import { createBatcher } from '../core/batcher.ts';
-import { estimateUsage } from './charge.ts';
-import type { RequestContext } from '../plugins/context.ts';
-import type { Logger } from '../app/log.ts';
-import type { Observer } from '../plugins/types.ts';
+import { insertStreamStarts, type StreamStart } from '../../db/queries/stream-starts.ts';
+import type { Sql } from '../../db/sql.ts';
+import { createBatcher } from '../../core/batcher.ts';
+import { estimateUsage } from '../../ledger/charge.ts';
+import type { RequestContext } from '../context.ts';
+import type { Logger } from '../../app/log.ts';
+import type { Observer } from '../types.ts';
 
 /**
  * Notes a stream's generation id in the database as soon as its first chunk has passed, so that a
