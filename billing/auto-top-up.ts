@@ -1,3 +1,4 @@
+import { reasonOf } from '../app/log.ts';
 import Stripe from 'stripe';
 import { claimAutoTopUp, dueForTopUp } from '../db/queries/auto-top-up.ts';
 import { attachPaymentIntent, setPaymentStatus, type Payment } from '../db/queries/payments.ts';
@@ -26,10 +27,6 @@ type TopUpResult =
   | { status: 'credited' | 'failed' | 'pending'; payment: Payment };
 
 export type AutoTopUp = { nudge(accountId: string): void; attempt(accountId: string): Promise<TopUpResult> };
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 async function chargeOffSession(
   deps: BillingDeps,
@@ -62,7 +59,7 @@ async function chargeOffSession(
     if (!(error instanceof Stripe.errors.StripeCardError)) {
       deps.log.warn('auto top-up: no answer from Stripe; the webhook will settle it', {
         paymentId: payment.id,
-        reason: message(error),
+        reason: reasonOf(error),
       });
       return 'unknown';
     }
@@ -102,7 +99,7 @@ export function createAutoTopUp(deps: BillingDeps, events: BalanceEvents): AutoT
       const run = async () => {
         if (await dueForTopUp(deps.sql, accountId)) await attempt(accountId);
       };
-      run().catch((error: unknown) => deps.log.warn('auto top-up failed', { accountId, reason: message(error) }));
+      run().catch((error: unknown) => deps.log.warn('auto top-up failed', { accountId, reason: reasonOf(error) }));
     },
   };
 }

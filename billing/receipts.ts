@@ -1,3 +1,4 @@
+import { reasonOf } from '../app/log.ts';
 import { recordReceipt, type Payment } from '../db/queries/payments.ts';
 import { saveDefaultPaymentMethod } from '../db/queries/stripe-customers.ts';
 import type { BillingDeps } from './stripe-client.ts';
@@ -21,7 +22,7 @@ export async function completeReceipt(deps: BillingDeps, payment: Payment): Prom
   } catch (error) {
     deps.log.warn('stripe: could not read the receipt of a payment', {
       paymentId: payment.id,
-      reason: error instanceof Error ? error.message : String(error),
+      reason: reasonOf(error),
     });
   }
 }

@@ -27,16 +27,62 @@ const TYPE_BY_STATUS: Record<number, ErrorType> = {
 };
 
 /** Our own 503s are not the upstream's doing, whatever their status says. */
-const TYPE_BY_CODE: Record<string, ErrorType> = {
+const TYPE_BY_CODE: Partial<Record<ErrorCode, ErrorType>> = {
   service_unavailable: 'server_error',
   payments_not_configured: 'server_error',
 };
+
+/**
+ * Every `code` the gateway answers with, in one place: a client may branch on these, so a new one is
+ * a deliberate addition here, never a string made up at the call site.
+ */
+export type ErrorCode =
+  // 400, 405, 408, 413, 415: the request itself
+  | 'invalid_json'
+  | 'invalid_request'
+  | 'invalid_payload'
+  | 'request_too_large'
+  | 'method_not_allowed'
+  | 'unsupported_media_type'
+  | 'missing_signature'
+  | 'invalid_signature'
+  | 'stale_signature'
+  // 401, 402, 403: who is asking and what they may spend
+  | 'missing_api_key'
+  | 'invalid_api_key'
+  | 'revoked_api_key'
+  | 'expired_api_key'
+  | 'insufficient_quota'
+  | 'origin_not_allowed'
+  | 'model_not_allowed'
+  | 'account_suspended'
+  | 'tenant_suspended'
+  // 404, 429
+  | 'not_found'
+  | 'model_not_found'
+  | 'rate_limit_exceeded'
+  // 499, 5xx: the client left, we failed, or the upstream did
+  | 'client_closed_request'
+  | 'internal_error'
+  | 'service_unavailable'
+  | 'payments_not_configured'
+  | 'webhook_failed'
+  | 'upstream_error'
+  | 'upstream_bad_request'
+  | 'upstream_auth_failed'
+  | 'upstream_rate_limited'
+  | 'upstream_refused'
+  | 'upstream_unavailable'
+  | 'upstream_unreachable'
+  | 'upstream_timeout'
+  | 'upstream_disconnected'
+  | 'upstream_invalid_response';
 
 export class GatewayError extends Error {
   readonly type: ErrorType;
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly param: string | null = null,
     readonly headers: Record<string, string> = {},

@@ -1,6 +1,6 @@
 import { findHostCors, findTenantCors, type TenantCorsRow } from '../db/queries/cors-origins.ts';
 import type { Sql } from '../db/sql.ts';
-import { GatewayError } from '../core/errors.ts';
+import { errorBody, GatewayError } from '../core/errors.ts';
 import { createLookupCache } from '../app/lookup-cache.ts';
 
 /**
@@ -111,17 +111,8 @@ function allowedHeaders(request: Request, fallback: string): string {
 
 /** A refused preflight: no allow-origin header, so the browser stops, and a status that says why. */
 function refusedPreflight(origin: string): Response {
-  return Response.json(
-    {
-      error: {
-        message: `Origin ${origin} may not call this API from a browser.`,
-        type: 'invalid_request_error',
-        code: 'origin_not_allowed',
-        param: null,
-      },
-    },
-    { status: 403, headers: { vary: 'Origin' } },
-  );
+  const error = new GatewayError(403, 'origin_not_allowed', `Origin ${origin} may not call this API from a browser.`);
+  return Response.json(errorBody(error), { status: error.status, headers: { vary: 'Origin' } });
 }
 
 /** Whether a browser on `origin` may use a key of this tenant on /v1: any origin unless the tenant lists some. */

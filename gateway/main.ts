@@ -1,6 +1,6 @@
 import { openDatabase } from '../db/open.ts';
 import { ConfigError, loadConfig } from '../app/config.ts';
-import { createLogger } from '../app/log.ts';
+import { createLogger, reasonOf } from '../app/log.ts';
 import { createMetrics } from './metrics.ts';
 import { createRedisLimitStore } from '../limits/redis-store.ts';
 import { connectRedis } from '../app/redis.ts';
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const database = await openDatabase(config, {
     log: (line) => log.info(line),
     applicationName: 'tollgate-gateway',
-  }).catch((error: unknown) => fail(`database: ${error instanceof Error ? error.message : String(error)}`));
+  }).catch((error: unknown) => fail(`database: ${reasonOf(error)}`));
   // Redis holds only rate-limit counters: shared across replicas when set, in-process otherwise.
   const redis = config.redisUrl ? connectRedis(config.redisUrl, log) : undefined;
   const limits = redis ? createRedisLimitStore(redis, log, config.replicas) : undefined;

@@ -2,7 +2,7 @@ import type { Delivery, Finish, Observer, Outcome, Plugin } from '../plugins/typ
 import type { RequestContext } from '../plugins/context.ts';
 import { GatewayError } from '../core/errors.ts';
 import { asGatewayError, errorResponse } from './errors.ts';
-import type { Logger } from '../app/log.ts';
+import { type Logger, reasonOf } from '../app/log.ts';
 import type { Route } from './routes.ts';
 
 /**
@@ -30,7 +30,7 @@ function settleAll(
         log.error('settle failed', {
           requestId: ctx.id,
           plugin: plugin.name,
-          reason: error instanceof Error ? error.message : String(error),
+          reason: reasonOf(error),
         });
       }
     }
@@ -75,7 +75,7 @@ export async function runPipeline(
       log.error('request failed', {
         requestId: ctx.id,
         route: compiled.route.path,
-        reason: thrown instanceof Error ? thrown.message : String(thrown),
+        reason: reasonOf(thrown),
       });
     }
     finish(

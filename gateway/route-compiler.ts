@@ -1,3 +1,4 @@
+import { reasonOf } from '../app/log.ts';
 import type { Plugin, PluginDefinition } from '../plugins/types.ts';
 import type { CompiledRoute } from './pipeline.ts';
 import { RouteTableError, type Route } from './routes.ts';
@@ -65,9 +66,7 @@ export function compileRoutes(routes: readonly Route[], registry: PluginRegistry
       try {
         options = definition.parseOptions(step.options ?? {});
       } catch (error) {
-        throw new RouteTableError(
-          `${label}: plugin ${step.name}: ${error instanceof Error ? error.message : String(error)}`,
-        );
+        throw new RouteTableError(`${label}: plugin ${step.name}: ${reasonOf(error)}`);
       }
       return definition.create(options, services);
     });

@@ -1,3 +1,4 @@
+import { reasonOf } from '../app/log.ts';
 import { readFileSync } from 'node:fs';
 import { ENDPOINTS, isRecord, type Endpoint } from '../core/openai-request.ts';
 
@@ -90,9 +91,7 @@ export function loadRouteTable(file: string | undefined): Route[] {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new RouteTableError(
-      `cannot read the route file ${file}: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw new RouteTableError(`cannot read the route file ${file}: ${reasonOf(error)}`);
   }
   const list = isRecord(parsed) ? parsed.routes : undefined;
   if (!Array.isArray(list)) throw new RouteTableError(`${file}: expected {"routes": [...]}`);

@@ -8,7 +8,7 @@ import { GatewayError } from '../core/errors.ts';
 import { asGatewayError, errorResponse } from './errors.ts';
 import { createLedgerQueues, type SettlementJob } from '../ledger/queues.ts';
 import { createMemoryLimitStore, type LimitStore } from '../limits/store.ts';
-import type { Logger } from '../app/log.ts';
+import { type Logger, reasonOf } from '../app/log.ts';
 import { runPipeline, type CompiledRoute } from './pipeline.ts';
 import { builtinPlugins } from './plugin-registry.ts';
 import { MAX_REQUEST_BODY_BYTES } from '../protocols/request-body.ts';
@@ -71,7 +71,7 @@ export function buildApp(
     if (!(error instanceof GatewayError))
       services.log.error('request failed outside the pipeline', {
         requestId: id,
-        reason: error instanceof Error ? error.message : String(error),
+        reason: reasonOf(error),
       });
     return errorResponse(failure, id);
   });

@@ -8,7 +8,7 @@ import {
 import { postSettlementsQuery, type Settlement } from '../db/queries/settlements.ts';
 import type { Sql } from '../db/sql.ts';
 import { createBatcher } from '../core/batcher.ts';
-import type { Logger } from '../app/log.ts';
+import { type Logger, reasonOf } from '../app/log.ts';
 
 /**
  * The gateway's money path. Holds are group-committed and awaited (a request is proxied only once
@@ -131,7 +131,7 @@ export function createLedgerQueues(
         if (attempt === 0)
           log.warn('settlement failed; retrying', {
             requestId: job.request.id,
-            reason: error instanceof Error ? error.message : String(error),
+            reason: reasonOf(error),
           });
         await Bun.sleep(Math.min(SETTLEMENT_RETRY_MAX_DELAY_MS, 50 * 2 ** attempt));
       }

@@ -1,6 +1,6 @@
 import { placeWholeHolds, releaseHolds, type WholeHold } from '../db/queries/holds.ts';
 import type { Sql } from '../db/sql.ts';
-import type { Logger } from '../app/log.ts';
+import { type Logger, reasonOf } from '../app/log.ts';
 
 /**
  * Spare holds: a key in back-to-back use gets its next requests' holds placed ahead of time, under
@@ -120,7 +120,7 @@ export function createSpareHolds(
       .then(() => placeWholeHolds(sql, holds, SPARE_HEADROOM))
       .then((ids) => ids.size === holds.length)
       .catch((error: unknown) => {
-        log.warn('spare holds not placed', { reason: error instanceof Error ? error.message : String(error) });
+        log.warn('spare holds not placed', { reason: reasonOf(error) });
         pausedUntil = now() + SPARE_PAUSE_MS;
         return false;
       })
@@ -156,7 +156,7 @@ export function createSpareHolds(
       if (firstAttempt)
         log.warn('spare holds not voided; retrying', {
           holds: requestIds.length,
-          reason: error instanceof Error ? error.message : String(error),
+          reason: reasonOf(error),
         });
       unvoided.push(...requestIds);
     }

@@ -9,7 +9,7 @@ import type { Sql } from '../db/sql.ts';
 import { createCatalog } from '../upstream/catalog.ts';
 import type { Config } from '../app/config.ts';
 import { createLedgerQueues, type SettlementJob } from './queues.ts';
-import type { Logger } from '../app/log.ts';
+import { type Logger, reasonOf } from '../app/log.ts';
 import type { Catalog } from '../upstream/catalog.ts';
 import type { LedgerQueues } from './queues.ts';
 import type { TenantPricing } from './tenant-pricing.ts';
@@ -172,9 +172,7 @@ export function startSweeper(services: SweepServices): () => void {
     if (running) return;
     running = true;
     sweep()
-      .catch((error: unknown) =>
-        log.warn('hold sweep failed', { reason: error instanceof Error ? error.message : String(error) }),
-      )
+      .catch((error: unknown) => log.warn('hold sweep failed', { reason: reasonOf(error) }))
       .finally(() => (running = false));
   }, config.sweepIntervalSeconds * 1_000);
   timer.unref?.();

@@ -7,7 +7,7 @@ import {
   type SpendWindow,
   type WindowCheck,
 } from './store.ts';
-import type { Logger } from '../app/log.ts';
+import { type Logger, reasonOf } from '../app/log.ts';
 import { ACQUIRE_SCRIPT, CONSUME_SCRIPT, RECORD_SCRIPT, RECORD_SPEND_SCRIPT, REFRESH_SCRIPT } from './redis-scripts.ts';
 
 /**
@@ -117,7 +117,7 @@ export function createRedisLimitStore(client: Redis, log: Logger, replicas: numb
     shared = false;
     log.warn("redis unreachable: rate limits fall back to this replica's share", {
       replicas,
-      reason: error instanceof Error ? error.message : String(error),
+      reason: reasonOf(error),
     });
     probing = setInterval(() => {
       if (client.status !== 'ready') return;

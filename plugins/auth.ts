@@ -2,7 +2,7 @@ import { hashApiKey, isWellFormedApiKey } from '../core/api-key.ts';
 import { findKeyPrincipal, touchApiKeys, type KeyPrincipal } from '../db/queries/api-keys.ts';
 import type { Sql } from '../db/sql.ts';
 import { admitOrigin } from '../cors/policies.ts';
-import { GatewayError, serviceUnavailable } from '../core/errors.ts';
+import { type ErrorCode, GatewayError, serviceUnavailable } from '../core/errors.ts';
 import { createLookupCache } from '../app/lookup-cache.ts';
 import { booleanOption, onlyKnownOptions } from './options.ts';
 import type { PluginDefinition } from './types.ts';
@@ -26,7 +26,7 @@ function presentedKey(request: Request): string | undefined {
   return request.headers.get('x-api-key')?.trim() || undefined;
 }
 
-const unauthorized = (message: string, code = 'invalid_api_key') => new GatewayError(401, code, message);
+const unauthorized = (message: string, code: ErrorCode = 'invalid_api_key') => new GatewayError(401, code, message);
 
 function checkUsable(principal: KeyPrincipal, now: number): void {
   const { key } = principal;

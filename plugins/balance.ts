@@ -1,3 +1,4 @@
+import { reasonOf } from '../app/log.ts';
 import { affordableOutputTokens, ceilingPrice, holdNanosPerLevel, type HoldShape } from '../core/cost.ts';
 import { formatUsd } from '../core/money.ts';
 import type { BilledRequest } from '../core/openai-request.ts';
@@ -118,7 +119,7 @@ async function voidLateHold(requestId: string, services: Services): Promise<void
       if (attempt >= LATE_VOID_ATTEMPTS) {
         services.log.warn('late hold not voided; the sweeper will expire it', {
           requestId,
-          reason: error instanceof Error ? error.message : String(error),
+          reason: reasonOf(error),
         });
         return;
       }

@@ -1,3 +1,4 @@
+import { reasonOf } from '../app/log.ts';
 import { InvalidStripeEvent, processStripeEvent } from '../billing/events.ts';
 import { completeReceipt } from '../billing/receipts.ts';
 import { stripeClient, type BillingDeps } from '../billing/stripe-client.ts';
@@ -21,10 +22,6 @@ const REFUSALS: Record<SignatureFailure, string> = {
   stale_signature: 'The Stripe-Signature timestamp is outside the tolerance window.',
   invalid_payload: 'The webhook payload is not a Stripe event.',
 };
-
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 export const stripeWebhook: PluginDefinition<Record<string, never>> = {
   name: 'stripe-webhook',
@@ -55,7 +52,10 @@ export const stripeWebhook: PluginDefinition<Record<string, never>> = {
         } catch (error) {
           if (error instanceof InvalidStripeEvent)
             throw new GatewayError(400, 'invalid_payload', REFUSALS.invalid_payload);
-          services.log.error('stripe event failed; Stripe will retry it', { requestId: ctx.id, reason: reason(error) });
+          services.log.error('stripe event failed; Stripe will retry it', {
+            requestId: ctx.id,
+            reason: reasonOf(error),
+          });
           throw new GatewayError(
             500,
             'webhook_failed',

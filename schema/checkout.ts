@@ -1,4 +1,3 @@
-import { GraphQLError } from 'graphql';
 import Stripe from 'stripe';
 import { createCheckout, PurchaseRefused, type Purchase } from '../billing/checkout.ts';
 import { stripeClient, type BillingDeps } from '../billing/stripe-client.ts';
@@ -6,7 +5,7 @@ import { findPayment } from '../db/queries/payments.ts';
 import { createLogger } from '../app/log.ts';
 import { builder } from './builder.ts';
 import type { GraphqlContext } from './context.ts';
-import { invalidInput } from './errors.ts';
+import { ApiError, invalidInput } from './errors.ts';
 import { AmountInput, amountNanos } from './money.ts';
 import { PaymentRef, visiblePayment, type PaymentWithChanges } from './payment.ts';
 
@@ -19,13 +18,9 @@ import { PaymentRef, visiblePayment, type PaymentWithChanges } from './payment.t
 
 /** Typed errors of this domain, beside the API's common ones. */
 const paymentsUnavailable = () =>
-  new GraphQLError('Purchases are unavailable: Stripe is not configured on this server.', {
-    extensions: { code: 'PAYMENTS_UNAVAILABLE' },
-  });
+  new ApiError('PAYMENTS_UNAVAILABLE', 'Purchases are unavailable: Stripe is not configured on this server.');
 const providerFailed = () =>
-  new GraphQLError('Stripe could not be reached; nothing was charged. Try again shortly.', {
-    extensions: { code: 'PAYMENT_PROVIDER_ERROR' },
-  });
+  new ApiError('PAYMENT_PROVIDER_ERROR', 'Stripe could not be reached; nothing was charged. Try again shortly.');
 
 /** The billing dependencies, or PAYMENTS_UNAVAILABLE when Stripe is not configured. */
 export function billingDeps(ctx: GraphqlContext): BillingDeps {

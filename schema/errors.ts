@@ -1,8 +1,8 @@
-import { GraphQLError } from 'graphql';
+import { type ASTNode, GraphQLError } from 'graphql';
 import { isUuid } from '../db/sql.ts';
 
 /**
- * Expected failures are GraphQL errors with a machine-readable `extensions.code` (and, for bad
+ * Expected failures are `ApiError`s (one typed error for the whole schema) with a machine-readable `extensions.code` (and, for bad
  * input, `extensions.field`). Every other error is masked by graphql-yoga as "Unexpected error.",
  * so nothing internal (SQL, stack traces) ever reaches a client.
  *
@@ -10,18 +10,31 @@ import { isUuid } from '../db/sql.ts';
  * exist: the API never confirms that something it will not show exists.
  */
 
-type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'INVALID_INPUT';
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'INVALID_INPUT'
+  | 'BAD_REQUEST'
+  | 'QUERY_TOO_DEEP'
+  | 'QUERY_TOO_COSTLY'
+  | 'PAYMENTS_UNAVAILABLE'
+  | 'PAYMENT_PROVIDER_ERROR';
 
-const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401, BAD_REQUEST: 400 };
 
 export class ApiError extends GraphQLError {
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
+    nodes?: readonly ASTNode[],
   ) {
     const status = HTTP_STATUS[code];
-    super(message, { extensions: { code, ...(field ? { field } : {}), ...(status ? { http: { status } } : {}) } });
+    super(message, {
+      ...(nodes ? { nodes } : {}),
+      extensions: { code, ...(field ? { field } : {}), ...(status ? { http: { status } } : {}) },
+    });
   }
 }
 

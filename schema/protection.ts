@@ -16,6 +16,7 @@ import {
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
+import { ApiError } from './errors.ts';
 import type { Plugin } from 'graphql-yoga';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination.ts';
 
@@ -122,20 +123,21 @@ const complexityRule: ValidationRule = (context: ValidationContext) => ({
     const { depth, cost } = measurer(schema, fragments)(operation.selectionSet, root, new Set(), false);
     if (depth > MAX_DEPTH) {
       context.reportError(
-        new GraphQLError(`Query is too deep: depth ${depth} exceeds the limit of ${MAX_DEPTH}.`, {
-          nodes: [operation],
-          extensions: { code: 'QUERY_TOO_DEEP' },
-        }),
+        new ApiError(
+          'QUERY_TOO_DEEP',
+          `Query is too deep: depth ${depth} exceeds the limit of ${MAX_DEPTH}.`,
+          undefined,
+          [operation],
+        ),
       );
     }
     if (cost > MAX_COST) {
       context.reportError(
-        new GraphQLError(
+        new ApiError(
+          'QUERY_TOO_COSTLY',
           `Query is too costly: estimated cost ${cost} exceeds the limit of ${MAX_COST}. Ask for smaller pages or fewer fields.`,
-          {
-            nodes: [operation],
-            extensions: { code: 'QUERY_TOO_COSTLY' },
-          },
+          undefined,
+          [operation],
         ),
       );
     }

@@ -1,10 +1,10 @@
-import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaLogger } from 'graphql-yoga';
 import { createCorsPolicies, graphqlBaseOrigins, withGraphqlCors } from '../cors/policies.ts';
 import { createLogger, type Logger } from '../app/log.ts';
 import { authenticate } from './authenticate.ts';
 import type { ApiServices, GraphqlContext } from './context.ts';
 import { schema } from './index.ts';
+import { ApiError } from './errors.ts';
 import { protection } from './protection.ts';
 
 /**
@@ -44,9 +44,7 @@ const clientJsonIsBadRequest: Plugin = {
         return await requestParser(request);
       } catch (error) {
         if (!(error instanceof SyntaxError)) throw error;
-        throw new GraphQLError('The variables or extensions parameter is not valid JSON.', {
-          extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
-        });
+        throw new ApiError('BAD_REQUEST', 'The variables or extensions parameter is not valid JSON.');
       }
     });
   },

@@ -5,6 +5,7 @@
  * the one line CI reads: `N passed, N failed`. Exits non-zero on any failure, on a file that did
  * not load, or when no test ran.
  */
+import { reasonOf } from '../app/log.ts';
 import type { Subprocess } from 'bun';
 import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -270,7 +271,7 @@ async function main(args: string[]): Promise<Counts> {
 }
 
 function report(error: unknown): void {
-  process.stderr.write(`tests/run: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`tests/run: ${reasonOf(error)}\n`);
 }
 
 function onSignal(signal: Signal): void {

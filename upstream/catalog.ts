@@ -2,7 +2,7 @@ import { FEMTOS_PER_NANO, usdPerTokenToNanosPerMtok } from '../core/money.ts';
 import { ceilDiv } from '../core/pricing.ts';
 import { listModels, upsertModels, type ModelInput, type StoredModel } from '../db/queries/models.ts';
 import type { Sql } from '../db/sql.ts';
-import type { Logger } from '../app/log.ts';
+import { type Logger, reasonOf } from '../app/log.ts';
 
 /**
  * The model catalog: the upstream's model list with prices, kept in PostgreSQL (so every replica
@@ -110,7 +110,7 @@ export async function createCatalog(options: CatalogOptions): Promise<Catalog> {
         (error: unknown) => {
           if (!warned)
             options.log.warn('catalog refresh failed; serving the stored catalog', {
-              reason: error instanceof Error ? error.message : String(error),
+              reason: reasonOf(error),
             });
           warned = true;
         },

@@ -1,3 +1,4 @@
+import { reasonOf } from '../../app/log.ts';
 import type { RequestRecord } from '../../db/queries/requests.ts';
 import { computeCharge, estimateUsage, type Charge } from '../../ledger/charge.ts';
 import { chargesOf, settlementOf } from '../../ledger/settlement.ts';
@@ -132,7 +133,7 @@ export const debit: PluginDefinition<{ generationLookup: boolean }> = {
           .catch((error: unknown) => {
             services.log.error('debit failed; the hold sweeper will resolve the hold', {
               requestId: ctx.id,
-              reason: error instanceof Error ? error.message : String(error),
+              reason: reasonOf(error),
             });
           });
       },

@@ -3,7 +3,7 @@ import type { Sql } from '../../db/sql.ts';
 import { createBatcher } from '../../core/batcher.ts';
 import { estimateUsage } from '../../ledger/charge.ts';
 import type { RequestContext } from '../context.ts';
-import type { Logger } from '../../app/log.ts';
+import { type Logger, reasonOf } from '../../app/log.ts';
 import type { Observer } from '../types.ts';
 
 /**
@@ -89,7 +89,7 @@ export function createStreamStartRecorder(sql: Sql, log: Logger): StreamStartRec
             notes.submit(note).catch((error: unknown) =>
               log.warn('stream start not recorded; a crash now would leave the hold to expire', {
                 requestId: ctx.id,
-                reason: error instanceof Error ? error.message : String(error),
+                reason: reasonOf(error),
               }),
             );
           }
