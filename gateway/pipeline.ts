@@ -14,18 +14,21 @@ import type { Route } from './routes.ts';
 
 export type CompiledRoute = { route: Route; plugins: Plugin[]; handler: Plugin };
 
+/** A plugin whose admit completed, with the state it returned for its settle. */
+type Admitted = { plugin: Plugin; state: unknown };
+
 function settleAll(
   ctx: RequestContext,
-  admitted: Plugin[],
+  admitted: Admitted[],
   outcome: Outcome,
   log: Logger,
   onSettled: () => void,
 ): void {
   const run = async () => {
     for (let i = admitted.length - 1; i >= 0; i--) {
-      const plugin = admitted[i] as Plugin;
+      const { plugin, state } = admitted[i] as Admitted;
       try {
-        await plugin.settle?.(ctx, outcome);
+        await plugin.settle?.(ctx, outcome, state);
       } catch (error) {
         log.error('settle failed', {
           requestId: ctx.id,
@@ -49,7 +52,7 @@ export async function runPipeline(
   log: Logger,
   onSettled: () => void = () => {},
 ): Promise<Response> {
-  const admitted: Plugin[] = [];
+  const admitted: Admitted[] = [];
   let finished = false;
   const finish: Finish = (outcome) => {
     if (finished) return;
@@ -58,8 +61,8 @@ export async function runPipeline(
   };
   try {
     for (const plugin of compiled.plugins) {
-      if (plugin.admit) await plugin.admit(ctx);
-      admitted.push(plugin);
+      const state = plugin.admit ? await plugin.admit(ctx) : undefined;
+      admitted.push({ plugin, state });
     }
     const observers = compiled.plugins.map((p) => p.observe?.(ctx)).filter((o): o is Observer => o !== undefined);
     let claimed = false;

@@ -3,6 +3,7 @@ import { balance } from '../plugins/balance.ts';
 import { debit } from '../plugins/debit/index.ts';
 import { keyInfo } from '../plugins/key-info.ts';
 import { meter } from '../plugins/meter.ts';
+import { modelAccess } from '../plugins/model-access.ts';
 import { models } from '../plugins/models.ts';
 import { proxy } from '../plugins/proxy/index.ts';
 import { ratelimit } from '../plugins/ratelimit.ts';
@@ -15,6 +16,7 @@ export function builtinPlugins(): PluginRegistry {
   const definitions = [
     auth,
     ratelimit,
+    modelAccess,
     balance,
     proxy,
     meter,

@@ -28,7 +28,7 @@ function checkOrder(route: Route): void {
     throw new RouteTableError(
       `${label}: a proxied route must be a POST with an endpoint (chat, completions or embeddings)`,
     );
-  for (const required of ['auth', 'ratelimit']) {
+  for (const required of ['auth', 'ratelimit', 'model-access']) {
     const at = position(route, required);
     if (at === -1 || at > proxy) throw new RouteTableError(`${label}: ${required} must come before proxy`);
   }

@@ -22,6 +22,7 @@ export type Route = {
 const PAID_PIPELINE: PluginStep[] = [
   { name: 'auth' },
   { name: 'ratelimit' },
+  { name: 'model-access' },
   { name: 'balance' },
   { name: 'proxy' },
   { name: 'meter' },

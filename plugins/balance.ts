@@ -2,7 +2,6 @@ import { reasonOf } from '../app/log.ts';
 import { affordableOutputTokens, ceilingPrice, holdNanosPerLevel, type HoldShape } from '../core/cost.ts';
 import { formatUsd } from '../core/money.ts';
 import type { BilledRequest } from '../core/openai-request.ts';
-import { globMatches } from '../core/pricing.ts';
 import { promptBound } from '../core/prompt-bound.ts';
 import { releaseHolds, wholeHoldLeg, type HoldLeg, type HoldOutcome, type HoldRequest } from '../db/queries/holds.ts';
 import type { CatalogModel } from '../upstream/catalog.ts';
@@ -13,7 +12,7 @@ import { billedRequest } from '../protocols/request-body.ts';
 import type { Services } from './services.ts';
 import type { ChainPricing } from '../ledger/tenant-pricing.ts';
 import { optionalNumberOption, onlyKnownOptions } from './options.ts';
-import type { PluginDefinition } from './types.ts';
+import type { Plugin, PluginDefinition } from './types.ts';
 
 /**
  * `balance`: reserves the most a request can cost before it is proxied (DESIGN.md, "Holds, not
@@ -35,31 +34,7 @@ export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
 const LATE_VOID_ATTEMPTS = 10;
 const LATE_VOID_RETRY_MS = 1_000;
 
-function resolveModels(services: Services, billed: BilledRequest): CatalogModel[] {
-  return billed.candidateModels.map((id) => {
-    const model = services.catalog.get(id);
-    if (!model)
-      throw new GatewayError(
-        404,
-        'model_not_found',
-        `The model \`${id}\` does not exist or is not available.`,
-        'model',
-      );
-    return model;
-  });
-}
-
-function checkAllowed(ctx: RequestContext, models: CatalogModel[]): void {
-  const allowed = ctx.principal?.key.allowedModels;
-  if (!allowed || allowed.length === 0) return;
-  for (const model of models) {
-    if (!allowed.some((pattern) => globMatches(pattern, model.id))) {
-      throw new GatewayError(403, 'model_not_allowed', `This API key may not use the model \`${model.id}\`.`, 'model');
-    }
-  }
-}
-
-function outputCeiling(billed: BilledRequest, models: CatalogModel[], promptTokens: number): number {
+function outputCeiling(billed: BilledRequest, models: readonly CatalogModel[], promptTokens: number): number {
   if (billed.endpoint === 'embeddings') return 0;
   if (billed.requestedMaxTokens !== null) return billed.requestedMaxTokens;
   const limits = models.map(
@@ -159,13 +134,8 @@ async function holdWithinDeadline<T>(
 const placeHoldNow = (services: Services, request: HoldRequest) =>
   holdWithinDeadline(request.requestId, services, services.ledger.hold(request), (outcome) => outcome.ok);
 
-/** How a request that asked for a spare hold tells the spares it has ended. */
-const spareUses = new WeakMap<RequestContext, () => void>();
-
-function endSpareUse(ctx: RequestContext): void {
-  spareUses.get(ctx)?.();
-  spareUses.delete(ctx);
-}
+/** How a request that asked for a spare hold tells the spares it has ended: admit's state, ended by settle. */
+type SpareUse = { end(): void };
 
 /**
  * A direct customer's whole hold may already be waiting as a spare (ledger/spare-holds.ts), or be
@@ -178,12 +148,13 @@ async function holdOrTakeSpare(
   services: Services,
   request: HoldRequest,
   keyId: string,
+  use: SpareUse,
 ): Promise<HoldOutcome> {
   const leg = wholeHoldLeg(request);
   const spares = services.spares;
   if (!spares || !leg) return placeHoldNow(services, request);
   const { spare, done } = spares.take(keyId, leg.walletId, leg.desiredNanos);
-  spareUses.set(ctx, done);
+  use.end = done;
   if (spare && (await holdWithinDeadline(spare.requestId, services, spare.placed, (placed) => placed))) {
     ctx.id = spare.requestId;
     return { ok: true, grantedNanos: [spare.amountNanos] };
@@ -209,12 +180,13 @@ async function placeHold(
   ctx: RequestContext,
   services: Services,
   markupOverrideBps: number | undefined,
+  use: SpareUse,
 ): Promise<void> {
   const principal = ctx.principal;
   if (!principal) throw new Error('balance runs after auth');
   const billed = await billedRequest(ctx);
-  const models = resolveModels(services, billed);
-  checkAllowed(ctx, models);
+  const models = ctx.models;
+  if (!models) throw new Error('model-access runs before balance');
   const chain = await services.tenantPricing.forTenant(principal.tenantId);
   const markupsBps = chain.markupsFor(billed.model, markupOverrideBps);
   const bound = promptBound(billed.endpoint, billed.body);
@@ -235,6 +207,7 @@ async function placeHold(
     services,
     { requestId: ctx.id, legs, apiKeyId, ttlSeconds: services.config.holdTtlSeconds },
     principal.key.id,
+    use,
   );
   if (!outcome.ok) throw refusal(outcome, legs[0]?.minimumNanos ?? 0n);
   const granted = grantedByLevel(outcome.grantedNanos);
@@ -255,17 +228,20 @@ export const balance: PluginDefinition<{ markupBps: number | undefined }> = {
     return { markupBps: percent === undefined ? undefined : Math.round(percent * 100) };
   },
   create(options, services) {
-    return {
+    const plugin: Plugin<SpareUse> = {
       name: 'balance',
       async admit(ctx) {
+        const use: SpareUse = { end: () => {} };
         try {
-          await placeHold(ctx, services, options.markupBps);
+          await placeHold(ctx, services, options.markupBps, use);
         } catch (error) {
-          endSpareUse(ctx);
+          use.end();
           throw error;
         }
+        return use;
       },
-      settle: (ctx) => endSpareUse(ctx),
+      settle: (_ctx, _outcome, use) => use?.end(),
     };
+    return plugin;
   },
 };

@@ -29,6 +29,8 @@ export type RequestContext = {
   /** The validated body of a billed endpoint; `balance` may lower its max_tokens. */
   billed?: BilledRequest;
   rawBody?: Uint8Array;
+  /** The catalog models the request may be served by (`model-access`); the first is the one it names. */
+  models?: readonly CatalogModel[];
   model?: CatalogModel;
   pricing?: Pricing;
   hold?: HoldState;

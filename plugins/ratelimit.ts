@@ -11,7 +11,7 @@ import type { LimitStore, SpendCheck, SpendResult, WindowCheck, WindowResult } f
 import { createLookupCache } from '../app/lookup-cache.ts';
 import { billedRequest } from '../protocols/request-body.ts';
 import { noOptions } from './options.ts';
-import type { PluginDefinition } from './types.ts';
+import type { Plugin, PluginDefinition } from './types.ts';
 
 /**
  * `ratelimit`: requests per minute and per hour, tokens per minute, spend per UTC day and month,
@@ -168,12 +168,14 @@ async function acquireSlots(limits: LimitStore, subjects: Subject[]): Promise<st
   return taken;
 }
 
+/** The concurrency slots a request holds and the subjects whose usage its settle records. */
+type Slots = { keys: string[]; subjects: Subject[] };
+
 export const ratelimit: PluginDefinition<Record<string, never>> = {
   name: 'ratelimit',
   parseOptions: noOptions,
   create(_options, services) {
     const cache = createLookupCache<SubjectPolicies>({ ttlMs: POLICY_CACHE_TTL_MS, maxEntries: POLICY_CACHE_LIMIT });
-    const slots = new WeakMap<RequestContext, { keys: string[]; subjects: Subject[] }>();
     const policies = (ctx: RequestContext): Promise<SubjectPolicies> => {
       const principal = ctx.principal;
       if (!principal) return Promise.resolve({});
@@ -185,11 +187,11 @@ export const ratelimit: PluginDefinition<Record<string, never>> = {
         }),
       );
     };
-    return {
+    const plugin: Plugin<Slots | undefined> = {
       name: 'ratelimit',
       async admit(ctx) {
         const subjects = subjectsOf(ctx, await policies(ctx));
-        if (subjects.length === 0) return;
+        if (subjects.length === 0) return undefined;
         const { checks, tokens } = windowChecks(subjects);
         const spends = spendChecks(subjects);
         const admission = await services.limits.consume(checks, spends);
@@ -199,14 +201,14 @@ export const ratelimit: PluginDefinition<Record<string, never>> = {
         // A concurrency slot is for a request being served, not one still uploading: a slow
         // client would otherwise hold the key's only slot while its body trickles in.
         if (ctx.route.endpoint && subjects.some(({ policy }) => policy.concurrentRequests)) await billedRequest(ctx);
-        slots.set(ctx, { keys: await acquireSlots(services.limits, subjects), subjects });
+        return { keys: await acquireSlots(services.limits, subjects), subjects };
       },
-      async settle(ctx) {
-        const held = slots.get(ctx);
+      async settle(ctx, _outcome, held) {
         if (!held) return;
         await Promise.all(held.keys.map((key) => services.limits.release(key)));
         await recordUsage(services.limits, ctx, held.subjects);
       },
     };
+    return plugin;
   },
 };

@@ -8,13 +8,17 @@ import type { Services } from './services.ts';
  * abandoned by the client. That pairing is what guarantees every hold is posted or voided and every
  * concurrency slot released, whatever fails in between.
  */
-export type Plugin = {
+export type Plugin<State = unknown> = {
   readonly name: string;
-  admit?(ctx: RequestContext): void | Promise<void>;
+  /**
+   * What `admit` returns is the plugin's own state for this request (a concurrency slot, a spare
+   * hold in use), handed back to its `settle`: no per-request state hides in the plugin.
+   */
+  admit?(ctx: RequestContext): State | Promise<State>;
   handle?(ctx: RequestContext, delivery: Delivery): Promise<Response>;
   /** Sees the upstream answer as it passes: each SSE event of a stream, or a whole JSON body. */
   observe?(ctx: RequestContext): Observer | undefined;
-  settle?(ctx: RequestContext, outcome: Outcome): void | Promise<void>;
+  settle?(ctx: RequestContext, outcome: Outcome, state: State | undefined): void | Promise<void>;
 };
 
 export type Observer = {

@@ -28,7 +28,7 @@ beforeAll(async () => {
           method: 'POST',
           path: '/v1/odd/chat/completions',
           endpoint: 'chat',
-          plugins: ['auth', 'ratelimit', 'balance', proxy, 'meter', 'debit'],
+          plugins: ['auth', 'ratelimit', 'model-access', 'balance', proxy, 'meter', 'debit'],
         },
       ],
     }),
