@@ -19,6 +19,10 @@ export type Session = {
   config: Config;
   /** Lines the database bootstrap logged (cluster creation, applied migrations). */
   bootLog: readonly string[];
+  /** A progress or warning line for the operator (stderr), apart from the command's output. */
+  note(line: string): void;
+  /** All of standard input, for the few commands that read a secret there. */
+  input(): Promise<string>;
 };
 
 export type Runner = (session: Session) => Promise<Output>;

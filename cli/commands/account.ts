@@ -3,7 +3,7 @@ import { setPasswordHash } from '../../db/queries/account-auth.ts';
 import { setAccountStatus } from '../../db/queries/customers.ts';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../schema/session.ts';
 import { flag, optionalString, requiredString } from '../args.ts';
-import type { Command } from '../command.ts';
+import type { Command, Session } from '../command.ts';
 import { UsageError } from '../errors.ts';
 import { fields } from '../format.ts';
 import { ACCOUNT_OPTIONS, accountOption, tenantOption } from '../resolve.ts';
@@ -53,8 +53,8 @@ const SET = 'account set';
 const STATUSES = ['active', 'suspended'] as const;
 
 /** The first line of stdin: a password never goes on the command line, where `ps` and shell history would keep it. */
-async function passwordFromStdin(): Promise<string> {
-  const password = (await Bun.stdin.text()).split(/\r?\n/)[0] ?? '';
+async function passwordFromStdin(session: Session): Promise<string> {
+  const password = (await session.input()).split(/\r?\n/)[0] ?? '';
   if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
     throw new UsageError(
       `${SET}: the password on stdin must have ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`,
@@ -96,7 +96,7 @@ export const accountSetCommand: Command = {
         await setPasswordHash(
           sql,
           account.id,
-          await Bun.password.hash(await passwordFromStdin(), { algorithm: 'argon2id' }),
+          await Bun.password.hash(await passwordFromStdin(session), { algorithm: 'argon2id' }),
         );
       if (role !== undefined) await setAccountRole(sql, account.id, role);
       if (status !== undefined) await setAccountStatus(sql, tenant.id, account.id, status);

@@ -12,7 +12,7 @@ export const holdsSweepCommand: Command = {
   options: {},
   prepare: () => async (session) => {
     const { sql } = session.db;
-    const log = createLogger('error', (line) => process.stderr.write(`${line}\n`));
+    const log = createLogger('error', session.note);
     // The gateway's own sweep: a stream a dead replica left is settled from the upstream's
     // generation record (or the documented estimate) rather than expired for free.
     const services = await standaloneSweepServices(sql, session.config, log);

@@ -69,7 +69,7 @@ export const reconcileCommand: Command = {
         since,
         until,
         fix,
-        progress: (line) => process.stderr.write(`${line}\n`),
+        progress: session.note,
       });
       const unfixed = report.differences.filter((d) => d.status === 'unfixed').length;
       const total = report.differences.reduce((sum, d) => sum + d.differenceNanos, 0n);

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from 'bun:test';
 import { testDatabase } from '../helpers.ts';
-import { expectOneLineFailure, runCli } from './run-cli.ts';
+import { expectOneLineFailure, runCliProcess } from './run-cli.ts';
 
 /** Nothing listens on port 1 of the loopback address, so connecting fails at once. */
 const UNREACHABLE = { DATABASE_URL: 'postgres://tollgate:secret-password@127.0.0.1:1/tollgate' };
@@ -45,18 +45,18 @@ describe('bad input gives one line on stderr and exit code 2', () => {
   ];
   for (const [name, args, pattern] of cases) {
     test(`refuses ${name} before touching the database`, async () => {
-      expectOneLineFailure(await runCli(args, UNREACHABLE), 2, pattern);
+      expectOneLineFailure(await runCliProcess(args, UNREACHABLE), 2, pattern);
     });
   }
 
   test('refuses an unknown account', async () => {
     expectOneLineFailure(
-      await runCli(['credits', 'grant', '--account', 'ghost@example.com', '--usd', '1', '--reason', 'r'], env),
+      await runCliProcess(['credits', 'grant', '--account', 'ghost@example.com', '--usd', '1', '--reason', 'r'], env),
       2,
       /no account "ghost@example.com" in tenant root/,
     );
     expectOneLineFailure(
-      await runCli(['balance', '--account', '00000000-0000-4000-8000-000000000000'], env),
+      await runCliProcess(['balance', '--account', '00000000-0000-4000-8000-000000000000'], env),
       2,
       /no account/,
     );
@@ -64,32 +64,36 @@ describe('bad input gives one line on stderr and exit code 2', () => {
 
   test('says "no account" or "no key" for an id of 36 dashes and hex digits that is not a UUID', async () => {
     const notUuid = `${'a'.repeat(35)}-`;
-    expectOneLineFailure(await runCli(['balance', '--account', notUuid], env), 2, /no account/);
-    expectOneLineFailure(await runCli(['key', 'revoke', notUuid], env), 2, /no key/);
-    expectOneLineFailure(await runCli(['limits', 'show', '--key', notUuid], env), 2, /no key/);
+    expectOneLineFailure(await runCliProcess(['balance', '--account', notUuid], env), 2, /no account/);
+    expectOneLineFailure(await runCliProcess(['key', 'revoke', notUuid], env), 2, /no key/);
+    expectOneLineFailure(await runCliProcess(['limits', 'show', '--key', notUuid], env), 2, /no key/);
   });
 
   test('refuses an unknown tenant', async () => {
-    expectOneLineFailure(await runCli(['pricing', 'list', '--tenant', 'atlantis'], env), 2, /no tenant "atlantis"/);
+    expectOneLineFailure(
+      await runCliProcess(['pricing', 'list', '--tenant', 'atlantis'], env),
+      2,
+      /no tenant "atlantis"/,
+    );
   });
 });
 
 describe('configuration and runtime failures', () => {
   test('names the bad variable in a configuration error', async () => {
     expectOneLineFailure(
-      await runCli(['balance', '--account', 'a@b.c'], { DATABASE_URL: 'mysql://x' }),
+      await runCliProcess(['balance', '--account', 'a@b.c'], { DATABASE_URL: 'mysql://x' }),
       2,
       /^tollgate: configuration: DATABASE_URL: /,
     );
     expectOneLineFailure(
-      await runCli(['migrate'], { ...env, TOLLGATE_DEFAULT_MARKUP_PERCENT: 'lots' }),
+      await runCliProcess(['migrate'], { ...env, TOLLGATE_DEFAULT_MARKUP_PERCENT: 'lots' }),
       2,
       /configuration: TOLLGATE_DEFAULT_MARKUP_PERCENT: /,
     );
   });
 
   test('reports an unreachable database in one line with exit code 1 and without its password', async () => {
-    const result = await runCli(['balance', '--account', 'a@b.c'], UNREACHABLE);
+    const result = await runCliProcess(['balance', '--account', 'a@b.c'], UNREACHABLE);
     expectOneLineFailure(result, 1, /cannot reach the database/);
     expect(result.stderr).not.toContain('secret-password');
   });
@@ -97,11 +101,11 @@ describe('configuration and runtime failures', () => {
 
 describe('help', () => {
   test('lists the commands and describes each one without a database', async () => {
-    const general = await runCli(['--help'], UNREACHABLE);
+    const general = await runCliProcess(['--help'], UNREACHABLE);
     expect(general.exitCode).toBe(0);
     for (const command of ['migrate', 'tenant create', 'key revoke', 'credits grant', 'ledger verify', 'holds sweep'])
       expect(general.stdout).toContain(command);
-    const one = await runCli(['credits', 'grant', '--help'], UNREACHABLE);
+    const one = await runCliProcess(['credits', 'grant', '--help'], UNREACHABLE);
     expect(one.exitCode).toBe(0);
     expect(one.stdout).toContain('--idempotency-key');
     expect(one.stdout).toContain('--json');

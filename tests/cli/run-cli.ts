@@ -1,7 +1,12 @@
 import { expect } from 'bun:test';
 import { join } from 'node:path';
+import { runTollgate } from '../../cli/run.ts';
 
-/** Runs the real CLI as a subprocess, the way an operator does, against the given environment only. */
+/**
+ * The CLI in tests: in-process by default (`runTollgate`, the same code path `cli/tollgate.ts`
+ * runs, with only the given environment), and as a real subprocess where the process is the point
+ * (exit codes, stdout/stderr, a crash outside the command).
+ */
 
 const REPO_ROOT = join(import.meta.dir, '..', '..');
 /** Generous: a cold `bun` start plus a database round trip; a hung CLI fails the test instead of the suite. */
@@ -9,8 +14,28 @@ const CLI_TIMEOUT_MS = 20_000;
 
 type CliResult = { exitCode: number; stdout: string; stderr: string };
 
-/** `input`, when given, is what the CLI reads on stdin. */
-export async function runCli(args: readonly string[], env: Record<string, string>, input?: string): Promise<CliResult> {
+/** Runs `tollgate <args>` in this process; stdout and stderr are what a terminal would show. */
+export async function runCli(args: readonly string[], env: Record<string, string>, input = ''): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const exitCode = await runTollgate(args, env, {
+    out: (text) => {
+      stdout += `${text}\n`;
+    },
+    err: (line) => {
+      stderr += `${line}\n`;
+    },
+    input: async () => input,
+  });
+  return { exitCode, stdout, stderr };
+}
+
+/** Runs the real CLI as a subprocess, the way an operator does; `input`, when given, is its stdin. */
+export async function runCliProcess(
+  args: readonly string[],
+  env: Record<string, string>,
+  input?: string,
+): Promise<CliResult> {
   // --no-env-file: a developer's .env must not leak into what the test sets up.
   const child = Bun.spawn([process.execPath, '--no-env-file', 'cli/tollgate.ts', ...args], {
     cwd: REPO_ROOT,
