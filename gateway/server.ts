@@ -24,10 +24,21 @@ import { createTenantPricing } from '../ledger/tenant-pricing.ts';
 export const IDLE_TIMEOUT_SECONDS = 255;
 export const DRAIN_TIMEOUT_MS = 30_000;
 const READY_CHECK_TIMEOUT_MS = 2_000;
+/** The origin of requests handled in-process; never resolved, only parsed. */
+const IN_PROCESS_URL = 'http://tollgate.in-process';
 
-export type Gateway = { url: string; port: number; services: Services; stop(drainTimeoutMs?: number): Promise<void> };
+export type Gateway = {
+  url: string;
+  port: number;
+  services: Services;
+  /** Answers a request in-process, exactly as the server would: what tests use when a socket is not the point. */
+  handle(request: Request): Promise<Response>;
+  stop(drainTimeoutMs?: number): Promise<void>;
+};
 export type GatewayOptions = {
   port?: number;
+  /** false: no socket at all (in-process tests); requests go through `handle`. */
+  listen?: boolean;
   limits?: LimitStore;
   backgroundCatalog?: boolean;
   /** Extra fixed routes (GraphQL, webhooks) mounted beside the route table. */
@@ -142,27 +153,31 @@ export async function startGateway(
   const app = buildApp(compiled, services, tracker, options.observe);
   options.mount?.(app, services);
   const stopSweeper = startSweeper(services);
-  const server = Bun.serve({
-    hostname: config.host,
-    port: options.port ?? config.port,
-    idleTimeout: IDLE_TIMEOUT_SECONDS,
-    maxRequestBodySize: MAX_REQUEST_BODY_BYTES * 2,
-    fetch: (request) => app.handle(request),
-  });
-  const port = server.port ?? 0;
+  const server =
+    options.listen === false
+      ? undefined
+      : Bun.serve({
+          hostname: config.host,
+          port: options.port ?? config.port,
+          idleTimeout: IDLE_TIMEOUT_SECONDS,
+          maxRequestBodySize: MAX_REQUEST_BODY_BYTES * 2,
+          fetch: (request) => app.handle(request),
+        });
+  const port = server?.port ?? 0;
   return {
-    url: `http://${config.host}:${port}`,
+    url: server ? `http://${config.host}:${port}` : IN_PROCESS_URL,
     port,
     services,
+    handle: (request) => app.handle(request),
     async stop(drainTimeoutMs = DRAIN_TIMEOUT_MS) {
       const deadline = Date.now() + drainTimeoutMs;
-      void server.stop(false);
+      void server?.stop(false);
       while (tracker.active > 0 && Date.now() < deadline) await Bun.sleep(20);
       await services.spares?.close();
       await services.ledger.drain(Math.max(0, deadline - Date.now()));
       stopSweeper();
       catalog.stop();
-      await server.stop(true);
+      await server?.stop(true);
     },
   };
 }

@@ -7,7 +7,7 @@ import { eventually, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({}, { listen: false });
 });
 afterAll(async () => {
   await h.close();

@@ -25,8 +25,22 @@ export type Harness = {
   rootTenantId: string;
   customer(usd: string, key?: Omit<NewApiKey, 'accountId'>): Promise<{ account: Account; key: string; keyId: string }>;
   client(key: string, options?: { maxRetries?: number }): OpenAI;
+  /** A request to the gateway by path: in-process, or over the socket when the harness listens. */
+  req(path: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
 };
+
+/**
+ * fetch over `gateway.handle`: like a real fetch, a request the caller aborted rejects with an
+ * AbortError instead of resolving with the answer its abort produced (499).
+ */
+function inProcessFetch(gateway: Gateway): (url: string | URL | Request, init?: RequestInit) => Promise<Response> {
+  return async (url, init) => {
+    const response = await gateway.handle(new Request(url, init));
+    if (init?.signal?.aborted) throw new DOMException('The operation was aborted.', 'AbortError');
+    return response;
+  };
+}
 
 export async function startHarness(env: Record<string, string> = {}, options: GatewayOptions = {}): Promise<Harness> {
   const { sql, url } = await testDatabase();
@@ -72,7 +86,16 @@ export async function startHarness(env: Record<string, string> = {}, options: Ga
       return { account, key, keyId: apiKey.id };
     },
     client: (key, clientOptions = {}) =>
-      new OpenAI({ apiKey: key, baseURL: `${gateway.url}/v1`, maxRetries: clientOptions.maxRetries ?? 0 }),
+      new OpenAI({
+        apiKey: key,
+        baseURL: `${gateway.url}/v1`,
+        maxRetries: clientOptions.maxRetries ?? 0,
+        ...(options.listen === false ? { fetch: inProcessFetch(gateway) } : {}),
+      }),
+    req: (path, init) =>
+      options.listen === false
+        ? gateway.handle(new Request(`${gateway.url}${path}`, init))
+        : fetch(`${gateway.url}${path}`, init),
     async close() {
       await gateway.stop(5_000);
       await upstream.close();

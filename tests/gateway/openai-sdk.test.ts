@@ -9,7 +9,7 @@ import { eventually, startHarness, UPSTREAM_KEY, type Harness } from './harness.
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({}, { listen: false });
 });
 afterAll(async () => {
   await h.close();
@@ -187,11 +187,11 @@ describe('chat completions through the official SDK', () => {
 
   test('a model id sent with its slash unencoded, as curl users do, finds the same model', async () => {
     for (const path of ['/v1/models/fake/cheap', '/v1/models/fake%2Fcheap']) {
-      const response = await fetch(`${h.gateway.url}${path}`);
+      const response = await h.req(path);
       expect(response.status).toBe(200);
       expect(((await response.json()) as { id: string }).id).toBe('fake/cheap');
     }
-    const unknown = await fetch(`${h.gateway.url}/v1/models/fake/no-such-model`);
+    const unknown = await h.req('/v1/models/fake/no-such-model');
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('model_not_found');
   });

@@ -15,7 +15,7 @@ import { eventually, PEPPER, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({}, { listen: false });
 });
 afterAll(async () => {
   await h.close();
@@ -229,7 +229,7 @@ describe('spare holds', () => {
   });
 
   test('a graceful stop voids the spares no request has taken', async () => {
-    const other = await startHarness();
+    const other = await startHarness({}, { listen: false });
     try {
       const { key, account } = await other.customer('1.00');
       for (let i = 0; i < 3; i++) await chatOn(other, key);

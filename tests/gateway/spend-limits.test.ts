@@ -58,7 +58,7 @@ async function limited(subject: PolicySubjectRef, limits: Partial<PolicyLimits>)
 }
 
 beforeAll(async () => {
-  h = await startHarness({}, { limits: store });
+  h = await startHarness({}, { limits: store, listen: false });
   const probe = await h.customer('1.00');
   const answer = await h
     .client(probe.key)

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { type Harness, startHarness } from '../gateway/harness.ts';
 
-/** `model-access` on a paid route and on a free one: the same 404 and 403, before anything is held or sent. */
+/** `model-access` on a paid route and on a free one: the same 404 and 403, before anything is held or sent (in-process). */
 
 let h: Harness;
 beforeAll(async () => {
@@ -15,7 +15,7 @@ beforeAll(async () => {
     routesFile,
     JSON.stringify({ routes: [{ ...free, plugins: ['auth', 'ratelimit', 'model-access', 'proxy'] }] }),
   );
-  h = await startHarness({ TOLLGATE_ROUTES_FILE: routesFile });
+  h = await startHarness({ TOLLGATE_ROUTES_FILE: routesFile }, { listen: false });
 });
 afterAll(() => h.close());
 

@@ -11,7 +11,7 @@ import { type Harness, startHarness } from '../gateway/harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({}, { listen: false });
 });
 afterAll(() => h.close());
 
