@@ -154,13 +154,14 @@ async function recordUsage(limits: LimitStore, ctx: RequestContext, subjects: Su
   await Promise.all(writes);
 }
 
-async function acquireSlots(limits: LimitStore, subjects: Subject[]): Promise<string[]> {
+/** The request id holds the slots, so each release gives back exactly this request's lease. */
+async function acquireSlots(limits: LimitStore, subjects: Subject[], holder: string): Promise<string[]> {
   const taken: string[] = [];
   for (const { kind, id, policy } of subjects) {
     if (!policy.concurrentRequests) continue;
     const key = `concurrency:${kind}:${id}`;
-    if (!(await limits.acquire(key, policy.concurrentRequests))) {
-      await Promise.all(taken.map((k) => limits.release(k)));
+    if (!(await limits.acquire(key, policy.concurrentRequests, holder))) {
+      await Promise.all(taken.map((k) => limits.release(k, holder)));
       throw tooMany(`Too many concurrent requests for this ${kind} (limit ${policy.concurrentRequests}).`, 1_000);
     }
     taken.push(key);
@@ -173,7 +174,7 @@ export const ratelimit: PluginDefinition<Record<string, never>> = {
   parseOptions: noOptions,
   create(_options, services) {
     const cache = createLookupCache<SubjectPolicies>({ ttlMs: POLICY_CACHE_TTL_MS, maxEntries: POLICY_CACHE_LIMIT });
-    const slots = new WeakMap<RequestContext, { keys: string[]; subjects: Subject[] }>();
+    const slots = new WeakMap<RequestContext, { keys: string[]; subjects: Subject[]; holder: string }>();
     const policies = (ctx: RequestContext): Promise<SubjectPolicies> => {
       const principal = ctx.principal;
       if (!principal) return Promise.resolve({});
@@ -199,12 +200,14 @@ export const ratelimit: PluginDefinition<Record<string, never>> = {
         // A concurrency slot is for a request being served, not one still uploading: a slow
         // client would otherwise hold the key's only slot while its body trickles in.
         if (ctx.route.endpoint && subjects.some(({ policy }) => policy.concurrentRequests)) await billedRequest(ctx);
-        slots.set(ctx, { keys: await acquireSlots(services.limits, subjects), subjects });
+        // Kept apart from ctx.id, which `balance` replaces when it takes a spare hold.
+        const holder = ctx.id;
+        slots.set(ctx, { keys: await acquireSlots(services.limits, subjects, holder), subjects, holder });
       },
       async settle(ctx) {
         const held = slots.get(ctx);
         if (!held) return;
-        await Promise.all(held.keys.map((key) => services.limits.release(key)));
+        await Promise.all(held.keys.map((key) => services.limits.release(key, held.holder)));
         await recordUsage(services.limits, ctx, held.subjects);
       },
     };
