@@ -1,6 +1,7 @@
 import { parseBilledRequest, type BilledRequest } from '../core/openai-request.ts';
 import type { RequestContext } from '../plugins/context.ts';
 import { GatewayError } from '../core/errors.ts';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.ts';
 
 /** Large enough for a few base64 images; anything larger is refused before it is read whole. */
 export const MAX_REQUEST_BODY_BYTES = 20 * 1024 * 1024;
@@ -42,6 +43,13 @@ async function readChunked(request: Request): Promise<Uint8Array> {
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+const tooDeep = () =>
+  new GatewayError(
+    400,
+    'invalid_request',
+    `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.`,
+  );
+
 /** The validated OpenAI-style body of the route's endpoint, parsed once and shared by the plugins. */
 export async function billedRequest(ctx: RequestContext): Promise<BilledRequest> {
   if (ctx.billed) return ctx.billed;
@@ -50,8 +58,12 @@ export async function billedRequest(ctx: RequestContext): Promise<BilledRequest>
   const raw = await readRawBody(ctx);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(decoder.decode(raw));
-  } catch {
+    const text = decoder.decode(raw);
+    // Before the parse: JSON.parse itself is slow on deep nesting, and every walk after it recurses.
+    if (exceedsJsonDepth(text, MAX_JSON_DEPTH)) throw tooDeep();
+    parsed = JSON.parse(text);
+  } catch (error) {
+    if (error instanceof GatewayError) throw error;
     throw new GatewayError(400, 'invalid_json', 'The request body is not valid JSON.');
   }
   const result = parseBilledRequest(endpoint, parsed);
