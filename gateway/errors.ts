@@ -10,6 +10,9 @@ export function errorResponse(error: GatewayError, requestId: string): Response 
   });
 }
 
+/** No route has this path (see gateway/request-target.ts for how a path is matched). */
+export const notFound = () => new GatewayError(404, 'not_found', 'No such route. See /v1/models for the API.');
+
 /** Anything that is not a GatewayError is a bug or an outage: say so without details. */
 export function asGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;

@@ -4,6 +4,7 @@ import { GatewayError } from '../core/errors.ts';
 import { asGatewayError, errorResponse } from './errors.ts';
 import { type Logger, reasonOf } from '../app/log.ts';
 import type { Route } from './routes.ts';
+import { CLIENT_CLOSED_CODE } from '../protocols/request-body.ts';
 
 /**
  * Runs one route's plugins for one request: admit in order, the one handler, then — when the
@@ -79,6 +80,12 @@ export async function runPipeline(
         requestId: ctx.id,
         route: compiled.route.path,
         reason: reasonOf(thrown),
+      });
+    } else if (thrown.code === CLIENT_CLOSED_CODE) {
+      // The client's doing, not a fault: thousands of these must not read as an outage.
+      log.info('client closed the connection before its request body arrived', {
+        requestId: ctx.id,
+        route: compiled.route.path,
       });
     }
     finish(

@@ -5,7 +5,8 @@ import type { Config } from '../app/config.ts';
 import { apiPreflight, CORS_RESPONSE_HEADERS, createCorsPolicies, isCorsPath } from '../cors/policies.ts';
 import type { RequestContext } from '../plugins/context.ts';
 import { GatewayError } from '../core/errors.ts';
-import { asGatewayError, errorResponse } from './errors.ts';
+import { asGatewayError, errorResponse, notFound } from './errors.ts';
+import { ELYSIA_HANDLER_OPTIONS, exactRouting } from './request-target.ts';
 import { createLedgerQueues, type SettlementJob } from '../ledger/queues.ts';
 import { createMemoryLimitStore, type LimitStore } from '../limits/store.ts';
 import { type Logger, reasonOf } from '../app/log.ts';
@@ -68,14 +69,13 @@ export function buildApp(
   tracker: { active: number },
   observe?: GatewayOptions['observe'],
 ): Elysia {
-  const app = new Elysia();
+  const app = new Elysia({ handler: ELYSIA_HANDLER_OPTIONS });
   // Only what runs outside the pipeline ends here: routing, and CORS preflights (which read the
   // tenant's origins from the database). A failure there is the gateway's, not the client's.
   // Registered first: an Elysia hook covers only the routes added after it.
   app.onError(({ code, error }) => {
     const id = Bun.randomUUIDv7();
-    if (code === 'NOT_FOUND')
-      return errorResponse(new GatewayError(404, 'not_found', 'No such route. See /v1/models for the API.'), id);
+    if (code === 'NOT_FOUND') return errorResponse(notFound(), id);
     if (code === 'PARSE' || code === 'VALIDATION')
       return errorResponse(new GatewayError(400, 'invalid_request', 'The request could not be processed.'), id);
     const failure = asGatewayError(error);
@@ -161,7 +161,7 @@ export async function startGateway(
           port: options.port ?? config.port,
           idleTimeout: IDLE_TIMEOUT_SECONDS,
           maxRequestBodySize: MAX_REQUEST_BODY_BYTES * 2,
-          fetch: (request) => app.handle(request),
+          ...exactRouting(app),
         });
   const port = server?.port ?? 0;
   return {

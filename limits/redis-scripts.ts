@@ -133,12 +133,27 @@ end
 return 1
 `;
 
+/**
+ * Concurrency slots: one sorted set per limited key, member = the holder's request id, score = its
+ * lease expiry (ms). Expired leases (of a replica that died) are dropped in the same script that
+ * counts, so acquire and release are each one atomic step and no interleaving can lose a lease.
+ * KEYS: the set. ARGV: limit, lease ms, holder. Returns 1 if the holder has a slot now, else 0.
+ */
 export const ACQUIRE_SCRIPT = `${NOW}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+if not redis.call('ZSCORE', KEYS[1], ARGV[3]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  return 0
+end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
+`;
+
+/** KEYS: the set. ARGV: holder. Drops the holder's lease and every expired one; returns what is left. */
+export const RELEASE_SCRIPT = `${NOW}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREM', KEYS[1], ARGV[1])
+return redis.call('ZCARD', KEYS[1])
 `;
 
 export const REFRESH_SCRIPT = `${NOW}

@@ -8,15 +8,25 @@ import {
   type WindowCheck,
 } from './store.ts';
 import { type Logger, reasonOf } from '../app/log.ts';
-import { ACQUIRE_SCRIPT, CONSUME_SCRIPT, RECORD_SCRIPT, RECORD_SPEND_SCRIPT, REFRESH_SCRIPT } from './redis-scripts.ts';
+import {
+  ACQUIRE_SCRIPT,
+  CONSUME_SCRIPT,
+  RECORD_SCRIPT,
+  RECORD_SPEND_SCRIPT,
+  REFRESH_SCRIPT,
+  RELEASE_SCRIPT,
+} from './redis-scripts.ts';
 
 /**
  * Rate limits shared by every replica through Redis. Each window is a sliding log in a sorted set
  * (member `<id>:<cost>`, score = Redis time in ms) plus a running total beside it, so a check costs
  * O(expired entries), not O(window). All windows of a request are checked, and recorded only if
  * all allow, in one Lua script: one round trip, atomic, timed by Redis `TIME` (replica clocks do
- * not matter). Concurrency slots are leases in a sorted set scored by their expiry, refreshed while
- * held, so the slots of a replica that died free themselves after `LEASE_MS`.
+ * not matter). Concurrency slots are per-request leases in a sorted set (request id → expiry), taken
+ * and given back by one script each and refreshed while held, so the slots of a replica that died
+ * free themselves after `LEASE_MS`. This replica remembers, per key and request, only whether the
+ * lease is in Redis or in its local store, written after the script answers and never from a copy
+ * read before it: concurrent acquires of one key lost each other's leases that way (issue 18).
  *
  * Spending periods are hashes (`w` = the UTC day or month they count, `s` = nano-dollars spent)
  * that reset when a new period starts and expire when theirs ends.
@@ -40,10 +50,12 @@ type Scripts = {
   tgRecord(...args: (string | number)[]): Promise<number>;
   tgRecordSpend(...args: (string | number)[]): Promise<number>;
   tgAcquire(...args: (string | number)[]): Promise<number>;
+  tgRelease(...args: (string | number)[]): Promise<number>;
   tgRefresh(...args: (string | number)[]): Promise<number>;
 };
 
-type Lease = { shared: true; member: string } | { shared: false };
+/** Per key, per holder: whether its lease lives in Redis (`true`) or in the local store. */
+type Leases = Map<string, Map<string, boolean>>;
 
 export type RedisLimitStore = LimitStore & { readonly shared: boolean; stop(): void };
 
@@ -52,6 +64,7 @@ function defineScripts(client: Redis): Scripts {
   client.defineCommand('tgRecord', { numberOfKeys: 2, lua: RECORD_SCRIPT });
   client.defineCommand('tgRecordSpend', { lua: RECORD_SPEND_SCRIPT });
   client.defineCommand('tgAcquire', { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
+  client.defineCommand('tgRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
   client.defineCommand('tgRefresh', { lua: REFRESH_SCRIPT });
   return client as unknown as Scripts;
 }
@@ -108,7 +121,7 @@ async function consumeShared(
 export function createRedisLimitStore(client: Redis, log: Logger, replicas: number): RedisLimitStore {
   const scripts = defineScripts(client);
   const local = createMemoryLimitStore();
-  const leases = new Map<string, Lease[]>();
+  const leases: Leases = new Map();
   let shared = true;
   let probing: ReturnType<typeof setInterval> | undefined;
 
@@ -139,10 +152,10 @@ export function createRedisLimitStore(client: Redis, log: Logger, replicas: numb
     const keys: string[] = [];
     const members: string[] = [];
     for (const [key, held] of leases) {
-      for (const lease of held) {
-        if (lease.shared) {
+      for (const [holder, inRedis] of held) {
+        if (inRedis) {
           keys.push(KEY_PREFIX + key);
-          members.push(lease.member);
+          members.push(holder);
         }
       }
     }
@@ -205,34 +218,31 @@ export function createRedisLimitStore(client: Redis, log: Logger, replicas: numb
       }
       await local.recordSpend(windows, amountNanos);
     },
-    async acquire(key, limit) {
-      const held = leases.get(key) ?? [];
-      let lease: Lease | undefined;
+    async acquire(key, limit, holder) {
+      let inRedis = false;
       if (shared) {
         try {
-          const member = Bun.randomUUIDv7();
-          if ((await scripts.tgAcquire(KEY_PREFIX + key, limit, LEASE_MS, member)) !== 1) return false;
-          lease = { shared: true, member };
+          if ((await scripts.tgAcquire(KEY_PREFIX + key, limit, LEASE_MS, holder)) !== 1) return false;
+          inRedis = true;
         } catch (error) {
           degrade(error);
         }
       }
-      if (!lease) {
-        if (!(await local.acquire(key, localShare(limit, replicas)))) return false;
-        lease = { shared: false };
-      }
-      held.push(lease);
+      if (!inRedis && !(await local.acquire(key, localShare(limit, replicas), holder))) return false;
+      const held = leases.get(key) ?? new Map<string, boolean>();
+      held.set(holder, inRedis);
       leases.set(key, held);
       return true;
     },
-    async release(key) {
+    async release(key, holder) {
       const held = leases.get(key);
-      const lease = held?.pop();
-      if (held && held.length === 0) leases.delete(key);
-      if (!lease) return;
-      if (!lease.shared) return local.release(key);
+      const inRedis = held?.get(holder);
+      if (!held || inRedis === undefined) return;
+      held.delete(holder);
+      if (held.size === 0) leases.delete(key);
+      if (!inRedis) return local.release(key, holder);
       // A lease Redis cannot take back now expires by itself after LEASE_MS.
-      await client.zrem(KEY_PREFIX + key, lease.member).catch(degrade);
+      await scripts.tgRelease(KEY_PREFIX + key, holder).then(() => undefined, degrade);
     },
     stop() {
       clearInterval(refresher);

@@ -31,8 +31,12 @@ export type LimitStore = {
   record(key: string, windowMs: number, cost: number): Promise<void>;
   /** Adds a settled charge to the current period of each spending window. */
   recordSpend(windows: readonly SpendWindow[], amountNanos: bigint): Promise<void>;
-  acquire(key: string, limit: number): Promise<boolean>;
-  release(key: string): Promise<void>;
+  /**
+   * Takes one of `limit` slots of `key` for `holder` (a request id), unless all are taken. Taking
+   * a slot the holder already has changes nothing; releasing one it does not have is a no-op.
+   */
+  acquire(key: string, limit: number, holder: string): Promise<boolean>;
+  release(key: string, holder: string): Promise<void>;
 };
 
 const DAY_MS = 86_400_000;
@@ -91,7 +95,7 @@ function checkSpends(spent: Map<string, Spent>, spends: readonly SpendCheck[], t
 
 export function createMemoryLimitStore(now: () => number = Date.now): LimitStore & { stop(): void } {
   const logs = new Map<string, Log>();
-  const slots = new Map<string, number>();
+  const slots = new Map<string, Set<string>>();
   const spent = new Map<string, Spent>();
   const logFor = (key: string) => {
     const existing = logs.get(key);
@@ -145,16 +149,19 @@ export function createMemoryLimitStore(now: () => number = Date.now): LimitStore
         });
       }
     },
-    async acquire(key, limit) {
-      const used = slots.get(key) ?? 0;
-      if (used >= limit) return false;
-      slots.set(key, used + 1);
+    async acquire(key, limit, holder) {
+      const held = slots.get(key) ?? new Set<string>();
+      if (held.has(holder)) return true;
+      if (held.size >= limit) return false;
+      held.add(holder);
+      slots.set(key, held);
       return true;
     },
-    async release(key) {
-      const used = (slots.get(key) ?? 1) - 1;
-      if (used <= 0) slots.delete(key);
-      else slots.set(key, used);
+    async release(key, holder) {
+      const held = slots.get(key);
+      if (!held) return;
+      held.delete(holder);
+      if (held.size === 0) slots.delete(key);
     },
     stop: () => clearInterval(sweeper),
   };

@@ -154,13 +154,14 @@ async function recordUsage(limits: LimitStore, ctx: RequestContext, subjects: Su
   await Promise.all(writes);
 }
 
-async function acquireSlots(limits: LimitStore, subjects: Subject[]): Promise<string[]> {
+/** The request id holds the slots, so each release gives back exactly this request's lease. */
+async function acquireSlots(limits: LimitStore, subjects: Subject[], holder: string): Promise<string[]> {
   const taken: string[] = [];
   for (const { kind, id, policy } of subjects) {
     if (!policy.concurrentRequests) continue;
     const key = `concurrency:${kind}:${id}`;
-    if (!(await limits.acquire(key, policy.concurrentRequests))) {
-      await Promise.all(taken.map((k) => limits.release(k)));
+    if (!(await limits.acquire(key, policy.concurrentRequests, holder))) {
+      await Promise.all(taken.map((k) => limits.release(k, holder)));
       throw tooMany(`Too many concurrent requests for this ${kind} (limit ${policy.concurrentRequests}).`, 1_000);
     }
     taken.push(key);
@@ -169,7 +170,7 @@ async function acquireSlots(limits: LimitStore, subjects: Subject[]): Promise<st
 }
 
 /** The concurrency slots a request holds and the subjects whose usage its settle records. */
-type Slots = { keys: string[]; subjects: Subject[] };
+type Slots = { keys: string[]; subjects: Subject[]; holder: string };
 
 export const ratelimit: PluginDefinition<Record<string, never>> = {
   name: 'ratelimit',
@@ -201,11 +202,13 @@ export const ratelimit: PluginDefinition<Record<string, never>> = {
         // A concurrency slot is for a request being served, not one still uploading: a slow
         // client would otherwise hold the key's only slot while its body trickles in.
         if (ctx.route.endpoint && subjects.some(({ policy }) => policy.concurrentRequests)) await billedRequest(ctx);
-        return { keys: await acquireSlots(services.limits, subjects), subjects };
+        // Kept apart from ctx.id, which `balance` replaces when it takes a spare hold.
+        const holder = ctx.id;
+        return { keys: await acquireSlots(services.limits, subjects, holder), subjects, holder };
       },
       async settle(ctx, _outcome, held) {
         if (!held) return;
-        await Promise.all(held.keys.map((key) => services.limits.release(key)));
+        await Promise.all(held.keys.map((key) => services.limits.release(key, held.holder)));
         await recordUsage(services.limits, ctx, held.subjects);
       },
     };

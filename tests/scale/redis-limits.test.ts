@@ -86,11 +86,11 @@ describe('the Redis limit store', () => {
     const b = replica(url);
     await Promise.all(clients.slice(-2).map(ready));
     const key = `concurrency:key:${unique()}`;
-    expect(await a.acquire(key, 2)).toBe(true);
-    expect(await b.acquire(key, 2)).toBe(true);
-    expect(await a.acquire(key, 2)).toBe(false);
-    await b.release(key);
-    expect(await a.acquire(key, 2)).toBe(true);
+    expect(await a.acquire(key, 2, 'r1')).toBe(true);
+    expect(await b.acquire(key, 2, 'r2')).toBe(true);
+    expect(await a.acquire(key, 2, 'r3')).toBe(false);
+    await b.release(key, 'r2');
+    expect(await a.acquire(key, 2, 'r3')).toBe(true);
   });
 
   test('the local share divides every limit between the replicas, never below one', () => {
