@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../app/log.ts';
 import { authenticate } from './authenticate.ts';
 import type { ApiServices, GraphqlContext } from './context.ts';
 import { schema } from './index.ts';
+import { inputGuard } from './input-guard.ts';
 import { protection } from './protection.ts';
 
 /**
@@ -65,7 +66,7 @@ export function createGraphqlHandler(deps: GraphqlDeps): (request: Request) => P
     cors: false,
     // Expected failures are GraphQLErrors and pass through; anything else becomes "Unexpected error.".
     maskedErrors: { isDev: false },
-    plugins: [clientJsonIsBadRequest, protection(deps.config.production)],
+    plugins: [clientJsonIsBadRequest, protection(deps.config.production), inputGuard()],
     context: async ({ request, cookies }) => {
       const auth = await authenticate(deps, request);
       cookies.push(...auth.cookies);

@@ -83,9 +83,19 @@ export function checkMarkup(markupBps: number, field: string): number {
   return markupBps;
 }
 
+/** C0 controls and DEL: a name is shown in pages, e-mails and CSV exports, where they only do harm. */
+function hasControlCharacter(text: string): boolean {
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
 export function checkName(name: string, field: string): string {
   const trimmed = name.trim();
   if (trimmed.length < 1 || trimmed.length > 200) throw invalidInput(field, 'A name has 1 to 200 characters.');
+  if (hasControlCharacter(trimmed)) throw invalidInput(field, 'A name cannot contain control characters.');
   return trimmed;
 }
 
