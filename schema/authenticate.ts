@@ -2,7 +2,7 @@ import { API_KEY_PREFIX } from '../core/api-key.ts';
 import type { Account } from '../db/queries/accounts.ts';
 import { MANAGEMENT_TOKEN_PREFIX, useManagementToken } from '../db/queries/management-tokens.ts';
 import { findSessionAccount, SESSION_TOKEN_PREFIX } from '../db/queries/sessions.ts';
-import { findTenant, findTenantByDomain, type Tenant } from '../db/queries/tenants.ts';
+import { findTenant, findTenantByDomain, findTenantInChain, type Tenant } from '../db/queries/tenants.ts';
 import { clerkAccount, looksLikeJwt } from './clerk.ts';
 import type { ApiServices, Viewer } from './context.ts';
 import { ApiError, forbidden, unauthenticated } from './errors.ts';
@@ -31,11 +31,17 @@ async function requestTenant(services: ApiServices, request: Request): Promise<T
   return root;
 }
 
+/** The viewer's tenant, refused when it or any tenant above it is suspended. */
+async function activeTenant(services: ApiServices, tenantId: string): Promise<Tenant | undefined> {
+  const found = await findTenantInChain(services.sql, tenantId);
+  if (found && found.chainStatus !== 'active') throw forbidden('This service is suspended. Contact support.');
+  return found?.tenant;
+}
+
 async function accountViewer(services: ApiServices, account: Account, sessionId: string | null): Promise<Viewer> {
-  const tenant = await findTenant(services.sql, account.tenantId);
-  if (!tenant) throw new Error(`account ${account.id} has no tenant`);
   if (account.status !== 'active') throw forbidden('This account is suspended. Contact support.');
-  if (tenant.status !== 'active') throw forbidden('This service is suspended. Contact support.');
+  const tenant = await activeTenant(services, account.tenantId);
+  if (!tenant) throw new Error(`account ${account.id} has no tenant`);
   return { kind: 'account', account, tenant, sessionId };
 }
 
@@ -47,9 +53,8 @@ async function bearerViewer(services: ApiServices, token: string, tenant: Tenant
   }
   if (token.startsWith(MANAGEMENT_TOKEN_PREFIX)) {
     const found = await useManagementToken(services.sql, token);
-    const tokenTenant = found ? await findTenant(services.sql, found.tenantId) : undefined;
+    const tokenTenant = found ? await activeTenant(services, found.tenantId) : undefined;
     if (!found || !tokenTenant) throw unauthenticated('This management token is unknown, revoked or expired.');
-    if (tokenTenant.status !== 'active') throw forbidden('This service is suspended. Contact support.');
     return { kind: 'management', token: found, tenant: tokenTenant };
   }
   if (token.startsWith(API_KEY_PREFIX)) {
