@@ -6,7 +6,7 @@ import { findTenant, findTenantByDomain, findTenantInChain, type Tenant } from '
 import { clerkAccount, looksLikeJwt } from './clerk.ts';
 import type { ApiServices, Viewer } from './context.ts';
 import { ApiError, forbidden, unauthenticated } from './errors.ts';
-import { clearSessionCookie, readCookie, SESSION_COOKIE } from './cookies.ts';
+import { CLERK_COOKIE, clearSessionCookie, readCookie, SESSION_COOKIE } from './cookies.ts';
 
 /**
  * Resolves who is calling, once per request, from (in order) an `Authorization: Bearer` token —
@@ -16,8 +16,6 @@ import { clearSessionCookie, readCookie, SESSION_COOKIE } from './cookies.ts';
  * A bad bearer token is an error (the caller chose to present it); a bad cookie is only ignored
  * and cleared, so a stale cookie never stops anyone from signing in again.
  */
-
-const CLERK_COOKIE = '__session';
 
 type Authentication = { viewer: Viewer | null; tenant: Tenant; cookies: string[] };
 

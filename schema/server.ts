@@ -1,8 +1,9 @@
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaLogger } from 'graphql-yoga';
-import { createCorsPolicies, graphqlBaseOrigins, withGraphqlCors } from '../cors/policies.ts';
+import { createCorsPolicies, graphqlBaseOrigins, graphqlOriginAllowed, withGraphqlCors } from '../cors/policies.ts';
 import { createLogger, type Logger } from '../app/log.ts';
 import { authenticate } from './authenticate.ts';
+import { withCsrfGuard } from './csrf.ts';
 import type { ApiServices, GraphqlContext } from './context.ts';
 import { schema } from './index.ts';
 import { inputGuard } from './input-guard.ts';
@@ -79,9 +80,8 @@ export function createGraphqlHandler(deps: GraphqlDeps): (request: Request) => P
     for (const cookie of cookies) response.headers.append('set-cookie', cookie);
     return response;
   };
-  return withGraphqlCors(
-    handle,
-    graphqlBaseOrigins(deps.config.portalUrl, deps.config.publicUrl),
-    createCorsPolicies(deps.sql),
-  );
+  const origins = graphqlBaseOrigins(deps.config.portalUrl, deps.config.publicUrl);
+  const policies = createCorsPolicies(deps.sql);
+  const guarded = withCsrfGuard(handle, (request, origin) => graphqlOriginAllowed(request, origin, origins, policies));
+  return withGraphqlCors(guarded, origins, policies);
 }
