@@ -5,6 +5,7 @@ import { findSessionAccount, SESSION_TOKEN_PREFIX } from '../db/queries/sessions
 import { findTenant, findTenantByDomain, findTenantInChain, type Tenant } from '../db/queries/tenants.ts';
 import { clerkAccount, looksLikeJwt } from './clerk.ts';
 import type { ApiServices, Viewer } from './context.ts';
+import { reservedHosts } from './domain-check.ts';
 import { ApiError, forbidden, unauthenticated } from './errors.ts';
 import { CLERK_COOKIE, clearSessionCookie, readCookie, SESSION_COOKIE } from './cookies.ts';
 
@@ -19,10 +20,14 @@ import { CLERK_COOKIE, clearSessionCookie, readCookie, SESSION_COOKIE } from './
 
 type Authentication = { viewer: Viewer | null; tenant: Tenant; cookies: string[] };
 
-/** The tenant whose custom domain the request came to, else the root tenant. */
+/**
+ * The tenant whose (proved) custom domain the request came to, else the root tenant. The operator's
+ * own hosts always mean the root, even if a tenant's domain names one (set before domains were proved).
+ */
 async function requestTenant(services: ApiServices, request: Request): Promise<Tenant> {
   const host = (request.headers.get('host') ?? new URL(request.url).host).replace(/:\d+$/, '').toLowerCase();
-  const byDomain = host ? await findTenantByDomain(services.sql, host) : undefined;
+  const routed = host !== '' && !reservedHosts(services.config).has(host);
+  const byDomain = routed ? await findTenantByDomain(services.sql, host) : undefined;
   if (byDomain) return byDomain;
   const root = await findTenant(services.sql, services.rootTenantId);
   if (!root) throw new Error(`the root tenant ${services.rootTenantId} does not exist`);

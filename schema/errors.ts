@@ -15,19 +15,29 @@ type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'INVALID_INPUT'
 const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
 
 export class ApiError extends GraphQLError {
+  /** `reason` tells apart refusals of one field that a client handles differently (DOMAIN_RESERVED, say). */
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
+    readonly reason?: string,
   ) {
     const status = HTTP_STATUS[code];
-    super(message, { extensions: { code, ...(field ? { field } : {}), ...(status ? { http: { status } } : {}) } });
+    super(message, {
+      extensions: {
+        code,
+        ...(field ? { field } : {}),
+        ...(reason ? { reason } : {}),
+        ...(status ? { http: { status } } : {}),
+      },
+    });
   }
 }
 
 export const notFound = (what: string) => new ApiError('NOT_FOUND', `${what} not found`);
 export const forbidden = (message: string) => new ApiError('FORBIDDEN', message);
-export const invalidInput = (field: string, message: string) => new ApiError('INVALID_INPUT', message, field);
+export const invalidInput = (field: string, message: string, reason?: string) =>
+  new ApiError('INVALID_INPUT', message, field, reason);
 export const unauthenticated = (message: string) => new ApiError('UNAUTHENTICATED', message);
 
 /** An id the client passed, checked before it reaches SQL: a malformed id is simply not found. */

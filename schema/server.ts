@@ -4,6 +4,7 @@ import { createCorsPolicies, graphqlBaseOrigins, graphqlOriginAllowed, withGraph
 import { createLogger, type Logger } from '../app/log.ts';
 import { authenticate } from './authenticate.ts';
 import { withCsrfGuard } from './csrf.ts';
+import { createDomainCheck } from './domain-check.ts';
 import type { ApiServices, GraphqlContext } from './context.ts';
 import { schema } from './index.ts';
 import { inputGuard } from './input-guard.ts';
@@ -55,6 +56,7 @@ const clientJsonIsBadRequest: Plugin = {
 };
 
 export function createGraphqlHandler(deps: GraphqlDeps): (request: Request) => Promise<Response> {
+  const domainCheck = deps.domainCheck ?? createDomainCheck(deps.config.outbound);
   const yoga = createYoga<ServerContext, GraphqlContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -71,7 +73,7 @@ export function createGraphqlHandler(deps: GraphqlDeps): (request: Request) => P
     context: async ({ request, cookies }) => {
       const auth = await authenticate(deps, request);
       cookies.push(...auth.cookies);
-      return { ...deps, request, tenant: auth.tenant, viewer: auth.viewer, cookies };
+      return { ...deps, domainCheck, request, tenant: auth.tenant, viewer: auth.viewer, cookies };
     },
   });
   const handle = async (request: Request) => {
