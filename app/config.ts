@@ -1,3 +1,5 @@
+import { parseIpAddress } from '../core/ip-address.ts';
+
 /**
  * The only reader of process.env. Every variable is validated once at start-up; a bad value
  * stops the process with one line naming the variable, never a stack trace.
@@ -38,6 +40,15 @@ export type Config = {
   routesFile: string | undefined;
   logLevel: LogLevel;
   production: boolean;
+  /** Host names no tenant may claim as its custom domain, besides PUBLIC_URL's and PORTAL_URL's. */
+  reservedDomains: string[];
+  /** The server's own requests to targets a customer names (a domain being verified). */
+  outbound: {
+    /** Resolvers as `ip` or `ip:port`; empty means the system's. */
+    dnsServers: string[];
+    /** Whether loopback, private and link-local addresses may be reached: only for tests and closed networks. */
+    allowPrivate: boolean;
+  };
   stripe:
     | {
         secretKey: string;
@@ -200,6 +211,39 @@ function clerk(env: Env): Config['clerk'] {
   return { secretKey, jwtKey, publishableKey: text(env, 'CLERK_PUBLISHABLE_KEY') };
 }
 
+const HOST_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const MAX_LIST_ENTRIES = 50;
+
+function list(env: Env, name: string): string[] {
+  const entries = (text(env, name) ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (entries.length > MAX_LIST_ENTRIES) throw new ConfigError(name, `lists at most ${MAX_LIST_ENTRIES} entries`);
+  return entries;
+}
+
+function reservedDomains(env: Env): string[] {
+  const domains = list(env, 'TOLLGATE_RESERVED_DOMAINS').map((domain) => domain.toLowerCase());
+  const bad = domains.find((domain) => !HOST_NAME.test(domain));
+  if (bad !== undefined) throw new ConfigError('TOLLGATE_RESERVED_DOMAINS', `"${bad}" is not a host name`);
+  return domains;
+}
+
+const DNS_SERVER = /^(?:\[([0-9a-f:.]+)\]|([0-9.]+)|([0-9a-f:]+))(?::(\d{1,5}))?$/i;
+
+function dnsServers(env: Env): string[] {
+  const servers = list(env, 'TOLLGATE_DNS_SERVERS');
+  for (const server of servers) {
+    const match = DNS_SERVER.exec(server);
+    const address = match?.[1] ?? match?.[2] ?? match?.[3];
+    const portNumber = Number(match?.[4] ?? '53');
+    if (address === undefined || parseIpAddress(address) === undefined || portNumber < 1 || portNumber > 65535)
+      throw new ConfigError('TOLLGATE_DNS_SERVERS', `"${server}" must be an IP address, optionally with :port`);
+  }
+  return servers;
+}
+
 /** A secret named by the route table (a second upstream's key, say), read here like every variable. */
 export function readSecretVariable(name: string, env: Env = process.env): string {
   const value = text(env, name);
@@ -246,6 +290,11 @@ export function loadConfig(env: Env = process.env): Config {
     routesFile: text(env, 'TOLLGATE_ROUTES_FILE'),
     logLevel: logLevel(env),
     production: text(env, 'NODE_ENV') === 'production',
+    reservedDomains: reservedDomains(env),
+    outbound: {
+      dnsServers: dnsServers(env),
+      allowPrivate: onOff(env, 'TOLLGATE_OUTBOUND_ALLOW_PRIVATE', false),
+    },
     stripe: stripe(env),
     clerk: clerk(env),
   };

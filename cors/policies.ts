@@ -164,7 +164,7 @@ export function graphqlBaseOrigins(portalUrl: string, publicUrl: string): Readon
   return new Set([new URL(portalUrl).origin, new URL(publicUrl).origin]);
 }
 
-async function graphqlOriginAllowed(
+export async function graphqlOriginAllowed(
   request: Request,
   origin: string,
   base: ReadonlySet<string>,
@@ -180,8 +180,8 @@ async function graphqlOriginAllowed(
 /**
  * Wraps the GraphQL handler: answers preflights itself (204 for an allowed origin, 403 without an
  * allow-origin header for any other) and marks the answers an allowed origin may read. A request
- * from another origin still runs (a browser will not let the page read it, and the session cookie
- * is SameSite=Lax, so another site cannot act as a signed-in person).
+ * from another origin still runs (a browser will not let the page read it) unless the session
+ * cookie would sign it in: schema/csrf.ts refuses those.
  */
 export function withGraphqlCors(
   handler: (request: Request) => Promise<Response>,

@@ -2,11 +2,12 @@ import { API_KEY_PREFIX } from '../core/api-key.ts';
 import type { Account } from '../db/queries/accounts.ts';
 import { MANAGEMENT_TOKEN_PREFIX, useManagementToken } from '../db/queries/management-tokens.ts';
 import { findSessionAccount, SESSION_TOKEN_PREFIX } from '../db/queries/sessions.ts';
-import { findTenant, findTenantByDomain, type Tenant } from '../db/queries/tenants.ts';
+import { findTenant, findTenantByDomain, findTenantInChain, type Tenant } from '../db/queries/tenants.ts';
 import { clerkAccount, looksLikeJwt } from './clerk.ts';
 import type { ApiServices, Viewer } from './context.ts';
+import { reservedHosts } from './domain-check.ts';
 import { ApiError, forbidden, unauthenticated } from './errors.ts';
-import { clearSessionCookie, readCookie, SESSION_COOKIE } from './cookies.ts';
+import { CLERK_COOKIE, clearSessionCookie, readCookie, SESSION_COOKIE } from './cookies.ts';
 
 /**
  * Resolves who is calling, once per request, from (in order) an `Authorization: Bearer` token —
@@ -17,25 +18,33 @@ import { clearSessionCookie, readCookie, SESSION_COOKIE } from './cookies.ts';
  * and cleared, so a stale cookie never stops anyone from signing in again.
  */
 
-const CLERK_COOKIE = '__session';
-
 type Authentication = { viewer: Viewer | null; tenant: Tenant; cookies: string[] };
 
-/** The tenant whose custom domain the request came to, else the root tenant. */
+/**
+ * The tenant whose (proved) custom domain the request came to, else the root tenant. The operator's
+ * own hosts always mean the root, even if a tenant's domain names one (set before domains were proved).
+ */
 async function requestTenant(services: ApiServices, request: Request): Promise<Tenant> {
   const host = (request.headers.get('host') ?? new URL(request.url).host).replace(/:\d+$/, '').toLowerCase();
-  const byDomain = host ? await findTenantByDomain(services.sql, host) : undefined;
+  const routed = host !== '' && !reservedHosts(services.config).has(host);
+  const byDomain = routed ? await findTenantByDomain(services.sql, host) : undefined;
   if (byDomain) return byDomain;
   const root = await findTenant(services.sql, services.rootTenantId);
   if (!root) throw new Error(`the root tenant ${services.rootTenantId} does not exist`);
   return root;
 }
 
+/** The viewer's tenant, refused when it or any tenant above it is suspended. */
+async function activeTenant(services: ApiServices, tenantId: string): Promise<Tenant | undefined> {
+  const found = await findTenantInChain(services.sql, tenantId);
+  if (found && found.chainStatus !== 'active') throw forbidden('This service is suspended. Contact support.');
+  return found?.tenant;
+}
+
 async function accountViewer(services: ApiServices, account: Account, sessionId: string | null): Promise<Viewer> {
-  const tenant = await findTenant(services.sql, account.tenantId);
-  if (!tenant) throw new Error(`account ${account.id} has no tenant`);
   if (account.status !== 'active') throw forbidden('This account is suspended. Contact support.');
-  if (tenant.status !== 'active') throw forbidden('This service is suspended. Contact support.');
+  const tenant = await activeTenant(services, account.tenantId);
+  if (!tenant) throw new Error(`account ${account.id} has no tenant`);
   return { kind: 'account', account, tenant, sessionId };
 }
 
@@ -47,9 +56,8 @@ async function bearerViewer(services: ApiServices, token: string, tenant: Tenant
   }
   if (token.startsWith(MANAGEMENT_TOKEN_PREFIX)) {
     const found = await useManagementToken(services.sql, token);
-    const tokenTenant = found ? await findTenant(services.sql, found.tenantId) : undefined;
+    const tokenTenant = found ? await activeTenant(services, found.tenantId) : undefined;
     if (!found || !tokenTenant) throw unauthenticated('This management token is unknown, revoked or expired.');
-    if (tokenTenant.status !== 'active') throw forbidden('This service is suspended. Contact support.');
     return { kind: 'management', token: found, tenant: tokenTenant };
   }
   if (token.startsWith(API_KEY_PREFIX)) {

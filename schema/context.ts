@@ -4,10 +4,21 @@ import type { Tenant } from '../db/queries/tenants.ts';
 import type { Sql } from '../db/sql.ts';
 import type { Config } from '../app/config.ts';
 import { forbidden, unauthenticated } from './errors.ts';
+import type { DomainCheck } from './domain-check.ts';
 import type { LiveEvents } from './live-events.ts';
 
-/** The long-lived parts the API needs, handed in by the gateway once per process. */
-export type ApiServices = { sql: Sql; config: Config; keyPepper: string; rootTenantId: string; events: LiveEvents };
+/**
+ * The long-lived parts the API needs, handed in by the gateway once per process. `domainCheck`
+ * defaults to the real DNS and HTTP check configured by `config.outbound`; tests hand in their own.
+ */
+export type ApiServices = {
+  sql: Sql;
+  config: Config;
+  keyPepper: string;
+  rootTenantId: string;
+  events: LiveEvents;
+  domainCheck?: DomainCheck;
+};
 
 /** A person signed in with a session (built-in or Clerk); sessionId is null for Clerk tokens. */
 type AccountViewer = { kind: 'account'; account: Account; tenant: Tenant; sessionId: string | null };
@@ -16,6 +27,7 @@ type TokenViewer = { kind: 'management'; token: ManagementToken; tenant: Tenant 
 export type Viewer = AccountViewer | TokenViewer;
 
 export type GraphqlContext = ApiServices & {
+  domainCheck: DomainCheck;
   request: Request;
   /** The viewer's tenant when signed in, else the tenant the request's host names (or the root). */
   tenant: Tenant;

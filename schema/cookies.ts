@@ -2,11 +2,13 @@ import type { Config } from '../app/config.ts';
 
 /**
  * The session cookie: HttpOnly (scripts cannot read it), SameSite=Lax (other sites cannot send it
- * with their POSTs, which is what protects mutations from cross-site requests) and Secure whenever
- * the public URL is https.
+ * with their POSTs) and Secure whenever the public URL is https. SameSite alone is not the defence
+ * against cross-site requests (a sibling subdomain is the same site): schema/csrf.ts is.
  */
 
 export const SESSION_COOKIE = 'tollgate_session';
+/** Where Clerk's frontend keeps its session token. */
+export const CLERK_COOKIE = '__session';
 
 function attributes(config: Config, maxAgeSeconds: number): string {
   const secure = config.publicUrl.startsWith('https:') || config.production ? '; Secure' : '';

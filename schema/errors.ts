@@ -24,23 +24,31 @@ export type ErrorCode =
 const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401, BAD_REQUEST: 400 };
 
 export class ApiError extends GraphQLError {
+  /** `reason` tells apart refusals of one field that a client handles differently (DOMAIN_RESERVED, say). */
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
+    readonly reason?: string,
     nodes?: readonly ASTNode[],
   ) {
     const status = HTTP_STATUS[code];
     super(message, {
       ...(nodes ? { nodes } : {}),
-      extensions: { code, ...(field ? { field } : {}), ...(status ? { http: { status } } : {}) },
+      extensions: {
+        code,
+        ...(field ? { field } : {}),
+        ...(reason ? { reason } : {}),
+        ...(status ? { http: { status } } : {}),
+      },
     });
   }
 }
 
 export const notFound = (what: string) => new ApiError('NOT_FOUND', `${what} not found`);
 export const forbidden = (message: string) => new ApiError('FORBIDDEN', message);
-export const invalidInput = (field: string, message: string) => new ApiError('INVALID_INPUT', message, field);
+export const invalidInput = (field: string, message: string, reason?: string) =>
+  new ApiError('INVALID_INPUT', message, field, reason);
 export const unauthenticated = (message: string) => new ApiError('UNAUTHENTICATED', message);
 
 /** An id the client passed, checked before it reaches SQL: a malformed id is simply not found. */

@@ -3,6 +3,7 @@ import './scalars.ts';
 import './money.ts';
 import './account.ts';
 import './tenant.ts';
+import './domain.ts';
 import './viewer.ts';
 import './session.ts';
 import './api-key.ts';

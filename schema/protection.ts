@@ -127,6 +127,7 @@ const complexityRule: ValidationRule = (context: ValidationContext) => ({
           'QUERY_TOO_DEEP',
           `Query is too deep: depth ${depth} exceeds the limit of ${MAX_DEPTH}.`,
           undefined,
+          undefined,
           [operation],
         ),
       );
@@ -136,6 +137,7 @@ const complexityRule: ValidationRule = (context: ValidationContext) => ({
         new ApiError(
           'QUERY_TOO_COSTLY',
           `Query is too costly: estimated cost ${cost} exceeds the limit of ${MAX_COST}. Ask for smaller pages or fewer fields.`,
+          undefined,
           undefined,
           [operation],
         ),

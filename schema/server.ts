@@ -1,10 +1,13 @@
 import { createYoga, type Plugin, type YogaLogger } from 'graphql-yoga';
-import { createCorsPolicies, graphqlBaseOrigins, withGraphqlCors } from '../cors/policies.ts';
+import { createCorsPolicies, graphqlBaseOrigins, graphqlOriginAllowed, withGraphqlCors } from '../cors/policies.ts';
 import { createLogger, type Logger } from '../app/log.ts';
 import { authenticate } from './authenticate.ts';
+import { withCsrfGuard } from './csrf.ts';
+import { createDomainCheck } from './domain-check.ts';
 import type { ApiServices, GraphqlContext } from './context.ts';
 import { schema } from './index.ts';
 import { ApiError } from './errors.ts';
+import { inputGuard } from './input-guard.ts';
 import { protection } from './protection.ts';
 
 /**
@@ -51,6 +54,7 @@ const clientJsonIsBadRequest: Plugin = {
 };
 
 export function createGraphqlHandler(deps: GraphqlDeps): (request: Request) => Promise<Response> {
+  const domainCheck = deps.domainCheck ?? createDomainCheck(deps.config.outbound);
   const yoga = createYoga<ServerContext, GraphqlContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -63,11 +67,11 @@ export function createGraphqlHandler(deps: GraphqlDeps): (request: Request) => P
     cors: false,
     // Expected failures are GraphQLErrors and pass through; anything else becomes "Unexpected error.".
     maskedErrors: { isDev: false },
-    plugins: [clientJsonIsBadRequest, protection(deps.config.production)],
+    plugins: [clientJsonIsBadRequest, protection(deps.config.production), inputGuard()],
     context: async ({ request, cookies }) => {
       const auth = await authenticate(deps, request);
       cookies.push(...auth.cookies);
-      return { ...deps, request, tenant: auth.tenant, viewer: auth.viewer, cookies };
+      return { ...deps, domainCheck, request, tenant: auth.tenant, viewer: auth.viewer, cookies };
     },
   });
   const handle = async (request: Request) => {
@@ -76,9 +80,8 @@ export function createGraphqlHandler(deps: GraphqlDeps): (request: Request) => P
     for (const cookie of cookies) response.headers.append('set-cookie', cookie);
     return response;
   };
-  return withGraphqlCors(
-    handle,
-    graphqlBaseOrigins(deps.config.portalUrl, deps.config.publicUrl),
-    createCorsPolicies(deps.sql),
-  );
+  const origins = graphqlBaseOrigins(deps.config.portalUrl, deps.config.publicUrl);
+  const policies = createCorsPolicies(deps.sql);
+  const guarded = withCsrfGuard(handle, (request, origin) => graphqlOriginAllowed(request, origin, origins, policies));
+  return withGraphqlCors(guarded, origins, policies);
 }

@@ -1,7 +1,7 @@
 import { createAccount, type Account } from '../db/queries/accounts.ts';
 import { findLogin, findPasswordHash, setPasswordHash } from '../db/queries/account-auth.ts';
 import { createSession, deleteOtherSessions, deleteSession } from '../db/queries/sessions.ts';
-import { findTenant, type Tenant } from '../db/queries/tenants.ts';
+import { findTenant, findTenantInChain, type Tenant } from '../db/queries/tenants.ts';
 import { AccountRef } from './account.ts';
 import { builder } from './builder.ts';
 import type { GraphqlContext } from './context.ts';
@@ -39,10 +39,12 @@ function checkPassword(password: string, field: string): string {
   return password;
 }
 
+/** The tenant to sign in or up to, refused when it or any tenant above it is suspended. */
 async function chosenTenant(ctx: GraphqlContext, slug: string | null | undefined): Promise<Tenant> {
   const tenant = slug ? await findTenant(ctx.sql, slug) : ctx.tenant;
   if (!tenant || (slug && tenant.slug !== slug)) throw notFound('Tenant');
-  if (tenant.status !== 'active') throw forbidden('This service is suspended. Contact support.');
+  if ((await findTenantInChain(ctx.sql, tenant.id))?.chainStatus !== 'active')
+    throw forbidden('This service is suspended. Contact support.');
   return tenant;
 }
 

@@ -1,9 +1,9 @@
 import { tenantWalletId, type Tenant } from '../db/queries/tenants.ts';
-import { setBranding, setCustomDomain, updateTenantSettings } from '../db/queries/tenant-admin.ts';
+import { setBranding, updateTenantSettings } from '../db/queries/tenant-admin.ts';
 import { walletBalance } from '../db/queries/transfers.ts';
 import { BalanceRef, StatusEnum } from './account.ts';
 import { builder } from './builder.ts';
-import { invalidInput, isUniqueViolation } from './errors.ts';
+import { invalidInput } from './errors.ts';
 
 /**
  * The caller's tenant: public branding for anyone (a white-label portal shows it on its sign-in
@@ -50,7 +50,11 @@ export const TenantRef = builder.objectRef<Tenant>('Tenant').implement({
       authScopes: { admin: true },
       description: 'Default markup over what this tenant pays, in basis points (2000 = 20%).',
     }),
-    customDomain: t.exposeString('customDomain', { nullable: true, authScopes: { admin: true } }),
+    customDomain: t.exposeString('customDomain', {
+      nullable: true,
+      authScopes: { admin: true },
+      description: 'The host name this tenant is served at, once proved (see domainClaim); null for none.',
+    }),
     status: t.field({ type: StatusEnum, authScopes: { admin: true }, resolve: (tenant) => tenant.status }),
     isRoot: t.boolean({ authScopes: { admin: true }, resolve: (tenant) => tenant.parentId === null }),
     wholesaleBalance: t.field({
@@ -83,9 +87,19 @@ export function checkMarkup(markupBps: number, field: string): number {
   return markupBps;
 }
 
+/** C0 controls and DEL: a name is shown in pages, e-mails and CSV exports, where they only do harm. */
+function hasControlCharacter(text: string): boolean {
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
 export function checkName(name: string, field: string): string {
   const trimmed = name.trim();
   if (trimmed.length < 1 || trimmed.length > 200) throw invalidInput(field, 'A name has 1 to 200 characters.');
+  if (hasControlCharacter(trimmed)) throw invalidInput(field, 'A name cannot contain control characters.');
   return trimmed;
 }
 
@@ -147,26 +161,5 @@ builder.mutationField('updateBranding', (t) =>
     args: { input: t.arg({ type: BrandingInput, required: true }) },
     resolve: async (_root, { input }, ctx) =>
       (await setBranding(ctx.sql, ctx.tenant.id, checkBranding(input))) ?? ctx.tenant,
-  }),
-);
-
-const HOSTNAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-
-builder.mutationField('setCustomDomain', (t) =>
-  t.withAuth({ admin: true }).field({
-    type: TenantRef,
-    description: 'Serves this tenant at its own host name (point the DNS at the gateway); null removes it.',
-    args: { domain: t.arg.string({ required: false }) },
-    resolve: async (_root, { domain }, ctx) => {
-      const host = domain?.trim().toLowerCase() || null;
-      if (host && !HOSTNAME.test(host)) throw invalidInput('domain', 'Not a host name like portal.example.com.');
-      try {
-        return (await setCustomDomain(ctx.sql, ctx.tenant.id, host)) ?? ctx.tenant;
-      } catch (error) {
-        if (isUniqueViolation(error, 'tenants_custom_domain_key'))
-          throw invalidInput('domain', 'Another tenant already uses this domain.');
-        throw error;
-      }
-    },
   }),
 );

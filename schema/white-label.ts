@@ -154,7 +154,8 @@ builder.mutationField('createChildTenant', (t) =>
 builder.mutationField('setChildTenantStatus', (t) =>
   t.withAuth({ admin: true }).field({
     type: ChildTenantRef,
-    description: "Suspends a child tenant (its customers' keys and sessions stop working) or reactivates it.",
+    description:
+      "Suspends a child tenant (its customers' keys and sessions stop working, and those of every tenant below it) or reactivates it.",
     args: { id: t.arg.id({ required: true }), status: t.arg({ type: StatusEnum, required: true }) },
     resolve: async (_root, { id, status }, ctx) => {
       const child = await scopedChild(ctx, String(id));

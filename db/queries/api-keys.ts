@@ -99,6 +99,7 @@ export type KeyPrincipal = {
   accountStatus: 'active' | 'suspended';
   accountRole: string;
   tenantId: string;
+  /** Suspended when the tenant or any tenant above it is (tenant_chain_status). */
   tenantStatus: 'active' | 'suspended';
   walletId: bigint;
 };
@@ -113,8 +114,9 @@ export async function findKeyPrincipal(db: Db, hash: Buffer): Promise<KeyPrincip
       wallet_id: bigint;
     })[]
   >`
-    select k.*, a.status as account_status, a.role, a.tenant_id, t.status as tenant_status, w.id as wallet_id
-    from api_keys k join accounts a on a.id = k.account_id join tenants t on t.id = a.tenant_id join wallets w on w.account_id = a.id
+    select k.*, a.status as account_status, a.role, a.tenant_id, tenant_chain_status(a.tenant_id) as tenant_status,
+      w.id as wallet_id
+    from api_keys k join accounts a on a.id = k.account_id join wallets w on w.account_id = a.id
     where k.hash = ${hash}`;
   if (!row) return undefined;
   return {

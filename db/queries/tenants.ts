@@ -90,6 +90,19 @@ export async function findTenant(db: Db, idOrSlug: string): Promise<Tenant | und
   return row ? tenantFromRow(row) : undefined;
 }
 
+/**
+ * A tenant with the status that counts for using it: suspended when it or any tenant above it is
+ * suspended (tenant_chain_status), so suspending a reseller stops its sub-resellers too.
+ */
+export async function findTenantInChain(
+  db: Db,
+  tenantId: string,
+): Promise<{ tenant: Tenant; chainStatus: 'active' | 'suspended' } | undefined> {
+  const [row] = await db<(TenantRow & { chain_status: 'active' | 'suspended' })[]>`
+    select t.*, tenant_chain_status(t.id) as chain_status from tenants t where t.id = ${tenantId}::uuid`;
+  return row ? { tenant: tenantFromRow(row), chainStatus: row.chain_status } : undefined;
+}
+
 export async function findTenantByDomain(db: Db, domain: string): Promise<Tenant | undefined> {
   const [row] = await db<TenantRow[]>`select * from tenants where custom_domain = ${domain.toLowerCase()}`;
   return row ? tenantFromRow(row) : undefined;

@@ -3,6 +3,7 @@ import { createTenant, ensureRootTenant, tenantWalletId, type Tenant } from '../
 import { recordTransfer } from '../../db/queries/transfers.ts';
 import type { Sql } from '../../db/sql.ts';
 import { loadConfig, type Config } from '../../app/config.ts';
+import type { ApiServices } from '../../schema/context.ts';
 import { createLiveEvents, type LiveEvents } from '../../schema/live-events.ts';
 import { createGraphqlHandler } from '../../schema/server.ts';
 import { testDatabase } from '../helpers.ts';
@@ -45,12 +46,15 @@ export type ApiHarness = {
   close(): Promise<void>;
 };
 
-export async function startApi(env: Record<string, string> = {}): Promise<ApiHarness> {
+export async function startApi(
+  env: Record<string, string> = {},
+  services: Pick<ApiServices, 'domainCheck'> = {},
+): Promise<ApiHarness> {
   const { sql, url } = await testDatabase();
   const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'error', TOLLGATE_KEY_PEPPER: PEPPER, ...env });
   const root = await ensureRootTenant(sql, config.defaultMarkupBps);
   const events = createLiveEvents();
-  const handler = createGraphqlHandler({ sql, config, keyPepper: PEPPER, rootTenantId: root.id, events });
+  const handler = createGraphqlHandler({ sql, config, keyPepper: PEPPER, rootTenantId: root.id, events, ...services });
   const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: handler });
   const endpoint = `http://127.0.0.1:${server.port}/graphql`;
   let people = 0;

@@ -254,7 +254,7 @@ describe('rate-limit policies', () => {
 });
 
 describe('branding and custom domain', () => {
-  test('an admin brands the tenant, and a custom domain makes the host resolve to it', async () => {
+  test('an admin brands the tenant, and a proved custom domain makes the host resolve to it', async () => {
     const reseller = await api.tenant('brand-co');
     const resellerAdmin = await api.person(reseller, 'admin');
     const BRAND =
@@ -274,11 +274,8 @@ describe('branding and custom domain', () => {
     expect(codes(await api.gql(BRAND, { i: { primaryColor: 'red' } }, { token: resellerAdmin.token }))).toEqual([
       'INVALID_INPUT',
     ]);
-    await api.ok(
-      'mutation { setCustomDomain(domain: "AI.Brand.example") { customDomain } }',
-      {},
-      { token: resellerAdmin.token },
-    );
+    // Proving the domain is tests/schema/domains.test.ts's subject; here it is taken as proved.
+    await api.sql`update tenants set custom_domain = 'ai.brand.example' where id = ${reseller.id}::uuid`;
     const anonymous = await api.ok<{ tenant: { slug: string; branding: { name: string } } }>(
       '{ tenant { slug branding { name } } }',
       {},
