@@ -1,6 +1,8 @@
 import type { Elysia } from 'elysia';
 import { GatewayError } from '../core/errors.ts';
+import type { Logger } from '../app/log.ts';
 import { errorResponse, notFound } from './errors.ts';
+import { afterTheRead } from './pipelining.ts';
 
 /**
  * Which handler a request reaches is decided by its path exactly as written on the wire, whatever
@@ -84,7 +86,8 @@ function namesRoute(patterns: readonly (readonly string[])[], path: string): boo
 }
 
 /** Bun.serve's `routes` and `fetch` for an app whose routes are all registered. */
-export function exactRouting(app: Elysia): { routes: Record<string, Handler>; fetch: Handler } {
+export function exactRouting(app: Elysia, log: Logger): { routes: Record<string, Handler>; fetch: Handler } {
+  const handle = afterTheRead((request) => app.handle(request), log);
   const paths = [...new Set(app.routes.map((route) => route.path))];
   const patterns = paths.map((path) => path.split('/'));
   const routes: Record<string, Handler> = {};
@@ -94,9 +97,9 @@ export function exactRouting(app: Elysia): { routes: Record<string, Handler>; fe
       ? (request: RoutedRequest) => {
           const actual = pathOf(request.url);
           if (actual === null) return badHost();
-          return sameAsMatched(pattern, actual, request.params ?? {}) ? app.handle(request) : nonCanonical();
+          return sameAsMatched(pattern, actual, request.params ?? {}) ? handle(request) : nonCanonical();
         }
-      : (request) => (request.url.startsWith(SCHEME) ? app.handle(request) : badHost());
+      : (request) => (request.url.startsWith(SCHEME) ? handle(request) : badHost());
   }
   const fetch: Handler = (request) => {
     const path = pathOf(request.url);

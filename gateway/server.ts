@@ -161,7 +161,7 @@ export async function startGateway(
           port: options.port ?? config.port,
           idleTimeout: IDLE_TIMEOUT_SECONDS,
           maxRequestBodySize: MAX_REQUEST_BODY_BYTES * 2,
-          ...exactRouting(app),
+          ...exactRouting(app, log),
         });
   const port = server?.port ?? 0;
   return {
