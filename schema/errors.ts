@@ -10,26 +10,24 @@ import { isUuid } from '../db/sql.ts';
  * exist: the API never confirms that something it will not show exists.
  */
 
-type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'INVALID_INPUT';
+type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'INVALID_INPUT' | 'TOO_MANY_ATTEMPTS';
 
 const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
 
 export class ApiError extends GraphQLError {
-  /** `reason` tells apart refusals of one field that a client handles differently (DOMAIN_RESERVED, say). */
+  /**
+   * `details` are further extensions a client acts on: a `reason` telling apart refusals of one
+   * field (DOMAIN_RESERVED, say), or `retryAfterSeconds`.
+   */
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
-    readonly reason?: string,
+    details: Readonly<Record<string, string | number>> = {},
   ) {
     const status = HTTP_STATUS[code];
     super(message, {
-      extensions: {
-        code,
-        ...(field ? { field } : {}),
-        ...(reason ? { reason } : {}),
-        ...(status ? { http: { status } } : {}),
-      },
+      extensions: { code, ...(field ? { field } : {}), ...details, ...(status ? { http: { status } } : {}) },
     });
   }
 }
@@ -37,7 +35,14 @@ export class ApiError extends GraphQLError {
 export const notFound = (what: string) => new ApiError('NOT_FOUND', `${what} not found`);
 export const forbidden = (message: string) => new ApiError('FORBIDDEN', message);
 export const invalidInput = (field: string, message: string, reason?: string) =>
-  new ApiError('INVALID_INPUT', message, field, reason);
+  new ApiError('INVALID_INPUT', message, field, reason ? { reason } : {});
+export const tooManyAttempts = (retryAfterSeconds: number) =>
+  new ApiError(
+    'TOO_MANY_ATTEMPTS',
+    `Too many attempts. Try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}.`,
+    undefined,
+    { retryAfterSeconds },
+  );
 export const unauthenticated = (message: string) => new ApiError('UNAUTHENTICATED', message);
 
 /** An id the client passed, checked before it reaches SQL: a malformed id is simply not found. */
