@@ -27,7 +27,7 @@ type Row = { failures: number; last_failure_at: Date; locked_until: Date | null;
 const STALE_ROWS_PER_INSERT = 100;
 
 /** The delay an attempt must keep after `failures` failures, in seconds. */
-export function delaySeconds(policy: ThrottlePolicy, failures: number): number {
+function delaySeconds(policy: ThrottlePolicy, failures: number): number {
   if (failures < policy.freeFailures) return 0;
   return Math.min(policy.baseDelaySeconds * 2 ** (failures - policy.freeFailures), policy.maxDelaySeconds);
 }
