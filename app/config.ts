@@ -1,4 +1,5 @@
-import { parseIpAddress } from '../core/ip-address.ts';
+import { parseAddressRange, type AddressRange } from '../core/ip-address.ts';
+import { dnsServer, hostName } from './config-entries.ts';
 
 /**
  * The only reader of process.env. Every variable is validated once at start-up; a bad value
@@ -40,15 +41,12 @@ export type Config = {
   routesFile: string | undefined;
   logLevel: LogLevel;
   production: boolean;
+  /** Peers (the portal, a load balancer) whose X-Forwarded-For names the client, for sign-in throttling. */
+  trustedProxies: AddressRange[];
   /** Host names no tenant may claim as its custom domain, besides PUBLIC_URL's and PORTAL_URL's. */
   reservedDomains: string[];
-  /** The server's own requests to targets a customer names (a domain being verified). */
-  outbound: {
-    /** Resolvers as `ip` or `ip:port`; empty means the system's. */
-    dnsServers: string[];
-    /** Whether loopback, private and link-local addresses may be reached: only for tests and closed networks. */
-    allowPrivate: boolean;
-  };
+  /** Requests to targets a customer names: resolvers (none: the system's), and whether private addresses are allowed. */
+  outbound: { dnsServers: string[]; allowPrivate: boolean };
   stripe:
     | {
         secretKey: string;
@@ -211,37 +209,26 @@ function clerk(env: Env): Config['clerk'] {
   return { secretKey, jwtKey, publishableKey: text(env, 'CLERK_PUBLISHABLE_KEY') };
 }
 
-const HOST_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const MAX_LIST_ENTRIES = 50;
+/** The portal on the same machine, which forwards each browser's address. */
+const DEFAULT_TRUSTED_PROXIES = '127.0.0.1,::1';
 
-function list(env: Env, name: string): string[] {
-  const entries = (text(env, name) ?? '')
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '');
+/** A comma-separated list (`none` for an empty one), each entry read by `parse` or refused as not `what`. */
+function list<T>(env: Env, name: string, fallback: string, what: string, parse: (entry: string) => T | undefined): T[] {
+  const raw = text(env, name) ?? fallback;
+  const entries =
+    raw === 'none'
+      ? []
+      : raw
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter((entry) => entry !== '');
   if (entries.length > MAX_LIST_ENTRIES) throw new ConfigError(name, `lists at most ${MAX_LIST_ENTRIES} entries`);
-  return entries;
-}
-
-function reservedDomains(env: Env): string[] {
-  const domains = list(env, 'TOLLGATE_RESERVED_DOMAINS').map((domain) => domain.toLowerCase());
-  const bad = domains.find((domain) => !HOST_NAME.test(domain));
-  if (bad !== undefined) throw new ConfigError('TOLLGATE_RESERVED_DOMAINS', `"${bad}" is not a host name`);
-  return domains;
-}
-
-const DNS_SERVER = /^(?:\[([0-9a-f:.]+)\]|([0-9.]+)|([0-9a-f:]+))(?::(\d{1,5}))?$/i;
-
-function dnsServers(env: Env): string[] {
-  const servers = list(env, 'TOLLGATE_DNS_SERVERS');
-  for (const server of servers) {
-    const match = DNS_SERVER.exec(server);
-    const address = match?.[1] ?? match?.[2] ?? match?.[3];
-    const portNumber = Number(match?.[4] ?? '53');
-    if (address === undefined || parseIpAddress(address) === undefined || portNumber < 1 || portNumber > 65535)
-      throw new ConfigError('TOLLGATE_DNS_SERVERS', `"${server}" must be an IP address, optionally with :port`);
-  }
-  return servers;
+  return entries.map((entry) => {
+    const value = parse(entry);
+    if (value === undefined) throw new ConfigError(name, `"${entry}" must be ${what}`);
+    return value;
+  });
 }
 
 /** A secret named by the route table (a second upstream's key, say), read here like every variable. */
@@ -290,9 +277,16 @@ export function loadConfig(env: Env = process.env): Config {
     routesFile: text(env, 'TOLLGATE_ROUTES_FILE'),
     logLevel: logLevel(env),
     production: text(env, 'NODE_ENV') === 'production',
-    reservedDomains: reservedDomains(env),
+    trustedProxies: list(
+      env,
+      'TOLLGATE_TRUSTED_PROXIES',
+      DEFAULT_TRUSTED_PROXIES,
+      'an IP or a range',
+      parseAddressRange,
+    ),
+    reservedDomains: list(env, 'TOLLGATE_RESERVED_DOMAINS', '', 'a host name', hostName),
     outbound: {
-      dnsServers: dnsServers(env),
+      dnsServers: list(env, 'TOLLGATE_DNS_SERVERS', '', 'an IP address, optionally with :port', dnsServer),
       allowPrivate: onOff(env, 'TOLLGATE_OUTBOUND_ALLOW_PRIVATE', false),
     },
     stripe: stripe(env),

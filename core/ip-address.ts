@@ -56,14 +56,23 @@ export function parseIpAddress(text: string): bigint | undefined {
   return text.includes(':') ? parseIpv6(text) : undefined;
 }
 
-type Range = { base: bigint; bits: number };
+export type AddressRange = { base: bigint; bits: number };
 
-function range(cidr: string): Range {
-  const [address = '', bits = ''] = cidr.split('/');
+/** `address` or `address/bits` (IPv4 or IPv6), or undefined when it is neither. */
+export function parseAddressRange(text: string): AddressRange | undefined {
+  const [address = '', bits, extra] = text.trim().toLowerCase().split('/');
   const base = parseIpAddress(address);
-  if (base === undefined) throw new Error(`bad range ${cidr}`);
   const v4 = parseIpv4(address) !== undefined;
-  return { base, bits: Number(bits) + (v4 ? 96 : 0) };
+  const width = v4 ? 32 : 128;
+  const prefix = bits === undefined ? width : /^\d{1,3}$/.test(bits) ? Number(bits) : Number.NaN;
+  if (base === undefined || extra !== undefined || !(prefix >= 0 && prefix <= width)) return undefined;
+  return { base, bits: prefix + (v4 ? 96 : 0) };
+}
+
+function range(cidr: string): AddressRange {
+  const parsed = parseAddressRange(cidr);
+  if (!parsed) throw new Error(`bad range ${cidr}`);
+  return parsed;
 }
 
 const REFUSED = [
@@ -97,7 +106,7 @@ const REFUSED = [
 const EMBEDDING_IPV4 = ['::ffff:0:0/96', '64:ff9b::/96'].map(range);
 const SIX_TO_FOUR = range('2002::/16');
 
-function within(address: bigint, { base, bits }: Range): boolean {
+function within(address: bigint, { base, bits }: AddressRange): boolean {
   const shift = BigInt(128 - bits);
   return address >> shift === base >> shift;
 }
@@ -115,4 +124,23 @@ export function isPublicAddress(text: string): boolean {
   const v4 = embeddedIpv4(address);
   const judged = v4 === undefined ? address : IPV4_MAPPED_PREFIX | v4;
   return !REFUSED.some((r) => within(judged, r));
+}
+
+export function inRanges(text: string, ranges: readonly AddressRange[]): boolean {
+  const address = parseIpAddress(text.trim().toLowerCase());
+  return address !== undefined && ranges.some((r) => within(address, r));
+}
+
+/**
+ * What one client is counted as: an IPv4 address, or an IPv6 address's /64 (one subscriber
+ * usually holds a whole /64, so counting single IPv6 addresses would count nothing).
+ */
+export function clientKey(text: string): string | undefined {
+  const address = parseIpAddress(text.trim().toLowerCase());
+  if (address === undefined) return undefined;
+  if (address >> 32n === 0xffffn) {
+    const v4 = Number(address & 0xffffffffn);
+    return [24, 16, 8, 0].map((shift) => (v4 >>> shift) & 0xff).join('.');
+  }
+  return `${(address >> 64n).toString(16).padStart(16, '0')}::/64`;
 }

@@ -36,7 +36,9 @@ export async function startPlatform(
     ...options,
     events,
     mount: (app, services) => {
-      app.all('/graphql', ({ request }) => graphql(request), { parse: 'none' });
+      app.all('/graphql', ({ request, server }) => graphql(request, server?.requestIP(request)?.address), {
+        parse: 'none',
+      });
       options.mount?.(app, services);
     },
     onSettled: (job) => {

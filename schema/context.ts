@@ -34,6 +34,8 @@ export type GraphqlContext = ApiServices & {
   viewer: Viewer | null;
   /** Set-Cookie values for the response (sign-in, sign-out, a stale session cookie). */
   cookies: string[];
+  /** Who is calling, as far as the network says (schema/throttle.ts); undefined when unknown. */
+  clientAddress: string | undefined;
 };
 
 export type AccountContext = GraphqlContext & { viewer: AccountViewer };

@@ -12,7 +12,7 @@ import { CLERK_COOKIE, readCookie, SESSION_COOKIE } from './cookies.ts';
  */
 
 type Handler = (request: Request) => Promise<Response>;
-export type OriginCheck = (request: Request, origin: string) => Promise<boolean>;
+type OriginCheck = (request: Request, origin: string) => Promise<boolean>;
 
 const JSON_MEDIA_TYPE = 'application/json';
 

@@ -24,9 +24,9 @@ const HTTP_TIMEOUT_MS = 5_000;
 const MAX_PROOF_BYTES = 1_024;
 const DEFAULT_HTTP_PORT = 80;
 
-export type Proof = { proven: true; method: DomainProofMethod } | { proven: false; reason: string };
+type Proof = { proven: true; method: DomainProofMethod } | { proven: false; reason: string };
 export type DomainCheck = (domain: string, token: string) => Promise<Proof>;
-export type DomainCheckOptions = Config['outbound'] & { httpPort?: number };
+type DomainCheckOptions = Config['outbound'] & { httpPort?: number };
 
 function errorCode(error: unknown): string {
   return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'error';

@@ -19,28 +19,27 @@ export type ErrorCode =
   | 'QUERY_TOO_DEEP'
   | 'QUERY_TOO_COSTLY'
   | 'PAYMENTS_UNAVAILABLE'
-  | 'PAYMENT_PROVIDER_ERROR';
+  | 'PAYMENT_PROVIDER_ERROR'
+  | 'TOO_MANY_ATTEMPTS';
 
 const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401, BAD_REQUEST: 400 };
 
 export class ApiError extends GraphQLError {
-  /** `reason` tells apart refusals of one field that a client handles differently (DOMAIN_RESERVED, say). */
+  /**
+   * `details` are further extensions a client acts on: a `reason` telling apart refusals of one
+   * field (DOMAIN_RESERVED, say), or `retryAfterSeconds`.
+   */
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
-    readonly reason?: string,
+    details: Readonly<Record<string, string | number>> = {},
     nodes?: readonly ASTNode[],
   ) {
     const status = HTTP_STATUS[code];
     super(message, {
       ...(nodes ? { nodes } : {}),
-      extensions: {
-        code,
-        ...(field ? { field } : {}),
-        ...(reason ? { reason } : {}),
-        ...(status ? { http: { status } } : {}),
-      },
+      extensions: { code, ...(field ? { field } : {}), ...details, ...(status ? { http: { status } } : {}) },
     });
   }
 }
@@ -48,7 +47,14 @@ export class ApiError extends GraphQLError {
 export const notFound = (what: string) => new ApiError('NOT_FOUND', `${what} not found`);
 export const forbidden = (message: string) => new ApiError('FORBIDDEN', message);
 export const invalidInput = (field: string, message: string, reason?: string) =>
-  new ApiError('INVALID_INPUT', message, field, reason);
+  new ApiError('INVALID_INPUT', message, field, reason ? { reason } : {});
+export const tooManyAttempts = (retryAfterSeconds: number) =>
+  new ApiError(
+    'TOO_MANY_ATTEMPTS',
+    `Too many attempts. Try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}.`,
+    undefined,
+    { retryAfterSeconds },
+  );
 export const unauthenticated = (message: string) => new ApiError('UNAUTHENTICATED', message);
 
 /** An id the client passed, checked before it reaches SQL: a malformed id is simply not found. */

@@ -104,11 +104,7 @@ function checkNode(node: ValueNode, type: GraphQLInputType, path: string, variab
 }
 
 /** The first bad argument value of the document, with its path; undefined when all are fine. */
-export function firstBadInput(
-  schema: GraphQLSchema,
-  document: DocumentNode,
-  variables: Variables,
-): ApiError | undefined {
+function firstBadInput(schema: GraphQLSchema, document: DocumentNode, variables: Variables): ApiError | undefined {
   const typeInfo = new TypeInfo(schema);
   let problem: ApiError | undefined;
   visit(

@@ -8,6 +8,7 @@ import type { ApiServices, GraphqlContext } from './context.ts';
 import { schema } from './index.ts';
 import { ApiError } from './errors.ts';
 import { inputGuard } from './input-guard.ts';
+import { clientAddress } from './throttle.ts';
 import { protection } from './protection.ts';
 
 /**
@@ -17,7 +18,7 @@ import { protection } from './protection.ts';
 
 export type GraphqlDeps = ApiServices;
 
-type ServerContext = { cookies: string[] };
+type ServerContext = { cookies: string[]; peerAddress: string | undefined };
 
 /**
  * Yoga logs an unexpected (masked) error with its stack; this keeps the gateway's one-line JSON
@@ -53,7 +54,10 @@ const clientJsonIsBadRequest: Plugin = {
   },
 };
 
-export function createGraphqlHandler(deps: GraphqlDeps): (request: Request) => Promise<Response> {
+/** `peerAddress` is the connection's remote address, for counting sign-in attempts per client. */
+export type GraphqlHandler = (request: Request, peerAddress?: string) => Promise<Response>;
+
+export function createGraphqlHandler(deps: GraphqlDeps): GraphqlHandler {
   const domainCheck = deps.domainCheck ?? createDomainCheck(deps.config.outbound);
   const yoga = createYoga<ServerContext, GraphqlContext>({
     schema,
@@ -68,20 +72,35 @@ export function createGraphqlHandler(deps: GraphqlDeps): (request: Request) => P
     // Expected failures are GraphQLErrors and pass through; anything else becomes "Unexpected error.".
     maskedErrors: { isDev: false },
     plugins: [clientJsonIsBadRequest, protection(deps.config.production), inputGuard()],
-    context: async ({ request, cookies }) => {
+    context: async ({ request, cookies, peerAddress }) => {
       const auth = await authenticate(deps, request);
       cookies.push(...auth.cookies);
-      return { ...deps, domainCheck, request, tenant: auth.tenant, viewer: auth.viewer, cookies };
+      const client = clientAddress(request, peerAddress, deps.config.trustedProxies);
+      return {
+        ...deps,
+        domainCheck,
+        request,
+        tenant: auth.tenant,
+        viewer: auth.viewer,
+        cookies,
+        clientAddress: client,
+      };
     },
   });
+  // The wrappers below pass the request on unchanged; its peer address rides beside it.
+  const peers = new WeakMap<Request, string>();
   const handle = async (request: Request) => {
     const cookies: string[] = [];
-    const response = await yoga.fetch(request, { cookies });
+    const response = await yoga.fetch(request, { cookies, peerAddress: peers.get(request) });
     for (const cookie of cookies) response.headers.append('set-cookie', cookie);
     return response;
   };
   const origins = graphqlBaseOrigins(deps.config.portalUrl, deps.config.publicUrl);
   const policies = createCorsPolicies(deps.sql);
   const guarded = withCsrfGuard(handle, (request, origin) => graphqlOriginAllowed(request, origin, origins, policies));
-  return withGraphqlCors(guarded, origins, policies);
+  const cors = withGraphqlCors(guarded, origins, policies);
+  return (request, peerAddress) => {
+    if (peerAddress !== undefined) peers.set(request, peerAddress);
+    return cors(request);
+  };
 }

@@ -1,12 +1,15 @@
 import { createAccount, type Account } from '../db/queries/accounts.ts';
 import { findLogin, findPasswordHash, setPasswordHash } from '../db/queries/account-auth.ts';
 import { createSession, deleteOtherSessions, deleteSession } from '../db/queries/sessions.ts';
+import { clearCounter, giveBack, takeAttempt, type ThrottleCounter } from '../db/queries/sign-in-throttle.ts';
 import { findTenant, findTenantInChain, type Tenant } from '../db/queries/tenants.ts';
 import { AccountRef } from './account.ts';
 import { builder } from './builder.ts';
 import type { GraphqlContext } from './context.ts';
 import { clearSessionCookie, sessionCookie } from './cookies.ts';
-import { forbidden, invalidInput, isUniqueViolation, notFound, unauthenticated } from './errors.ts';
+import { forbidden, invalidInput, isUniqueViolation, notFound, tooManyAttempts, unauthenticated } from './errors.ts';
+import { checkPassword, MAX_PASSWORD_LENGTH } from './password-policy.ts';
+import { accountCounter, signInCounters, signUpCounters } from './throttle.ts';
 
 /**
  * Built-in accounts: e-mail and password (argon2id via Bun.password), works with no configuration.
@@ -15,8 +18,6 @@ import { forbidden, invalidInput, isUniqueViolation, notFound, unauthenticated }
  */
 
 const SESSION_TTL_SECONDS = 30 * 24 * 3600;
-export const MIN_PASSWORD_LENGTH = 8;
-export const MAX_PASSWORD_LENGTH = 200;
 const EMAIL = /^[^@\s]{1,200}@[^@\s]{1,200}$/;
 /** Verified when the e-mail is unknown, so a wrong e-mail costs as long as a wrong password. */
 const DECOY_HASH = await Bun.password.hash('decoy password', { algorithm: 'argon2id' });
@@ -31,13 +32,6 @@ const SessionRef = builder.objectRef<SessionPayload>('Session').implement({
     account: t.field({ type: AccountRef, resolve: (s) => s.account }),
   }),
 });
-
-function checkPassword(password: string, field: string): string {
-  if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
-    throw invalidInput(field, `A password has ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters.`);
-  }
-  return password;
-}
 
 /** The tenant to sign in or up to, refused when it or any tenant above it is suspended. */
 async function chosenTenant(ctx: GraphqlContext, slug: string | null | undefined): Promise<Tenant> {
@@ -54,10 +48,39 @@ async function startSession(ctx: GraphqlContext, account: Account): Promise<Sess
   return { token, expiresAt: session.expiresAt, account };
 }
 
+/**
+ * Checks an e-mail and password of the tenant, counted by the throttle before the password is
+ * looked at (so a refused attempt costs no hashing); a success gives the count back.
+ */
+async function passwordSignIn(
+  ctx: GraphqlContext,
+  tenant: Tenant,
+  credentials: { email: string; password: string },
+  counters: ThrottleCounter[],
+): Promise<SessionPayload> {
+  const wait = await takeAttempt(ctx.sql, counters);
+  if (wait > 0) throw tooManyAttempts(wait);
+  const login = await findLogin(ctx.sql, tenant.id, credentials.email);
+  const matches = await Bun.password.verify(
+    credentials.password.slice(0, MAX_PASSWORD_LENGTH),
+    login?.passwordHash ?? DECOY_HASH,
+  );
+  if (!login?.passwordHash || !matches) throw unauthenticated('The e-mail or the password is wrong.');
+  const account = accountCounter(tenant.id, credentials.email);
+  await clearCounter(ctx.sql, account.key);
+  await giveBack(
+    ctx.sql,
+    counters.filter((c) => c.key !== account.key).map((c) => c.key),
+  );
+  if (login.account.status !== 'active') throw forbidden('This account is suspended. Contact support.');
+  return startSession(ctx, login.account);
+}
+
 builder.mutationField('signUp', (t) =>
   t.field({
     type: SessionRef,
-    description: "Creates a customer account in this host's tenant (or the tenant named by slug) and signs it in.",
+    description:
+      "Creates a customer account in this host's tenant (or the tenant named by slug) and signs it in. For an e-mail already registered it answers as signIn does, without saying that it is.",
     args: {
       email: t.arg.string({ required: true }),
       password: t.arg.string({ required: true }),
@@ -68,7 +91,10 @@ builder.mutationField('signUp', (t) =>
       const tenant = await chosenTenant(ctx, args.tenantSlug);
       const email = args.email.trim();
       if (!EMAIL.test(email)) throw invalidInput('email', 'Not an e-mail address.');
-      const passwordHash = await Bun.password.hash(checkPassword(args.password, 'password'), { algorithm: 'argon2id' });
+      const password = checkPassword(args.password, 'password');
+      const wait = await takeAttempt(ctx.sql, signUpCounters(ctx.clientAddress));
+      if (wait > 0) throw tooManyAttempts(wait);
+      const passwordHash = await Bun.password.hash(password, { algorithm: 'argon2id' });
       try {
         const account = await createAccount(ctx.sql, {
           tenantId: tenant.id,
@@ -78,8 +104,9 @@ builder.mutationField('signUp', (t) =>
         });
         return await startSession(ctx, account);
       } catch (error) {
+        // A registered e-mail is not announced: the answer is the one signIn gives these credentials.
         if (isUniqueViolation(error, 'accounts_tenant_email'))
-          throw invalidInput('email', 'This e-mail is already registered; sign in instead.');
+          return passwordSignIn(ctx, tenant, { email, password }, [accountCounter(tenant.id, email)]);
         throw error;
       }
     },
@@ -96,14 +123,8 @@ builder.mutationField('signIn', (t) =>
     },
     resolve: async (_root, args, ctx) => {
       const tenant = await chosenTenant(ctx, args.tenantSlug);
-      const login = await findLogin(ctx.sql, tenant.id, args.email);
-      const matches = await Bun.password.verify(
-        args.password.slice(0, MAX_PASSWORD_LENGTH),
-        login?.passwordHash ?? DECOY_HASH,
-      );
-      if (!login?.passwordHash || !matches) throw unauthenticated('The e-mail or the password is wrong.');
-      if (login.account.status !== 'active') throw forbidden('This account is suspended. Contact support.');
-      return startSession(ctx, login.account);
+      const counters = signInCounters(tenant.id, args.email, ctx.clientAddress);
+      return passwordSignIn(ctx, tenant, args, counters);
     },
   }),
 );
@@ -123,15 +144,21 @@ builder.mutationField('signOut', (t) =>
 builder.mutationField('changePassword', (t) =>
   t.withAuth({ account: true }).field({
     type: 'Boolean',
-    description: 'Sets a new password and signs out every other session of the account.',
+    description:
+      "Sets a new password and signs out every other session of the account. Wrong current passwords count against the account's sign-in throttle.",
     args: { currentPassword: t.arg.string({ required: true }), newPassword: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const account = ctx.viewer.account;
       const current = await findPasswordHash(ctx.sql, account.id);
       if (!current) throw invalidInput('currentPassword', 'This account signs in with Clerk and has no password here.');
+      // A stolen session must not become a way to guess the password faster than signIn allows.
+      const counter = accountCounter(account.tenantId, account.email);
+      const wait = await takeAttempt(ctx.sql, [counter]);
+      if (wait > 0) throw tooManyAttempts(wait);
       if (!(await Bun.password.verify(args.currentPassword.slice(0, MAX_PASSWORD_LENGTH), current))) {
         throw invalidInput('currentPassword', 'The current password is wrong.');
       }
+      await clearCounter(ctx.sql, counter.key);
       await setPasswordHash(
         ctx.sql,
         account.id,

@@ -10,6 +10,7 @@ import { builder } from './builder.ts';
 import { signedIn, type SignedInContext } from './context.ts';
 import { invalidInput, isUniqueViolation, notFound, uuidOr404 } from './errors.ts';
 import { MoneyRef } from './money.ts';
+import { checkPassword } from './password-policy.ts';
 import { keysetConnection } from './pagination.ts';
 import { checkMarkup, checkName } from './tenant.ts';
 
@@ -121,8 +122,7 @@ builder.mutationField('createChildTenant', (t) =>
       if (!SLUG.test(input.slug))
         throw invalidInput('slug', 'A slug has lowercase letters, digits and dashes (up to 63).');
       if (!EMAIL.test(input.adminEmail.trim())) throw invalidInput('adminEmail', 'Not an e-mail address.');
-      if (input.adminPassword.length < 8 || input.adminPassword.length > 200)
-        throw invalidInput('adminPassword', 'A password has 8 to 200 characters.');
+      checkPassword(input.adminPassword, 'adminPassword');
       if ((await tenantChain(ctx.sql, ctx.tenant.id)).length >= MAX_TENANT_DEPTH)
         throw invalidInput('input', `Tenants nest at most ${MAX_TENANT_DEPTH} deep.`);
       const passwordHash = await Bun.password.hash(input.adminPassword, { algorithm: 'argon2id' });

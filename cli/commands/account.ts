@@ -1,7 +1,7 @@
 import { createAccount, findAccount, setAccountRole, type Role } from '../../db/queries/accounts.ts';
 import { setPasswordHash } from '../../db/queries/account-auth.ts';
 import { setAccountStatus } from '../../db/queries/customers.ts';
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../schema/session.ts';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../schema/password-policy.ts';
 import { flag, optionalString, requiredString } from '../args.ts';
 import type { Command, Session } from '../command.ts';
 import { UsageError } from '../errors.ts';

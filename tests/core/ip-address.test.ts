@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { isPublicAddress, parseIpAddress } from '../../core/ip-address.ts';
+import { clientKey, inRanges, isPublicAddress, parseAddressRange, parseIpAddress } from '../../core/ip-address.ts';
 
 /** The address rules for server-side fetches a customer can aim (domain checks, webhooks). */
 
@@ -77,5 +77,28 @@ describe('isPublicAddress', () => {
     expect(parseIpAddress('2001:0db8::0001')).toBe(parseIpAddress('2001:db8::1'));
     expect(parseIpAddress('1:2:3:4:5:6:7:8')).toBe(0x00010002000300040005000600070008n);
     expect(parseIpAddress('1:2:3:4:5:6:7:8:9')).toBeUndefined();
+  });
+});
+
+describe('ranges and client keys', () => {
+  test('a range is an address or address/bits, IPv4 or IPv6, and nothing else', () => {
+    const ranges = ['10.0.0.0/8', '127.0.0.1', 'fd00::/8'].map((r) => parseAddressRange(r));
+    expect(ranges.every((r) => r !== undefined)).toBe(true);
+    for (const bad of ['10.0.0.0/33', '::/129', '10.0.0.0/8/1', 'x/8', '10.0.0.0/-1', '10.0.0.0/'])
+      expect(parseAddressRange(bad)).toBeUndefined();
+    const valid = ranges.filter((r) => r !== undefined);
+    expect(inRanges('10.200.3.4', valid)).toBe(true);
+    expect(inRanges('::ffff:10.1.1.1', valid)).toBe(true);
+    expect(inRanges('127.0.0.2', valid)).toBe(false);
+    expect(inRanges('fd12::1', valid)).toBe(true);
+    expect(inRanges('not an address', valid)).toBe(false);
+  });
+
+  test('a client is counted as its IPv4 address or its IPv6 /64', () => {
+    expect(clientKey('203.0.113.9')).toBe('203.0.113.9');
+    expect(clientKey('::ffff:203.0.113.9')).toBe('203.0.113.9');
+    expect(clientKey('2001:db8:1:2:aaaa::1')).toBe(clientKey('2001:db8:1:2:ffff::9'));
+    expect(clientKey('2001:db8:1:2::1')).not.toBe(clientKey('2001:db8:1:3::1'));
+    expect(clientKey('garbage')).toBeUndefined();
   });
 });

@@ -55,7 +55,11 @@ export async function startApi(
   const root = await ensureRootTenant(sql, config.defaultMarkupBps);
   const events = createLiveEvents();
   const handler = createGraphqlHandler({ sql, config, keyPepper: PEPPER, rootTenantId: root.id, events, ...services });
-  const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: handler });
+  const server = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    fetch: (request, bun) => handler(request, bun.requestIP(request)?.address),
+  });
   const endpoint = `http://127.0.0.1:${server.port}/graphql`;
   let people = 0;
 
