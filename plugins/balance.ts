@@ -33,6 +33,8 @@ export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
  */
 const LATE_VOID_ATTEMPTS = 10;
 const LATE_VOID_RETRY_MS = 1_000;
+/** The longest a refused or shrunk hold waits for its key's settlements to be written before it is placed again. */
+const KEY_SETTLEMENT_WAIT_MS = 1_000;
 
 function resolveModels(services: Services, billed: BilledRequest): CatalogModel[] {
   return billed.candidateModels.map((id) => {
@@ -92,7 +94,9 @@ function grantedByLevel(grantedLegs: readonly bigint[]): bigint[] {
 
 function refusal(outcome: Extract<HoldOutcome, { ok: false }>, minimumNanos: bigint): GatewayError {
   if (outcome.reason === 'key_credit_cap')
-    return insufficientCredit('This API key has reached its credit limit. Raise the limit or use another key.');
+    return insufficientCredit(
+      `This API key's credit limit does not cover this request: it needs at least $${formatUsd(minimumNanos)} of the limit. Raise the limit or use another key.`,
+    );
   if (outcome.legIndex > 0)
     return insufficientCredit(
       'This service cannot accept paid requests right now: its wholesale credit is exhausted. Contact support.',
@@ -180,7 +184,7 @@ async function holdOrTakeSpare(
 ): Promise<HoldOutcome> {
   const leg = wholeHoldLeg(request);
   const spares = services.spares;
-  if (!spares || !leg) return placeHoldNow(services, request);
+  if (!spares || !leg) return holdAfterKeySettlements(ctx, services, request, keyId);
   const { spare, done } = spares.take(keyId, leg.walletId, leg.desiredNanos);
   spareUses.set(ctx, done);
   if (spare && (await holdWithinDeadline(spare.requestId, services, spare.placed, (placed) => placed))) {
@@ -190,6 +194,16 @@ async function holdOrTakeSpare(
   const outcome = await placeHoldNow(services, request);
   const short = !outcome.ok || (outcome.grantedNanos[0] ?? 0n) < leg.desiredNanos;
   if (!short || !(await spares.surrender(leg.walletId))) return outcome;
+  return placeAgain(ctx, services, request, outcome);
+}
+
+/** Places a refused or shrunk hold once more, after what reserved the credit it lacked was released. */
+async function placeAgain(
+  ctx: RequestContext,
+  services: Services,
+  request: HoldRequest,
+  outcome: HoldOutcome,
+): Promise<HoldOutcome> {
   if (outcome.ok) {
     // The shrunk hold is voided; a request id holds once, so the new hold gets a new one. A void
     // that fails is retried in the background: the request has not reached the pipeline's
@@ -202,6 +216,26 @@ async function holdOrTakeSpare(
     ctx.id = Bun.randomUUIDv7();
   }
   return placeHoldNow(services, { ...request, requestId: ctx.id });
+}
+
+/**
+ * A hold refused or shrunk while this replica is still writing settlements of the same key (a
+ * client that sends its next request as soon as the last one ended) is placed again once they are
+ * written: their holds no longer reserve what a capped key or a small wallet has left, so a credit
+ * cap refuses only when it is really reached.
+ */
+async function holdAfterKeySettlements(
+  ctx: RequestContext,
+  services: Services,
+  request: HoldRequest,
+  keyId: string,
+): Promise<HoldOutcome> {
+  const outcome = await placeHoldNow(services, request);
+  const short = outcome.ok
+    ? outcome.grantedNanos.some((granted, leg) => granted < (request.legs[leg]?.desiredNanos ?? 0n))
+    : outcome.reason !== 'duplicate_request';
+  if (!short || !(await services.ledger.keySettled(keyId, KEY_SETTLEMENT_WAIT_MS))) return outcome;
+  return placeAgain(ctx, services, request, outcome);
 }
 
 async function placeHold(

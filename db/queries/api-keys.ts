@@ -127,17 +127,25 @@ export async function findKeyPrincipal(db: Db, hash: Buffer): Promise<KeyPrincip
   };
 }
 
-/** Batched so a busy key costs one write per flush, not one per request. */
 /**
- * What a key has been charged in all, from the usage log. Keys with a credit limit also keep this
- * as a counter (spent_nanos); the others do not, to keep a key-row update off every request.
+ * A key's spend, the one figure every surface shows (`/v1/key`, GraphQL, the portal, the CLI): a
+ * key with a credit cap keeps it as the counter its cap is checked against (`spent_nanos`, moved
+ * by each settlement); any other key's is the sum of its charges in the usage log, so no key-row
+ * update is on every request. `held` is what its requests in flight reserve of its cap.
  */
-export async function usageChargedNanos(db: Db, apiKeyId: string): Promise<bigint> {
-  const [row] = await db<{ charged: bigint }[]>`
-    select coalesce(sum(charge_nanos), 0)::int8 as charged from requests where api_key_id = ${apiKeyId}::uuid`;
-  return row?.charged ?? 0n;
+export type KeySpend = { creditCapNanos: bigint | null; spentNanos: bigint; heldNanos: bigint };
+
+export async function keySpend(db: Db, apiKeyId: string): Promise<KeySpend | undefined> {
+  const [row] = await db<{ cap: bigint | null; spent: bigint; held: bigint }[]>`
+    select k.credit_cap_nanos as cap, k.held_nanos as held,
+      case when k.credit_cap_nanos is null
+        then (select coalesce(sum(r.charge_nanos), 0) from requests r where r.api_key_id = k.id)
+        else k.spent_nanos end::int8 as spent
+    from api_keys k where k.id = ${apiKeyId}::uuid`;
+  return row && { creditCapNanos: row.cap, spentNanos: row.spent, heldNanos: row.held };
 }
 
+/** Batched so a busy key costs one write per flush, not one per request. */
 export async function touchApiKeys(db: Db, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
   await db`update api_keys set last_used_at = now() where id = any(${ids}::uuid[])`;
