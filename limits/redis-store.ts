@@ -8,7 +8,14 @@ import {
   type WindowCheck,
 } from './store.ts';
 import type { Logger } from '../app/log.ts';
-import { ACQUIRE_SCRIPT, CONSUME_SCRIPT, RECORD_SCRIPT, RECORD_SPEND_SCRIPT, REFRESH_SCRIPT } from './redis-scripts.ts';
+import {
+  ACQUIRE_SCRIPT,
+  CONSUME_SCRIPT,
+  RECORD_SCRIPT,
+  RECORD_SPEND_SCRIPT,
+  REFRESH_SCRIPT,
+  SEED_SPEND_SCRIPT,
+} from './redis-scripts.ts';
 
 /**
  * Rate limits shared by every replica through Redis. Each window is a sliding log in a sorted set
@@ -41,6 +48,7 @@ type Scripts = {
   tgRecordSpend(...args: (string | number)[]): Promise<number>;
   tgAcquire(...args: (string | number)[]): Promise<number>;
   tgRefresh(...args: (string | number)[]): Promise<number>;
+  tgSeedSpend(...args: (string | number)[]): Promise<number>;
 };
 
 type Lease = { shared: true; member: string } | { shared: false };
@@ -53,6 +61,7 @@ function defineScripts(client: Redis): Scripts {
   client.defineCommand('tgRecordSpend', { lua: RECORD_SPEND_SCRIPT });
   client.defineCommand('tgAcquire', { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
   client.defineCommand('tgRefresh', { lua: REFRESH_SCRIPT });
+  client.defineCommand('tgSeedSpend', { numberOfKeys: 1, lua: SEED_SPEND_SCRIPT });
   return client as unknown as Scripts;
 }
 
@@ -205,6 +214,19 @@ export function createRedisLimitStore(client: Redis, log: Logger, replicas: numb
       }
       await local.recordSpend(windows, amountNanos);
     },
+    async seedSpend(window, index, amountNanos) {
+      if (shared) {
+        try {
+          await scripts.tgSeedSpend(spendKey(window), window.period, index, amountNanos.toString());
+          return;
+        } catch (error) {
+          degrade(error);
+        }
+      }
+      await local.seedSpend(window, index, amountNanos);
+    },
+    // Redis decides the period by its own clock; a seed for a period it has left is ignored there.
+    now: Date.now,
     async acquire(key, limit) {
       const held = leases.get(key) ?? [];
       let lease: Lease | undefined;

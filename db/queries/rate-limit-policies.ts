@@ -131,3 +131,22 @@ export async function policiesFor(
   }
   return policies;
 }
+
+const SPEND_COLUMN: Record<PolicySubject, string> = { key: 'api_key_id', account: 'account_id', tenant: 'tenant_id' };
+
+/**
+ * What a key, an account or all of a tenant's customers were charged in [since, until), from the
+ * usage log: where a spending counter starts (limits/spend-seeds.ts).
+ */
+export async function periodSpendNanos(
+  db: Db,
+  subject: { kind: PolicySubject; id: string },
+  since: Date,
+  until: Date,
+): Promise<bigint> {
+  const [row] = await db<{ charged: bigint }[]>`
+    select coalesce(sum(charge_nanos), 0)::int8 as charged from requests
+    where ${db.unsafe(SPEND_COLUMN[subject.kind])} = ${subject.id}::uuid
+      and created_at >= ${since} and created_at < ${until}`;
+  return row?.charged ?? 0n;
+}
