@@ -33,8 +33,6 @@ export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
  */
 const LATE_VOID_ATTEMPTS = 10;
 const LATE_VOID_RETRY_MS = 1_000;
-/** The longest a refused or shrunk hold waits for its key's settlements to be written before it is placed again. */
-const KEY_SETTLEMENT_WAIT_MS = 1_000;
 
 function resolveModels(services: Services, billed: BilledRequest): CatalogModel[] {
   return billed.candidateModels.map((id) => {
@@ -95,7 +93,7 @@ function grantedByLevel(grantedLegs: readonly bigint[]): bigint[] {
 function refusal(outcome: Extract<HoldOutcome, { ok: false }>, minimumNanos: bigint): GatewayError {
   if (outcome.reason === 'key_credit_cap')
     return insufficientCredit(
-      `This API key's credit limit does not cover this request: it needs at least $${formatUsd(minimumNanos)} of the limit. Raise the limit or use another key.`,
+      `This API key's credit limit has less left than this request needs ($${formatUsd(minimumNanos)}). Raise it.`,
     );
   if (outcome.legIndex > 0)
     return insufficientCredit(
@@ -219,10 +217,8 @@ async function placeAgain(
 }
 
 /**
- * A hold refused or shrunk while this replica is still writing settlements of the same key (a
- * client that sends its next request as soon as the last one ended) is placed again once they are
- * written: their holds no longer reserve what a capped key or a small wallet has left, so a credit
- * cap refuses only when it is really reached.
+ * A hold refused or shrunk while this replica still writes the same key's settlements (a client
+ * sending its next request as soon as the last ended) is placed again once their holds are released.
  */
 async function holdAfterKeySettlements(
   ctx: RequestContext,
@@ -234,7 +230,7 @@ async function holdAfterKeySettlements(
   const short = outcome.ok
     ? outcome.grantedNanos.some((granted, leg) => granted < (request.legs[leg]?.desiredNanos ?? 0n))
     : outcome.reason !== 'duplicate_request';
-  if (!short || !(await services.ledger.keySettled(keyId, KEY_SETTLEMENT_WAIT_MS))) return outcome;
+  if (!short || !(await services.ledger.keySettled(keyId))) return outcome;
   return placeAgain(ctx, services, request, outcome);
 }
 

@@ -1,6 +1,6 @@
 import { formatUsd } from '../core/money.ts';
 import { keySpend } from '../db/queries/api-keys.ts';
-import { policiesFor } from '../db/queries/rate-limit-policies.ts';
+import { policiesFor, type AppliedPolicies } from '../db/queries/rate-limit-policies.ts';
 import { walletBalance } from '../db/queries/transfers.ts';
 import { GatewayError } from '../core/errors.ts';
 import { noOptions } from './options.ts';
@@ -13,10 +13,26 @@ import type { PluginDefinition } from './types.ts';
  * right after a response sees that response's charge.
  */
 
-/** The longest `/v1/key` waits for the key's settlements in progress (ledger/queues.ts). */
-const SETTLEMENT_WAIT_MS = 1_000;
-
 const usdOrNull = (nanos: bigint | null) => (nanos === null ? null : formatUsd(nanos));
+
+/**
+ * By what is counted: `key`, `account` (with `source`: its own policy or the tenant default, both
+ * counted for this account alone) and `tenant` (the cap on all of the tenant's customers together).
+ * Spending limits are money: exact USD text, as for the balance (and bigint has no JSON form).
+ */
+function rateLimitsJson({ subjects, accountSource }: AppliedPolicies) {
+  return Object.fromEntries(
+    Object.entries(subjects).map(([subject, { spendPerDayNanos, spendPerMonthNanos, ...counts }]) => [
+      subject,
+      {
+        ...counts,
+        spendPerDayUsd: usdOrNull(spendPerDayNanos),
+        spendPerMonthUsd: usdOrNull(spendPerMonthNanos),
+        ...(subject === 'account' ? { source: accountSource } : {}),
+      },
+    ]),
+  );
+}
 
 export const keyInfo: PluginDefinition<Record<string, never>> = {
   name: 'key-info',
@@ -28,7 +44,7 @@ export const keyInfo: PluginDefinition<Record<string, never>> = {
         const principal = ctx.principal;
         if (!principal) throw new GatewayError(401, 'missing_api_key', 'Missing API key.');
         const { key } = principal;
-        await services.ledger.keySettled(key.id, SETTLEMENT_WAIT_MS);
+        await services.ledger.keySettled(key.id);
         const [balance, limits, spend] = await Promise.all([
           walletBalance(services.sql, principal.walletId),
           policiesFor(services.sql, { tenantId: principal.tenantId, accountId: key.accountId, apiKeyId: key.id }),
@@ -53,17 +69,7 @@ export const keyInfo: PluginDefinition<Record<string, never>> = {
               paid: formatUsd(balance?.paidNanos ?? 0n),
               granted: formatUsd(balance?.grantedNanos ?? 0n),
             },
-            // Spending limits are money: exact USD text, as for the balance (and bigint has no JSON form).
-            rate_limits: Object.fromEntries(
-              Object.entries(limits).map(([subject, { spendPerDayNanos, spendPerMonthNanos, ...counts }]) => [
-                subject,
-                {
-                  ...counts,
-                  spendPerDayUsd: usdOrNull(spendPerDayNanos),
-                  spendPerMonthUsd: usdOrNull(spendPerMonthNanos),
-                },
-              ]),
-            ),
+            rate_limits: rateLimitsJson(limits),
           },
         };
         return new Response(JSON.stringify(payload), { headers: { 'content-type': 'application/json' } });

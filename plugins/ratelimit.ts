@@ -16,7 +16,9 @@ import type { PluginDefinition } from './types.ts';
 
 /**
  * `ratelimit`: requests per minute and per hour, tokens per minute, spend per UTC day and month,
- * and concurrent requests, per key, account and tenant, from the policy table. Refusals are 429
+ * and concurrent requests, from the policy table: the key's own limits, the account's (its own
+ * policy, else the tenant's default, counted for this account alone) and the cap on the tenant as
+ * a whole (db/queries/rate-limit-policies.ts). Refusals are 429
  * with `retry-after`; every answer carries OpenAI-style `x-ratelimit-*` headers for the tightest
  * request window. Spend is the customer's price (what `usage.cost` shows), counted when `debit`
  * has priced the request and started from the usage log (limits/spend-seeds.ts), so a limit
@@ -186,7 +188,7 @@ export const ratelimit: PluginDefinition<Record<string, never>> = {
           tenantId: principal.tenantId,
           accountId: principal.key.accountId,
           apiKeyId: principal.key.id,
-        }),
+        }).then((applied) => applied.subjects),
       );
     };
     return {

@@ -107,7 +107,8 @@ export async function findApiKey(db: Db, idOrPublicId: string): Promise<ApiKey |
 
 export async function listApiKeys(db: Db, accountId: string): Promise<ApiKey[]> {
   const rows = await db<SpentKeyRow[]>`
-    select k.*, ${keySpendColumn(db, 'k')} from api_keys k where k.account_id = ${accountId}::uuid order by k.created_at desc`;
+    select k.*, ${keySpendColumn(db, 'k')} from api_keys k
+    where k.account_id = ${accountId}::uuid order by k.created_at desc`;
   return rows.map(apiKeyFromRow);
 }
 

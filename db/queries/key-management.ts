@@ -57,7 +57,8 @@ export async function updateApiKeySettings(
       spent_nanos = case when ${capping} and k.credit_cap_nanos is null then u.charged else k.spent_nanos end,
       spent_before_cap_nanos = case when ${capping} and k.credit_cap_nanos is null
         then u.charged - k.spent_nanos + k.spent_before_cap_nanos else k.spent_before_cap_nanos end
-      from (select coalesce(sum(r.charge_nanos), 0)::int8 as charged from requests r where r.api_key_id = ${keyId}::uuid) u
+      from (select coalesce(sum(r.charge_nanos), 0)::int8 as charged
+            from requests r where r.api_key_id = ${keyId}::uuid) u
       where k.id = ${keyId}::uuid
       returning k.*)
     select k.*, ${keySpendColumn(db, 'k')} from k`;

@@ -64,7 +64,7 @@ describe('a capped key', () => {
     }
     expect(statuses.at(-1)).toBe(402);
     expect(statuses.slice(0, -1).every((status) => status === 200)).toBe(true);
-    const needed = parseUsd(/needs at least \$([0-9.]+)/.exec(refusal)?.[1] ?? '') ?? -1n;
+    const needed = parseUsd(/request needs \(\$([0-9.]+)\)/.exec(refusal)?.[1] ?? '') ?? -1n;
     expect(needed).toBeGreaterThan(0n);
     const settled = await eventually(
       () => keyRow(keyId),
