@@ -22,16 +22,23 @@ const SEEDED_LIMIT = 50_000;
 export type SeededWindow = SpendWindow & { subject: { kind: PolicySubject; id: string } };
 export type SpendSeeder = { ready(windows: readonly SeededWindow[]): Promise<void> };
 
+/** `done` once the start is in the store, so a request finding all of its counters started waits on nothing. */
+type Start = { started: Promise<void>; done: boolean };
+
 export function createSpendSeeder(sql: Sql, limits: LimitStore, log: Logger): SpendSeeder {
-  const seeded = new Map<string, Promise<void>>();
-  const seed = (window: SeededWindow): Promise<void> => {
+  const seeded = new Map<string, Start>();
+  const seed = (window: SeededWindow): Start => {
     const { index, startsAt, endsAt } = spendPeriodAt(window.period, limits.now());
     const name = `${window.period}:${window.key}:${index}`;
     const known = seeded.get(name);
     if (known) return known;
     if (seeded.size >= SEEDED_LIMIT) seeded.clear();
-    const started = periodSpendNanos(sql, window.subject, new Date(startsAt), new Date(endsAt))
+    const start: Start = { started: Promise.resolve(), done: false };
+    start.started = periodSpendNanos(sql, window.subject, new Date(startsAt), new Date(endsAt))
       .then((amountNanos) => limits.seedSpend(window, index, amountNanos))
+      .then(() => {
+        start.done = true;
+      })
       .catch((error: unknown) => {
         seeded.delete(name);
         log.warn('spending counter not started from the usage log; trying again on the next request', {
@@ -39,17 +46,20 @@ export function createSpendSeeder(sql: Sql, limits: LimitStore, log: Logger): Sp
           reason: error instanceof Error ? error.message : String(error),
         });
       });
-    seeded.set(name, started);
-    return started;
+    seeded.set(name, start);
+    return start;
   };
   return {
     async ready(windows) {
-      if (windows.length === 0) return;
+      const starts = windows.map(seed);
+      if (starts.every((start) => start.done)) return;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const waited = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, SPEND_SEED_WAIT_MS);
       });
-      await Promise.race([Promise.all(windows.map(seed)), waited]).finally(() => clearTimeout(timer));
+      await Promise.race([Promise.all(starts.map((start) => start.started)), waited]).finally(() =>
+        clearTimeout(timer),
+      );
     },
   };
 }
