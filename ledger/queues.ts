@@ -36,6 +36,8 @@ export const SETTLEMENT_LINGER_MS = 20;
 /** Longer than this and the sweeper may already have expired the hold, so retrying is pointless. */
 export const SETTLEMENT_RETRY_WINDOW_MS = 10 * 60_000;
 const SETTLEMENT_RETRY_MAX_DELAY_MS = 5_000;
+/** The longest a caller waits for a key's settlements in progress; one lands within the linger and a commit. */
+const KEY_SETTLEMENT_WAIT_MS = 1_000;
 
 export type SettlementJob = {
   /** A post of the real charge, or null to void the holds (nothing was produced). */
@@ -47,6 +49,13 @@ export type SettlementJob = {
 export type LedgerQueues = {
   hold(request: HoldRequest): Promise<HoldOutcome>;
   settle(job: SettlementJob): Promise<void>;
+  /**
+   * Waits, at most KEY_SETTLEMENT_WAIT_MS, for the settlements of this key handed to this replica
+   * so far; false at once when there are none. A client that sends its next request as soon as the last
+   * one ended gets there before that one's settlement is written (SETTLEMENT_LINGER_MS), while
+   * its hold still reserves what a capped key or a small wallet has left.
+   */
+  keySettled(apiKeyId: string): Promise<boolean>;
   readonly pending: number;
   drain(timeoutMs: number): Promise<boolean>;
 };
@@ -113,6 +122,17 @@ export function createLedgerQueues(
     lingerMs: SETTLEMENT_LINGER_MS,
   });
   let retrying = 0;
+  const settlingByKey = new Map<string, Set<Promise<void>>>();
+
+  function trackKey(apiKeyId: string, settled: Promise<void>): void {
+    const settling = settlingByKey.get(apiKeyId) ?? new Set<Promise<void>>();
+    settling.add(settled);
+    settlingByKey.set(apiKeyId, settling);
+    void settled.finally(() => {
+      settling.delete(settled);
+      if (settling.size === 0 && settlingByKey.get(apiKeyId) === settling) settlingByKey.delete(apiKeyId);
+    });
+  }
 
   // A failed batch may fail because of one job; retrying each job alone isolates it.
   async function settleWithRetry(job: SettlementJob): Promise<void> {
@@ -142,11 +162,21 @@ export function createLedgerQueues(
     hold: (request) => holds.submit(request),
     async settle(job) {
       retrying += 1;
-      try {
-        await settleWithRetry(job);
-      } finally {
+      const settled = settleWithRetry(job).finally(() => {
         retrying -= 1;
-      }
+      });
+      if (job.request.apiKeyId) trackKey(job.request.apiKeyId, settled);
+      await settled;
+    },
+    async keySettled(apiKeyId) {
+      const settling = settlingByKey.get(apiKeyId);
+      if (!settling) return false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waited = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, KEY_SETTLEMENT_WAIT_MS);
+      });
+      await Promise.race([Promise.all(settling), waited]).finally(() => clearTimeout(timer));
+      return true;
     },
     get pending() {
       return holds.pending + retrying;

@@ -163,3 +163,19 @@ for i = 1, #KEYS do
 end
 return 1
 `;
+
+/**
+ * KEYS: one spending-period hash. ARGV: its period, the period index the seed is for, the amount.
+ * Raises the period's spend to at least the amount, only while that period is the current one.
+ */
+export const SEED_SPEND_SCRIPT = `${NOW}${PERIOD_LUA}
+local index, ends = period_of(ARGV[1], now)
+if index ~= tonumber(ARGV[2]) then return 0 end
+if tonumber(redis.call('HGET', KEYS[1], 'w')) ~= index then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'w', index, 's', 0)
+end
+if less_than(redis.call('HGET', KEYS[1], 's'), ARGV[3]) then redis.call('HSET', KEYS[1], 's', ARGV[3]) end
+redis.call('PEXPIREAT', KEYS[1], ends)
+return 1
+`;

@@ -15,6 +15,7 @@ import {
   RECORD_SPEND_SCRIPT,
   REFRESH_SCRIPT,
   RELEASE_SCRIPT,
+  SEED_SPEND_SCRIPT,
 } from './redis-scripts.ts';
 
 /**
@@ -52,6 +53,7 @@ type Scripts = {
   tgAcquire(...args: (string | number)[]): Promise<number>;
   tgRelease(...args: (string | number)[]): Promise<number>;
   tgRefresh(...args: (string | number)[]): Promise<number>;
+  tgSeedSpend(...args: (string | number)[]): Promise<number>;
 };
 
 /** Per key, per holder: whether its lease lives in Redis (`true`) or in the local store. */
@@ -66,6 +68,7 @@ function defineScripts(client: Redis): Scripts {
   client.defineCommand('tgAcquire', { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
   client.defineCommand('tgRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
   client.defineCommand('tgRefresh', { lua: REFRESH_SCRIPT });
+  client.defineCommand('tgSeedSpend', { numberOfKeys: 1, lua: SEED_SPEND_SCRIPT });
   return client as unknown as Scripts;
 }
 
@@ -218,6 +221,19 @@ export function createRedisLimitStore(client: Redis, log: Logger, replicas: numb
       }
       await local.recordSpend(windows, amountNanos);
     },
+    async seedSpend(window, index, amountNanos) {
+      if (shared) {
+        try {
+          await scripts.tgSeedSpend(spendKey(window), window.period, index, amountNanos.toString());
+          return;
+        } catch (error) {
+          degrade(error);
+        }
+      }
+      await local.seedSpend(window, index, amountNanos);
+    },
+    // Redis decides the period by its own clock; a seed for a period it has left is ignored there.
+    now: Date.now,
     async acquire(key, limit, holder) {
       let inRedis = false;
       if (shared) {

@@ -32,6 +32,15 @@ export type LimitStore = {
   /** Adds a settled charge to the current period of each spending window. */
   recordSpend(windows: readonly SpendWindow[], amountNanos: bigint): Promise<void>;
   /**
+   * Raises the spend of the period numbered `index` (`spendPeriodAt`) to at least `amountNanos`,
+   * if that period is still the current one: a counter that started late (a limit set during the
+   * day, a restart) is brought up to what the usage log says was spent, and one that counted all
+   * along is left as it is.
+   */
+  seedSpend(window: SpendWindow, index: number, amountNanos: bigint): Promise<void>;
+  /** The store's clock in ms, which decides the spending periods. */
+  now(): number;
+  /**
    * Takes one of `limit` slots of `key` for `holder` (a request id), unless all are taken. Taking
    * a slot the holder already has changes nothing; releasing one it does not have is a no-op.
    */
@@ -41,16 +50,16 @@ export type LimitStore = {
 
 const DAY_MS = 86_400_000;
 
-/** The UTC calendar period containing `t`: a number naming it and the time it ends. */
-export function spendPeriodAt(period: SpendPeriod, t: number): { index: number; endsAt: number } {
+/** The UTC calendar period containing `t`: a number naming it, the time it starts and the time it ends. */
+export function spendPeriodAt(period: SpendPeriod, t: number): { index: number; startsAt: number; endsAt: number } {
   if (period === 'day') {
     const index = Math.floor(t / DAY_MS);
-    return { index, endsAt: (index + 1) * DAY_MS };
+    return { index, startsAt: index * DAY_MS, endsAt: (index + 1) * DAY_MS };
   }
   const date = new Date(t);
   const year = date.getUTCFullYear();
   const month = date.getUTCMonth();
-  return { index: year * 12 + month, endsAt: Date.UTC(year, month + 1, 1) };
+  return { index: year * 12 + month, startsAt: Date.UTC(year, month, 1), endsAt: Date.UTC(year, month + 1, 1) };
 }
 
 type Log = { times: number[]; costs: number[]; total: number };
@@ -149,6 +158,13 @@ export function createMemoryLimitStore(now: () => number = Date.now): LimitStore
         });
       }
     },
+    async seedSpend({ key, period }, index, amountNanos) {
+      if (spendPeriodAt(period, now()).index !== index) return;
+      const current = spent.get(`${period}:${key}`);
+      const spentNanos = current?.index === index ? current.spentNanos : 0n;
+      if (spentNanos < amountNanos) spent.set(`${period}:${key}`, { index, spentNanos: amountNanos });
+    },
+    now,
     async acquire(key, limit, holder) {
       const held = slots.get(key) ?? new Set<string>();
       if (held.has(holder)) return true;

@@ -68,7 +68,9 @@ function grantedByLevel(grantedLegs: readonly bigint[]): bigint[] {
 
 function refusal(outcome: Extract<HoldOutcome, { ok: false }>, minimumNanos: bigint): GatewayError {
   if (outcome.reason === 'key_credit_cap')
-    return insufficientCredit('This API key has reached its credit limit. Raise the limit or use another key.');
+    return insufficientCredit(
+      `This API key's credit limit has less left than this request needs ($${formatUsd(minimumNanos)}). Raise it.`,
+    );
   if (outcome.legIndex > 0)
     return insufficientCredit(
       'This service cannot accept paid requests right now: its wholesale credit is exhausted. Contact support.',
@@ -152,7 +154,7 @@ async function holdOrTakeSpare(
 ): Promise<HoldOutcome> {
   const leg = wholeHoldLeg(request);
   const spares = services.spares;
-  if (!spares || !leg) return placeHoldNow(services, request);
+  if (!spares || !leg) return holdAfterKeySettlements(ctx, services, request, keyId);
   const { spare, done } = spares.take(keyId, leg.walletId, leg.desiredNanos);
   use.end = done;
   if (spare && (await holdWithinDeadline(spare.requestId, services, spare.placed, (placed) => placed))) {
@@ -162,6 +164,16 @@ async function holdOrTakeSpare(
   const outcome = await placeHoldNow(services, request);
   const short = !outcome.ok || (outcome.grantedNanos[0] ?? 0n) < leg.desiredNanos;
   if (!short || !(await spares.surrender(leg.walletId))) return outcome;
+  return placeAgain(ctx, services, request, outcome);
+}
+
+/** Places a refused or shrunk hold once more, after what reserved the credit it lacked was released. */
+async function placeAgain(
+  ctx: RequestContext,
+  services: Services,
+  request: HoldRequest,
+  outcome: HoldOutcome,
+): Promise<HoldOutcome> {
   if (outcome.ok) {
     // The shrunk hold is voided; a request id holds once, so the new hold gets a new one. A void
     // that fails is retried in the background: the request has not reached the pipeline's
@@ -174,6 +186,24 @@ async function holdOrTakeSpare(
     ctx.id = Bun.randomUUIDv7();
   }
   return placeHoldNow(services, { ...request, requestId: ctx.id });
+}
+
+/**
+ * A hold refused or shrunk while this replica still writes the same key's settlements (a client
+ * sending its next request as soon as the last ended) is placed again once their holds are released.
+ */
+async function holdAfterKeySettlements(
+  ctx: RequestContext,
+  services: Services,
+  request: HoldRequest,
+  keyId: string,
+): Promise<HoldOutcome> {
+  const outcome = await placeHoldNow(services, request);
+  const short = outcome.ok
+    ? outcome.grantedNanos.some((granted, leg) => granted < (request.legs[leg]?.desiredNanos ?? 0n))
+    : outcome.reason !== 'duplicate_request';
+  if (!short || !(await services.ledger.keySettled(keyId))) return outcome;
+  return placeAgain(ctx, services, request, outcome);
 }
 
 async function placeHold(

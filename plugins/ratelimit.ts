@@ -9,16 +9,21 @@ import type { RequestContext } from './context.ts';
 import { GatewayError } from '../core/errors.ts';
 import type { LimitStore, SpendCheck, SpendResult, WindowCheck, WindowResult } from '../limits/store.ts';
 import { createLookupCache } from '../app/lookup-cache.ts';
+import { createSpendSeeder, type SeededWindow } from '../limits/spend-seeds.ts';
 import { billedRequest } from '../protocols/request-body.ts';
 import { noOptions } from './options.ts';
 import type { Plugin, PluginDefinition } from './types.ts';
 
 /**
  * `ratelimit`: requests per minute and per hour, tokens per minute, spend per UTC day and month,
- * and concurrent requests, per key, account and tenant, from the policy table. Refusals are 429
+ * and concurrent requests, from the policy table: the key's own limits, the account's (its own
+ * policy, else the tenant's default, counted for this account alone) and the cap on the tenant as
+ * a whole (db/queries/rate-limit-policies.ts). Refusals are 429
  * with `retry-after`; every answer carries OpenAI-style `x-ratelimit-*` headers for the tightest
  * request window. Spend is the customer's price (what `usage.cost` shows), counted when `debit`
- * has priced the request; a tenant's spend is what all its customers' keys spent.
+ * has priced the request and started from the usage log (limits/spend-seeds.ts), so a limit
+ * counts all of its period's spend, whenever it was set; a tenant's spend is what all its
+ * customers' keys spent.
  */
 
 const MINUTE_MS = 60_000;
@@ -69,11 +74,13 @@ const SPEND_PERIODS = [
   ['month', 'spendPerMonthNanos'],
 ] as const;
 
-function spendChecks(subjects: Subject[]): (SpendCheck & { kind: PolicySubject })[] {
+type SubjectSpendCheck = SpendCheck & SeededWindow & { kind: PolicySubject };
+
+function spendChecks(subjects: Subject[]): SubjectSpendCheck[] {
   return subjects.flatMap(({ kind, id, policy }) =>
     SPEND_PERIODS.flatMap(([period, field]) => {
       const limitNanos = policy[field];
-      return limitNanos === null ? [] : [{ kind, key: `${kind}:${id}`, period, limitNanos }];
+      return limitNanos === null ? [] : [{ kind, key: `${kind}:${id}`, period, limitNanos, subject: { kind, id } }];
     }),
   );
 }
@@ -108,7 +115,7 @@ function tooMany(message: string, retryAfterMs: number): GatewayError {
 }
 
 /** A spending limit will not lift before the period ends, so SDK retries would only waste calls. */
-function spendRefusal(check: SpendCheck & { kind: PolicySubject }, result: SpendResult): GatewayError {
+function spendRefusal(check: SubjectSpendCheck, result: SpendResult): GatewayError {
   const seconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
   const when = check.period === 'day' ? 'at 00:00 UTC' : 'at 00:00 UTC on the first day of next month';
   const message = `Spending limit reached for this ${check.kind}: $${formatUsd(check.limitNanos)} per UTC ${check.period}, $${formatUsd(result.spentNanos)} spent. It resets ${when}.`;
@@ -135,9 +142,7 @@ function refusalOf(
     );
   }
   const over = spent.findIndex((r) => !r.allowed);
-  return over === -1
-    ? undefined
-    : spendRefusal(spends[over] as SpendCheck & { kind: PolicySubject }, spent[over] as SpendResult);
+  return over === -1 ? undefined : spendRefusal(spends[over] as SubjectSpendCheck, spent[over] as SpendResult);
 }
 
 /** Tokens and spend known only once the request is priced; both are added without refusing. */
@@ -177,6 +182,7 @@ export const ratelimit: PluginDefinition<Record<string, never>> = {
   parseOptions: noOptions,
   create(_options, services) {
     const cache = createLookupCache<SubjectPolicies>({ ttlMs: POLICY_CACHE_TTL_MS, maxEntries: POLICY_CACHE_LIMIT });
+    const seeder = createSpendSeeder(services.sql, services.limits, services.log);
     const policies = (ctx: RequestContext): Promise<SubjectPolicies> => {
       const principal = ctx.principal;
       if (!principal) return Promise.resolve({});
@@ -185,7 +191,7 @@ export const ratelimit: PluginDefinition<Record<string, never>> = {
           tenantId: principal.tenantId,
           accountId: principal.key.accountId,
           apiKeyId: principal.key.id,
-        }),
+        }).then((applied) => applied.subjects),
       );
     };
     const plugin: Plugin<Slots | undefined> = {
@@ -195,6 +201,7 @@ export const ratelimit: PluginDefinition<Record<string, never>> = {
         if (subjects.length === 0) return undefined;
         const { checks, tokens } = windowChecks(subjects);
         const spends = spendChecks(subjects);
+        await seeder.ready(spends);
         const admission = await services.limits.consume(checks, spends);
         setHeaders(ctx, checks, admission.windows, tokens);
         const refusal = refusalOf(checks, tokens, admission.windows, spends, admission.spends);

@@ -1,26 +1,44 @@
 import { findTenantAccount } from '../db/queries/customers.ts';
 import { findTenantApiKey } from '../db/queries/key-management.ts';
+import type { Account } from '../db/queries/accounts.ts';
 import {
   deleteTenantPolicy,
+  effectiveAccountPolicy,
   listTenantPolicies,
+  periodSpendNanos,
   upsertPolicy,
+  wholeTenantPolicy,
   type PolicyLimits,
   type PolicySubjectRef,
   type StoredPolicy,
 } from '../db/queries/rate-limit-policies.ts';
+import { spendPeriodAt, type SpendPeriod } from '../limits/store.ts';
+import { AccountRef } from './account.ts';
 import { builder } from './builder.ts';
-import type { SignedInContext } from './context.ts';
+import type { GraphqlContext, SignedInContext } from './context.ts';
 import { invalidInput, notFound, uuidOr404 } from './errors.ts';
 import { AmountInput, amountNanos, MoneyRef } from './money.ts';
 
 /**
- * Tenant admin: rate-limit and spending policies for the whole tenant, one account or one key.
- * Each subject has at most one policy; setting it again replaces it. The gateway applies every
- * policy that matches a request (key, account and tenant), the tightest window deciding.
+ * Tenant admin: rate-limit and spending policies: the tenant's default for each account, one
+ * account's own, one key's, and the cap on the tenant as a whole (db/queries/rate-limit-policies.ts).
+ * Each subject has at most one policy; setting it again replaces it. A request is held to its
+ * key's policy, its account's (own or default) and the whole tenant's, the tightest deciding.
  */
 
 const SubjectKindEnum = builder.enumType('PolicySubjectKind', {
-  values: { TENANT: { value: 'tenant' }, ACCOUNT: { value: 'account' }, API_KEY: { value: 'apiKey' } } as const,
+  values: {
+    TENANT: {
+      value: 'tenant',
+      description: "The tenant's default: applies to each account apart, unless the account has its own policy.",
+    },
+    WHOLE_TENANT: {
+      value: 'wholeTenant',
+      description: 'A cap on the tenant as a whole: the requests and spend of all its customers counted together.',
+    },
+    ACCOUNT: { value: 'account', description: "One account's own policy; it replaces the tenant default." },
+    API_KEY: { value: 'apiKey', description: "One key's own policy; it applies on top of its account's." },
+  } as const,
 });
 
 const RateLimitPolicyRef = builder.objectRef<StoredPolicy>('RateLimitPolicy').implement({
@@ -95,7 +113,7 @@ async function scopedSubject(
   kind: PolicySubjectRef['kind'],
   id: string | null,
 ): Promise<PolicySubjectRef> {
-  if (kind === 'tenant') return { kind, id: ctx.tenant.id };
+  if (kind === 'tenant' || kind === 'wholeTenant') return { kind, id: ctx.tenant.id };
   if (id === null) throw invalidInput('subjectId', 'Name the account or API key.');
   const found =
     kind === 'account'
@@ -110,7 +128,10 @@ builder.mutationField('setRateLimitPolicy', (t) =>
     type: RateLimitPolicyRef,
     args: {
       subjectKind: t.arg({ type: SubjectKindEnum, required: true }),
-      subjectId: t.arg.id({ required: false, description: 'The account or API key; leave out for the tenant.' }),
+      subjectId: t.arg.id({
+        required: false,
+        description: 'The account or API key; leave out for the tenant default or the whole tenant.',
+      }),
       limits: t.arg({ type: LimitsInput, required: true }),
     },
     resolve: async (_root, args, ctx) => {
@@ -134,4 +155,43 @@ builder.mutationField('deleteRateLimitPolicy', (t) =>
       return true;
     },
   }),
+);
+
+const EffectiveLimitsRef = builder.objectRef<{ account: Account }>('EffectiveLimits').implement({
+  description:
+    'The limits a customer is held to besides those of its keys (each key may have its own on top), and its spend.',
+  fields: (t) => ({
+    account: t.field({
+      type: RateLimitPolicyRef,
+      nullable: true,
+      description:
+        "Counted for this account alone: its own policy (subjectKind ACCOUNT), else the tenant's default (TENANT).",
+      resolve: ({ account }, _args, ctx) => effectiveAccountPolicy(ctx.sql, account.tenantId, account.id),
+    }),
+    wholeTenant: t.field({
+      type: RateLimitPolicyRef,
+      nullable: true,
+      description: "The cap on the tenant as a whole, shared with all of the tenant's customers.",
+      resolve: ({ account }, _args, ctx) => wholeTenantPolicy(ctx.sql, account.tenantId),
+    }),
+    spentToday: t.field({
+      type: MoneyRef,
+      description: 'Charged since 00:00 UTC today, from the usage log: what a day spending limit counts.',
+      resolve: ({ account }, _args, ctx) => accountSpend(ctx, account, 'day'),
+    }),
+    spentThisMonth: t.field({
+      type: MoneyRef,
+      description: 'Charged since the first of this month (UTC): what a month spending limit counts.',
+      resolve: ({ account }, _args, ctx) => accountSpend(ctx, account, 'month'),
+    }),
+  }),
+});
+
+function accountSpend(ctx: GraphqlContext, account: Account, period: SpendPeriod): Promise<bigint> {
+  const { startsAt, endsAt } = spendPeriodAt(period, Date.now());
+  return periodSpendNanos(ctx.sql, { kind: 'account', id: account.id }, new Date(startsAt), new Date(endsAt));
+}
+
+builder.objectField(AccountRef, 'effectiveLimits', (t) =>
+  t.field({ type: EffectiveLimitsRef, resolve: (account) => ({ account }) }),
 );

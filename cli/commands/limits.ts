@@ -9,7 +9,7 @@ import {
   type StoredPolicy,
 } from '../../db/queries/rate-limit-policies.ts';
 import { findTenant, type Tenant } from '../../db/queries/tenants.ts';
-import { optionalString, type ParsedArgs } from '../args.ts';
+import { flag, optionalString, type ParsedArgs } from '../args.ts';
 import type { Command, OptionSpec, Output, Session } from '../command.ts';
 import { UsageError } from '../errors.ts';
 import { fields, formatDate, money, table } from '../format.ts';
@@ -17,9 +17,10 @@ import { accountOption, tenantOption } from '../resolve.ts';
 import { integer, usdAmount } from '../values.ts';
 
 /**
- * Rate-limit and spending policies of a tenant, an account or an API key: the same policies the
- * portal's console sets (one per subject). The gateway applies every policy that matches a
- * request, the tightest deciding, and picks up a change within seconds.
+ * Rate-limit and spending policies: a tenant's default for each of its accounts, an account's own
+ * (which replaces the default), an API key's (on top of its account's), and the cap on a tenant as
+ * a whole (--whole-tenant: all its customers counted together). The same policies the portal's
+ * console sets, one per subject; the gateway picks up a change within seconds.
  */
 
 /** The database column is a 32-bit integer. */
@@ -49,11 +50,15 @@ const SUBJECT_OPTIONS: Record<string, OptionSpec> = {
   tenant: {
     type: 'string',
     value: 'SLUG|ID',
-    help: "alone: the tenant's own policy, for its accounts without one; with --account: where to look the email up",
+    help: "alone: the tenant's default, counted for each account apart; with --account: where to look the email up",
+  },
+  'whole-tenant': {
+    type: 'boolean',
+    help: 'the cap on the tenant as a whole (--tenant, default root): all its customers counted together',
   },
 };
 
-type SubjectRefs = { account?: string; key?: string; tenant?: string };
+type SubjectRefs = { account?: string; key?: string; tenant?: string; wholeTenant: boolean };
 type Subject = { ref: PolicySubjectRef; tenant: Tenant; label: string };
 
 /** Exactly one subject, checked before the database is opened. */
@@ -62,13 +67,16 @@ function subjectRefs(command: string, args: ParsedArgs): SubjectRefs {
     account: optionalString(args, 'account'),
     key: optionalString(args, 'key'),
     tenant: optionalString(args, 'tenant'),
+    wholeTenant: flag(args, 'whole-tenant'),
   };
+  if (refs.wholeTenant && (refs.account !== undefined || refs.key !== undefined))
+    throw new UsageError(`${command}: --whole-tenant names a tenant (--tenant), not an account or a key`);
   if (refs.account !== undefined && refs.key !== undefined)
     throw new UsageError(`${command}: give --account or --key, not both`);
   if (refs.key !== undefined && refs.tenant !== undefined)
     throw new UsageError(`${command}: --tenant does not go with --key (a key's tenant is its account's)`);
-  if (refs.account === undefined && refs.key === undefined && refs.tenant === undefined) {
-    throw new UsageError(`${command}: name what the limits apply to: --account, --key or --tenant`);
+  if (refs.account === undefined && refs.key === undefined && refs.tenant === undefined && !refs.wholeTenant) {
+    throw new UsageError(`${command}: name what the limits apply to: --account, --key, --tenant or --whole-tenant`);
   }
   return refs;
 }
@@ -87,7 +95,13 @@ async function resolveSubject(session: Session, command: string, refs: SubjectRe
     return { ref: { kind: 'account', id: account.id }, tenant, label: `account ${account.email}` };
   }
   const tenant = await tenantOption(session, command, refs.tenant);
-  return { ref: { kind: 'tenant', id: tenant.id }, tenant, label: `tenant ${tenant.slug}` };
+  if (refs.wholeTenant)
+    return { ref: { kind: 'wholeTenant', id: tenant.id }, tenant, label: `tenant ${tenant.slug} as a whole` };
+  return {
+    ref: { kind: 'tenant', id: tenant.id },
+    tenant,
+    label: `the default of each account of tenant ${tenant.slug}`,
+  };
 }
 
 async function currentPolicy(session: Session, subject: Subject): Promise<StoredPolicy | undefined> {
@@ -164,7 +178,7 @@ const CLEAR = 'limits clear';
 
 export const limitsSetCommand: Command = {
   name: SET,
-  summary: 'set rate and spending limits of a tenant, an account or an API key (limits not given are kept)',
+  summary: "set limits: a tenant's default per account, an account's, a key's or a whole tenant's (others are kept)",
   options: {
     ...SUBJECT_OPTIONS,
     rpm: { type: 'string', value: 'N|none', help: 'requests per minute' },

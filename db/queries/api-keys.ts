@@ -31,7 +31,20 @@ type ApiKeyRow = {
   allowed_models: string[] | null;
 };
 
-export function apiKeyFromRow(row: ApiKeyRow): ApiKey {
+/** A key row read with its spend (`keySpendColumn`), the form every ApiKey is made from. */
+type SpentKeyRow = ApiKeyRow & { spend_nanos: bigint };
+
+export function apiKeyFromRow(row: SpentKeyRow): ApiKey {
+  return { ...principalKeyFromRow(row), spentNanos: row.spend_nanos, heldNanos: row.held_nanos };
+}
+
+/**
+ * The key as authentication caches it: without its spend and holds, which change with every
+ * request (read them fresh with `keySpend`).
+ */
+export type PrincipalKey = Omit<ApiKey, 'spentNanos' | 'heldNanos'>;
+
+function principalKeyFromRow(row: ApiKeyRow): PrincipalKey {
   return {
     id: row.id,
     accountId: row.account_id,
@@ -42,10 +55,21 @@ export function apiKeyFromRow(row: ApiKeyRow): ApiKey {
     revokedAt: row.revoked_at,
     lastUsedAt: row.last_used_at,
     creditCapNanos: row.credit_cap_nanos,
-    spentNanos: row.spent_nanos,
-    heldNanos: row.held_nanos,
     allowedModels: row.allowed_models,
   };
+}
+
+/**
+ * A key's spend, the one figure every surface shows (`/v1/key`, GraphQL, the portal, the CLI),
+ * as the column `spend_nanos` of the key row `alias`. A key with a credit cap keeps it as the
+ * counter its cap is checked against (`spent_nanos`, moved by each settlement, started from the
+ * usage log when the cap is set); any other key's is the sum of its charges in the usage log, so
+ * no key-row update is on every request.
+ */
+export function keySpendColumn(db: Db, alias: string) {
+  return db.unsafe(`case when ${alias}.credit_cap_nanos is null
+      then (select coalesce(sum(r.charge_nanos), 0) from requests r where r.api_key_id = ${alias}.id)
+      else ${alias}.spent_nanos end::int8 as spend_nanos`);
 }
 
 export type NewApiKey = {
@@ -61,12 +85,12 @@ const PUBLIC_ID_ATTEMPTS = 5;
 export async function createApiKey(db: Db, pepper: string, input: NewApiKey): Promise<{ key: string; apiKey: ApiKey }> {
   for (let attempt = 1; attempt <= PUBLIC_ID_ATTEMPTS; attempt++) {
     const { key, publicId } = generateApiKey();
-    const [row] = await db<ApiKeyRow[]>`
+    const [row] = await db<SpentKeyRow[]>`
       insert into api_keys (account_id, public_id, hash, name, expires_at, credit_cap_nanos, allowed_models)
       values (${input.accountId}::uuid, ${publicId}, ${hashApiKey(key, pepper)}, ${input.name ?? ''}, ${input.expiresAt ?? null},
               ${input.creditCapNanos?.toString() ?? null}::int8, ${input.allowedModels ?? null}::text[])
       on conflict (public_id) do nothing
-      returning *`;
+      returning *, 0::int8 as spend_nanos`;
     if (row) return { key, apiKey: apiKeyFromRow(row) };
   }
   throw new Error('could not allocate a unique key id');
@@ -74,28 +98,31 @@ export async function createApiKey(db: Db, pepper: string, input: NewApiKey): Pr
 
 export async function findApiKey(db: Db, idOrPublicId: string): Promise<ApiKey | undefined> {
   const [row] = isUuid(idOrPublicId)
-    ? await db<ApiKeyRow[]>`select * from api_keys where id = ${idOrPublicId}::uuid`
-    : await db<ApiKeyRow[]>`select * from api_keys where public_id = ${idOrPublicId}`;
+    ? await db<SpentKeyRow[]>`select k.*, ${keySpendColumn(db, 'k')} from api_keys k where k.id = ${idOrPublicId}::uuid`
+    : await db<
+        SpentKeyRow[]
+      >`select k.*, ${keySpendColumn(db, 'k')} from api_keys k where k.public_id = ${idOrPublicId}`;
   return row ? apiKeyFromRow(row) : undefined;
 }
 
 export async function listApiKeys(db: Db, accountId: string): Promise<ApiKey[]> {
-  const rows = await db<
-    ApiKeyRow[]
-  >`select * from api_keys where account_id = ${accountId}::uuid order by created_at desc`;
+  const rows = await db<SpentKeyRow[]>`
+    select k.*, ${keySpendColumn(db, 'k')} from api_keys k
+    where k.account_id = ${accountId}::uuid order by k.created_at desc`;
   return rows.map(apiKeyFromRow);
 }
 
 /** Revoking twice keeps the first revocation time. */
 export async function revokeApiKey(db: Db, id: string): Promise<ApiKey | undefined> {
-  const [row] = await db<ApiKeyRow[]>`
-    update api_keys set revoked_at = coalesce(revoked_at, now()) where id = ${id}::uuid returning *`;
+  const [row] = await db<SpentKeyRow[]>`
+    with k as (update api_keys set revoked_at = coalesce(revoked_at, now()) where id = ${id}::uuid returning *)
+    select k.*, ${keySpendColumn(db, 'k')} from k`;
   return row ? apiKeyFromRow(row) : undefined;
 }
 
 /** What the auth plugin needs to admit a request, in one indexed lookup by hash. */
 export type KeyPrincipal = {
-  key: ApiKey;
+  key: PrincipalKey;
   accountStatus: 'active' | 'suspended';
   accountRole: string;
   tenantId: string;
@@ -120,7 +147,7 @@ export async function findKeyPrincipal(db: Db, hash: Buffer): Promise<KeyPrincip
     where k.hash = ${hash}`;
   if (!row) return undefined;
   return {
-    key: apiKeyFromRow(row),
+    key: principalKeyFromRow(row),
     accountStatus: row.account_status,
     accountRole: row.role,
     tenantId: row.tenant_id,
@@ -129,17 +156,16 @@ export async function findKeyPrincipal(db: Db, hash: Buffer): Promise<KeyPrincip
   };
 }
 
-/** Batched so a busy key costs one write per flush, not one per request. */
-/**
- * What a key has been charged in all, from the usage log. Keys with a credit limit also keep this
- * as a counter (spent_nanos); the others do not, to keep a key-row update off every request.
- */
-export async function usageChargedNanos(db: Db, apiKeyId: string): Promise<bigint> {
-  const [row] = await db<{ charged: bigint }[]>`
-    select coalesce(sum(charge_nanos), 0)::int8 as charged from requests where api_key_id = ${apiKeyId}::uuid`;
-  return row?.charged ?? 0n;
+/** A key's cap, spend (`keySpendColumn`) and what its requests in flight reserve of the cap, read fresh. */
+export type KeySpend = { creditCapNanos: bigint | null; spentNanos: bigint; heldNanos: bigint };
+
+export async function keySpend(db: Db, apiKeyId: string): Promise<KeySpend | undefined> {
+  const [row] = await db<{ credit_cap_nanos: bigint | null; held_nanos: bigint; spend_nanos: bigint }[]>`
+    select k.credit_cap_nanos, k.held_nanos, ${keySpendColumn(db, 'k')} from api_keys k where k.id = ${apiKeyId}::uuid`;
+  return row && { creditCapNanos: row.credit_cap_nanos, spentNanos: row.spend_nanos, heldNanos: row.held_nanos };
 }
 
+/** Batched so a busy key costs one write per flush, not one per request. */
 export async function touchApiKeys(db: Db, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
   await db`update api_keys set last_used_at = now() where id = any(${ids}::uuid[])`;

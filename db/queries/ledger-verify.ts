@@ -55,12 +55,12 @@ const CHECKS: Check[] = [
   {
     name: 'key spend and holds equal their holds [2]',
     run: (db) => db`select k.public_id, k.held_nanos::text as cached_held, coalesce(h.open, 0)::text as open_holds,
-        k.spent_nanos::text as cached_spent, coalesce(h.spent, 0)::text as posted
+        k.spent_nanos::text as cached_spent, k.spent_before_cap_nanos::text as before_cap, coalesce(h.spent, 0)::text as posted
       from api_keys k left join (
         select api_key_id, sum(amount_nanos) filter (where outcome is null) as open,
                sum(charged_nanos) filter (where outcome = 'posted') as spent
         from holds where api_key_id is not null group by api_key_id) h on h.api_key_id = k.id
-      where k.held_nanos <> coalesce(h.open, 0) or k.spent_nanos <> coalesce(h.spent, 0)`,
+      where k.held_nanos <> coalesce(h.open, 0) or k.spent_nanos <> k.spent_before_cap_nanos + coalesce(h.spent, 0)`,
   },
   {
     name: 'no unexplained negative available credit [4]',

@@ -2,8 +2,11 @@ import type { Db } from '../sql.ts';
 
 /**
  * Rate-limit and spending policies: the gateway reads the ones that apply to a request; tenant
- * admins manage them, every read and write scoped to the tenant, whether the policy is the
- * tenant's own, one of its accounts' or one of its keys'.
+ * admins manage them, every read and write scoped to the tenant. The model (issue 21.1):
+ * - a tenant's policy is the default of each of its accounts, counted for each account apart;
+ * - an account's own policy replaces that default for the account;
+ * - a key's own policy applies on top of its account's;
+ * - a whole-tenant policy caps the tenant as a whole, all of its customers counted together.
  */
 
 export type PolicyLimits = {
@@ -15,8 +18,10 @@ export type PolicyLimits = {
   spendPerMonthNanos: bigint | null;
 };
 
+/** `tenant` is the tenant's default for each account; `wholeTenant` its cap on all customers together. */
 export type PolicySubjectRef =
   | { kind: 'tenant'; id: string }
+  | { kind: 'wholeTenant'; id: string }
   | { kind: 'account'; id: string }
   | { kind: 'apiKey'; id: string };
 
@@ -25,6 +30,7 @@ export type StoredPolicy = PolicyLimits & { id: string; subject: PolicySubjectRe
 type PolicyRow = {
   id: string;
   tenant_id: string | null;
+  whole_tenant_id: string | null;
   account_id: string | null;
   api_key_id: string | null;
   requests_per_minute: number | null;
@@ -50,6 +56,7 @@ function limitsFromRow(row: PolicyRow): PolicyLimits {
 function subjectOf(row: PolicyRow): PolicySubjectRef {
   if (row.api_key_id) return { kind: 'apiKey', id: row.api_key_id };
   if (row.account_id) return { kind: 'account', id: row.account_id };
+  if (row.whole_tenant_id) return { kind: 'wholeTenant', id: row.whole_tenant_id };
   return { kind: 'tenant', id: row.tenant_id ?? '' };
 }
 
@@ -57,19 +64,21 @@ function policyFromRow(row: PolicyRow): StoredPolicy {
   return { id: row.id, subject: subjectOf(row), ...limitsFromRow(row), updatedAt: row.updated_at };
 }
 
-/** Policies of the tenant itself, its accounts and their keys. A tenant has few; the list is bounded by its keys. */
+/** Policies of the tenant itself (default and whole), its accounts and their keys. Bounded by its keys. */
 export async function listTenantPolicies(db: Db, tenantId: string): Promise<StoredPolicy[]> {
   const rows = await db<PolicyRow[]>`
     select p.* from rate_limit_policies p
       left join accounts a on a.id = p.account_id
       left join api_keys k on k.id = p.api_key_id left join accounts ka on ka.id = k.account_id
-    where p.tenant_id = ${tenantId}::uuid or a.tenant_id = ${tenantId}::uuid or ka.tenant_id = ${tenantId}::uuid
+    where p.tenant_id = ${tenantId}::uuid or p.whole_tenant_id = ${tenantId}::uuid
+      or a.tenant_id = ${tenantId}::uuid or ka.tenant_id = ${tenantId}::uuid
     order by p.updated_at desc, p.id`;
   return rows.map(policyFromRow);
 }
 
 const COLUMN: Record<PolicySubjectRef['kind'], string> = {
   tenant: 'tenant_id',
+  wholeTenant: 'whole_tenant_id',
   account: 'account_id',
   apiKey: 'api_key_id',
 };
@@ -94,13 +103,13 @@ export async function upsertPolicy(db: Db, subject: PolicySubjectRef, limits: Po
 export async function deleteTenantPolicy(db: Db, tenantId: string, policyId: string): Promise<boolean> {
   const result = await db`
     delete from rate_limit_policies p where p.id = ${policyId}::uuid and (
-      p.tenant_id = ${tenantId}::uuid
+      p.tenant_id = ${tenantId}::uuid or p.whole_tenant_id = ${tenantId}::uuid
       or exists (select 1 from accounts a where a.id = p.account_id and a.tenant_id = ${tenantId}::uuid)
       or exists (select 1 from api_keys k join accounts a on a.id = k.account_id where k.id = p.api_key_id and a.tenant_id = ${tenantId}::uuid))`;
   return result.count > 0;
 }
 
-/** The policy that governs an account: its own if set, else its tenant's. */
+/** The policy counted for an account alone: its own if set, else its tenant's default. */
 export async function effectiveAccountPolicy(
   db: Db,
   tenantId: string,
@@ -112,22 +121,56 @@ export async function effectiveAccountPolicy(
   return row ? policyFromRow(row) : undefined;
 }
 
-/** The names the gateway's limits use for the three subjects (in keys, messages and headers). */
+export async function wholeTenantPolicy(db: Db, tenantId: string): Promise<StoredPolicy | undefined> {
+  const [row] = await db<PolicyRow[]>`select * from rate_limit_policies where whole_tenant_id = ${tenantId}::uuid`;
+  return row ? policyFromRow(row) : undefined;
+}
+
+/**
+ * The names the gateway's limits use for what it counts (in counter names, messages and headers):
+ * one key, one account (under its own policy or the tenant default), or the tenant as a whole.
+ */
 export type PolicySubject = 'tenant' | 'account' | 'key';
 export type SubjectPolicies = Partial<Record<PolicySubject, PolicyLimits>>;
+/** `accountSource` says whether the account's limits are its own or its tenant's default. */
+export type AppliedPolicies = { subjects: SubjectPolicies; accountSource: 'account' | 'tenantDefault' | null };
 
-/** The policies that apply to one request: its key's, its account's and its tenant's, when set. */
+/** The policies that apply to one request: its key's, its account's (or the default) and the whole tenant's. */
 export async function policiesFor(
   db: Db,
   ids: { tenantId: string; accountId: string; apiKeyId: string },
-): Promise<SubjectPolicies> {
+): Promise<AppliedPolicies> {
   const rows = await db<PolicyRow[]>`
     select * from rate_limit_policies
-    where tenant_id = ${ids.tenantId}::uuid or account_id = ${ids.accountId}::uuid or api_key_id = ${ids.apiKeyId}::uuid`;
-  const policies: SubjectPolicies = {};
-  for (const row of rows) {
-    const { kind } = subjectOf(row);
-    policies[kind === 'apiKey' ? 'key' : kind] = limitsFromRow(row);
-  }
-  return policies;
+    where tenant_id = ${ids.tenantId}::uuid or whole_tenant_id = ${ids.tenantId}::uuid
+      or account_id = ${ids.accountId}::uuid or api_key_id = ${ids.apiKeyId}::uuid`;
+  const found = new Map(rows.map((row) => [subjectOf(row).kind, limitsFromRow(row)]));
+  const own = found.get('account');
+  const account = own ?? found.get('tenant');
+  const subjects: SubjectPolicies = {};
+  const key = found.get('apiKey');
+  const whole = found.get('wholeTenant');
+  if (key) subjects.key = key;
+  if (account) subjects.account = account;
+  if (whole) subjects.tenant = whole;
+  return { subjects, accountSource: own ? 'account' : account ? 'tenantDefault' : null };
+}
+
+const SPEND_COLUMN: Record<PolicySubject, string> = { key: 'api_key_id', account: 'account_id', tenant: 'tenant_id' };
+
+/**
+ * What a key, an account or all of a tenant's customers were charged in [since, until), from the
+ * usage log: where a spending counter starts (limits/spend-seeds.ts).
+ */
+export async function periodSpendNanos(
+  db: Db,
+  subject: { kind: PolicySubject; id: string },
+  since: Date,
+  until: Date,
+): Promise<bigint> {
+  const [row] = await db<{ charged: bigint }[]>`
+    select coalesce(sum(charge_nanos), 0)::int8 as charged from requests
+    where ${db.unsafe(SPEND_COLUMN[subject.kind])} = ${subject.id}::uuid
+      and created_at >= ${since} and created_at < ${until}`;
+  return row?.charged ?? 0n;
 }

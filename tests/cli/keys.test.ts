@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, test } from 'bun:test';
 import { hashApiKey, isWellFormedApiKey } from '../../core/api-key.ts';
+import { insertRequests } from '../../db/queries/requests.ts';
 import { testDatabase } from '../helpers.ts';
 import { expectOneLineFailure, runCli, runCliJson } from './run-cli.ts';
 
@@ -127,6 +128,47 @@ describe('tollgate key list and revoke', () => {
     const { keys } = await runCliJson<{ keys: KeyJson[] }>(['key', 'list', '--account', 'kim@example.com'], env);
     expect(keys.find((key) => key.id === created.apiKey.id)?.state).toBe('revoked');
     expect(keys.length).toBe(3);
+  });
+
+  test("lists an uncapped key's spend from the usage log, as /v1/key and GraphQL show it", async () => {
+    const created = await runCliJson<CreatedKey>(
+      ['key', 'create', '--account', 'kim@example.com', '--name', 'used'],
+      env,
+    );
+    const [owner] = await db.sql<{ account_id: string; tenant_id: string }[]>`
+      select k.account_id, a.tenant_id from api_keys k join accounts a on a.id = k.account_id
+      where k.id = ${created.apiKey.id}::uuid`;
+    const request = {
+      tenantId: owner?.tenant_id ?? '',
+      accountId: owner?.account_id ?? '',
+      apiKeyId: created.apiKey.id,
+      route: '/v1/chat/completions',
+      model: 'fake/gpt-small',
+      stream: false,
+      statusCode: 200,
+      outcome: 'completed' as const,
+      errorCode: null,
+      promptTokens: 10,
+      completionTokens: 20,
+      promptTokensBound: 40,
+      costNanos: 1n,
+      holdNanos: 200_000_000n,
+      estimated: false,
+      generationId: null,
+      latencyMs: 5,
+      firstByteMs: null,
+    };
+    await insertRequests(db.sql, [
+      { ...request, id: `cli-spend-${created.apiKey.id}-1`, chargeNanos: 100_000_000n },
+      { ...request, id: `cli-spend-${created.apiKey.id}-2`, chargeNanos: 7_700_000n },
+    ]);
+    const { keys } = await runCliJson<{ keys: (KeyJson & { spent: Money })[] }>(
+      ['key', 'list', '--account', 'kim@example.com'],
+      env,
+    );
+    expect(keys.find((key) => key.id === created.apiKey.id)?.spent).toEqual({ nanos: '107700000', usd: '0.1077' });
+    const text = await runCli(['key', 'list', '--account', 'kim@example.com'], env);
+    expect(text.stdout.split('\n').find((line) => line.startsWith(created.apiKey.publicId))).toContain('0.1077');
   });
 
   test('refuses to revoke an unknown key or nothing at all', async () => {

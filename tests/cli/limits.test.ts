@@ -29,7 +29,7 @@ beforeAll(async () => {
   ).apiKey.publicId;
 });
 
-async function policyRow(column: 'account_id' | 'api_key_id' | 'tenant_id', id: string) {
+async function policyRow(column: 'account_id' | 'api_key_id' | 'tenant_id' | 'whole_tenant_id', id: string) {
   const rows = await db.sql<
     { requests_per_minute: number | null; tokens_per_minute: number | null; spend_per_day_nanos: string | null }[]
   >`
@@ -84,6 +84,23 @@ describe('tollgate limits', () => {
     expect(text.stdout).toMatch(/concurrency:\s+2/);
   });
 
+  test("sets the cap on the tenant as a whole apart from the tenant's default for each account", async () => {
+    const whole = await runCliJson<PolicyJson>(['limits', 'set', '--whole-tenant', '--rpm', '5000'], env);
+    expect(whole.subject).toMatchObject({ kind: 'wholeTenant', tenantSlug: 'root' });
+    expect(await policyRow('whole_tenant_id', whole.subject.id)).toEqual([
+      { requests_per_minute: 5000, tokens_per_minute: null, spend_per_day_nanos: null },
+    ]);
+    const shown = await runCli(['limits', 'show', '--whole-tenant', '--tenant', 'root'], env);
+    expect(shown.stdout).toMatch(/limits for:\s+tenant root as a whole/);
+    expect(shown.stdout).toMatch(/rpm:\s+5000/);
+    expect((await runCliJson<{ cleared: boolean }>(['limits', 'clear', '--whole-tenant'], env)).cleared).toBe(true);
+    expectOneLineFailure(
+      await runCli(['limits', 'set', '--whole-tenant', '--account', 'lee@example.com', '--rpm', '1'], env),
+      2,
+      /--whole-tenant names a tenant/,
+    );
+  });
+
   test('clears a policy once, and says when there was none', async () => {
     const cleared = await runCliJson<{ cleared: boolean }>(['limits', 'clear', '--key', publicId], env);
     expect(cleared.cleared).toBe(true);
@@ -95,7 +112,7 @@ describe('tollgate limits', () => {
 
   test('refuses a missing subject, two subjects, no limit, a bad number or amount, and an unknown key', async () => {
     const cases: [string[], RegExp][] = [
-      [['limits', 'set', '--rpm', '10'], /name what the limits apply to: --account, --key or --tenant/],
+      [['limits', 'set', '--rpm', '10'], /name what the limits apply to: --account, --key, --tenant or --whole-tenant/],
       [
         ['limits', 'set', '--account', 'lee@example.com', '--key', publicId, '--rpm', '1'],
         /give --account or --key, not both/,

@@ -274,6 +274,7 @@ describe('refusals are OpenAI-shaped and raise the matching SDK error', () => {
         concurrentRequests: 3,
         spendPerDayUsd: null,
         spendPerMonthUsd: null,
+        source: 'account',
       },
     });
   });

@@ -148,11 +148,11 @@ describe('spending limits (in-process store)', () => {
     expect((await ask(key)).status).toBe(200);
   });
 
-  test("a tenant's day limit counts every customer's spend", async () => {
+  test("a whole-tenant day limit counts every customer's spend", async () => {
     clock = Date.UTC(2025, 0, 25, 12, 0, 0);
     const a = await h.customer('1.00');
     const b = await h.customer('1.00');
-    await limited({ kind: 'tenant', id: h.rootTenantId }, { spendPerDayNanos: c });
+    await limited({ kind: 'wholeTenant', id: h.rootTenantId }, { spendPerDayNanos: c });
     try {
       expect((await ask(a.key)).status).toBe(200);
       await spentReaches(`tenant:${h.rootTenantId}`, c);
@@ -162,7 +162,7 @@ describe('spending limits (in-process store)', () => {
     } finally {
       const [policy] = await h.sql<
         { id: string }[]
-      >`select id from rate_limit_policies where tenant_id = ${h.rootTenantId}::uuid`;
+      >`select id from rate_limit_policies where whole_tenant_id = ${h.rootTenantId}::uuid`;
       await deleteTenantPolicy(h.sql, h.rootTenantId, policy?.id ?? '');
     }
   });

@@ -3,6 +3,7 @@ import type Redis from 'ioredis';
 import { createLogger } from '../../app/log.ts';
 import { createRedisLimitStore, localShare, type RedisLimitStore } from '../../limits/redis-store.ts';
 import { connectRedis } from '../../app/redis.ts';
+import { spendPeriodAt } from '../../limits/store.ts';
 import { testRedisUrl } from '../helpers.ts';
 import { dedicatedRedis, type TestRedis } from './redis-server.ts';
 
@@ -79,6 +80,21 @@ describe('the Redis limit store', () => {
     expect(
       (await store.consume([{ key, limit: 1_000, windowMs: 300, cost: 200, record: false }])).windows[0]?.allowed,
     ).toBe(true);
+  });
+
+  test('a spending counter is raised to its seed in the current period only, and never lowered', async () => {
+    const store = replica(url);
+    await ready(clients.at(-1) as Redis);
+    const window = { key: `key:${unique()}`, period: 'day' as const };
+    const spent = async () => (await store.consume([], [{ ...window, limitNanos: 1n << 62n }])).spends[0]?.spentNanos;
+    const { index } = spendPeriodAt('day', Date.now());
+    await store.seedSpend(window, index - 1, 9_000n);
+    expect(await spent()).toBe(0n);
+    await store.seedSpend(window, index, 12_345_678_901_234n);
+    expect(await spent()).toBe(12_345_678_901_234n);
+    await store.recordSpend([window], 5n);
+    await store.seedSpend(window, index, 12_345_678_901_234n);
+    expect(await spent()).toBe(12_345_678_901_239n);
   });
 
   test('concurrency slots are shared and released', async () => {

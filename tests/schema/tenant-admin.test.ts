@@ -251,6 +251,38 @@ describe('rate-limit policies', () => {
     ]);
     expect(codes(await api.gql(SET, { k: 'TENANT', l: {} }, { token: customer.token }))).toEqual(['FORBIDDEN']);
   });
+
+  test('a whole-tenant cap is a policy apart, and each account sees its effective limits and spend', async () => {
+    const whole = await api.ok<{ setRateLimitPolicy: { subjectKind: string; subjectId: string } }>(
+      SET,
+      { k: 'WHOLE_TENANT', l: { requestsPerMinute: 5_000, spendPerDay: { usd: '50' } } },
+      { token: admin.token },
+    );
+    expect(whole.setRateLimitPolicy).toMatchObject({ subjectKind: 'WHOLE_TENANT', subjectId: api.root.id });
+    await api.ok(SET, { k: 'TENANT', l: { requestsPerMinute: 60 } }, { token: admin.token });
+    const person = await api.person(api.root);
+    const EFFECTIVE = `{ viewer { account { effectiveLimits {
+      account { subjectKind requestsPerMinute } wholeTenant { subjectKind requestsPerMinute spendPerDay { usd } }
+      spentToday { nanos } spentThisMonth { nanos } } } } }`;
+    type Effective = { viewer: { account: { effectiveLimits: Record<string, unknown> } } };
+    const defaulted = await api.ok<Effective>(EFFECTIVE, {}, { token: person.token });
+    expect(defaulted.viewer.account.effectiveLimits).toEqual({
+      account: { subjectKind: 'TENANT', requestsPerMinute: 60 },
+      wholeTenant: { subjectKind: 'WHOLE_TENANT', requestsPerMinute: 5_000, spendPerDay: { usd: '50.00' } },
+      spentToday: { nanos: '0' },
+      spentThisMonth: { nanos: '0' },
+    });
+    await api.ok(SET, { k: 'ACCOUNT', id: person.account.id, l: { requestsPerMinute: 200 } }, { token: admin.token });
+    const own = await api.ok<Effective>(EFFECTIVE, {}, { token: person.token });
+    expect(own.viewer.account.effectiveLimits.account).toEqual({ subjectKind: 'ACCOUNT', requestsPerMinute: 200 });
+    const kinds = await api.ok<{ rateLimitPolicies: { subjectKind: string }[] }>(
+      '{ rateLimitPolicies { subjectKind } }',
+      {},
+      { token: admin.token },
+    );
+    expect(kinds.rateLimitPolicies.map((p) => p.subjectKind)).toContain('WHOLE_TENANT');
+    expect(codes(await api.gql(SET, { k: 'WHOLE_TENANT', l: {} }, { token: customer.token }))).toEqual(['FORBIDDEN']);
+  });
 });
 
 describe('branding and custom domain', () => {

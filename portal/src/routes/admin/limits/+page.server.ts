@@ -5,7 +5,7 @@ import type { Actions, PageServerLoad } from './$types';
 
 type Policy = {
   id: string;
-  subjectKind: 'TENANT' | 'ACCOUNT' | 'API_KEY';
+  subjectKind: 'TENANT' | 'WHOLE_TENANT' | 'ACCOUNT' | 'API_KEY';
   subjectId: string;
   requestsPerMinute: number | null;
   requestsPerHour: number | null;
@@ -32,8 +32,9 @@ export const load: PageServerLoad = async (event) => {
 export const actions: Actions = {
   set: async (event) => {
     const values = await fields(event.request, ['subjectKind', 'subjectId', ...COUNTS, ...MONEY] as const);
-    const kind = values.subjectKind === 'ACCOUNT' || values.subjectKind === 'API_KEY' ? values.subjectKind : 'TENANT';
-    if (kind !== 'TENANT' && !UUID.test(values.subjectId)) return invalid('subjectId', 'Paste the id of the account or API key (from the customers page or the API).', values, 'set');
+    const kind = ['ACCOUNT', 'API_KEY', 'WHOLE_TENANT'].includes(values.subjectKind) ? values.subjectKind : 'TENANT';
+    const tenantWide = kind === 'TENANT' || kind === 'WHOLE_TENANT';
+    if (!tenantWide && !UUID.test(values.subjectId)) return invalid('subjectId', 'Paste the id of the account or API key (from the customers page or the API).', values, 'set');
     const limits: Record<string, number | { usd: string } | null> = {};
     for (const name of COUNTS) {
       const raw = values[name];
@@ -48,7 +49,7 @@ export const actions: Actions = {
     try {
       await gql(event, 'mutation SetPolicy($kind: PolicySubjectKind!, $id: ID, $limits: RateLimitInput!) { setRateLimitPolicy(subjectKind: $kind, subjectId: $id, limits: $limits) { id } }', {
         kind,
-        id: kind === 'TENANT' ? null : values.subjectId,
+        id: tenantWide ? null : values.subjectId,
         limits,
       });
       return { action: 'set', done: 'Policy saved; gateways apply it within seconds.' };
