@@ -1,6 +1,9 @@
 import { Elysia } from 'elysia';
+import type Redis from 'ioredis';
 import type { Database } from '../db/open.ts';
 import { createCatalog } from '../upstream/catalog.ts';
+import { createChannelBreakers } from '../upstream/channel-health.ts';
+import { createChannels } from '../upstream/channels.ts';
 import type { Config } from '../app/config.ts';
 import { apiPreflight, CORS_RESPONSE_HEADERS, createCorsPolicies, isCorsPath } from '../cors/policies.ts';
 import type { RequestContext } from '../plugins/context.ts';
@@ -29,6 +32,8 @@ export type Gateway = { url: string; port: number; services: Services; stop(drai
 export type GatewayOptions = {
   port?: number;
   limits?: LimitStore;
+  /** Shares the channels' breakers between replicas; without it each replica keeps its own. */
+  redis?: Redis;
   backgroundCatalog?: boolean;
   /** Extra fixed routes (GraphQL, webhooks) mounted beside the route table. */
   mount?: (app: Elysia, services: Services) => void;
@@ -116,6 +121,14 @@ export async function startGateway(
     log,
     background: options.backgroundCatalog ?? true,
   });
+  const channels = await createChannels({
+    sql: database.sql,
+    config,
+    catalog,
+    log,
+    background: true,
+  });
+  const breakers = createChannelBreakers({ config, sql: database.sql, log, channels, redis: options.redis });
   const limits = options.limits ?? createMemoryLimitStore();
   const spares = config.spareHolds ? createSpareHolds(database.sql, log, config.holdTtlSeconds) : null;
   const services: Services = {
@@ -125,6 +138,8 @@ export async function startGateway(
     rootTenantId: database.root.id,
     log,
     catalog,
+    channels,
+    breakers,
     tenantPricing: createTenantPricing(database.sql),
     cors: createCorsPolicies(database.sql),
     ledger: createLedgerQueues(
@@ -162,6 +177,8 @@ export async function startGateway(
       await services.ledger.drain(Math.max(0, deadline - Date.now()));
       stopSweeper();
       catalog.stop();
+      channels.stop();
+      breakers.stop();
       await server.stop(true);
     },
   };

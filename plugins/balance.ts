@@ -36,7 +36,8 @@ const LATE_VOID_RETRY_MS = 1_000;
 
 function resolveModels(services: Services, billed: BilledRequest): CatalogModel[] {
   return billed.candidateModels.map((id) => {
-    const model = services.catalog.get(id);
+    // Priced for the dearest channel the request may reach, so the hold covers whichever serves it.
+    const model = services.channels.model(id, billed.endpoint);
     if (!model)
       throw new GatewayError(
         404,
