@@ -15,6 +15,8 @@ import { createMemoryBreakers, type BreakerChange, type BreakerSettings, type Br
  */
 
 export const BREAKER_SYNC_INTERVAL_MS = 500;
+/** An open breaker whose cool-down ended this long ago without a probe is forgotten. */
+const STALE_OPEN_MS = 60_000;
 const PREFIX = 'tg:breaker:';
 const OPEN_HASH = `${PREFIX}open`;
 
@@ -41,15 +43,24 @@ redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[2]))
 redis.call('DEL', KEYS[2])
 return 1`;
 
-/** KEYS: open hash. Returns field, milliseconds left of its cool-down (negative once passed), … */
+/**
+ * KEYS: open hash. ARGV: stale ms. Returns field, milliseconds left of its cool-down (negative
+ * once passed), … A breaker nobody probed for `stale ms` after its cool-down (no traffic) is
+ * dropped: it closes, and fresh failures open it again.
+ */
 const STATE_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local all = redis.call('HGETALL', KEYS[1])
 local out = {}
 for i = 1, #all, 2 do
-  out[#out + 1] = all[i]
-  out[#out + 1] = tonumber(all[i + 1]) - now
+  local left = tonumber(all[i + 1]) - now
+  if left < -tonumber(ARGV[1]) then
+    redis.call('HDEL', KEYS[1], all[i])
+  else
+    out[#out + 1] = all[i]
+    out[#out + 1] = left
+  end
 end
 return out`;
 
@@ -86,7 +97,7 @@ export function createRedisBreakers(
     shared = false;
   };
   const sync = async () => {
-    const reply = await scripts.tgBreakerState(OPEN_HASH);
+    const reply = await scripts.tgBreakerState(OPEN_HASH, STALE_OPEN_MS);
     const now = Date.now();
     const open = new Map<string, number>();
     for (let i = 0; i + 1 < reply.length; i += 2) open.set(String(reply[i]), now + Number(reply[i + 1]));
