@@ -30,7 +30,7 @@ export const CHANNEL_OPTIONS: Record<string, OptionSpec> = {
     type: 'string',
     multiple: true,
     value: 'GLOB',
-    help: "model ids it serves, e.g. 'openai/*' (repeatable; default: '*')",
+    help: "model ids it serves, e.g. 'openai/*' (repeatable; default: '*'; 'none': only the mapped ones)",
   },
   map: {
     type: 'string',
@@ -106,7 +106,7 @@ export function channelSettings(args: ParsedArgs, state?: ChannelState): Partial
     baseUrl: optionalString(args, 'base-url'),
     keyVariable: keyVariable === NONE ? null : keyVariable,
     protocols: protocols.length > 0 ? protocols : undefined,
-    models: models.length > 0 ? models : undefined,
+    models: models.length === 0 ? undefined : models.join() === NONE ? [] : models,
     modelMap: mapping(command, strings(args, 'map')),
     priority: whole(command, 'priority', optionalString(args, 'priority'), false) ?? undefined,
     weight: whole(command, 'weight', optionalString(args, 'weight'), false) ?? undefined,
