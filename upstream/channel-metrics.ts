@@ -24,7 +24,8 @@ export function createChannelMetrics(source: () => ChannelSource | undefined): C
     },
     lines() {
       const lines = [
-        '# HELP tollgate_upstream_attempts_total Upstream calls by channel and outcome (answered, failed, unreachable, timeout, capped, aborted).',
+        '# HELP tollgate_upstream_attempts_total Upstream calls by channel and outcome ' +
+          '(answered, failed, unreachable, timeout, capped, aborted).',
         '# TYPE tollgate_upstream_attempts_total counter',
       ];
       for (const [key, value] of attempts) {
@@ -34,7 +35,8 @@ export function createChannelMetrics(source: () => ChannelSource | undefined): C
       const current = source();
       if (!current) return lines;
       lines.push(
-        '# HELP tollgate_channel_routable 1 when the channel may take requests on this replica (active or draining, its key set).',
+        '# HELP tollgate_channel_routable 1 when the channel may take requests on this replica ' +
+          '(active or draining, its key set).',
         '# TYPE tollgate_channel_routable gauge',
       );
       for (const channel of current.channels.list()) {

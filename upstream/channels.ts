@@ -29,7 +29,10 @@ export type Channels = {
   model(id: string, protocol?: string): CatalogModel | undefined;
   /** Every model some routable channel serves, each once, by id. */
   models(): CatalogModel[];
-  /** The routable channels serving the model over the protocol: active ones highest priority first, then draining ones. */
+  /**
+   * The routable channels serving the model over the protocol: active ones, highest priority
+   * first, then draining ones.
+   */
   targets(modelId: string, protocol: string): ChannelTarget[];
   /** A stored channel by id, whatever its state; null names the default channel. */
   byId(id: string | null): Channel | undefined;

@@ -40,7 +40,7 @@ function weightedShuffle(group: ChannelTarget[], random: () => number): ChannelT
   return out;
 }
 
-/** Whether a channel's price is within a hold's price, component by component: its charge then stays within the hold. */
+/** Whether a price is within a hold's price, component by component: a charge at it then stays within the hold. */
 export function withinPrice(price: ModelPrice, ceiling: ModelPrice): boolean {
   return (
     price.promptNanosPerMtok <= ceiling.promptNanosPerMtok &&

@@ -160,9 +160,10 @@ export async function updateChannel(
 /** Sets the channel's price for a model (in its price table), replacing an earlier one. */
 export async function setChannelPrice(db: Db, channelId: string, model: string, price: ModelPrice): Promise<void> {
   await db`
-    insert into channel_prices (channel_id, model, prompt_nanos_per_mtok, completion_nanos_per_mtok, request_nanos, image_nanos)
-    values (${channelId}::uuid, ${model}, ${price.promptNanosPerMtok.toString()}, ${price.completionNanosPerMtok.toString()},
-      ${price.requestNanos.toString()}, ${price.imageNanos.toString()})
+    insert into channel_prices
+      (channel_id, model, prompt_nanos_per_mtok, completion_nanos_per_mtok, request_nanos, image_nanos)
+    values (${channelId}::uuid, ${model}, ${price.promptNanosPerMtok.toString()},
+      ${price.completionNanosPerMtok.toString()}, ${price.requestNanos.toString()}, ${price.imageNanos.toString()})
     on conflict (channel_id, model) do update set prompt_nanos_per_mtok = excluded.prompt_nanos_per_mtok,
       completion_nanos_per_mtok = excluded.completion_nanos_per_mtok, request_nanos = excluded.request_nanos,
       image_nanos = excluded.image_nanos`;
@@ -183,10 +184,11 @@ export async function recordBreakerStates(db: Db, reports: readonly BreakerRepor
   if (reports.length === 0) return;
   await db`
     insert into channel_breakers (channel_id, model, state, retry_at, changed_at)
-    select c, m, s, r, now() from unnest(${reports.map((r) => r.channelId)}::uuid[], ${reports.map((r) => r.model)}::text[],
-      ${reports.map((r) => r.state)}::text[], ${reports.map((r) => r.retryAt?.toISOString() ?? null)}::timestamptz[])
-      as x(c, m, s, r)
-    on conflict (channel_id, model) do update set state = excluded.state, retry_at = excluded.retry_at, changed_at = now()`;
+    select c, m, s, r, now() from unnest(${reports.map((r) => r.channelId)}::uuid[],
+      ${reports.map((r) => r.model)}::text[], ${reports.map((r) => r.state)}::text[],
+      ${reports.map((r) => r.retryAt?.toISOString() ?? null)}::timestamptz[]) as x(c, m, s, r)
+    on conflict (channel_id, model) do update
+      set state = excluded.state, retry_at = excluded.retry_at, changed_at = now()`;
 }
 
 /** Breakers not closed, as last reported. */

@@ -88,7 +88,7 @@ function clientError(last: LastFailure): GatewayError {
   }
 }
 
-/** Sends the request to the first channel that answers (upstream/failover.ts); the error the client sees if none does. */
+/** Sends the request to the first channel that answers (upstream/failover.ts), or throws the client's error. */
 export async function sendToChannels(
   ctx: RequestContext,
   billed: BilledRequest,
