@@ -80,6 +80,23 @@ function defineScripts(client: Redis): Scripts {
 const failureLog = (key: string) => `${PREFIX}fail:${key}`;
 const probeKey = (key: string) => `${PREFIX}probe:${key}`;
 
+/**
+ * Writes a failure to Redis: a failed probe sets a new cool-down; any other failure joins the
+ * breaker's log, unless this replica already holds it open. Resolves to 1 when the write opened it.
+ */
+function sharedFailure(
+  scripts: Scripts,
+  settings: BreakerSettings,
+  key: string,
+  seen: 'probe' | 'closed' | 'open' | 'half_open',
+): Promise<number> {
+  if (seen === 'probe') return scripts.tgBreakerReopen(OPEN_HASH, probeKey(key), key, settings.cooldownMs);
+  if (seen !== 'closed') return Promise.resolve(0);
+  const member = `${Date.now()}:${Math.random()}`;
+  const { windowMs, failures, cooldownMs } = settings;
+  return scripts.tgBreakerFailure(failureLog(key), OPEN_HASH, key, windowMs, failures, cooldownMs, member);
+}
+
 export function createRedisBreakers(
   client: Redis,
   settings: BreakerSettings,
@@ -135,21 +152,7 @@ export function createRedisBreakers(
       const before = local.stateOf(key);
       local.failure(key, pass);
       if (!shared) return;
-      const write =
-        pass === 'probe'
-          ? scripts.tgBreakerReopen(OPEN_HASH, probeKey(key), key, settings.cooldownMs)
-          : before !== 'closed'
-            ? Promise.resolve(0)
-            : scripts.tgBreakerFailure(
-                failureLog(key),
-                OPEN_HASH,
-                key,
-                settings.windowMs,
-                settings.failures,
-                settings.cooldownMs,
-                `${Date.now()}:${Math.random()}`,
-              );
-      write
+      sharedFailure(scripts, settings, key, pass === 'probe' ? 'probe' : before)
         .then((opened) => {
           if (opened === 1 && pass !== 'probe' && local.stateOf(key) === 'closed') {
             local.adopt(key, 'open', Date.now() + settings.cooldownMs);
