@@ -24,6 +24,8 @@ export function createChannelBreakers(options: HealthOptions): Breakers {
     windowMs: config.breaker.windowSeconds * 1_000,
     cooldownMs: config.breaker.cooldownSeconds * 1_000,
   };
+  // Reports are written one after another, so that the last transition is the one that stays.
+  let reported = Promise.resolve();
   const onChange = (change: BreakerChange) => {
     const { channel, model } = splitBreakerKey(change.key);
     const name = UUID.test(channel) ? (channels.byId(channel)?.name ?? channel) : channel;
@@ -32,9 +34,12 @@ export function createChannelBreakers(options: HealthOptions): Breakers {
     else log.info(change.state === 'closed' ? 'channel breaker closed' : 'channel breaker probing', fields);
     if (!UUID.test(channel)) return;
     const retryAt = change.retryAt === null ? null : new Date(change.retryAt);
-    recordBreakerStates(sql, [{ channelId: channel, model, state: change.state, retryAt }]).catch((error: unknown) =>
-      log.debug('breaker state not recorded', { reason: error instanceof Error ? error.message : String(error) }),
-    );
+    const report = { channelId: channel, model, state: change.state, retryAt };
+    reported = reported
+      .then(() => recordBreakerStates(sql, [report]))
+      .catch((error: unknown) =>
+        log.debug('breaker state not recorded', { reason: error instanceof Error ? error.message : String(error) }),
+      );
   };
   return options.redis
     ? createRedisBreakers(options.redis, settings, log, onChange)

@@ -12,7 +12,7 @@ import { startReplicas, type Replicas } from './replicas.ts';
  * probe's success closes it for both.
  */
 
-const COOLDOWN_MS = 2_000;
+const COOLDOWN_MS = 3_000;
 const SYNCED_MS = BREAKER_SYNC_INTERVAL_MS * 2 + 100;
 let r: Replicas;
 let sick: FakeUpstream;
