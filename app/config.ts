@@ -36,6 +36,8 @@ export type Config = {
   spareHolds: boolean;
   upstreamBaseUrl: string;
   upstreamApiKey: string | undefined;
+  /** Each channel's circuit breaker per model: open after `failures` within `windowSeconds`, probe after `cooldownSeconds`. */
+  breaker: { failures: number; windowSeconds: number; cooldownSeconds: number };
   defaultMarkupBps: number;
   keyPepper: string | undefined;
   routesFile: string | undefined;
@@ -164,6 +166,32 @@ function seconds(env: Env, name: string, fallback: number, max: number): number 
   return value;
 }
 
+const DEFAULT_BREAKER_FAILURES = 5;
+const MAX_BREAKER_FAILURES = 10_000;
+const DEFAULT_BREAKER_WINDOW_SECONDS = 30;
+const DEFAULT_BREAKER_COOLDOWN_SECONDS = 30;
+const MAX_BREAKER_SECONDS = 3_600;
+
+function breaker(env: Env): Config['breaker'] {
+  const raw = text(env, 'TOLLGATE_BREAKER_FAILURES') ?? String(DEFAULT_BREAKER_FAILURES);
+  const failures = Number(raw);
+  if (!/^\d+$/.test(raw) || failures < 1 || failures > MAX_BREAKER_FAILURES)
+    throw new ConfigError(
+      'TOLLGATE_BREAKER_FAILURES',
+      `must be a whole number from 1 to ${MAX_BREAKER_FAILURES}, got "${raw}"`,
+    );
+  return {
+    failures,
+    windowSeconds: seconds(env, 'TOLLGATE_BREAKER_WINDOW_SECONDS', DEFAULT_BREAKER_WINDOW_SECONDS, MAX_BREAKER_SECONDS),
+    cooldownSeconds: seconds(
+      env,
+      'TOLLGATE_BREAKER_COOLDOWN_SECONDS',
+      DEFAULT_BREAKER_COOLDOWN_SECONDS,
+      MAX_BREAKER_SECONDS,
+    ),
+  };
+}
+
 function logLevel(env: Env): LogLevel {
   const raw = text(env, 'LOG_LEVEL') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(raw))
@@ -231,10 +259,10 @@ function list<T>(env: Env, name: string, fallback: string, what: string, parse: 
   });
 }
 
-/** A secret named by the route table (a second upstream's key, say), read here like every variable. */
+/** A secret named by the route table or a channel (a second upstream's key), read here like every variable. */
 export function readSecretVariable(name: string, env: Env = process.env): string {
   const value = text(env, name);
-  if (value === undefined) throw new ConfigError(name, 'is named by the route table but not set');
+  if (value === undefined) throw new ConfigError(name, 'is named by the route table or a channel but not set');
   return value;
 }
 
@@ -272,6 +300,7 @@ export function loadConfig(env: Env = process.env): Config {
       '',
     ),
     upstreamApiKey: text(env, 'UPSTREAM_API_KEY') ?? text(env, 'OPENROUTER_API_KEY'),
+    breaker: breaker(env),
     defaultMarkupBps: markupBps(env),
     keyPepper: pepper(env),
     routesFile: text(env, 'TOLLGATE_ROUTES_FILE'),

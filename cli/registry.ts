@@ -1,6 +1,15 @@
 import type { Command } from './command.ts';
 import { accountCreateCommand, accountSetCommand } from './commands/account.ts';
 import { balanceCommand } from './commands/balance.ts';
+import {
+  channelAddCommand,
+  channelDisableCommand,
+  channelDrainCommand,
+  channelEnableCommand,
+  channelListCommand,
+  channelPriceCommand,
+  channelSetCommand,
+} from './commands/channel.ts';
 import { creditsGrantCommand } from './commands/credits.ts';
 import { holdsSweepCommand } from './commands/holds.ts';
 import { keyCreateCommand, keyListCommand, keyRevokeCommand } from './commands/key.ts';
@@ -33,6 +42,13 @@ export const COMMANDS: readonly Command[] = [
   limitsShowCommand,
   limitsListCommand,
   limitsClearCommand,
+  channelAddCommand,
+  channelSetCommand,
+  channelListCommand,
+  channelPriceCommand,
+  channelDrainCommand,
+  channelDisableCommand,
+  channelEnableCommand,
   usageCommand,
   ledgerVerifyCommand,
   holdsSweepCommand,

@@ -30,16 +30,16 @@ async function main(): Promise<void> {
     log: (line) => log.info(line),
     applicationName: 'tollgate-gateway',
   }).catch((error: unknown) => fail(`database: ${reasonOf(error)}`));
-  // Redis holds only rate-limit counters: shared across replicas when set, in-process otherwise.
+  // Redis holds rate-limit counters and channel breakers: shared across replicas when set, in-process otherwise.
   const redis = config.redisUrl ? connectRedis(config.redisUrl, log) : undefined;
   const limits = redis ? createRedisLimitStore(redis, log, config.replicas) : undefined;
   let gateway: Awaited<ReturnType<typeof startPlatform>>['gateway'];
   try {
     const metrics = createMetrics({ sql: database.sql, log, redisShared: limits ? () => limits.shared : undefined });
     ({ gateway } = await startPlatform(config, database, log, {
-      ...(limits ? { limits } : {}),
+      ...(limits ? { limits, redis } : {}),
       observe: metrics.observe,
-      mount: (app) => metrics.mount(app),
+      mount: (app, services) => metrics.mount(app, services),
     }));
   } catch (error) {
     await database.close();

@@ -2,6 +2,7 @@ import type { Elysia } from 'elysia';
 import type { Sql } from '../db/sql.ts';
 import type { RequestContext } from '../plugins/context.ts';
 import type { Logger } from '../app/log.ts';
+import { createChannelMetrics, type ChannelSource } from '../upstream/channel-metrics.ts';
 
 /**
  * `/metrics` in Prometheus text format and one structured log line per request. Request counters
@@ -21,7 +22,8 @@ type DbGauges = { up: boolean; holdsOpen: number; heldNanos: bigint; soldNanos: 
 export type Metrics = {
   observe(ctx: RequestContext, status: number): void;
   render(): Promise<string>;
-  mount(app: Elysia): void;
+  /** `channels`: the gateway's channels and breakers, shown beside the request counters. */
+  mount(app: Elysia, channels?: ChannelSource): void;
 };
 
 export type MetricsSources = { sql: Sql; log: Logger; redisShared?: () => boolean };
@@ -70,6 +72,8 @@ export function createMetrics(sources: MetricsSources): Metrics {
   const latency = new Map<string, Histogram>();
   const upstreamErrors = new Map<string, number>();
   let gauges: { at: number; value: DbGauges } | undefined;
+  let channelSource: ChannelSource | undefined;
+  const channelMetrics = createChannelMetrics(() => channelSource);
 
   const dbGauges = async (): Promise<DbGauges> => {
     if (gauges && Date.now() - gauges.at < DB_GAUGE_TTL_MS && gauges.value.up) return gauges.value;
@@ -100,6 +104,8 @@ export function createMetrics(sources: MetricsSources): Metrics {
       const failure = upstreamFailure(ctx, status);
       if (failure)
         upstreamErrors.set(`${route}\u0000${failure}`, (upstreamErrors.get(`${route}\u0000${failure}`) ?? 0) + 1);
+      const attempts = ctx.upstream?.attempts ?? [];
+      channelMetrics.count(attempts);
       sources.log.info('request', {
         requestId: ctx.id,
         route,
@@ -108,6 +114,8 @@ export function createMetrics(sources: MetricsSources): Metrics {
         model: ctx.model?.id,
         accountId: ctx.principal?.key.accountId,
         upstreamStatus,
+        channel: ctx.upstream?.served?.channel.name,
+        attempts: attempts.length > 1 ? attempts.length : undefined,
       });
     },
     async render() {
@@ -144,6 +152,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
         const [route = '', kind = ''] = key.split('\u0000');
         lines.push(`tollgate_upstream_errors_total{route="${label(route)}",kind="${kind}"} ${value}`);
       }
+      lines.push(...channelMetrics.lines());
       const db = await dbGauges();
       lines.push(
         '# HELP tollgate_database_up 1 when PostgreSQL answered the last probe.',
@@ -179,7 +188,8 @@ export function createMetrics(sources: MetricsSources): Metrics {
       );
       return `${lines.join('\n')}\n`;
     },
-    mount(app) {
+    mount(app, channels) {
+      channelSource = channels;
       app.get(
         '/metrics',
         async () =>

@@ -1,6 +1,9 @@
 import { Elysia } from 'elysia';
+import type Redis from 'ioredis';
 import type { Database } from '../db/open.ts';
 import { createCatalog } from '../upstream/catalog.ts';
+import { createChannelBreakers } from '../upstream/channel-health.ts';
+import { createChannels } from '../upstream/channels.ts';
 import type { Config } from '../app/config.ts';
 import { apiPreflight, CORS_RESPONSE_HEADERS, createCorsPolicies, isCorsPath } from '../cors/policies.ts';
 import type { RequestContext } from '../plugins/context.ts';
@@ -41,6 +44,8 @@ export type GatewayOptions = {
   /** false: no socket at all (in-process tests); requests go through `handle`. */
   listen?: boolean;
   limits?: LimitStore;
+  /** Shares the channels' breakers between replicas; without it each replica keeps its own. */
+  redis?: Redis;
   backgroundCatalog?: boolean;
   /** Extra fixed routes (GraphQL, webhooks) mounted beside the route table. */
   mount?: (app: Elysia, services: Services) => void;
@@ -127,6 +132,14 @@ export async function startGateway(
     log,
     background: options.backgroundCatalog ?? true,
   });
+  const channels = await createChannels({
+    sql: database.sql,
+    config,
+    catalog,
+    log,
+    background: true,
+  });
+  const breakers = createChannelBreakers({ config, sql: database.sql, log, channels, redis: options.redis });
   const limits = options.limits ?? createMemoryLimitStore();
   const spares = config.spareHolds ? createSpareHolds(database.sql, log, config.holdTtlSeconds) : null;
   const services: Services = {
@@ -136,6 +149,8 @@ export async function startGateway(
     rootTenantId: database.root.id,
     log,
     catalog,
+    channels,
+    breakers,
     tenantPricing: createTenantPricing(database.sql),
     cors: createCorsPolicies(database.sql),
     ledger: createLedgerQueues(
@@ -177,6 +192,8 @@ export async function startGateway(
       await services.ledger.drain(Math.max(0, deadline - Date.now()));
       stopSweeper();
       catalog.stop();
+      channels.stop();
+      breakers.stop();
       await server?.stop(true);
     },
   };

@@ -4,6 +4,7 @@ import { ceilDiv, chainPricesNanos } from '../core/pricing.ts';
 import type { PromptBound } from '../core/prompt-bound.ts';
 import { MESSAGE_OVERHEAD_TOKENS } from '../core/prompt-bound.ts';
 import type { Catalog } from '../upstream/catalog.ts';
+import type { ChannelTarget } from '../upstream/channel-models.ts';
 import type { MeteredUsage } from '../core/reported-usage.ts';
 import type { Pricing } from './types.ts';
 
@@ -19,14 +20,24 @@ export type Charge = { costFemtos: bigint; costNanos: bigint; levelPricesNanos: 
 export type ChargeSubject = {
   pricing?: Pricing;
   model?: { price: ModelPrice };
-  upstream?: { servedModel: string | null };
+  upstream?: { servedModel: string | null; served?: ChannelTarget | null };
 };
 
+/**
+ * The charge follows the channel that served: its price table or the catalog's price only, when
+ * that is its price source; else (OpenRouter-style) its reported cost, or the catalog price of
+ * the model it says it served, or its price for the model asked.
+ */
 export function computeCharge(ctx: ChargeSubject, catalog: Catalog, usage: MeteredUsage): Charge | undefined {
   const pricing = ctx.pricing;
   if (!pricing) return undefined;
-  const served = (ctx.upstream?.servedModel && catalog.get(ctx.upstream.servedModel)) || ctx.model;
-  return chargeOf(usage, served?.price ?? pricing.shape.price, pricing.bound.mediaItems, pricing.markupsBps);
+  const channel = ctx.upstream?.served;
+  const { mediaItems } = pricing.bound;
+  if (channel && channel.channel.priceSource !== 'reported')
+    return chargeOf({ ...usage, upstreamCostFemtos: null }, channel.price, mediaItems, pricing.markupsBps);
+  const servedModel = ctx.upstream?.servedModel;
+  const served = (servedModel && catalog.get(servedModel)?.price) || channel?.price || ctx.model?.price;
+  return chargeOf(usage, served ?? pricing.shape.price, mediaItems, pricing.markupsBps);
 }
 
 /** The charge of a usage at a catalog price (unless the upstream reported its cost), at each level's markup. */

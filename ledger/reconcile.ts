@@ -8,6 +8,8 @@ import {
 } from '../db/queries/reconciliation.ts';
 import { recordTransfer, type TransferEntry } from '../db/queries/transfers.ts';
 import type { Sql } from '../db/sql.ts';
+import { channelKey } from '../upstream/channel-models.ts';
+import type { Channels } from '../upstream/channels.ts';
 import { fetchGenerationUsage } from '../upstream/generation-record.ts';
 import { createTenantPricing, type TenantPricing } from './tenant-pricing.ts';
 
@@ -52,7 +54,8 @@ export type ReconcileReport = { checked: number; missingCount: number; missing: 
 
 export type ReconcileOptions = {
   sql: Sql;
-  upstream: { baseUrl: string; apiKey: string | undefined };
+  /** Each request's generation record is asked of the channel that served it. */
+  channels: Pick<Channels, 'byId'>;
   since: Date;
   until: Date;
   fix: boolean;
@@ -158,12 +161,17 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
     if (requests.length === 0) break;
     const found: Found[] = [];
     await eachBounded(requests, RECONCILE_CONCURRENCY, async (request) => {
-      const usage = await fetchGenerationUsage(
-        options.upstream.baseUrl,
-        options.upstream.apiKey,
-        request.generationId,
-        RECONCILE_LOOKUP_DELAYS_MS,
-      );
+      const channel = options.channels.byId(request.channelId);
+      // A channel priced by the catalog or its own table is charged by tokens: its reported cost is not the price.
+      if (channel && channel.priceSource !== 'reported') return;
+      const usage =
+        channel &&
+        (await fetchGenerationUsage(
+          channel.baseUrl,
+          channelKey(channel),
+          request.generationId,
+          RECONCILE_LOOKUP_DELAYS_MS,
+        ));
       const femtos = usage?.upstreamCostFemtos;
       if (femtos === undefined || femtos === null) {
         report.missingCount += 1;

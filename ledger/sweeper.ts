@@ -7,6 +7,8 @@ import { chargeOf } from './charge.ts';
 import type { MeteredUsage } from '../core/reported-usage.ts';
 import type { Sql } from '../db/sql.ts';
 import { createCatalog } from '../upstream/catalog.ts';
+import { channelKey } from '../upstream/channel-models.ts';
+import { createChannels, type Channels } from '../upstream/channels.ts';
 import type { Config } from '../app/config.ts';
 import { createLedgerQueues, type SettlementJob } from './queues.ts';
 import { type Logger, reasonOf } from '../app/log.ts';
@@ -40,6 +42,8 @@ export type SweepServices = {
   sql: Sql;
   config: Config;
   catalog: Catalog;
+  /** Where each stream was served: its generation record is asked of that channel. */
+  channels: Channels;
   tenantPricing: TenantPricing;
   ledger: LedgerQueues;
   log: Logger;
@@ -58,6 +62,7 @@ export async function standaloneSweepServices(sql: Sql, config: Config, log: Log
     config,
     log,
     catalog,
+    channels: await createChannels({ sql, config, catalog, log, background: false }),
     tenantPricing: createTenantPricing(sql),
     ledger: createLedgerQueues(sql, log, () => {}),
   };
@@ -67,12 +72,10 @@ export async function standaloneSweepServices(sql: Sql, config: Config, log: Log
 export type SweepResult = { settled: number; expired: ResolvedHold[] };
 
 async function usageAfterCrash(services: SweepServices, start: StreamStart): Promise<MeteredUsage> {
-  const record = await fetchGenerationUsage(
-    services.config.upstreamBaseUrl,
-    services.config.upstreamApiKey,
-    start.generationId,
-  );
-  if (record) return record;
+  const channel = services.channels.byId(start.channelId);
+  const record = channel && (await fetchGenerationUsage(channel.baseUrl, channelKey(channel), start.generationId));
+  // A channel priced by the catalog or its own table is charged by tokens, whatever cost it reports.
+  if (record) return channel.priceSource === 'reported' ? record : { ...record, upstreamCostFemtos: null };
   return {
     promptTokens: start.promptTokensEstimate,
     completionTokens: CRASH_ESTIMATE_COMPLETION_TOKENS,
@@ -108,6 +111,7 @@ function recordAfterCrash(
     generationId: start.generationId,
     latencyMs: Date.now() - start.startedAt.getTime(),
     firstByteMs: null,
+    channelId: start.channelId,
   };
 }
 
@@ -115,12 +119,14 @@ function recordAfterCrash(
 export async function crashSettlement(services: SweepServices, start: StreamStart): Promise<SettlementJob> {
   const usage = await usageAfterCrash(services, start);
   const [prompt, completion, request, image] = start.priceNanos;
-  const price = services.catalog.get(start.model)?.price ?? {
+  const noted = {
     promptNanosPerMtok: prompt,
     completionNanosPerMtok: completion,
     requestNanos: request,
     imageNanos: image,
   };
+  // A note names its channel and that channel's price; older notes hold the hold's price, and the catalog's is truer.
+  const price = start.channelId !== null ? noted : (services.catalog.get(start.model)?.price ?? noted);
   const charge = chargeOf(usage, price, start.mediaItems, start.markupsBps);
   const chain = await services.tenantPricing.forTenant(start.tenantId);
   const basis = {

@@ -1,6 +1,8 @@
 import type { BilledRequest, Endpoint } from '../core/openai-request.ts';
 import type { KeyPrincipal } from '../db/queries/api-keys.ts';
 import type { CatalogModel } from '../upstream/catalog.ts';
+import type { ChannelTarget } from '../upstream/channel-models.ts';
+import type { Attempt } from '../upstream/failover.ts';
 import type { MeteredUsage } from '../core/reported-usage.ts';
 import type { HoldState, Pricing } from '../ledger/types.ts';
 
@@ -50,4 +52,8 @@ export type UpstreamState = {
   /** SSE events with content forwarded to the client: the basis of the estimate when usage never came. */
   contentEvents: number;
   servedModel: string | null;
+  /** The channel that answered and the model id it was asked for; null until one has. */
+  served: ChannelTarget | null;
+  /** Every upstream call the request made, in order (upstream/failover.ts). */
+  attempts: Attempt[];
 };

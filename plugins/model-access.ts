@@ -27,7 +27,10 @@ export const modelAccess: PluginDefinition<Record<string, never>> = {
       name: 'model-access',
       async admit(ctx) {
         const billed = await billedRequest(ctx);
-        const models = billed.candidateModels.map((id) => resolve(id, (model) => services.catalog.get(model)));
+        // Priced for the dearest channel the request may reach, so the hold covers whichever serves it.
+        const models = billed.candidateModels.map((id) =>
+          resolve(id, (model) => services.channels.model(model, billed.endpoint)),
+        );
         const allowed = ctx.principal?.key.allowedModels;
         if (allowed && allowed.length > 0) {
           const refused = models.find((model) => !allowed.some((pattern) => globMatches(pattern, model.id)));

@@ -9,8 +9,10 @@ import { noOptions } from './options.ts';
 import type { PluginDefinition } from './types.ts';
 
 /**
- * `models`: the catalog as OpenAI's `GET /v1/models` lists it, with OpenRouter's `pricing` block
- * showing the caller's own prices after every markup (USD per token, exact decimal strings).
+ * `models`: the models the tenant sells — every model some channel serves, each once, under the
+ * id customers use — as OpenAI's `GET /v1/models` lists them, with OpenRouter's `pricing` block
+ * showing the caller's own prices after every markup (USD per token, exact decimal strings), for
+ * the dearest channel that may serve it: the most a request is charged.
  */
 
 function priced(model: CatalogModel, chain: ChainPricing) {
@@ -66,7 +68,7 @@ export const models: PluginDefinition<Record<string, never>> = {
         const prefix = `${ctx.route.path.replace(/(\/:[A-Za-z]+)+$/, '')}/`;
         if (ctx.route.path.includes('/:')) {
           const id = decodedModelId(path.slice(prefix.length));
-          const model = services.catalog.get(id);
+          const model = services.channels.model(id);
           if (!model)
             throw new GatewayError(
               404,
@@ -76,7 +78,7 @@ export const models: PluginDefinition<Record<string, never>> = {
             );
           return json(priced(model, chain));
         }
-        return json({ object: 'list', data: services.catalog.list().map((model) => priced(model, chain)) });
+        return json({ object: 'list', data: services.channels.models().map((model) => priced(model, chain)) });
       },
     };
   },

@@ -1,6 +1,8 @@
 import type { Sql } from '../db/sql.ts';
 import type { BalanceEvents } from '../ledger/types.ts';
+import type { Breakers } from '../upstream/breaker.ts';
 import type { Catalog } from '../upstream/catalog.ts';
+import type { Channels } from '../upstream/channels.ts';
 import type { Config } from '../app/config.ts';
 import type { CorsPolicies } from '../cors/policies.ts';
 import type { LedgerQueues } from '../ledger/queues.ts';
@@ -19,6 +21,9 @@ export type Services = {
   rootTenantId: string;
   log: Logger;
   catalog: Catalog;
+  /** The upstream channels, in memory (upstream/channels.ts), and their breakers. */
+  channels: Channels;
+  breakers: Breakers;
   tenantPricing: TenantPricing;
   /** Each tenant's allowed browser origins, cached briefly. */
   cors: CorsPolicies;

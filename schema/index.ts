@@ -10,6 +10,7 @@ import './api-key.ts';
 import './usage.ts';
 import './ledger.ts';
 import './model.ts';
+import './channel.ts';
 import './customer.ts';
 import './pricing-rule.ts';
 import './rate-limit-policy.ts';

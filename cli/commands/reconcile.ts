@@ -1,5 +1,8 @@
 import { formatUsd } from '../../core/money.ts';
+import { createLogger } from '../../app/log.ts';
 import { reconcile, type Difference } from '../../ledger/reconcile.ts';
+import { createCatalog } from '../../upstream/catalog.ts';
+import { createChannels } from '../../upstream/channels.ts';
 import { flag, optionalString, requiredString, type ParsedArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../errors.ts';
@@ -63,9 +66,24 @@ export const reconcileCommand: Command = {
     if (until <= since) throw new UsageError(`${args.command}: --until must be after --since`);
     const fix = flag(args, 'fix');
     return async (session) => {
+      const log = createLogger('error', (line) => process.stderr.write(`${line}\n`));
+      const catalog = await createCatalog({
+        sql: session.db.sql,
+        upstreamBaseUrl: session.config.upstreamBaseUrl,
+        upstreamApiKey: session.config.upstreamApiKey,
+        log,
+        background: false,
+      });
+      const channels = await createChannels({
+        sql: session.db.sql,
+        config: session.config,
+        catalog,
+        log,
+        background: false,
+      });
       const report = await reconcile({
         sql: session.db.sql,
-        upstream: { baseUrl: session.config.upstreamBaseUrl, apiKey: session.config.upstreamApiKey },
+        channels,
         since,
         until,
         fix,

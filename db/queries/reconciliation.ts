@@ -13,6 +13,8 @@ export type RecordedRequest = {
   generationId: string;
   costNanos: bigint;
   chargeNanos: bigint;
+  /** The channel that served it; null for requests older than channels (the default channel). */
+  channelId: string | null;
   createdAt: Date;
 };
 
@@ -24,6 +26,7 @@ type RequestRow = {
   generation_id: string;
   cost_nanos: bigint;
   charge_nanos: bigint;
+  channel_id: string | null;
   created_at: Date;
 };
 
@@ -35,7 +38,7 @@ export async function recordedRequestsPage(
   limit: number,
 ): Promise<RecordedRequest[]> {
   const rows = await db<RequestRow[]>`
-    select r.id, r.tenant_id, w.id as wallet_id, r.model, r.generation_id, r.cost_nanos, r.charge_nanos, r.created_at
+    select r.id, r.tenant_id, w.id as wallet_id, r.model, r.generation_id, r.cost_nanos, r.charge_nanos, r.channel_id, r.created_at
     from requests r join wallets w on w.account_id = r.account_id
     where r.generation_id is not null and r.created_at >= ${window.since} and r.created_at < ${window.until}
       ${afterId === null ? db`` : db`and (r.created_at, r.id) > (select created_at, id from requests where id = ${afterId})`}
@@ -49,6 +52,7 @@ export async function recordedRequestsPage(
     generationId: row.generation_id,
     costNanos: row.cost_nanos,
     chargeNanos: row.charge_nanos,
+    channelId: row.channel_id,
     createdAt: row.created_at,
   }));
 }

@@ -1,5 +1,8 @@
 import type { Db } from '../sql.ts';
 
+/** One upstream call of a request (upstream/failover.ts): the channel's name, the status (0: none), how it ended. */
+export type RecordedAttempt = { channel: string; status: number; outcome: string; ms: number };
+
 /** One row of the usage log, written in the same transaction as the request's settlement. */
 export type RequestRecord = {
   id: string;
@@ -22,6 +25,9 @@ export type RequestRecord = {
   generationId: string | null;
   latencyMs: number;
   firstByteMs: number | null;
+  /** The stored channel that served the request; null when none did or for a route's own upstream. */
+  channelId?: string | null;
+  attempts?: readonly RecordedAttempt[];
 };
 
 /** What one tenant level earned and paid on a request: the basis of each level's margin report. */
@@ -52,6 +58,8 @@ function requestJson(r: RequestRecord) {
     generation_id: r.generationId,
     latency_ms: Math.round(r.latencyMs),
     first_byte_ms: r.firstByteMs === null ? null : Math.round(r.firstByteMs),
+    channel_id: r.channelId ?? null,
+    attempts: r.attempts?.length ? r.attempts : null,
   };
 }
 
@@ -59,13 +67,15 @@ function requestJson(r: RequestRecord) {
 export function insertRequestsQuery(db: Db, rows: readonly RequestRecord[]) {
   return db`
     insert into requests (id, tenant_id, account_id, api_key_id, route, model, stream, status_code, outcome, error_code,
-      prompt_tokens, completion_tokens, prompt_tokens_bound, cost_nanos, charge_nanos, hold_nanos, estimated, generation_id, latency_ms, first_byte_ms)
+      prompt_tokens, completion_tokens, prompt_tokens_bound, cost_nanos, charge_nanos, hold_nanos, estimated, generation_id, latency_ms, first_byte_ms,
+      channel_id, attempts)
     select id, tenant_id, account_id, api_key_id, route, model, stream, status_code, outcome, error_code,
-      prompt_tokens, completion_tokens, prompt_tokens_bound, cost_nanos, charge_nanos, hold_nanos, estimated, generation_id, latency_ms, first_byte_ms
+      prompt_tokens, completion_tokens, prompt_tokens_bound, cost_nanos, charge_nanos, hold_nanos, estimated, generation_id, latency_ms, first_byte_ms,
+      channel_id, attempts
     from json_to_recordset(${JSON.stringify(rows.map(requestJson))}::text::json) as x(
       id text, tenant_id uuid, account_id uuid, api_key_id uuid, route text, model text, stream boolean, status_code int4, outcome text,
       error_code text, prompt_tokens int4, completion_tokens int4, prompt_tokens_bound int4, cost_nanos int8, charge_nanos int8, hold_nanos int8,
-      estimated boolean, generation_id text, latency_ms int4, first_byte_ms int4)
+      estimated boolean, generation_id text, latency_ms int4, first_byte_ms int4, channel_id uuid, attempts jsonb)
     on conflict (id) do nothing`;
 }
 

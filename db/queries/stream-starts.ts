@@ -16,12 +16,14 @@ export type StreamStart = {
   route: string;
   model: string;
   markupsBps: number[];
-  /** Prompt and completion per million tokens, per request, per media item. */
+  /** The serving channel's price (the hold's, in notes older than channels): prompt and completion per million tokens, per request, per media item. */
   priceNanos: [bigint, bigint, bigint, bigint];
   promptTokensEstimate: number;
   promptTokensBound: number;
   mediaItems: number;
   holdNanos: bigint;
+  /** The channel serving the stream; null in notes older than channels (the default channel). */
+  channelId: string | null;
   startedAt: Date;
 };
 
@@ -33,14 +35,15 @@ export async function insertStreamStarts(db: Db, rows: readonly Omit<StreamStart
   const literal = (values: readonly (number | bigint)[]) => `{${values.join(',')}}`;
   await db`
     insert into stream_starts (request_id, generation_id, tenant_id, account_id, api_key_id, wallet_id, route, model,
-      markups_bps, price_nanos, prompt_tokens_estimate, prompt_tokens_bound, media_items, hold_nanos)
-    select r, g, t, a, k, w, ro, m, mk::int4[], p::int8[], pe, pb, mi, h from unnest(
+      markups_bps, price_nanos, prompt_tokens_estimate, prompt_tokens_bound, media_items, hold_nanos, channel_id)
+    select r, g, t, a, k, w, ro, m, mk::int4[], p::int8[], pe, pb, mi, h, ch from unnest(
       ${column((r) => r.requestId)}::text[], ${column((r) => r.generationId)}::text[], ${column((r) => r.tenantId)}::uuid[],
       ${column((r) => r.accountId)}::uuid[], ${column((r) => r.apiKeyId)}::uuid[], ${column((r) => r.walletId.toString())}::int8[],
       ${column((r) => r.route)}::text[], ${column((r) => r.model)}::text[], ${column((r) => literal(r.markupsBps))}::text[],
       ${column((r) => literal(r.priceNanos))}::text[], ${column((r) => r.promptTokensEstimate)}::int4[], ${column((r) => r.promptTokensBound)}::int4[],
-      ${column((r) => r.mediaItems)}::int4[], ${column((r) => r.holdNanos.toString())}::int8[])
-      as x(r, g, t, a, k, w, ro, m, mk, p, pe, pb, mi, h)
+      ${column((r) => r.mediaItems)}::int4[], ${column((r) => r.holdNanos.toString())}::int8[],
+      ${column((r) => r.channelId)}::uuid[])
+      as x(r, g, t, a, k, w, ro, m, mk, p, pe, pb, mi, h, ch)
     on conflict (request_id) do nothing`;
 }
 
@@ -59,6 +62,7 @@ type StreamStartRow = {
   prompt_tokens_bound: number;
   media_items: number;
   hold_nanos: bigint;
+  channel_id: string | null;
   started_at: Date;
 };
 
@@ -67,7 +71,8 @@ export async function findStreamStarts(db: Db, requestIds: readonly string[]): P
   if (requestIds.length === 0) return [];
   const rows = await db<StreamStartRow[]>`
     select request_id, generation_id, tenant_id, account_id, api_key_id, wallet_id, route, model, markups_bps,
-      price_nanos::text[] as price_nanos, prompt_tokens_estimate, prompt_tokens_bound, media_items, hold_nanos, started_at
+      price_nanos::text[] as price_nanos, prompt_tokens_estimate, prompt_tokens_bound, media_items, hold_nanos, channel_id,
+      started_at
     from stream_starts where request_id = any(${requestIds}::text[])`;
   return rows.map((row) => ({
     requestId: row.request_id,
@@ -84,6 +89,7 @@ export async function findStreamStarts(db: Db, requestIds: readonly string[]): P
     promptTokensBound: row.prompt_tokens_bound,
     mediaItems: row.media_items,
     holdNanos: row.hold_nanos,
+    channelId: row.channel_id,
     startedAt: row.started_at,
   }));
 }

@@ -6,6 +6,7 @@ import type { MeteredUsage } from '../../core/reported-usage.ts';
 import type { RequestContext } from '../context.ts';
 import type { SettlementJob } from '../../ledger/queues.ts';
 import type { Services } from '../services.ts';
+import { channelKey } from '../../upstream/channel-models.ts';
 import { fetchGenerationUsage } from '../../upstream/generation-record.ts';
 import { booleanOption, onlyKnownOptions } from '../options.ts';
 import { createStreamStartRecorder } from './stream-starts.ts';
@@ -18,20 +19,13 @@ import type { Outcome, PluginDefinition } from '../types.ts';
  * delivered, the documented estimate (flagged); an upstream error before any output voids the hold.
  */
 
-async function settledUsage(
-  ctx: RequestContext,
-  outcome: Outcome,
-  services: Services,
-  lookup: boolean,
-): Promise<MeteredUsage | undefined> {
+async function settledUsage(ctx: RequestContext, outcome: Outcome, lookup: boolean): Promise<MeteredUsage | undefined> {
   if (ctx.usage) return ctx.usage;
   const generationId = ctx.upstream?.generationId;
-  if (lookup && generationId && outcome.kind !== 'refused') {
-    const record = await fetchGenerationUsage(
-      services.config.upstreamBaseUrl,
-      services.config.upstreamApiKey,
-      generationId,
-    );
+  const served = ctx.upstream?.served?.channel;
+  if (lookup && generationId && served && outcome.kind !== 'refused') {
+    // The record is asked of the channel that served the request, with that channel's key.
+    const record = await fetchGenerationUsage(served.baseUrl, channelKey(served), generationId);
     if (record) return record;
   }
   if (outcome.producedOutput && ctx.pricing) return estimateUsage(ctx.pricing.bound, ctx.upstream?.contentEvents ?? 0);
@@ -67,6 +61,8 @@ function recordOf(
     generationId: ctx.upstream?.generationId ?? null,
     latencyMs: performance.now() - ctx.startedAt,
     firstByteMs: firstByteAt === null ? null : firstByteAt - ctx.startedAt,
+    channelId: ctx.upstream?.served?.channel.id ?? null,
+    attempts: ctx.upstream?.attempts ?? [],
   };
 }
 
@@ -74,7 +70,7 @@ type Priced = { usage: MeteredUsage | undefined; charge: Charge | undefined };
 
 /** Final usage and charge; for an abandoned stream this may wait on the upstream's generation record. */
 async function price(ctx: RequestContext, outcome: Outcome, services: Services, lookup: boolean): Promise<Priced> {
-  const usage = ctx.hold ? await settledUsage(ctx, outcome, services, lookup) : undefined;
+  const usage = ctx.hold ? await settledUsage(ctx, outcome, lookup) : undefined;
   ctx.usage = usage;
   return { usage, charge: usage ? computeCharge(ctx, services.catalog, usage) : undefined };
 }

@@ -27,7 +27,9 @@ type Note = Omit<StreamStart, 'startedAt'>;
 function noteOf(ctx: RequestContext, generationId: string): Note | undefined {
   const { principal, pricing, model, hold } = ctx;
   if (!principal || !pricing || !model || !hold) return undefined;
-  const price = pricing.shape.price;
+  // The serving channel's price: a sweeper settling this stream charges what that channel costs.
+  const served = ctx.upstream?.served;
+  const price = served?.price ?? pricing.shape.price;
   return {
     requestId: ctx.id,
     generationId,
@@ -43,6 +45,7 @@ function noteOf(ctx: RequestContext, generationId: string): Note | undefined {
     promptTokensBound: pricing.bound.tokens,
     mediaItems: pricing.bound.mediaItems,
     holdNanos: hold.grantedNanos.at(-1) ?? 0n,
+    channelId: served?.channel.id ?? null,
   };
 }
 

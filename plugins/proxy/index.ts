@@ -1,23 +1,23 @@
 import { isRecord, type BilledRequest } from '../../core/openai-request.ts';
-import { readSecretVariable } from '../../app/config.ts';
+import type { ChannelTarget } from '../../upstream/channel-models.ts';
+import type { Served } from '../../upstream/failover.ts';
 import type { RequestContext } from '../context.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { billedRequest } from '../../protocols/request-body.ts';
-import type { Services } from '../services.ts';
 import { booleanOption, onlyKnownOptions } from '../options.ts';
 import type { Observer, PluginDefinition } from '../types.ts';
+import { channelHeaders, mappedModels, routeChannel, sendToChannels } from './channels.ts';
 import { relayStream } from './sse-relay.ts';
 import { embeddedUpstreamError, upstreamError } from './upstream-errors.ts';
 
 /**
- * `proxy`: forwards the request to the upstream (OpenRouter by default, or any OpenAI-compatible
- * base URL per route) with everything the client sent — fallback `models`, `provider`,
- * `transforms`, reasoning, tools, images — plus a request for usage. Streams are relayed as they
- * arrive; a client that leaves aborts the upstream call.
+ * `proxy`: forwards the request to the first of its channels that answers (./channels.ts;
+ * OpenRouter by default, or one base URL of the route's own) with everything the client sent —
+ * fallback `models`, `provider`, `transforms`, reasoning, tools, images — under the channel's own
+ * model id, plus a request for usage. Streams are relayed as they arrive; a client that leaves
+ * aborts the upstream call.
  */
 
-export const FIRST_BYTE_TIMEOUT_MS = 120_000;
-export const NON_STREAM_TIMEOUT_MS = 240_000;
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const UPSTREAM_PATHS = { chat: '/chat/completions', completions: '/completions', embeddings: '/embeddings' } as const;
 
@@ -27,8 +27,9 @@ type ProxyOptions = {
   usageAccounting: boolean | undefined;
 };
 
-function upstreamBody(billed: BilledRequest, usageAccounting: boolean): string {
+function upstreamBody(billed: BilledRequest, target: ChannelTarget, usageAccounting: boolean): string {
   const body: Record<string, unknown> = { ...billed.body };
+  mappedModels(body, billed, target);
   if (billed.stream) {
     const clientOptions =
       typeof body.stream_options === 'object' && body.stream_options !== null ? body.stream_options : {};
@@ -68,13 +69,6 @@ async function answerJson(ctx: RequestContext, response: Response, observers: re
   return new Response(JSON.stringify(payload), { status: 200, headers: { 'content-type': 'application/json' } });
 }
 
-function resolveUpstream(options: ProxyOptions, services: Services) {
-  const baseUrl = (options.baseUrl ?? services.config.upstreamBaseUrl).replace(/\/+$/, '');
-  const apiKey = options.apiKeyVariable ? readSecretVariable(options.apiKeyVariable) : services.config.upstreamApiKey;
-  const usageAccounting = options.usageAccounting ?? baseUrl.includes('openrouter.ai');
-  return { baseUrl, apiKey, usageAccounting };
-}
-
 export const proxy: PluginDefinition<ProxyOptions> = {
   name: 'proxy',
   parseOptions(raw) {
@@ -97,39 +91,36 @@ export const proxy: PluginDefinition<ProxyOptions> = {
     };
   },
   create(options, services) {
-    const upstream = resolveUpstream(options, services);
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'http-referer': services.config.publicUrl,
-      'x-title': 'Tollgate',
-    };
-    if (upstream.apiKey) headers.authorization = `Bearer ${upstream.apiKey}`;
+    const pinned = routeChannel(options, services);
+    const headersOf = channelHeaders(services.config.publicUrl);
     return {
       name: 'proxy',
       async handle(ctx, delivery) {
         const billed = await billedRequest(ctx);
         const endpoint = billed.endpoint;
         delivery.claim();
-        const controller = new AbortController();
-        let timedOut = false;
-        const onClientAbort = () => controller.abort();
-        ctx.clientSignal.addEventListener('abort', onClientAbort, { once: true });
-        const timer = setTimeout(
-          () => {
-            timedOut = true;
-            controller.abort();
-          },
-          billed.stream ? FIRST_BYTE_TIMEOUT_MS : NON_STREAM_TIMEOUT_MS,
-        );
-        ctx.upstream = { status: 0, generationId: null, firstByteAt: null, contentEvents: 0, servedModel: null };
+        ctx.upstream = {
+          status: 0,
+          generationId: null,
+          firstByteAt: null,
+          contentEvents: 0,
+          servedModel: null,
+          served: null,
+          attempts: [],
+        };
+        let served: Served | undefined;
         try {
-          const response = await fetch(`${upstream.baseUrl}${UPSTREAM_PATHS[endpoint]}`, {
-            method: 'POST',
-            headers,
-            body: upstreamBody(billed, upstream.usageAccounting),
-            signal: controller.signal,
-          });
+          served = await sendToChannels(ctx, billed, services, pinned, (target, signal) =>
+            fetch(`${target.channel.baseUrl}${UPSTREAM_PATHS[endpoint]}`, {
+              method: 'POST',
+              headers: headersOf(target.channel),
+              body: upstreamBody(billed, target, options.usageAccounting ?? target.channel.usageAccounting),
+              signal,
+            }),
+          );
+          const response = served.response;
           ctx.upstream.status = response.status;
+          ctx.upstream.served = served.target;
           if (!response.ok)
             throw upstreamError(response.status, await boundedText(response), response.headers.get('retry-after'));
           if (!billed.stream || !response.body) {
@@ -137,12 +128,18 @@ export const proxy: PluginDefinition<ProxyOptions> = {
             delivery.finish({ kind: 'completed', status: 200, errorCode: null, producedOutput: true });
             return answer;
           }
-          clearTimeout(timer);
+          const call = served;
           const body = relayStream({
             ctx,
-            delivery,
+            delivery: {
+              ...delivery,
+              finish: (outcome) => {
+                call.end();
+                delivery.finish(outcome);
+              },
+            },
             upstream: response.body,
-            abortUpstream: () => controller.abort(),
+            abortUpstream: () => call.abort(),
             heartbeatMs: services.config.streamHeartbeatSeconds * 1000,
           });
           return new Response(body, {
@@ -154,11 +151,11 @@ export const proxy: PluginDefinition<ProxyOptions> = {
             },
           });
         } catch (error) {
-          controller.abort();
-          throw failureOf(error, ctx, timedOut);
+          served?.abort();
+          served?.end();
+          throw failureOf(error, ctx, served?.timedOut() ?? false);
         } finally {
-          clearTimeout(timer);
-          if (!billed.stream) ctx.clientSignal.removeEventListener('abort', onClientAbort);
+          if (!billed.stream) served?.end();
         }
       },
     };

@@ -28,7 +28,10 @@ export type Replicas = {
   close(): Promise<void>;
 };
 
-export async function startReplicas(count: number, redisUrl: string): Promise<Replicas> {
+/** `sharedBreakers`: the replicas share their channel breakers through Redis too (gateway/main.ts does). */
+export type ReplicaOptions = { env?: Record<string, string>; sharedBreakers?: boolean };
+
+export async function startReplicas(count: number, redisUrl: string, options: ReplicaOptions = {}): Promise<Replicas> {
   const { sql, url } = await testDatabase();
   const upstream = await startFakeUpstream({ apiKey: UPSTREAM_KEY });
   const config = loadConfig({
@@ -40,6 +43,7 @@ export async function startReplicas(count: number, redisUrl: string): Promise<Re
     UPSTREAM_API_KEY: UPSTREAM_KEY,
     TOLLGATE_KEY_PEPPER: PEPPER,
     LOG_LEVEL: 'info',
+    ...options.env,
   });
   const logs: string[] = [];
   const log = createLogger(config.logLevel, (line) => logs.push(line));
@@ -53,7 +57,12 @@ export async function startReplicas(count: number, redisUrl: string): Promise<Re
     clients.push(client);
     const store = createRedisLimitStore(client, log, config.replicas);
     stores.push(store);
-    const gateway = await startGateway(config, database, log, { port: 0, backgroundCatalog: false, limits: store });
+    const gateway = await startGateway(config, database, log, {
+      port: 0,
+      backgroundCatalog: false,
+      limits: store,
+      ...(options.sharedBreakers ? { redis: client } : {}),
+    });
     await gateway.services.catalog.refreshFromUpstream();
     gateways.push(gateway);
   }
