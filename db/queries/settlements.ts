@@ -37,7 +37,7 @@ function checkBalanced(settlement: Settlement): void {
 }
 
 /**
- * The statement that posts many requests (the `post_settlements` function, db/migrations/00011):
+ * The statement that posts many requests (the `post_settlements` function, db/functions/post_settlements.sql):
  * each gets a truthful answer, including on retries. Not awaited, so the gateway can send it
  * together with the usage log rows it belongs to; `asyncCommit` skips waiting for the WAL flush.
  */
