@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listMigrations, migrate } from '../../db/migrate.ts';
+import { migrate } from '../../db/migrate.ts';
 import { connectDatabase, type Sql } from '../../db/sql.ts';
 import { testDatabase } from '../helpers.ts';
 
@@ -65,27 +65,21 @@ describe('function files', () => {
     expect(await releaseHoldsSource()).toContain('-- marker second');
   });
 
-  test('a new database gets every migration, then every function file, with the settings the files name', async () => {
-    const name = `tg_fresh_${crypto.randomUUID().replaceAll('-', '').slice(0, 12)}`;
-    await sql.unsafe(`create database ${name}`);
-    const fresh = connectDatabase(url.replace(/\/[^/?]+(\?|$)/, `/${name}$1`), { maxConnections: 1 });
-    try {
-      const applied = await migrate(fresh);
-      const migrations = (await listMigrations()).map((migration) => migration.name);
-      expect(applied).toEqual([
-        ...migrations,
-        'functions/place_holds.sql',
-        'functions/place_whole_holds.sql',
-        'functions/post_settlements.sql',
-        'functions/release_holds.sql',
-      ]);
-      const rows = await fresh<{ name: string; config: string[] | null }[]>`
-        select proname as name, proconfig as config from pg_proc
-        where proname in ('post_settlements', 'release_holds') order by proname`;
-      for (const row of rows) expect(row.config).toEqual(['plan_cache_mode=force_generic_plan', 'enable_seqscan=off']);
-    } finally {
-      await fresh.end();
-      await sql.unsafe(`drop database ${name}`);
-    }
+  test('a migrated database records every function file by its checksum and runs the settings it names', async () => {
+    const rows = await sql<
+      { name: string; checksum: string }[]
+    >`select name, checksum from schema_functions order by name`;
+    expect(rows.map((row) => row.name)).toEqual([
+      'place_holds.sql',
+      'place_whole_holds.sql',
+      'post_settlements.sql',
+      'release_holds.sql',
+    ]);
+    const [posting] = rows.filter((row) => row.name === 'post_settlements.sql');
+    const text = await readFile(join(FUNCTIONS, 'post_settlements.sql'), 'utf8');
+    expect(posting?.checksum).toBe(new Bun.CryptoHasher('sha256').update(text).digest('hex'));
+    const configs = await sql<{ config: string[] | null }[]>`
+      select proconfig as config from pg_proc where proname in ('post_settlements', 'release_holds')`;
+    for (const row of configs) expect(row.config).toEqual(['plan_cache_mode=force_generic_plan', 'enable_seqscan=off']);
   });
 });

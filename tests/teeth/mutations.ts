@@ -67,6 +67,13 @@ export const MUTATIONS: Mutation[] = [
     ...editedFunction('post_settlements.sql', 'h.wallet_id = d.wl and h.outcome is null', 'h.wallet_id = d.wl'),
   },
   {
+    name: 'settlement-without-cap',
+    breaks: 'the settlement cap: a charge above its hold is taken whole, whatever the wallet has available',
+    file: 'tests/db/capped-settlement.test.ts',
+    test: 'takes only what the wallet has available and writes the rest off',
+    ...editedFunction('post_settlements.sql', 'extra := least(extra, greatest(w_avail[wi], 0));', ''),
+  },
+  {
     name: 'transfer-cause-not-unique',
     breaks: 'a unique constraint: (kind, cause) of a transfer',
     file: 'tests/db/ledger.test.ts',
