@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia';
 import type { Database } from '../db/open.ts';
 import { createCatalog } from '../upstream/catalog.ts';
+import { createLearnedBounds } from '../upstream/learned-bounds.ts';
 import type { Config } from '../app/config.ts';
 import { apiPreflight, CORS_RESPONSE_HEADERS, createCorsPolicies, isCorsPath } from '../cors/policies.ts';
 import type { RequestContext } from '../plugins/context.ts';
@@ -116,6 +117,12 @@ export async function startGateway(
     log,
     background: options.backgroundCatalog ?? true,
   });
+  const learnedBounds = await createLearnedBounds({
+    sql: database.sql,
+    upstream: config.upstreamBaseUrl,
+    log,
+    background: true,
+  });
   const limits = options.limits ?? createMemoryLimitStore();
   const spares = config.spareHolds ? createSpareHolds(database.sql, log, config.holdTtlSeconds) : null;
   const services: Services = {
@@ -125,6 +132,7 @@ export async function startGateway(
     rootTenantId: database.root.id,
     log,
     catalog,
+    learnedBounds,
     tenantPricing: createTenantPricing(database.sql),
     cors: createCorsPolicies(database.sql),
     ledger: createLedgerQueues(
@@ -162,6 +170,7 @@ export async function startGateway(
       await services.ledger.drain(Math.max(0, deadline - Date.now()));
       stopSweeper();
       catalog.stop();
+      await learnedBounds.stop();
       await server.stop(true);
     },
   };

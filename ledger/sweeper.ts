@@ -4,6 +4,7 @@ import { findStreamStarts, pruneStreamStarts, type StreamStart } from '../db/que
 import { chargesOf, settlementOf } from './settlement.ts';
 import { fetchGenerationUsage } from '../upstream/generation-record.ts';
 import { chargeOf } from './charge.ts';
+import { basicPrice } from '../core/cost.ts';
 import type { MeteredUsage } from '../core/reported-usage.ts';
 import type { Sql } from '../db/sql.ts';
 import { createCatalog } from '../upstream/catalog.ts';
@@ -115,12 +116,7 @@ function recordAfterCrash(
 export async function crashSettlement(services: SweepServices, start: StreamStart): Promise<SettlementJob> {
   const usage = await usageAfterCrash(services, start);
   const [prompt, completion, request, image] = start.priceNanos;
-  const price = services.catalog.get(start.model)?.price ?? {
-    promptNanosPerMtok: prompt,
-    completionNanosPerMtok: completion,
-    requestNanos: request,
-    imageNanos: image,
-  };
+  const price = services.catalog.get(start.model)?.price ?? basicPrice(prompt, completion, request, image);
   const charge = chargeOf(usage, price, start.mediaItems, start.markupsBps);
   const chain = await services.tenantPricing.forTenant(start.tenantId);
   const basis = {

@@ -1,6 +1,7 @@
 import type { Sql } from '../db/sql.ts';
 import type { BalanceEvents } from '../ledger/types.ts';
 import type { Catalog } from '../upstream/catalog.ts';
+import type { LearnedBounds } from '../upstream/learned-bounds.ts';
 import type { Config } from '../app/config.ts';
 import type { CorsPolicies } from '../cors/policies.ts';
 import type { LedgerQueues } from '../ledger/queues.ts';
@@ -19,6 +20,8 @@ export type Services = {
   rootTenantId: string;
   log: Logger;
   catalog: Catalog;
+  /** How far each model's reported costs exceeded their catalog bound, applied to its holds. */
+  learnedBounds: LearnedBounds;
   tenantPricing: TenantPricing;
   /** Each tenant's allowed browser origins, cached briefly. */
   cors: CorsPolicies;
