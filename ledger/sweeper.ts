@@ -106,6 +106,7 @@ function recordAfterCrash(
     chargeNanos,
     holdNanos: start.holdNanos,
     estimated: usage.source === 'estimate',
+    usageDistrusted: false,
     generationId: start.generationId,
     latencyMs: Date.now() - start.startedAt.getTime(),
     firstByteMs: null,

@@ -114,9 +114,9 @@ export async function setModelEndpoints(
   lists: readonly { modelId: string; endpoints: readonly ProviderEndpoint[] }[],
 ): Promise<void> {
   if (lists.length === 0) return;
+  const rows = lists.map((l) => ({ id: l.modelId, endpoints: l.endpoints.map(storedEndpoint) }));
   await db`
     update models set endpoints = x.endpoints
-    from unnest(${lists.map((l) => l.modelId)}::text[],
-                ${lists.map((l) => JSON.stringify(l.endpoints.map(storedEndpoint)))}::jsonb[]) as x(id, endpoints)
+    from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as x(id text, endpoints jsonb)
     where models.id = x.id`;
 }

@@ -1,5 +1,6 @@
 import type { RequestRecord } from '../../db/queries/requests.ts';
-import { computeCharge, estimateUsage, type Charge } from '../../ledger/charge.ts';
+import { usageBoundFemtos } from '../../core/hold-estimate.ts';
+import { computeCharge, estimateUsage, trustedUsage, type Charge } from '../../ledger/charge.ts';
 import { chargesOf, settlementOf } from '../../ledger/settlement.ts';
 import type { MeteredUsage } from '../../core/reported-usage.ts';
 import type { RequestContext } from '../context.ts';
@@ -23,18 +24,31 @@ async function settledUsage(
   services: Services,
   lookup: boolean,
 ): Promise<MeteredUsage | undefined> {
+  // `meter` has already judged a report that came with the answer (and replaced a refused one).
   if (ctx.usage) return ctx.usage;
   const generationId = ctx.upstream?.generationId;
+  const delivered = ctx.upstream?.contentEvents ?? 0;
   if (lookup && generationId && outcome.kind !== 'refused') {
     const record = await fetchGenerationUsage(
       services.config.upstreamBaseUrl,
       services.config.upstreamApiKey,
       generationId,
     );
-    if (record) return record;
+    if (record && ctx.pricing && ctx.hold) {
+      const judged = trustedUsage(ctx.pricing, ctx.hold, record, delivered);
+      if (judged.distrusted) ctx.usageDistrusted = true;
+      return judged.usage;
+    }
   }
-  if (outcome.producedOutput && ctx.pricing) return estimateUsage(ctx.pricing.bound, ctx.upstream?.contentEvents ?? 0);
+  if (outcome.producedOutput && ctx.pricing) return estimateUsage(ctx.pricing.bound, delivered);
   return undefined;
+}
+
+/** A trusted report with a cost teaches the learned bound of its model how far the catalog falls short. */
+function learnFrom(ctx: RequestContext, services: Services, usage: MeteredUsage | undefined): void {
+  if (!usage || usage.source === 'estimate' || usage.upstreamCostFemtos === null || !ctx.pricing || !ctx.model) return;
+  const bound = usageBoundFemtos(ctx.pricing.shape, usage.promptTokens, usage.completionTokens);
+  services.learnedBounds.observe(ctx.model.id, usage.upstreamCostFemtos, bound);
 }
 
 function recordOf(
@@ -63,6 +77,7 @@ function recordOf(
     chargeNanos: charge?.levelPricesNanos.at(-1) ?? 0n,
     holdNanos: ctx.hold?.grantedNanos.at(-1) ?? 0n,
     estimated: usage?.source === 'estimate',
+    usageDistrusted: ctx.usageDistrusted === true,
     generationId: ctx.upstream?.generationId ?? null,
     latencyMs: performance.now() - ctx.startedAt,
     firstByteMs: firstByteAt === null ? null : firstByteAt - ctx.startedAt,
@@ -75,6 +90,7 @@ type Priced = { usage: MeteredUsage | undefined; charge: Charge | undefined };
 async function price(ctx: RequestContext, outcome: Outcome, services: Services, lookup: boolean): Promise<Priced> {
   const usage = ctx.hold ? await settledUsage(ctx, outcome, services, lookup) : undefined;
   ctx.usage = usage;
+  learnFrom(ctx, services, usage);
   return { usage, charge: usage ? computeCharge(ctx, services.catalog, usage) : undefined };
 }
 
