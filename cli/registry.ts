@@ -9,6 +9,7 @@ import { limitsClearCommand, limitsListCommand, limitsSetCommand, limitsShowComm
 import { migrateCommand } from './commands/migrate.ts';
 import { pricingListCommand, pricingSetCommand } from './commands/pricing.ts';
 import { reconcileCommand } from './commands/reconcile.ts';
+import { reportCommand } from './commands/report.ts';
 import { stripeSyncEventsCommand } from './commands/stripe.ts';
 import { tenantCreateCommand, tenantListCommand, tenantSetCommand } from './commands/tenant.ts';
 import { usageCommand } from './commands/usage.ts';
@@ -34,6 +35,7 @@ export const COMMANDS: readonly Command[] = [
   limitsListCommand,
   limitsClearCommand,
   usageCommand,
+  reportCommand,
   ledgerVerifyCommand,
   holdsSweepCommand,
   reconcileCommand,
