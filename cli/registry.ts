@@ -18,6 +18,7 @@ import { limitsClearCommand, limitsListCommand, limitsSetCommand, limitsShowComm
 import { migrateCommand } from './commands/migrate.ts';
 import { pricingListCommand, pricingSetCommand } from './commands/pricing.ts';
 import { reconcileCommand } from './commands/reconcile.ts';
+import { reportCommand } from './commands/report.ts';
 import { stripeSyncEventsCommand } from './commands/stripe.ts';
 import { tenantCreateCommand, tenantListCommand, tenantSetCommand } from './commands/tenant.ts';
 import { usageCommand } from './commands/usage.ts';
@@ -50,6 +51,7 @@ export const COMMANDS: readonly Command[] = [
   channelDisableCommand,
   channelEnableCommand,
   usageCommand,
+  reportCommand,
   ledgerVerifyCommand,
   holdsSweepCommand,
   reconcileCommand,

@@ -71,3 +71,16 @@ export function oneOf<T extends string>(command: string, option: string, text: s
     throw new UsageError(`${command}: --${option} must be one of ${allowed.join(', ')}, got "${text}"`);
   return text as T;
 }
+
+/** A date (midnight UTC) or a date and time with its zone: 2024-05-01, 2024-05-01T12:00:00Z. */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+export function dateOption(command: string, option: string, text: string): Date {
+  const date = new Date(/T/.test(text) ? text : `${text}T00:00:00Z`);
+  if (!DATE_TIME.test(text) || Number.isNaN(date.getTime())) {
+    throw new UsageError(
+      `${command}: --${option} must be a date like 2024-05-01 or 2024-05-01T12:00:00Z, got "${text}"`,
+    );
+  }
+  return date;
+}

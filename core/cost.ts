@@ -1,13 +1,39 @@
 import { FEMTOS_PER_NANO } from './money.ts';
-import { priceNanos } from './pricing.ts';
 
-/** A model's catalog price: nano-dollars per million tokens, and per request / per media item. */
+/**
+ * A model's catalog price, every component OpenRouter's `pricing` publishes: nano-dollars per
+ * million tokens (prompt, completion, reasoning, cache reads and writes), and per request, per
+ * input image and per web search result.
+ */
 export type ModelPrice = {
   promptNanosPerMtok: bigint;
   completionNanosPerMtok: bigint;
   requestNanos: bigint;
   imageNanos: bigint;
+  webSearchNanos: bigint;
+  internalReasoningNanosPerMtok: bigint;
+  inputCacheReadNanosPerMtok: bigint;
+  inputCacheWriteNanosPerMtok: bigint;
 };
+
+/** A price with only the four basic components, the others free (stored prices from before they were kept). */
+export function basicPrice(
+  promptNanosPerMtok: bigint,
+  completionNanosPerMtok: bigint,
+  requestNanos: bigint,
+  imageNanos: bigint,
+): ModelPrice {
+  return {
+    promptNanosPerMtok,
+    completionNanosPerMtok,
+    requestNanos,
+    imageNanos,
+    webSearchNanos: 0n,
+    internalReasoningNanosPerMtok: 0n,
+    inputCacheReadNanosPerMtok: 0n,
+    inputCacheWriteNanosPerMtok: 0n,
+  };
+}
 
 export type TokenUsage = { promptTokens: number; completionTokens: number; mediaItems: number };
 
@@ -32,40 +58,9 @@ export function ceilingPrice(prices: readonly ModelPrice[]): ModelPrice {
     completionNanosPerMtok: max((p) => p.completionNanosPerMtok),
     requestNanos: max((p) => p.requestNanos),
     imageNanos: max((p) => p.imageNanos),
+    webSearchNanos: max((p) => p.webSearchNanos),
+    internalReasoningNanosPerMtok: max((p) => p.internalReasoningNanosPerMtok),
+    inputCacheReadNanosPerMtok: max((p) => p.inputCacheReadNanosPerMtok),
+    inputCacheWriteNanosPerMtok: max((p) => p.inputCacheWriteNanosPerMtok),
   };
-}
-
-export type HoldShape = { price: ModelPrice; promptTokens: number; mediaItems: number; choices: number };
-
-/** What a request costs each level of the tenant chain if it produces `outputTokens` per choice. */
-export function holdNanosPerLevel(shape: HoldShape, outputTokens: number, markupsBps: readonly number[]): bigint[] {
-  const cost = catalogCostFemtos(shape.price, {
-    promptTokens: shape.promptTokens,
-    completionTokens: outputTokens * shape.choices,
-    mediaItems: shape.mediaItems,
-  });
-  return markupsBps.map((_, level) => priceNanos(cost, markupsBps.slice(0, level + 1)));
-}
-
-/**
- * The largest output-token budget (≤ ceiling) whose hold fits within what each level was granted.
- * Prices are monotonic in the token count, so a binary search finds it exactly.
- */
-export function affordableOutputTokens(
-  shape: HoldShape,
-  markupsBps: readonly number[],
-  grantedNanos: readonly bigint[],
-  ceiling: number,
-): number {
-  const fits = (tokens: number) =>
-    holdNanosPerLevel(shape, tokens, markupsBps).every((need, level) => need <= (grantedNanos[level] ?? 0n));
-  if (!fits(0)) return 0;
-  let low = 0;
-  let high = ceiling;
-  while (low < high) {
-    const middle = Math.floor((low + high + 1) / 2);
-    if (fits(middle)) low = middle;
-    else high = middle - 1;
-  }
-  return low;
 }

@@ -1,3 +1,5 @@
+import { readHoldFlags, type HoldFlags } from './request-limits.ts';
+
 /**
  * Shape checks for the OpenAI-compatible request bodies the gateway bills. Only what the gateway
  * relies on is checked (and reported with the offending `param`); everything else passes through
@@ -15,9 +17,11 @@ export type BilledRequest = {
   /** OpenRouter's fallback list: the request may be served by any of these. */
   candidateModels: string[];
   stream: boolean;
+  /** The smaller of max_tokens and max_completion_tokens when both are given: the limit held for. */
   requestedMaxTokens: number | null;
   choices: number;
   wantsUsageInStream: boolean;
+  hold: HoldFlags;
 };
 
 const MAX_CHOICES = 16;
@@ -117,6 +121,8 @@ export function parseBilledRequest(endpoint: Endpoint, body: unknown): BilledReq
   if (typeof n === 'object' && n !== null) return n;
   const candidates = candidateModels(body, model);
   if (!Array.isArray(candidates)) return candidates;
+  const hold = readHoldFlags(body, candidates, MAX_OUTPUT_TOKENS);
+  if ('message' in hold) return hold;
   const streamOptions = body.stream_options;
   return {
     endpoint,
@@ -124,8 +130,12 @@ export function parseBilledRequest(endpoint: Endpoint, body: unknown): BilledReq
     model,
     candidateModels: candidates,
     stream: endpoint !== 'embeddings' && body.stream === true,
-    requestedMaxTokens: maxCompletionTokens ?? maxTokens,
+    requestedMaxTokens:
+      maxCompletionTokens !== null && maxTokens !== null
+        ? Math.min(maxCompletionTokens, maxTokens)
+        : (maxCompletionTokens ?? maxTokens),
     choices: n ?? 1,
     wantsUsageInStream: isRecord(streamOptions) && streamOptions.include_usage === true,
+    hold,
   };
 }

@@ -27,16 +27,24 @@ function countOf(candidates: readonly unknown[]): number {
   return candidates.find(isCount) ?? 0;
 }
 
-/** `undefined` when the report is implausible; a missing count is 0 and a missing cost is null. */
+/** A number no usage can be: negative, fractional or not finite. */
+const isGarbage = (value: unknown): boolean => typeof value === 'number' && !isCount(value);
+
+/**
+ * `undefined` when the report is implausible (a negative or fractional count, a negative cost, or
+ * beyond the bounds above); a missing count is 0 and a missing cost is null.
+ */
 export function readReportedUsage(
   prompt: readonly unknown[],
   completion: readonly unknown[],
   cost: unknown,
 ): ReportedUsage | undefined {
+  if ([...prompt, ...completion].some(isGarbage)) return undefined;
   const promptTokens = countOf(prompt);
   const completionTokens = countOf(completion);
   if (promptTokens > MAX_REPORTED_TOKENS || completionTokens > MAX_REPORTED_TOKENS) return undefined;
-  if (typeof cost === 'number' && cost > MAX_REPORTED_COST_USD) return undefined;
+  if (typeof cost === 'number' && (!Number.isFinite(cost) || cost < 0 || cost > MAX_REPORTED_COST_USD))
+    return undefined;
   return {
     promptTokens,
     completionTokens,

@@ -1,4 +1,5 @@
 import type { Elysia } from 'elysia';
+import { allLearnedBounds } from '../db/queries/learned-bounds.ts';
 import type { Sql } from '../db/sql.ts';
 import type { RequestContext } from '../plugins/context.ts';
 import type { Logger } from '../app/log.ts';
@@ -6,8 +7,8 @@ import { createChannelMetrics, type ChannelSource } from '../upstream/channel-me
 
 /**
  * `/metrics` in Prometheus text format and one structured log line per request. Request counters
- * and the latency histogram are per replica (Prometheus sums them); holds open and credit sold and
- * spent are read from PostgreSQL at scrape time, at most once per DB_GAUGE_TTL_MS and bounded by
+ * and the latency histogram are per replica (Prometheus sums them); holds open, credit sold and
+ * spent, write-offs, distrusted reports and learned hold bounds are read from PostgreSQL at scrape time, at most once per DB_GAUGE_TTL_MS and bounded by
  * DB_PROBE_TIMEOUT_MS, so a slow database makes a scrape report `tollgate_database_up 0`, not hang.
  */
 
@@ -17,7 +18,25 @@ const DB_GAUGE_TTL_MS = 10_000;
 const DB_PROBE_TIMEOUT_MS = 1_000;
 
 type Histogram = { counts: number[]; sum: number; count: number };
-type DbGauges = { up: boolean; holdsOpen: number; heldNanos: bigint; soldNanos: bigint; spentNanos: bigint };
+type DbGauges = {
+  up: boolean;
+  holdsOpen: number;
+  heldNanos: bigint;
+  soldNanos: bigint;
+  spentNanos: bigint;
+  writtenOffNanos: bigint;
+  distrusted: number;
+  learned: { upstream: string; model: string; factorBps: number }[];
+};
+const NO_DB_GAUGES: Omit<DbGauges, 'up'> = {
+  holdsOpen: 0,
+  heldNanos: 0n,
+  soldNanos: 0n,
+  spentNanos: 0n,
+  writtenOffNanos: 0n,
+  distrusted: 0,
+  learned: [],
+};
 
 export type Metrics = {
   observe(ctx: RequestContext, status: number): void;
@@ -40,18 +59,44 @@ async function readDbGauges(sql: Sql): Promise<DbGauges> {
              coalesce(-sum(e.amount_nanos) filter (where t.kind = 'usage'), 0)::text as spent
       from entries e join transfers t on t.id = e.transfer_id join wallets w on w.id = e.wallet_id
       where w.kind = 'customer'`;
+    // Write-offs are the uncollected books' balances (cached on the wallet rows); distrusted
+    // reports are counted through their partial index; learned bounds are a few rows.
+    const [loss] = await sql<{ written_off: string; distrusted: string }[]>`
+      select (select coalesce(-sum(paid_nanos), 0) from wallets where kind = 'uncollected')::text as written_off,
+             (select count(*) from requests where usage_distrusted)::text as distrusted`;
     return {
       up: true,
       holdsOpen: Number(holds?.open ?? 0),
       heldNanos: BigInt(holds?.held ?? 0),
       soldNanos: BigInt(credit?.sold ?? 0),
       spentNanos: BigInt(credit?.spent ?? 0),
+      writtenOffNanos: BigInt(loss?.written_off ?? 0),
+      distrusted: Number(loss?.distrusted ?? 0),
+      learned: await allLearnedBounds(sql),
     };
   };
   const timeout = Bun.sleep(DB_PROBE_TIMEOUT_MS).then((): never => {
     throw new Error('timeout');
   });
   return Promise.race([query(), timeout]);
+}
+
+/** What the operator lost to upstream reports above their holds, and what it learned from them (issue 17). */
+function lossLines(db: DbGauges): string[] {
+  return [
+    '# HELP tollgate_written_off_nanos Charges above what a wallet could pay, written off to uncollected books, in nano-dollars.',
+    '# TYPE tollgate_written_off_nanos gauge',
+    `tollgate_written_off_nanos ${db.writtenOffNanos}`,
+    '# HELP tollgate_usage_distrusted_requests Requests whose reported usage or cost was implausible, settled by the estimate.',
+    '# TYPE tollgate_usage_distrusted_requests gauge',
+    `tollgate_usage_distrusted_requests ${db.distrusted}`,
+    '# HELP tollgate_learned_hold_factor How far holds are raised for a model after its upstream reported above the catalog bound (1 = not raised).',
+    '# TYPE tollgate_learned_hold_factor gauge',
+    ...db.learned.map(
+      (b) =>
+        `tollgate_learned_hold_factor{upstream="${label(b.upstream)}",model="${label(b.model)}"} ${b.factorBps / 10_000}`,
+    ),
+  ];
 }
 
 /**
@@ -79,7 +124,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     if (gauges && Date.now() - gauges.at < DB_GAUGE_TTL_MS && gauges.value.up) return gauges.value;
     const value = await readDbGauges(sources.sql).catch(
       (): DbGauges => ({
-        ...(gauges?.value ?? { holdsOpen: 0, heldNanos: 0n, soldNanos: 0n, spentNanos: 0n }),
+        ...(gauges?.value ?? NO_DB_GAUGES),
         up: false,
       }),
     );
@@ -186,6 +231,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
         '# TYPE tollgate_credit_spent_nanos gauge',
         `tollgate_credit_spent_nanos ${db.spentNanos}`,
       );
+      lines.push(...lossLines(db));
       return `${lines.join('\n')}\n`;
     },
     mount(app, channels) {

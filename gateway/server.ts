@@ -4,6 +4,7 @@ import type { Database } from '../db/open.ts';
 import { createCatalog } from '../upstream/catalog.ts';
 import { createChannelBreakers } from '../upstream/channel-health.ts';
 import { createChannels } from '../upstream/channels.ts';
+import { createLearnedBounds } from '../upstream/learned-bounds.ts';
 import type { Config } from '../app/config.ts';
 import { apiPreflight, CORS_RESPONSE_HEADERS, createCorsPolicies, isCorsPath } from '../cors/policies.ts';
 import type { RequestContext } from '../plugins/context.ts';
@@ -140,6 +141,12 @@ export async function startGateway(
     background: true,
   });
   const breakers = createChannelBreakers({ config, sql: database.sql, log, channels, redis: options.redis });
+  const learnedBounds = await createLearnedBounds({
+    sql: database.sql,
+    upstream: config.upstreamBaseUrl,
+    log,
+    background: true,
+  });
   const limits = options.limits ?? createMemoryLimitStore();
   const spares = config.spareHolds ? createSpareHolds(database.sql, log, config.holdTtlSeconds) : null;
   const services: Services = {
@@ -151,6 +158,7 @@ export async function startGateway(
     catalog,
     channels,
     breakers,
+    learnedBounds,
     tenantPricing: createTenantPricing(database.sql),
     cors: createCorsPolicies(database.sql),
     ledger: createLedgerQueues(
@@ -194,6 +202,7 @@ export async function startGateway(
       catalog.stop();
       channels.stop();
       breakers.stop();
+      await learnedBounds.stop();
       await server?.stop(true);
     },
   };

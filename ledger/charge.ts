@@ -6,7 +6,8 @@ import { MESSAGE_OVERHEAD_TOKENS } from '../core/prompt-bound.ts';
 import type { Catalog } from '../upstream/catalog.ts';
 import type { ChannelTarget } from '../upstream/channel-models.ts';
 import type { MeteredUsage } from '../core/reported-usage.ts';
-import type { Pricing } from './types.ts';
+import { usageBoundFemtos, WEB_RESULT_PROMPT_TOKENS } from '../core/hold-estimate.ts';
+import type { HoldState, Pricing } from './types.ts';
 
 /**
  * What a request costs and what each tenant level charges for it, computed the same way by
@@ -62,7 +63,7 @@ export function chargeOf(
 }
 
 /** Typical tokenizers average about four bytes of text per token; the bound stays the hold's job. */
-const ESTIMATE_BYTES_PER_TOKEN = 4;
+export const ESTIMATE_BYTES_PER_TOKEN = 4;
 
 /**
  * The documented estimate for a request whose usage never arrived (a cut or abandoned stream with
@@ -76,4 +77,45 @@ export function estimateUsage(bound: PromptBound, contentEvents: number): Metere
     upstreamCostFemtos: null,
     source: 'estimate',
   };
+}
+
+/**
+ * A report is refused as a bill (docs/architecture.md, settlement policy) when its cost is more
+ * than this many times the catalog bound of its own usage at the dearest price the request could
+ * be served at: far beyond any web search fee or provider surcharge (learning stops at 16×).
+ */
+export const DISTRUST_FACTOR = 100n;
+/** Completion tokens a report may exceed the output budget it was held for (tokenizer and template differences). */
+export const OUTPUT_SLACK_TOKENS = 64;
+/** Prompt tokens an image, audio clip or file may count for: generous, since they are priced per item. */
+export const MEDIA_ITEM_PROMPT_TOKENS = 100_000;
+
+/** Whether an upstream's report is one a request of this shape and hold could produce. */
+export function plausibleUsage(pricing: Pricing, hold: HoldState, usage: MeteredUsage): boolean {
+  if (usage.source === 'estimate') return true;
+  const shape = pricing.shape;
+  if (usage.completionTokens > hold.maxOutputTokens * shape.choices + OUTPUT_SLACK_TOKENS) return false;
+  const promptLimit =
+    shape.promptTokens +
+    shape.webSearchResults * WEB_RESULT_PROMPT_TOKENS +
+    shape.mediaItems * MEDIA_ITEM_PROMPT_TOKENS;
+  if (usage.promptTokens > 2 * promptLimit + OUTPUT_SLACK_TOKENS) return false;
+  if (usage.upstreamCostFemtos === null) return true;
+  return (
+    usage.upstreamCostFemtos <= DISTRUST_FACTOR * usageBoundFemtos(shape, usage.promptTokens, usage.completionTokens)
+  );
+}
+
+/**
+ * The usage a request is settled by: the report when it is plausible, else the estimate from what
+ * was delivered (`deliveredTokens`), flagged as distrusted.
+ */
+export function trustedUsage(
+  pricing: Pricing,
+  hold: HoldState,
+  usage: MeteredUsage,
+  deliveredTokens: number,
+): { usage: MeteredUsage; distrusted: boolean } {
+  if (plausibleUsage(pricing, hold, usage)) return { usage, distrusted: false };
+  return { usage: estimateUsage(pricing.bound, deliveredTokens), distrusted: true };
 }

@@ -6,7 +6,9 @@ import {
   recordedRequestsPage,
   type RecordedRequest,
 } from '../db/queries/reconciliation.ts';
-import { recordTransfer, type TransferEntry } from '../db/queries/transfers.ts';
+import { lockWallets } from '../db/queries/holds.ts';
+import { tenantWalletId } from '../db/queries/tenants.ts';
+import { recordTransfer, walletBalance, type TransferEntry } from '../db/queries/transfers.ts';
 import type { Sql } from '../db/sql.ts';
 import { channelKey } from '../upstream/channel-models.ts';
 import type { Channels } from '../upstream/channels.ts';
@@ -20,8 +22,10 @@ import { createTenantPricing, type TenantPricing } from './tenant-pricing.ts';
  * nothing) that moves every leg of the request's settlement from what was posted to what the
  * upstream's cost gives: the customer at the marked-up price, each reseller at its parent's
  * price, each level's revenue and the upstream cost book. Prices use the tenants' current markups
- * (core/pricing.ts, rounded up once); corrections move paid credit, and an extra charge may take a
- * wallet below zero, which then blocks further paid use like any overage.
+ * (core/pricing.ts, rounded up once); corrections move paid credit. An extra charge is taken only
+ * from what the wallet has available, like a settlement's (db/functions/post_settlements.sql): the
+ * rest is written off to the uncollected book of the tenant it was owed to, so no correction takes
+ * a wallet below zero.
  */
 
 /** Requests read per query; memory stays bounded however long the window. */
@@ -64,7 +68,8 @@ export type ReconcileOptions = {
 
 export const reconcileCause = (requestId: string) => `reconcile:${requestId}`;
 
-type Correction = { entries: TransferEntry[]; correctedChargeNanos: bigint };
+/** `owedTo`: for each paying leg (the first entries), the tenant whose uncollected book takes its shortfall. */
+type Correction = { entries: TransferEntry[]; owedTo: string[]; correctedChargeNanos: bigint };
 
 /** The settlement's legs (see plugins/debit/index.ts) as posted minus as the upstream's cost gives them. */
 async function correctionOf(
@@ -81,13 +86,45 @@ async function correctionOf(
   const leaf = chain.levels.length - 1;
   const paid = (walletId: bigint, amountNanos: bigint): TransferEntry => ({ walletId, funding: 'paid', amountNanos });
   const entries = [paid(request.walletId, -delta(leaf))];
-  for (let level = leaf; level >= 1; level--)
+  const owedTo = [chain.levels[leaf]?.tenantId ?? ''];
+  for (let level = leaf; level >= 1; level--) {
     entries.push(paid(chain.levels[level]?.walletId ?? 0n, -delta(level - 1)));
+    owedTo.push(chain.levels[level - 1]?.tenantId ?? '');
+  }
   for (const [i, level] of chain.levels.entries()) {
     entries.push(paid(level.revenueWalletId, i === 0 ? delta(0) - costDelta : delta(i)));
   }
   entries.push(paid(chain.upstreamWalletId, costDelta));
-  return { entries, correctedChargeNanos: prices[leaf] ?? 0n };
+  return { entries, owedTo, correctedChargeNanos: prices[leaf] ?? 0n };
+}
+
+/**
+ * Applies a correction with each extra charge capped at what its wallet has available (read under
+ * the wallets' row locks, the ones recordTransfer then takes again), the rest written off.
+ */
+async function applyCapped(sql: Sql, correction: Correction, cause: string, memo: Record<string, string>) {
+  return sql.begin(async (tx) => {
+    const payers = correction.owedTo.map((tenantId, i) => ({
+      tenantId,
+      entry: correction.entries[i] as TransferEntry,
+    }));
+    const uncollected = await Promise.all(payers.map((p) => tenantWalletId(tx, p.tenantId, 'uncollected')));
+    await lockWallets(tx, [...correction.entries.map((e) => e.walletId), ...uncollected]);
+    const entries = [...correction.entries];
+    for (const [i, { entry }] of payers.entries()) {
+      if (entry.amountNanos >= 0n) continue;
+      const available = (await walletBalance(tx, entry.walletId))?.availableNanos ?? 0n;
+      const charged = -entry.amountNanos < available ? -entry.amountNanos : available > 0n ? available : 0n;
+      if (charged === -entry.amountNanos) continue;
+      entries[i] = { ...entry, amountNanos: -charged };
+      entries.push({
+        walletId: uncollected[i] as bigint,
+        funding: 'paid',
+        amountNanos: -(-entry.amountNanos - charged),
+      });
+    }
+    return recordTransfer(tx, { kind: 'adjustment', cause, memo, entries });
+  });
 }
 
 async function eachBounded<T>(
@@ -128,12 +165,7 @@ async function settleDifferences(
         generationId: request.generationId,
         recordedCostNanos: request.costNanos.toString(),
       };
-      const result = await recordTransfer(options.sql, {
-        kind: 'adjustment',
-        cause: reconcileCause(request.id),
-        memo,
-        entries: correction.entries,
-      });
+      const result = await applyCapped(options.sql, correction, reconcileCause(request.id), memo);
       status = result.applied ? 'fixed' : 'fixed_earlier';
     }
     const upstreamCostNanos = ceilDiv(upstreamFemtos, FEMTOS_PER_NANO);

@@ -4,6 +4,7 @@ import { findStreamStarts, pruneStreamStarts, type StreamStart } from '../db/que
 import { chargesOf, settlementOf } from './settlement.ts';
 import { fetchGenerationUsage } from '../upstream/generation-record.ts';
 import { chargeOf } from './charge.ts';
+import { basicPrice } from '../core/cost.ts';
 import type { MeteredUsage } from '../core/reported-usage.ts';
 import type { Sql } from '../db/sql.ts';
 import { createCatalog } from '../upstream/catalog.ts';
@@ -108,6 +109,7 @@ function recordAfterCrash(
     chargeNanos,
     holdNanos: start.holdNanos,
     estimated: usage.source === 'estimate',
+    usageDistrusted: false,
     generationId: start.generationId,
     latencyMs: Date.now() - start.startedAt.getTime(),
     firstByteMs: null,
@@ -119,12 +121,7 @@ function recordAfterCrash(
 export async function crashSettlement(services: SweepServices, start: StreamStart): Promise<SettlementJob> {
   const usage = await usageAfterCrash(services, start);
   const [prompt, completion, request, image] = start.priceNanos;
-  const noted = {
-    promptNanosPerMtok: prompt,
-    completionNanosPerMtok: completion,
-    requestNanos: request,
-    imageNanos: image,
-  };
+  const noted = basicPrice(prompt, completion, request, image);
   // A note names its channel and that channel's price; older notes hold the hold's price, and the catalog's is truer.
   const price = start.channelId !== null ? noted : (services.catalog.get(start.model)?.price ?? noted);
   const charge = chargeOf(usage, price, start.mediaItems, start.markupsBps);

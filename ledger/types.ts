@@ -1,4 +1,4 @@
-import type { HoldShape } from '../core/cost.ts';
+import type { HoldShape } from '../core/hold-estimate.ts';
 import type { PromptBound } from '../core/prompt-bound.ts';
 
 /** What the ledger knows of one request's money: who pays at which markup, what is held, what was used. */

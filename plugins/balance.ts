@@ -1,10 +1,10 @@
 import { reasonOf } from '../app/log.ts';
-import { affordableOutputTokens, ceilingPrice, holdNanosPerLevel, type HoldShape } from '../core/cost.ts';
+import { affordableOutputTokens, holdNanosPerLevel, splitOutputBudget } from '../core/hold-estimate.ts';
 import { formatUsd } from '../core/money.ts';
-import type { BilledRequest } from '../core/openai-request.ts';
 import { promptBound } from '../core/prompt-bound.ts';
+import { applyHeldLimits } from '../core/request-limits.ts';
+import { MINIMUM_OUTPUT_TOKENS, sizeHold } from '../ledger/hold-sizing.ts';
 import { releaseHolds, wholeHoldLeg, type HoldLeg, type HoldOutcome, type HoldRequest } from '../db/queries/holds.ts';
-import type { CatalogModel } from '../upstream/catalog.ts';
 import type { RequestContext } from './context.ts';
 import { GatewayError, insufficientCredit, serviceUnavailable } from '../core/errors.ts';
 import { DATABASE_DEADLINE_MS, withinDatabaseDeadline } from '../app/lookup-cache.ts';
@@ -16,16 +16,14 @@ import type { Plugin, PluginDefinition } from './types.ts';
 
 /**
  * `balance`: reserves the most a request can cost before it is proxied (DESIGN.md, "Holds, not
- * hope"): the prompt's upper bound at the prompt price plus the output budget at the completion
- * price, marked up at every tenant level, held on the customer's wallet and on each reseller's
- * wholesale wallet in one atomic batch. When only part is affordable, `max_tokens` is lowered to
- * what the hold covers; below a minimal request, the answer is 402.
+ * hope"): the hold estimate (core/hold-estimate.ts) at the dearest price the request may be served
+ * at, raised by what this model's upstream was learned to overshoot (upstream/learned-bounds.ts),
+ * marked up at every tenant level, held on the customer's wallet and on each reseller's wholesale
+ * wallet in one atomic batch. When only part is affordable, the output limits are lowered to what
+ * the hold covers; the upstream always receives exactly the limits held for. Below a minimal
+ * request, the answer is 402.
  */
 
-/** A request that cannot afford this many output tokens is refused rather than shrunk. */
-export const MINIMUM_OUTPUT_TOKENS = 1;
-/** The output budget when neither the request nor the catalog names one. */
-export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
 /**
  * A hold not answered within the database deadline is refused with 503 (lookup-cache.ts). A grant
  * that still arrives after the refusal is voided, retried this many times, so no credit stays
@@ -33,17 +31,6 @@ export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
  */
 const LATE_VOID_ATTEMPTS = 10;
 const LATE_VOID_RETRY_MS = 1_000;
-
-function outputCeiling(billed: BilledRequest, models: readonly CatalogModel[], promptTokens: number): number {
-  if (billed.endpoint === 'embeddings') return 0;
-  if (billed.requestedMaxTokens !== null) return billed.requestedMaxTokens;
-  const limits = models.map(
-    (m) =>
-      m.maxCompletionTokens ??
-      (m.contextLength ? Math.max(m.contextLength - promptTokens, MINIMUM_OUTPUT_TOKENS) : DEFAULT_MAX_OUTPUT_TOKENS),
-  );
-  return Math.max(...limits);
-}
 
 /** Legs in hold order: the customer at the leaf price, then each reseller at its parent's price. */
 function holdLegs(ctx: RequestContext, chain: ChainPricing, desired: bigint[], minimum: bigint[]): HoldLeg[] {
@@ -78,12 +65,6 @@ function refusal(outcome: Extract<HoldOutcome, { ok: false }>, minimumNanos: big
   return insufficientCredit(
     `Insufficient credit: this request needs at least $${formatUsd(minimumNanos)} available. Add credit to continue.`,
   );
-}
-
-function lowerMaxTokens(billed: BilledRequest, tokens: number): void {
-  if (billed.endpoint === 'embeddings') return;
-  if (billed.body.max_completion_tokens !== undefined) billed.body.max_completion_tokens = tokens;
-  else billed.body.max_tokens = tokens;
 }
 
 /** Voids a grant that arrived after its request was refused, retrying while the database recovers. */
@@ -220,13 +201,9 @@ async function placeHold(
   const chain = await services.tenantPricing.forTenant(principal.tenantId);
   const markupsBps = chain.markupsFor(billed.model, markupOverrideBps);
   const bound = promptBound(billed.endpoint, billed.body);
-  const shape: HoldShape = {
-    price: ceilingPrice(models.map((m) => m.price)),
-    promptTokens: bound.tokens,
-    mediaItems: bound.mediaItems,
-    choices: billed.choices,
-  };
-  const ceiling = outputCeiling(billed, models, bound.tokens);
+  const learned = Math.max(...models.map((m) => services.learnedBounds.factorBps(m.id)));
+  const { shape, budget } = sizeHold(billed, models, bound, learned);
+  const ceiling = budget.output + budget.reasoning;
   const minimumTokens = Math.min(MINIMUM_OUTPUT_TOKENS, ceiling);
   const desired = holdNanosPerLevel(shape, ceiling, markupsBps);
   const minimum = holdNanosPerLevel(shape, minimumTokens, markupsBps);
@@ -244,7 +221,7 @@ async function placeHold(
   const affordable = granted.every((g, level) => g >= (desired[level] ?? 0n))
     ? ceiling
     : affordableOutputTokens(shape, markupsBps, granted, ceiling);
-  if (billed.requestedMaxTokens === null || affordable < billed.requestedMaxTokens) lowerMaxTokens(billed, affordable);
+  if (billed.endpoint !== 'embeddings') applyHeldLimits(billed.body, splitOutputBudget(affordable, budget));
   ctx.model = models[0];
   ctx.pricing = { levels: chain.levels, upstreamWalletId: chain.upstreamWalletId, markupsBps, bound, shape };
   ctx.hold = { grantedNanos: granted, maxOutputTokens: affordable };

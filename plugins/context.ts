@@ -38,6 +38,8 @@ export type RequestContext = {
   hold?: HoldState;
   upstream?: UpstreamState;
   usage?: MeteredUsage;
+  /** The upstream's report was refused as implausible and the request is settled by the estimate. */
+  usageDistrusted?: boolean;
   /**
    * Set by `debit` when it settles: the customer's price for the request (0 when nothing is
    * charged), resolved once the usage is final and before the ledger write. Never rejects.
@@ -49,7 +51,10 @@ export type UpstreamState = {
   status: number;
   generationId: string | null;
   firstByteAt: number | null;
-  /** SSE events with content forwarded to the client: the basis of the estimate when usage never came. */
+  /**
+   * SSE events with content forwarded to the client (for a JSON answer, its text at the estimate's
+   * bytes per token): the basis of the estimate when usage never came or was refused.
+   */
   contentEvents: number;
   servedModel: string | null;
   /** The channel that answered and the model id it was asked for; null until one has. */

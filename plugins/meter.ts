@@ -1,6 +1,6 @@
 import { nanosToUsdNumber } from '../core/money.ts';
 import { readReportedUsage } from '../core/reported-usage.ts';
-import { computeCharge } from '../ledger/charge.ts';
+import { computeCharge, ESTIMATE_BYTES_PER_TOKEN, estimateUsage, trustedUsage } from '../ledger/charge.ts';
 import type { RequestContext } from './context.ts';
 import type { Services } from './services.ts';
 import { noOptions } from './options.ts';
@@ -21,15 +21,40 @@ type UsagePayload = {
 };
 type Payload = { id?: unknown; model?: unknown; usage?: UsagePayload | null; choices?: unknown };
 
+/**
+ * A report no request of this shape could produce (negative, absurd, far beyond the dearest price
+ * for its own usage) is not a bill: the request is settled by the estimate and flagged.
+ */
 function readUsage(ctx: RequestContext, services: Services, usage: UsagePayload): void {
   const reported = readReportedUsage([usage.prompt_tokens], [usage.completion_tokens], usage.cost);
-  if (reported) ctx.usage = { ...reported, source: 'upstream' };
-  else services.log.warn('implausible usage from the upstream ignored', { requestId: ctx.id });
+  const delivered = ctx.upstream?.contentEvents ?? 0;
+  if (ctx.pricing && ctx.hold) {
+    const judged = reported
+      ? trustedUsage(ctx.pricing, ctx.hold, { ...reported, source: 'upstream' }, delivered)
+      : { usage: estimateUsage(ctx.pricing.bound, delivered), distrusted: true };
+    ctx.usage = judged.usage;
+    if (judged.distrusted) {
+      ctx.usageDistrusted = true;
+      services.log.warn('implausible usage from the upstream; settled by the estimate', { requestId: ctx.id });
+    }
+  } else if (reported) ctx.usage = { ...reported, source: 'upstream' };
   const charge = ctx.usage ? computeCharge(ctx, services.catalog, ctx.usage) : undefined;
   delete usage.cost_details;
   delete usage.is_byok;
   if (charge) usage.cost = nanosToUsdNumber(charge.levelPricesNanos.at(-1) ?? 0n);
   else delete usage.cost;
+}
+
+/** The text a JSON answer delivers, in tokens at the estimate's rate: what an estimate charges for. */
+function deliveredTokens(payload: Payload): number {
+  if (!Array.isArray(payload.choices)) return 0;
+  let chars = 0;
+  for (const choice of payload.choices as { message?: { content?: unknown; tool_calls?: unknown }; text?: unknown }[]) {
+    const content = choice?.message?.content ?? choice?.text;
+    if (typeof content === 'string') chars += content.length;
+    if (choice?.message?.tool_calls !== undefined) chars += JSON.stringify(choice.message.tool_calls).length;
+  }
+  return Math.ceil(chars / ESTIMATE_BYTES_PER_TOKEN);
 }
 
 function noteIdentity(ctx: RequestContext, payload: Payload): void {
@@ -79,6 +104,7 @@ function jsonObserver(ctx: RequestContext, services: Services): Observer {
     json(body) {
       const payload = body as Payload;
       noteIdentity(ctx, payload);
+      if (ctx.upstream) ctx.upstream.contentEvents = deliveredTokens(payload);
       if (payload.usage && typeof payload.usage === 'object') readUsage(ctx, services, payload.usage);
     },
   };

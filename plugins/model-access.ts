@@ -1,5 +1,6 @@
 import { GatewayError } from '../core/errors.ts';
 import { globMatches } from '../core/pricing.ts';
+import { catalogModelId } from '../core/request-limits.ts';
 import { billedRequest } from '../protocols/request-body.ts';
 import type { CatalogModel } from '../upstream/catalog.ts';
 import { noOptions } from './options.ts';
@@ -28,9 +29,10 @@ export const modelAccess: PluginDefinition<Record<string, never>> = {
       async admit(ctx) {
         const billed = await billedRequest(ctx);
         // Priced for the dearest channel the request may reach, so the hold covers whichever serves it.
-        const models = billed.candidateModels.map((id) =>
-          resolve(id, (model) => services.channels.model(model, billed.endpoint)),
-        );
+        // `:online` and provider shortcuts are routing, not models: the catalog knows the model without them.
+        const lookup = (id: string) =>
+          services.channels.model(id, billed.endpoint) ?? services.channels.model(catalogModelId(id), billed.endpoint);
+        const models = billed.candidateModels.map((id) => resolve(id, lookup));
         const allowed = ctx.principal?.key.allowedModels;
         if (allowed && allowed.length > 0) {
           const refused = models.find((model) => !allowed.some((pattern) => globMatches(pattern, model.id)));

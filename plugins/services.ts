@@ -3,6 +3,7 @@ import type { BalanceEvents } from '../ledger/types.ts';
 import type { Breakers } from '../upstream/breaker.ts';
 import type { Catalog } from '../upstream/catalog.ts';
 import type { Channels } from '../upstream/channels.ts';
+import type { LearnedBounds } from '../upstream/learned-bounds.ts';
 import type { Config } from '../app/config.ts';
 import type { CorsPolicies } from '../cors/policies.ts';
 import type { LedgerQueues } from '../ledger/queues.ts';
@@ -24,6 +25,8 @@ export type Services = {
   /** The upstream channels, in memory (upstream/channels.ts), and their breakers. */
   channels: Channels;
   breakers: Breakers;
+  /** How far each model's reported costs exceeded their catalog bound, applied to its holds. */
+  learnedBounds: LearnedBounds;
   tenantPricing: TenantPricing;
   /** Each tenant's allowed browser origins, cached briefly. */
   cors: CorsPolicies;

@@ -1,5 +1,5 @@
 import { readSecretVariable } from '../app/config.ts';
-import type { ModelPrice } from '../core/cost.ts';
+import { type ModelPrice, basicPrice } from '../core/cost.ts';
 import {
   createChannel,
   deleteChannelPrice,
@@ -222,12 +222,12 @@ builder.mutationField('setChannelPrice', (t) =>
       perImage: t.arg({ type: 'Nanos', required: false }),
     },
     resolve: async (_root, args, ctx) => {
-      const price: ModelPrice = {
-        promptNanosPerMtok: args.promptPerMillionTokens,
-        completionNanosPerMtok: args.completionPerMillionTokens,
-        requestNanos: args.perRequest ?? 0n,
-        imageNanos: args.perImage ?? 0n,
-      };
+      const price: ModelPrice = basicPrice(
+        args.promptPerMillionTokens,
+        args.completionPerMillionTokens,
+        args.perRequest ?? 0n,
+        args.perImage ?? 0n,
+      );
       checked(() => {
         checkModelId(args.model);
         checkChannelPrice(price);

@@ -4,10 +4,12 @@ import {
   moneyByPeriod,
   popularModels,
   trafficByPeriod,
+  writeOffs,
   type ErrorShare,
   type ModelShare,
   type ReportInterval,
   type ReportRange,
+  type WriteOffBucket,
 } from '../db/queries/reports.ts';
 import type { Db } from '../db/sql.ts';
 import { builder } from './builder.ts';
@@ -17,7 +19,9 @@ import { MoneyRef } from './money.ts';
 /**
  * Tenant admin: business reports over a date range (UTC). Revenue is what the tenant charged
  * (its customers, and its resellers at wholesale); cost is what it paid (the upstream for the root
- * tenant, its parent for a reseller); profit and margin follow. Each part is queried only when asked for.
+ * tenant, its parent for a reseller); written off is the part of its revenue a wallet could not
+ * pay when an upstream reported more than was held (docs/architecture.md, settlement policy);
+ * profit (revenue − cost − written off) and margin follow. Each part is queried only when asked for.
  */
 
 type Report = { range: ReportRange; interval: ReportInterval };
@@ -25,15 +29,26 @@ type Period = {
   period: string;
   revenueNanos: bigint;
   costNanos: bigint;
+  writtenOffNanos: bigint;
   requests: number;
   errors: number;
   activeCustomers: number;
 };
-type Totals = { revenueNanos: bigint; costNanos: bigint; requests: number; errors: number; activeCustomers: number };
+type Totals = {
+  revenueNanos: bigint;
+  costNanos: bigint;
+  writtenOffNanos: bigint;
+  requests: number;
+  errors: number;
+  activeCustomers: number;
+};
+type Money = { revenueNanos: bigint; costNanos: bigint; writtenOffNanos: bigint };
 
-/** Margin in basis points of revenue, rounded toward zero; null when there was no revenue. */
-function marginBps(revenue: bigint, cost: bigint): number | null {
-  return revenue === 0n ? null : Number(((revenue - cost) * 10_000n) / revenue);
+const profit = (m: Money) => m.revenueNanos - m.costNanos - m.writtenOffNanos;
+
+/** Profit in basis points of revenue, rounded toward zero; null when there was no revenue. */
+function marginBps(m: Money): number | null {
+  return m.revenueNanos === 0n ? null : Number((profit(m) * 10_000n) / m.revenueNanos);
 }
 
 const IntervalEnum = builder.enumType('ReportInterval', {
@@ -45,8 +60,9 @@ const PeriodRef = builder.objectRef<Period>('ReportPeriod').implement({
     period: t.exposeString('period', { description: 'The first day of the period, YYYY-MM-DD (UTC).' }),
     revenue: t.field({ type: MoneyRef, resolve: (p) => p.revenueNanos }),
     cost: t.field({ type: MoneyRef, resolve: (p) => p.costNanos }),
-    profit: t.field({ type: MoneyRef, resolve: (p) => p.revenueNanos - p.costNanos }),
-    marginBps: t.int({ nullable: true, resolve: (p) => marginBps(p.revenueNanos, p.costNanos) }),
+    writtenOff: t.field({ type: MoneyRef, resolve: (p) => p.writtenOffNanos }),
+    profit: t.field({ type: MoneyRef, resolve: profit }),
+    marginBps: t.int({ nullable: true, resolve: marginBps }),
     requests: t.exposeInt('requests'),
     errors: t.exposeInt('errors'),
     activeCustomers: t.exposeInt('activeCustomers'),
@@ -61,11 +77,16 @@ const TotalsRef = builder.objectRef<Totals>('ReportTotals').implement({
       description: 'The upstream cost for the root tenant; the wholesale cost for a reseller.',
       resolve: (p) => p.costNanos,
     }),
-    profit: t.field({ type: MoneyRef, resolve: (p) => p.revenueNanos - p.costNanos }),
+    writtenOff: t.field({
+      type: MoneyRef,
+      description: 'Revenue a wallet could not pay (charges above their holds), written off to the uncollected book.',
+      resolve: (p) => p.writtenOffNanos,
+    }),
+    profit: t.field({ type: MoneyRef, description: 'Revenue less cost less written off.', resolve: profit }),
     marginBps: t.int({
       nullable: true,
       description: 'Profit over revenue in basis points; null without revenue.',
-      resolve: (p) => marginBps(p.revenueNanos, p.costNanos),
+      resolve: marginBps,
     }),
     requests: t.exposeInt('requests'),
     errors: t.exposeInt('errors'),
@@ -83,6 +104,16 @@ const ModelShareRef = builder.objectRef<ModelShare>('ModelShare').implement({
     completionTokens: t.field({ type: 'Count', resolve: (m) => m.completionTokens }),
     revenue: t.field({ type: MoneyRef, resolve: (m) => m.revenueNanos }),
     cost: t.field({ type: MoneyRef, resolve: (m) => m.costNanos }),
+  }),
+});
+
+const WriteOffRef = builder.objectRef<WriteOffBucket>('WriteOff').implement({
+  description: 'What the tenant wrote off in one period on one model.',
+  fields: (t) => ({
+    period: t.exposeString('period', { description: 'The first day of the period, YYYY-MM-DD (UTC).' }),
+    model: t.exposeString('model'),
+    requests: t.exposeInt('requests'),
+    amount: t.field({ type: MoneyRef, resolve: (w) => w.writtenOffNanos }),
   }),
 });
 
@@ -106,15 +137,26 @@ const ErrorGroupingEnum = builder.enumType('ErrorGrouping', {
 const MAX_ROWS = 100;
 
 async function series(report: Report, sql: Db): Promise<Period[]> {
-  const [money, traffic] = await Promise.all([
+  const [money, traffic, lost] = await Promise.all([
     moneyByPeriod(sql, report.range, report.interval),
     trafficByPeriod(sql, report.range, report.interval),
+    writeOffs(sql, report.range, report.interval),
   ]);
   const periods = new Map<string, Period>();
-  const at = (period: string) =>
-    periods.get(period) ?? { period, revenueNanos: 0n, costNanos: 0n, requests: 0, errors: 0, activeCustomers: 0 };
+  const at = (period: string): Period =>
+    periods.get(period) ?? {
+      period,
+      revenueNanos: 0n,
+      costNanos: 0n,
+      writtenOffNanos: 0n,
+      requests: 0,
+      errors: 0,
+      activeCustomers: 0,
+    };
   for (const m of money)
     periods.set(m.period, { ...at(m.period), revenueNanos: m.revenueNanos, costNanos: m.costNanos });
+  for (const w of lost)
+    periods.set(w.period, { ...at(w.period), writtenOffNanos: at(w.period).writtenOffNanos + w.writtenOffNanos });
   for (const r of traffic)
     periods.set(r.period, {
       ...at(r.period),
@@ -135,17 +177,24 @@ const ReportRef = builder.objectRef<Report>('Report').implement({
       type: TotalsRef,
       resolve: async (r, _args, ctx) => {
         const [periods, customers] = await Promise.all([series(r, ctx.sql), activeCustomers(ctx.sql, r.range)]);
-        const sum = <K extends 'revenueNanos' | 'costNanos'>(key: K) =>
+        const sum = <K extends 'revenueNanos' | 'costNanos' | 'writtenOffNanos'>(key: K) =>
           periods.reduce((total, p) => total + p[key], 0n);
         const count = (key: 'requests' | 'errors') => periods.reduce((total, p) => total + p[key], 0);
         return {
           revenueNanos: sum('revenueNanos'),
           costNanos: sum('costNanos'),
+          writtenOffNanos: sum('writtenOffNanos'),
           requests: count('requests'),
           errors: count('errors'),
           activeCustomers: customers,
         };
       },
+    }),
+    writeOffs: t.field({
+      type: [WriteOffRef],
+      description:
+        'What the tenant wrote off, per period and model (charges above a hold that a wallet could not pay).',
+      resolve: (r, _args, ctx) => writeOffs(ctx.sql, r.range, r.interval),
     }),
     popularModels: t.field({
       type: [ModelShareRef],

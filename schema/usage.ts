@@ -43,7 +43,17 @@ export const UsageRecordRef = builder.objectRef<UsageRecord>('UsageRecord').impl
     errorCode: t.exposeString('errorCode', { nullable: true }),
     promptTokens: t.exposeInt('promptTokens'),
     completionTokens: t.exposeInt('completionTokens'),
-    charge: t.field({ type: MoneyRef, description: 'What the customer paid.', resolve: (r) => r.chargeNanos }),
+    charge: t.field({
+      type: MoneyRef,
+      description: "The request's exact price. The customer paid it less `writtenOff`.",
+      resolve: (r) => r.chargeNanos,
+    }),
+    writtenOff: t.field({
+      type: MoneyRef,
+      description:
+        'Of the price, what the wallet could not pay when the upstream reported more than was held: written off, never owed.',
+      resolve: (r) => r.writtenOffNanos,
+    }),
     estimated: t.exposeBoolean('estimated', {
       description: 'True when the charge was estimated because the upstream never reported usage.',
     }),

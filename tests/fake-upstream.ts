@@ -11,7 +11,7 @@
 import { behaviourFor, DEFAULT_BEHAVIOUR, type Behaviour } from './fake-upstream/behaviour.ts';
 import { completionResponse } from './fake-upstream/completion.ts';
 import { embeddingsResponse } from './fake-upstream/embeddings.ts';
-import { MODELS_JSON } from './fake-upstream/models.ts';
+import { endpointsJson, MODELS_JSON } from './fake-upstream/models.ts';
 import {
   errorResponse,
   FakeState,
@@ -131,6 +131,11 @@ async function handle(state: FakeState, request: Request, apiKey: string | undef
   const path = queryAt === -1 ? target : target.slice(0, queryAt);
   const endpoint = path.startsWith(API_PREFIX) ? path.slice(API_PREFIX.length) : '';
   if (method === 'GET' && endpoint === '/models') return jsonResponse(MODELS_JSON);
+  const listing = method === 'GET' ? /^\/models\/(.+)\/endpoints$/.exec(endpoint) : null;
+  if (listing) {
+    const body = endpointsJson(decodeURIComponent(listing[1] ?? ''));
+    return body === undefined ? errorResponse(404, 'Model not found') : jsonResponse(body);
+  }
   if (method === 'GET' && endpoint === '/generation')
     return generationResponse(state, queryAt === -1 ? '' : target.slice(queryAt + 1));
   if (method !== 'POST' || !POST_ENDPOINTS.has(endpoint)) return errorResponse(404, `No route for ${method} ${path}`);

@@ -1,13 +1,20 @@
-import { FEMTOS_PER_NANO, usdPerTokenToNanosPerMtok } from '../core/money.ts';
-import { ceilDiv } from '../core/pricing.ts';
-import { listModels, upsertModels, type ModelInput, type StoredModel } from '../db/queries/models.ts';
+import {
+  listModels,
+  setModelEndpoints,
+  upsertModels,
+  type ModelInput,
+  type StoredModel,
+} from '../db/queries/models.ts';
+import { fetchEndpointLists } from './endpoints.ts';
+import { priceFromUpstream, type UpstreamPricing } from './pricing.ts';
 import type { Sql } from '../db/sql.ts';
 import { type Logger, reasonOf } from '../app/log.ts';
 
 /**
- * The model catalog: the upstream's model list with prices, kept in PostgreSQL (so every replica
- * prices alike) and in memory (so the request path never waits for it). Refreshed in the
- * background from the upstream's `/models`, and re-read from the database between refreshes.
+ * The model catalog: the upstream's model list with prices, and each model's providers with theirs
+ * (upstream/endpoints.ts), kept in PostgreSQL (so every replica prices alike) and in memory (so the
+ * request path never waits for it). Refreshed in the background from the upstream's `/models`, and
+ * re-read from the database between refreshes.
  */
 
 export type CatalogModel = StoredModel;
@@ -21,7 +28,7 @@ type UpstreamModel = {
   name?: unknown;
   description?: unknown;
   context_length?: unknown;
-  pricing?: { prompt?: unknown; completion?: unknown; request?: unknown; image?: unknown };
+  pricing?: UpstreamPricing;
   top_provider?: { max_completion_tokens?: unknown };
 };
 
@@ -29,34 +36,18 @@ function integerOrNull(value: unknown): number | null {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
 }
 
-function price(value: unknown): bigint | undefined {
-  if (value === undefined || value === null) return 0n;
-  return typeof value === 'string' || typeof value === 'number' ? usdPerTokenToNanosPerMtok(String(value)) : undefined;
-}
-
 /** Turns one entry of an OpenRouter-style `/models` answer into a catalog row, or undefined if unusable. */
 export function modelFromUpstream(entry: UpstreamModel): ModelInput | undefined {
   if (typeof entry.id !== 'string' || entry.id.length === 0) return undefined;
-  const prompt = price(entry.pricing?.prompt);
-  const completion = price(entry.pricing?.completion);
-  const request = price(entry.pricing?.request);
-  const image = price(entry.pricing?.image);
-  // Negative prices (OpenRouter uses -1 for "variable", e.g. its auto router) cannot be held safely.
-  if (prompt === undefined || completion === undefined || request === undefined || image === undefined)
-    return undefined;
+  const price = priceFromUpstream(entry.pricing);
+  if (!price) return undefined;
   return {
     id: entry.id,
     name: typeof entry.name === 'string' ? entry.name : entry.id,
     description: typeof entry.description === 'string' ? entry.description : null,
     contextLength: integerOrNull(entry.context_length),
     maxCompletionTokens: integerOrNull(entry.top_provider?.max_completion_tokens),
-    // Per-request and per-image prices are per item, not per token: scale back from per-Mtok.
-    price: {
-      promptNanosPerMtok: prompt,
-      completionNanosPerMtok: completion,
-      requestNanos: ceilDiv(request, FEMTOS_PER_NANO),
-      imageNanos: ceilDiv(image, FEMTOS_PER_NANO),
-    },
+    price,
   };
 }
 
@@ -94,6 +85,12 @@ export async function createCatalog(options: CatalogOptions): Promise<Catalog> {
     const entries = Array.isArray(payload.data) ? (payload.data as UpstreamModel[]) : [];
     const rows = entries.map(modelFromUpstream).filter((m): m is ModelInput => m !== undefined);
     await upsertModels(options.sql, rows);
+    const lists = await fetchEndpointLists(
+      options.upstreamBaseUrl,
+      headers,
+      rows.map((row) => row.id),
+    );
+    await setModelEndpoints(options.sql, lists);
     await reload();
     return rows.length;
   };

@@ -1,3 +1,4 @@
+import { basicPrice } from '../../core/cost.ts';
 import { parseUsd } from '../../core/money.ts';
 import {
   createChannel,
@@ -165,12 +166,12 @@ export const channelPriceCommand: Command = {
     const remove = flag(args, 'remove');
     const price = remove
       ? undefined
-      : {
-          promptNanosPerMtok: usdOption(args, 'prompt', true),
-          completionNanosPerMtok: usdOption(args, 'completion', true),
-          requestNanos: usdOption(args, 'request', false),
-          imageNanos: usdOption(args, 'image', false),
-        };
+      : basicPrice(
+          usdOption(args, 'prompt', true),
+          usdOption(args, 'completion', true),
+          usdOption(args, 'request', false),
+          usdOption(args, 'image', false),
+        );
     try {
       checkModelId(model);
       if (price) checkChannelPrice(price);

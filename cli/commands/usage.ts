@@ -6,7 +6,7 @@ import type { Command } from '../command.ts';
 import { UsageError } from '../errors.ts';
 import { money, table, toJson } from '../format.ts';
 import { ACCOUNT_OPTIONS, accountOption } from '../resolve.ts';
-import { oneOf } from '../values.ts';
+import { dateOption, oneOf } from '../values.ts';
 
 /**
  * `usage`: an account's request log over a time range, one row per request, as a table, CSV (the
@@ -17,18 +17,6 @@ import { oneOf } from '../values.ts';
 const COMMAND = 'usage';
 const MAX_USAGE_ROWS = 50_000;
 const FORMATS = ['table', 'csv', 'json'] as const;
-/** A date (midnight UTC) or a date and time with its zone: 2024-05-01, 2024-05-01T12:00:00Z. */
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
-
-function dateOption(option: string, text: string): Date {
-  const date = new Date(/T/.test(text) ? text : `${text}T00:00:00Z`);
-  if (!DATE_TIME.test(text) || Number.isNaN(date.getTime())) {
-    throw new UsageError(
-      `${COMMAND}: --${option} must be a date like 2024-05-01 or 2024-05-01T12:00:00Z, got "${text}"`,
-    );
-  }
-  return date;
-}
 
 function recordJson(record: UsageRecord) {
   return {
@@ -44,6 +32,7 @@ function recordJson(record: UsageRecord) {
     promptTokens: record.promptTokens,
     completionTokens: record.completionTokens,
     charge: money(record.chargeNanos),
+    writtenOff: money(record.writtenOffNanos),
     estimated: record.estimated,
     latencyMs: record.latencyMs,
   };
@@ -58,14 +47,17 @@ function usageTable(records: readonly UsageRecord[], email: string): string {
     String(r.promptTokens),
     String(r.completionTokens),
     formatUsd(r.chargeNanos),
+    formatUsd(r.writtenOffNanos),
   ]);
   const total = records.reduce((sum, r) => sum + r.chargeNanos, 0n);
+  const writtenOff = records.reduce((sum, r) => sum + r.writtenOffNanos, 0n);
   const body = table(
-    ['TIME', 'REQUEST ID', 'MODEL', 'STATUS', 'PROMPT', 'COMPLETION', 'CHARGE USD'],
+    ['TIME', 'REQUEST ID', 'MODEL', 'STATUS', 'PROMPT', 'COMPLETION', 'CHARGE USD', 'WRITTEN OFF USD'],
     rows,
     `no requests by ${email} in this range`,
   );
-  return records.length === 0 ? body : `${body}\n${records.length} request(s), charged $${formatUsd(total)}`;
+  const lost = writtenOff === 0n ? '' : `, of which $${formatUsd(writtenOff)} written off`;
+  return records.length === 0 ? body : `${body}\n${records.length} request(s), charged $${formatUsd(total)}${lost}`;
 }
 
 export const usageCommand: Command = {
@@ -88,9 +80,9 @@ export const usageCommand: Command = {
   prepare: (args) => {
     const accountRef = requiredString(args, 'account');
     const tenantRef = optionalString(args, 'tenant');
-    const from = dateOption('since', requiredString(args, 'since'));
+    const from = dateOption(COMMAND, 'since', requiredString(args, 'since'));
     const untilText = optionalString(args, 'until');
-    const to = untilText === undefined ? null : dateOption('until', untilText);
+    const to = untilText === undefined ? null : dateOption(COMMAND, 'until', untilText);
     if (to !== null && to <= from) throw new UsageError(`${COMMAND}: --until must be after --since`);
     const formatText = optionalString(args, 'format');
     const format = formatText === undefined ? 'table' : oneOf(COMMAND, 'format', formatText, FORMATS);

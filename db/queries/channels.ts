@@ -1,4 +1,4 @@
-import type { ModelPrice } from '../../core/cost.ts';
+import { type ModelPrice, basicPrice } from '../../core/cost.ts';
 import type { Db } from '../sql.ts';
 
 /**
@@ -85,12 +85,7 @@ function channelFromRow(row: ChannelRow, prices: readonly PriceRow[]): StoredCha
       .filter((p) => p.channel_id === row.id)
       .map((p) => ({
         model: p.model,
-        price: {
-          promptNanosPerMtok: p.prompt_nanos_per_mtok,
-          completionNanosPerMtok: p.completion_nanos_per_mtok,
-          requestNanos: p.request_nanos,
-          imageNanos: p.image_nanos,
-        },
+        price: basicPrice(p.prompt_nanos_per_mtok, p.completion_nanos_per_mtok, p.request_nanos, p.image_nanos),
       })),
     createdAt: row.created_at,
     updatedAt: row.updated_at,

@@ -46,7 +46,7 @@ export function wholeHoldLeg(request: HoldRequest): HoldLeg | undefined {
 export type WholeHold = { requestId: string; walletId: bigint; amountNanos: bigint; ttlSeconds: number };
 
 /**
- * The common case in one statement (`place_whole_holds`, db/migrations/00015, 00017): every
+ * The common case in one statement (`place_whole_holds`, db/functions/place_whole_holds.sql): every
  * wallet that can cover all this batch desires of it, and `headroom` times that again, gets its
  * holds; the ids of the requests placed come back. A single hold this way costs about a third of
  * the PostgreSQL time `place_holds` takes (each of its statements has an executor start-up of its
@@ -63,7 +63,7 @@ export async function placeWholeHolds(sql: Sql, holds: readonly WholeHold[], hea
 
 const UNIQUE_VIOLATION = '23505';
 
-/** The `place_holds` function (db/migrations/00006, 00012): request-by-request allocation. */
+/** The `place_holds` function (db/functions/place_holds.sql): request-by-request allocation. */
 async function allocateHolds(db: Db, requests: readonly HoldRequest[]): Promise<HoldOutcome[]> {
   const legRequest: number[] = [];
   const legWallet: string[] = [];
@@ -107,7 +107,7 @@ export async function placeHolds(sql: Sql, requests: readonly HoldRequest[]): Pr
   const placed =
     candidates.length > 0
       ? await placeWholeHolds(sql, candidates, 0).catch((error: unknown) => {
-          // A request id already held: place_holds names it (db/migrations/00015).
+          // A request id already held: place_holds names it (db/functions/place_whole_holds.sql).
           if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) return new Set<string>();
           throw error;
         })
@@ -136,7 +136,7 @@ type ReleasedRow = { o_request_id: string; o_wallet_id: bigint; o_api_key_id: st
 
 /**
  * The statement that voids or expires the open holds of these requests and releases their amounts
- * (the `release_holds` function, db/migrations/00011). Not awaited, so the gateway can send it
+ * (the `release_holds` function, db/functions/release_holds.sql). Not awaited, so the gateway can send it
  * together with the usage log rows it belongs to; `asyncCommit` skips waiting for the WAL flush.
  */
 export function releaseHoldsQuery(

@@ -63,13 +63,25 @@ const CHECKS: Check[] = [
       where k.held_nanos <> coalesce(h.open, 0) or k.spent_nanos <> k.spent_before_cap_nanos + coalesce(h.spent, 0)`,
   },
   {
+    // Usage never takes a wallet below zero (a charge above its hold is capped and the rest written
+    // off), and adjustments refuse to; only a refund or lost dispute of credit already spent can.
     name: 'no unexplained negative available credit [4]',
     run: (db) => db`select w.id as wallet, w.kind, (w.paid_nanos + w.granted_nanos - w.held_nanos)::text as available
       from wallets w
       where w.kind in ('customer', 'reseller') and w.paid_nanos + w.granted_nanos - w.held_nanos < 0
-        and not exists (select 1 from holds h where h.wallet_id = w.id and h.charged_nanos > h.amount_nanos)
         and not exists (select 1 from entries e join transfers t on t.id = e.transfer_id
-                        where e.wallet_id = w.id and t.kind in ('dispute', 'refund', 'adjustment') and e.amount_nanos < 0)`,
+                        where e.wallet_id = w.id and t.kind in ('dispute', 'refund') and e.amount_nanos < 0)`,
+  },
+  {
+    name: 'what a posted hold wrote off is on an uncollected book, in its usage transfer [5]',
+    run: (db) => db`select t.cause as request_id, coalesce(h.written_off, 0)::text as held_written_off,
+        coalesce(u.uncollected, 0)::text as uncollected
+      from transfers t
+      left join (select request_id, sum(written_off_nanos) as written_off from holds where outcome = 'posted' group by request_id) h
+        on h.request_id = t.cause
+      left join (select e.transfer_id, -sum(e.amount_nanos) as uncollected from entries e
+                 join wallets w on w.id = e.wallet_id and w.kind = 'uncollected' group by e.transfer_id) u on u.transfer_id = t.id
+      where t.kind = 'usage' and coalesce(h.written_off, 0) <> coalesce(u.uncollected, 0)`,
   },
   {
     name: 'every posted hold has its usage transfer, and every usage transfer its posted holds [5]',

@@ -1,4 +1,5 @@
 import type { ModelPrice } from '../../core/cost.ts';
+import type { ProviderEndpoint } from '../../core/providers.ts';
 import type { Db } from '../sql.ts';
 
 export type StoredModel = {
@@ -7,6 +8,8 @@ export type StoredModel = {
   contextLength: number | null;
   maxCompletionTokens: number | null;
   price: ModelPrice;
+  /** The providers serving it at their own prices; empty when the upstream lists none. */
+  endpoints: ProviderEndpoint[];
   description: string | null;
   updatedAt: Date;
 };
@@ -20,9 +23,38 @@ type ModelRow = {
   completion_nanos_per_mtok: bigint;
   request_nanos: bigint;
   image_nanos: bigint;
+  web_search_nanos: bigint;
+  internal_reasoning_nanos_per_mtok: bigint;
+  input_cache_read_nanos_per_mtok: bigint;
+  input_cache_write_nanos_per_mtok: bigint;
+  endpoints: StoredEndpoint[];
   description: string | null;
   updated_at: Date;
 };
+
+const PRICE_KEYS = [
+  'promptNanosPerMtok',
+  'completionNanosPerMtok',
+  'requestNanos',
+  'imageNanos',
+  'webSearchNanos',
+  'internalReasoningNanosPerMtok',
+  'inputCacheReadNanosPerMtok',
+  'inputCacheWriteNanosPerMtok',
+] as const satisfies readonly (keyof ModelPrice)[];
+
+/** An endpoint as JSON: prices as decimal strings, since JSON numbers cannot carry every bigint. */
+type StoredEndpoint = { provider: string; tag: string | null; price: Record<string, string> };
+
+function storedEndpoint(endpoint: ProviderEndpoint): StoredEndpoint {
+  const price = Object.fromEntries(PRICE_KEYS.map((key) => [key, endpoint.price[key].toString()]));
+  return { provider: endpoint.provider, tag: endpoint.tag, price };
+}
+
+function endpointFromStored(stored: StoredEndpoint): ProviderEndpoint {
+  const price = Object.fromEntries(PRICE_KEYS.map((key) => [key, BigInt(stored.price[key] ?? '0')])) as ModelPrice;
+  return { provider: stored.provider, tag: stored.tag, price };
+}
 
 export async function listModels(db: Db): Promise<StoredModel[]> {
   const rows = await db<ModelRow[]>`select * from models order by id`;
@@ -36,27 +68,55 @@ export async function listModels(db: Db): Promise<StoredModel[]> {
       completionNanosPerMtok: row.completion_nanos_per_mtok,
       requestNanos: row.request_nanos,
       imageNanos: row.image_nanos,
+      webSearchNanos: row.web_search_nanos,
+      internalReasoningNanosPerMtok: row.internal_reasoning_nanos_per_mtok,
+      inputCacheReadNanosPerMtok: row.input_cache_read_nanos_per_mtok,
+      inputCacheWriteNanosPerMtok: row.input_cache_write_nanos_per_mtok,
     },
+    endpoints: row.endpoints.map(endpointFromStored),
     description: row.description,
     updatedAt: row.updated_at,
   }));
 }
 
-export type ModelInput = Omit<StoredModel, 'updatedAt'>;
+export type ModelInput = Omit<StoredModel, 'updatedAt' | 'endpoints'>;
+
+const prices = (models: readonly ModelInput[], key: keyof ModelPrice) => models.map((m) => m.price[key].toString());
 
 /** Upserts the catalog as the upstream lists it now; models it no longer lists are kept for history. */
 export async function upsertModels(db: Db, models: readonly ModelInput[]): Promise<void> {
   if (models.length === 0) return;
   await db`
-    insert into models (id, name, context_length, max_completion_tokens, prompt_nanos_per_mtok, completion_nanos_per_mtok, request_nanos, image_nanos, description, updated_at)
-    select id, name, ctx, maxc, p, c, r, i, d, now()
+    insert into models (id, name, context_length, max_completion_tokens, prompt_nanos_per_mtok, completion_nanos_per_mtok,
+      request_nanos, image_nanos, web_search_nanos, internal_reasoning_nanos_per_mtok, input_cache_read_nanos_per_mtok,
+      input_cache_write_nanos_per_mtok, description, updated_at)
+    select id, name, ctx, maxc, p, c, r, i, ws, ir, cr, cw, d, now()
     from unnest(${models.map((m) => m.id)}::text[], ${models.map((m) => m.name)}::text[],
                 ${models.map((m) => m.contextLength)}::int4[], ${models.map((m) => m.maxCompletionTokens)}::int4[],
-                ${models.map((m) => m.price.promptNanosPerMtok.toString())}::int8[], ${models.map((m) => m.price.completionNanosPerMtok.toString())}::int8[],
-                ${models.map((m) => m.price.requestNanos.toString())}::int8[], ${models.map((m) => m.price.imageNanos.toString())}::int8[],
-                ${models.map((m) => m.description)}::text[]) as x(id, name, ctx, maxc, p, c, r, i, d)
+                ${prices(models, 'promptNanosPerMtok')}::int8[], ${prices(models, 'completionNanosPerMtok')}::int8[],
+                ${prices(models, 'requestNanos')}::int8[], ${prices(models, 'imageNanos')}::int8[],
+                ${prices(models, 'webSearchNanos')}::int8[], ${prices(models, 'internalReasoningNanosPerMtok')}::int8[],
+                ${prices(models, 'inputCacheReadNanosPerMtok')}::int8[], ${prices(models, 'inputCacheWriteNanosPerMtok')}::int8[],
+                ${models.map((m) => m.description)}::text[]) as x(id, name, ctx, maxc, p, c, r, i, ws, ir, cr, cw, d)
     on conflict (id) do update set name = excluded.name, context_length = excluded.context_length,
       max_completion_tokens = excluded.max_completion_tokens, prompt_nanos_per_mtok = excluded.prompt_nanos_per_mtok,
       completion_nanos_per_mtok = excluded.completion_nanos_per_mtok, request_nanos = excluded.request_nanos,
-      image_nanos = excluded.image_nanos, description = excluded.description, updated_at = now()`;
+      image_nanos = excluded.image_nanos, web_search_nanos = excluded.web_search_nanos,
+      internal_reasoning_nanos_per_mtok = excluded.internal_reasoning_nanos_per_mtok,
+      input_cache_read_nanos_per_mtok = excluded.input_cache_read_nanos_per_mtok,
+      input_cache_write_nanos_per_mtok = excluded.input_cache_write_nanos_per_mtok,
+      description = excluded.description, updated_at = now()`;
+}
+
+/** Replaces the provider lists of these models (those the upstream answered for). */
+export async function setModelEndpoints(
+  db: Db,
+  lists: readonly { modelId: string; endpoints: readonly ProviderEndpoint[] }[],
+): Promise<void> {
+  if (lists.length === 0) return;
+  const rows = lists.map((l) => ({ id: l.modelId, endpoints: l.endpoints.map(storedEndpoint) }));
+  await db`
+    update models set endpoints = x.endpoints
+    from jsonb_to_recordset(${JSON.stringify(rows)}::text::jsonb) as x(id text, endpoints jsonb)
+    where models.id = x.id`;
 }

@@ -105,3 +105,29 @@ export async function wholesaleSpend(db: Db, range: ReportRange): Promise<bigint
     where rc.tenant_id = ${range.tenantId}::uuid and rc.created_at >= ${range.from} and rc.created_at < ${range.to}`;
   return row?.spend ?? 0n;
 }
+
+export type WriteOffBucket = { period: string; model: string; requests: number; writtenOffNanos: bigint };
+
+/**
+ * What this tenant wrote off (its uncollected book, db/functions/post_settlements.sql): the charges
+ * above a hold that the wallet paying this tenant could not cover, per period and model. A
+ * reconcile correction's write-off counts under the request it corrects.
+ */
+export async function writeOffs(db: Db, range: ReportRange, interval: ReportInterval): Promise<WriteOffBucket[]> {
+  const rows = await db<{ period: string; model: string; requests: bigint; written_off: bigint }[]>`
+    select ${period(db, interval, 't.created_at')} as period, coalesce(r.model, '') as model,
+      count(distinct t.id)::int8 as requests, (-sum(e.amount_nanos))::int8 as written_off
+    from wallets w
+    join entries e on e.wallet_id = w.id
+    join transfers t on t.id = e.transfer_id
+    left join requests r on r.id = case when t.kind = 'usage' then t.cause else substring(t.cause from '^reconcile:(.*)$') end
+    where w.tenant_id = ${range.tenantId}::uuid and w.kind = 'uncollected'
+      and t.created_at >= ${range.from} and t.created_at < ${range.to}
+    group by 1, 2 order by 1, 2`;
+  return rows.map((row) => ({
+    period: row.period,
+    model: row.model,
+    requests: Number(row.requests),
+    writtenOffNanos: row.written_off,
+  }));
+}

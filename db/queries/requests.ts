@@ -22,6 +22,8 @@ export type RequestRecord = {
   chargeNanos: bigint;
   holdNanos: bigint;
   estimated: boolean;
+  /** The upstream's report was refused as implausible; the request was settled by the estimate. */
+  usageDistrusted: boolean;
   generationId: string | null;
   latencyMs: number;
   firstByteMs: number | null;
@@ -55,6 +57,7 @@ function requestJson(r: RequestRecord) {
     charge_nanos: r.chargeNanos.toString(),
     hold_nanos: r.holdNanos.toString(),
     estimated: r.estimated,
+    usage_distrusted: r.usageDistrusted,
     generation_id: r.generationId,
     latency_ms: Math.round(r.latencyMs),
     first_byte_ms: r.firstByteMs === null ? null : Math.round(r.firstByteMs),
@@ -67,15 +70,15 @@ function requestJson(r: RequestRecord) {
 export function insertRequestsQuery(db: Db, rows: readonly RequestRecord[]) {
   return db`
     insert into requests (id, tenant_id, account_id, api_key_id, route, model, stream, status_code, outcome, error_code,
-      prompt_tokens, completion_tokens, prompt_tokens_bound, cost_nanos, charge_nanos, hold_nanos, estimated, generation_id, latency_ms, first_byte_ms,
-      channel_id, attempts)
+      prompt_tokens, completion_tokens, prompt_tokens_bound, cost_nanos, charge_nanos, hold_nanos, estimated, usage_distrusted,
+      generation_id, latency_ms, first_byte_ms, channel_id, attempts)
     select id, tenant_id, account_id, api_key_id, route, model, stream, status_code, outcome, error_code,
-      prompt_tokens, completion_tokens, prompt_tokens_bound, cost_nanos, charge_nanos, hold_nanos, estimated, generation_id, latency_ms, first_byte_ms,
-      channel_id, attempts
+      prompt_tokens, completion_tokens, prompt_tokens_bound, cost_nanos, charge_nanos, hold_nanos, estimated, usage_distrusted,
+      generation_id, latency_ms, first_byte_ms, channel_id, attempts
     from json_to_recordset(${JSON.stringify(rows.map(requestJson))}::text::json) as x(
       id text, tenant_id uuid, account_id uuid, api_key_id uuid, route text, model text, stream boolean, status_code int4, outcome text,
       error_code text, prompt_tokens int4, completion_tokens int4, prompt_tokens_bound int4, cost_nanos int8, charge_nanos int8, hold_nanos int8,
-      estimated boolean, generation_id text, latency_ms int4, first_byte_ms int4, channel_id uuid, attempts jsonb)
+      estimated boolean, usage_distrusted boolean, generation_id text, latency_ms int4, first_byte_ms int4, channel_id uuid, attempts jsonb)
     on conflict (id) do nothing`;
 }
 

@@ -2,8 +2,10 @@ import type { Db } from '../sql.ts';
 
 /**
  * Posting: a request's holds are resolved with the real charge, in the same transaction as the
- * `usage` transfer that moves the money (cause = request id). A charge above its hold is posted in
- * full and stays visible as charged > amount on the hold (a recorded overage).
+ * `usage` transfer that moves the money (cause = request id). A charge above its hold is taken only
+ * from what the wallet (and a capped key) has available; the rest is written off to the
+ * uncollected book of the tenant it was owed to, in the same transfer, and recorded on the hold
+ * (charged_nanos, written_off_nanos). No settlement takes a wallet below zero.
  */
 
 export type Settlement = {
@@ -37,7 +39,7 @@ function checkBalanced(settlement: Settlement): void {
 }
 
 /**
- * The statement that posts many requests (the `post_settlements` function, db/migrations/00011):
+ * The statement that posts many requests (the `post_settlements` function, db/functions/post_settlements.sql):
  * each gets a truthful answer, including on retries. Not awaited, so the gateway can send it
  * together with the usage log rows it belongs to; `asyncCommit` skips waiting for the WAL flush.
  */

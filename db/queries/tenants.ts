@@ -40,9 +40,12 @@ export function tenantFromRow(row: TenantRow): Tenant {
   };
 }
 
-/** The books every tenant keeps; a reseller also has its prepaid wallet at its parent, the root the upstream book. */
+/**
+ * The books every tenant keeps (uncollected: what a settlement wrote off, db/functions/post_settlements.sql);
+ * a reseller also has its prepaid wallet at its parent, the root the upstream book.
+ */
 async function createTenantWallets(tx: TransactionSql, tenantId: string, isRoot: boolean): Promise<void> {
-  const kinds = ['revenue', 'clearing', 'promotion', 'adjustment', isRoot ? 'upstream' : 'reseller'];
+  const kinds = ['revenue', 'clearing', 'promotion', 'adjustment', 'uncollected', isRoot ? 'upstream' : 'reseller'];
   await tx`insert into wallets (kind, tenant_id) select k, ${tenantId}::uuid from unnest(${kinds}::text[]) as k`;
 }
 
@@ -125,7 +128,7 @@ export async function tenantChain(db: Db, tenantId: string): Promise<Tenant[]> {
   return rows.map(tenantFromRow);
 }
 
-export type TenantBook = 'revenue' | 'clearing' | 'promotion' | 'adjustment' | 'upstream' | 'reseller';
+export type TenantBook = 'revenue' | 'clearing' | 'promotion' | 'adjustment' | 'uncollected' | 'upstream' | 'reseller';
 
 export async function tenantWalletId(db: Db, tenantId: string, kind: TenantBook): Promise<bigint> {
   const [row] = await db<

@@ -34,7 +34,10 @@ export type UsageRecord = {
   errorCode: string | null;
   promptTokens: number;
   completionTokens: number;
+  /** The request's exact price to the customer. */
   chargeNanos: bigint;
+  /** Of that price, what the customer's wallet could not pay and was written off. */
+  writtenOffNanos: bigint;
   estimated: boolean;
   latencyMs: number | null;
   createdAt: Date;
@@ -55,6 +58,7 @@ type UsageRow = {
   prompt_tokens: number;
   completion_tokens: number;
   charge_nanos: bigint;
+  written_off_nanos: bigint;
   estimated: boolean;
   latency_ms: number | null;
   created_at: Date;
@@ -76,6 +80,7 @@ function usageFromRow(row: UsageRow): UsageRecord {
     promptTokens: row.prompt_tokens,
     completionTokens: row.completion_tokens,
     chargeNanos: row.charge_nanos,
+    writtenOffNanos: row.written_off_nanos,
     estimated: row.estimated,
     latencyMs: row.latency_ms,
     createdAt: row.created_at,
@@ -97,7 +102,9 @@ function conditions(db: Db, filter: UsageFilter) {
 
 const USAGE_COLUMNS = `r.id, r.account_id, r.api_key_id, r.route, r.model, r.stream, r.status_code, r.outcome, r.error_code,
   r.prompt_tokens, r.completion_tokens, r.charge_nanos, r.estimated, r.latency_ms, r.created_at,
-  rc.revenue_nanos as tenant_revenue_nanos, rc.cost_nanos as tenant_cost_nanos`;
+  rc.revenue_nanos as tenant_revenue_nanos, rc.cost_nanos as tenant_cost_nanos,
+  coalesce((select sum(h.written_off_nanos) from holds h join wallets w on w.id = h.wallet_id and w.kind = 'customer'
+            where h.request_id = r.id), 0)::int8 as written_off_nanos`;
 
 export async function listUsage(db: Db, filter: UsageFilter, page: KeysetPage): Promise<Positioned<UsageRecord>[]> {
   const rows = await db<(UsageRow & { position_at: string })[]>`

@@ -1,6 +1,7 @@
 import { reasonOf } from '../../app/log.ts';
 import type { RequestRecord } from '../../db/queries/requests.ts';
-import { computeCharge, estimateUsage, type Charge } from '../../ledger/charge.ts';
+import { usageBoundFemtos } from '../../core/hold-estimate.ts';
+import { computeCharge, estimateUsage, trustedUsage, type Charge } from '../../ledger/charge.ts';
 import { chargesOf, settlementOf } from '../../ledger/settlement.ts';
 import type { MeteredUsage } from '../../core/reported-usage.ts';
 import type { RequestContext } from '../context.ts';
@@ -20,16 +21,29 @@ import type { Outcome, PluginDefinition } from '../types.ts';
  */
 
 async function settledUsage(ctx: RequestContext, outcome: Outcome, lookup: boolean): Promise<MeteredUsage | undefined> {
+  // `meter` has already judged a report that came with the answer (and replaced a refused one).
   if (ctx.usage) return ctx.usage;
   const generationId = ctx.upstream?.generationId;
   const served = ctx.upstream?.served?.channel;
+  const delivered = ctx.upstream?.contentEvents ?? 0;
   if (lookup && generationId && served && outcome.kind !== 'refused') {
     // The record is asked of the channel that served the request, with that channel's key.
     const record = await fetchGenerationUsage(served.baseUrl, channelKey(served), generationId);
-    if (record) return record;
+    if (record && ctx.pricing && ctx.hold) {
+      const judged = trustedUsage(ctx.pricing, ctx.hold, record, delivered);
+      if (judged.distrusted) ctx.usageDistrusted = true;
+      return judged.usage;
+    }
   }
-  if (outcome.producedOutput && ctx.pricing) return estimateUsage(ctx.pricing.bound, ctx.upstream?.contentEvents ?? 0);
+  if (outcome.producedOutput && ctx.pricing) return estimateUsage(ctx.pricing.bound, delivered);
   return undefined;
+}
+
+/** A trusted report with a cost teaches the learned bound of its model how far the catalog falls short. */
+function learnFrom(ctx: RequestContext, services: Services, usage: MeteredUsage | undefined): void {
+  if (!usage || usage.source === 'estimate' || usage.upstreamCostFemtos === null || !ctx.pricing || !ctx.model) return;
+  const bound = usageBoundFemtos(ctx.pricing.shape, usage.promptTokens, usage.completionTokens);
+  services.learnedBounds.observe(ctx.model.id, usage.upstreamCostFemtos, bound);
 }
 
 function recordOf(
@@ -58,6 +72,7 @@ function recordOf(
     chargeNanos: charge?.levelPricesNanos.at(-1) ?? 0n,
     holdNanos: ctx.hold?.grantedNanos.at(-1) ?? 0n,
     estimated: usage?.source === 'estimate',
+    usageDistrusted: ctx.usageDistrusted === true,
     generationId: ctx.upstream?.generationId ?? null,
     latencyMs: performance.now() - ctx.startedAt,
     firstByteMs: firstByteAt === null ? null : firstByteAt - ctx.startedAt,
@@ -72,6 +87,7 @@ type Priced = { usage: MeteredUsage | undefined; charge: Charge | undefined };
 async function price(ctx: RequestContext, outcome: Outcome, services: Services, lookup: boolean): Promise<Priced> {
   const usage = ctx.hold ? await settledUsage(ctx, outcome, lookup) : undefined;
   ctx.usage = usage;
+  learnFrom(ctx, services, usage);
   return { usage, charge: usage ? computeCharge(ctx, services.catalog, usage) : undefined };
 }
 

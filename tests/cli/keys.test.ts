@@ -154,6 +154,7 @@ describe('tollgate key list and revoke', () => {
       costNanos: 1n,
       holdNanos: 200_000_000n,
       estimated: false,
+      usageDistrusted: false,
       generationId: null,
       latencyMs: 5,
       firstByteMs: null,

@@ -1,6 +1,5 @@
 import { expect, test } from 'bun:test';
 import fc from 'fast-check';
-import { affordableOutputTokens, holdNanosPerLevel } from '../../core/cost.ts';
 import { MESSAGE_OVERHEAD_TOKENS, promptBound, REQUEST_OVERHEAD_TOKENS } from '../../core/prompt-bound.ts';
 
 test('the prompt bound counts UTF-8 bytes plus per-message and per-request overhead', () => {
@@ -27,29 +26,6 @@ test('the prompt bound is never below the byte count of any text, so byte-level 
       const bound = promptBound('chat', { messages: texts.map((content) => ({ role: 'user', content })) });
       const bytes = texts.reduce((sum, t) => sum + new TextEncoder().encode(t).length, 0);
       expect(bound.tokens).toBeGreaterThanOrEqual(bytes);
-    }),
-  );
-});
-
-test('the affordable output budget is the largest whose hold fits every level', () => {
-  const shape = {
-    price: {
-      promptNanosPerMtok: 1_000_000_000n,
-      completionNanosPerMtok: 2_000_000_000n,
-      requestNanos: 0n,
-      imageNanos: 0n,
-    },
-    promptTokens: 25,
-    mediaItems: 0,
-    choices: 1,
-  };
-  fc.assert(
-    fc.property(fc.integer({ min: 0, max: 5_000 }), (budget) => {
-      const granted = holdNanosPerLevel(shape, budget, [2000, 1000]);
-      const tokens = affordableOutputTokens(shape, [2000, 1000], granted, 10_000);
-      expect(tokens).toBeGreaterThanOrEqual(budget);
-      const over = holdNanosPerLevel(shape, tokens + 1, [2000, 1000]);
-      expect(over.some((need, level) => need > (granted[level] ?? 0n))).toBe(true);
     }),
   );
 });

@@ -1,4 +1,5 @@
 import type { Behaviour } from './behaviour.ts';
+import { billFor, type Bill } from './billing.ts';
 import { findModel, type PricedModel } from './models.ts';
 import { isRecord, type FakeState } from './state.ts';
 import { fakePromptTokens } from './tokens.ts';
@@ -8,6 +9,7 @@ export type Answer = {
   id: string;
   created: number;
   model: PricedModel;
+  bill: Bill;
   promptTokens: number;
   /** The text of each completion token: `tok0 `, `tok1 `, … or fragments of the tool-call arguments. */
   pieces: string[];
@@ -79,6 +81,7 @@ export function planAnswer(
     id: state.nextId('gen-'),
     created: Math.floor(Date.now() / 1000),
     model,
+    bill: billFor(model, body, behaviour),
     promptTokens: fakePromptTokens(body),
     pieces,
     finishReason: pieces.length < wanted.length ? 'length' : toolName === null ? 'stop' : 'tool_calls',

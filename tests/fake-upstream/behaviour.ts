@@ -28,6 +28,12 @@ export type Behaviour = {
   pauseMs: number;
   /** `linger_ms=N`: a stream stays open (and in flight) N ms after its [DONE] before its body ends. */
   lingerMs: number;
+  /** `cost_factor=N`: report N times the real cost (an upstream billing above the catalog). */
+  costFactor: number;
+  /** `cost_usd=N`: report a cost of N dollars, whatever the tokens. */
+  costUsd: number | null;
+  /** `negative_usage`: report a negative completion token count. */
+  negativeUsage: boolean;
 };
 
 export const DEFAULT_BEHAVIOUR: Behaviour = {
@@ -42,10 +48,22 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
   toolCall: false,
   pauseMs: 0,
   lingerMs: 0,
+  costFactor: 1,
+  costUsd: null,
+  negativeUsage: false,
 };
 
-type NumberKey = 'chunks' | 'delayMs' | 'status' | 'cutAfter' | 'streamErrorAfter' | 'pauseMs' | 'lingerMs';
-type FlagKey = 'hang' | 'noUsage' | 'noCost' | 'toolCall';
+type NumberKey =
+  | 'chunks'
+  | 'delayMs'
+  | 'status'
+  | 'cutAfter'
+  | 'streamErrorAfter'
+  | 'pauseMs'
+  | 'lingerMs'
+  | 'costFactor'
+  | 'costUsd';
+type FlagKey = 'hang' | 'noUsage' | 'noCost' | 'toolCall' | 'negativeUsage';
 
 const NUMBER_KEYS: Record<string, NumberKey> = {
   chunks: 'chunks',
@@ -55,12 +73,15 @@ const NUMBER_KEYS: Record<string, NumberKey> = {
   stream_error_after: 'streamErrorAfter',
   pause_ms: 'pauseMs',
   linger_ms: 'lingerMs',
+  cost_factor: 'costFactor',
+  cost_usd: 'costUsd',
 };
 const FLAG_KEYS: Record<string, FlagKey> = {
   hang: 'hang',
   no_usage: 'noUsage',
   no_cost: 'noCost',
   tool_call: 'toolCall',
+  negative_usage: 'negativeUsage',
 };
 
 /** Bounds every directive value so a typo cannot make a test wait for hours or allocate millions of chunks. */

@@ -1,7 +1,7 @@
 import { planAnswer, type Answer, type CompletionKind } from './answer.ts';
 import type { Behaviour } from './behaviour.ts';
 import { CHAT_FORMAT, completionBody, TEXT_FORMAT } from './formats.ts';
-import { usageJson } from './models.ts';
+import { usageJson } from './billing.ts';
 import {
   errorResponse,
   jsonResponse,
@@ -29,7 +29,7 @@ export async function answerLater(
 }
 
 function finish(answer: Answer, generation: GenerationRecord, body: string): Response {
-  setProduced(generation, answer.model, answer.pieces.length);
+  setProduced(generation, answer.bill, answer.pieces.length);
   generation.finishReason = answer.finishReason;
   return jsonResponse(body);
 }
@@ -46,12 +46,12 @@ export function completionResponse(
   if (typeof answer === 'string') return errorResponse(400, answer);
   const format = kind === 'chat' ? CHAT_FORMAT : TEXT_FORMAT;
   const streamed = body.stream === true;
-  const generation = state.openGeneration(answer.id, answer.model, answer.promptTokens, streamed);
+  const generation = state.openGeneration(answer.id, answer.model, answer.bill, answer.promptTokens, streamed);
   if (streamed) return streamResponse(answer, format, behaviour, generation, flight);
   const usage =
     answer.usage === 'none'
       ? null
-      : usageJson(answer.model, answer.promptTokens, answer.pieces.length, answer.usage === 'cost');
+      : usageJson(answer.bill, answer.promptTokens, answer.pieces.length, answer.usage === 'cost');
   const text = completionBody(answer, format, usage);
   const waitMs = behaviour.delayMs + behaviour.pauseMs;
   if (waitMs === 0) return finish(answer, generation, text);

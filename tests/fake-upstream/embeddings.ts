@@ -1,6 +1,7 @@
 import type { Behaviour } from './behaviour.ts';
 import { answerLater } from './completion.ts';
-import { costUsd, findModel } from './models.ts';
+import { billFor, costUsd } from './billing.ts';
+import { findModel } from './models.ts';
 import { errorResponse, jsonResponse, type FakeState, type Flight } from './state.ts';
 import { fakePromptTokens } from './tokens.ts';
 
@@ -54,8 +55,9 @@ export function embeddingsResponse(
   const data = inputs.map((text, index) => ({ object: 'embedding', index, embedding: encode(embed(text), base64) }));
   const promptTokens = fakePromptTokens(body);
   const id = state.nextId('gen-');
-  const generation = state.openGeneration(id, model, promptTokens, false);
-  const cost = behaviour.noCost ? '' : `,"cost":${costUsd(model, promptTokens, 0)}`;
+  const bill = billFor(model, body, behaviour);
+  const generation = state.openGeneration(id, model, bill, promptTokens, false);
+  const cost = behaviour.noCost ? '' : `,"cost":${costUsd(bill, promptTokens, 0)}`;
   const usage = behaviour.noUsage
     ? ''
     : `,"usage":{"prompt_tokens":${promptTokens},"total_tokens":${promptTokens}${cost}}`;

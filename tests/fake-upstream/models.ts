@@ -11,6 +11,13 @@ export type FakeModel = {
   completionUsdPerToken: string;
   contextLength: number;
   maxCompletionTokens: number;
+  /** More of OpenRouter's `pricing` components, billed as ./billing.ts says (USD per token or per result). */
+  extraPricing?: { web_search?: string; input_cache_write?: string };
+  /**
+   * Providers listed at `/models/{id}/endpoints`, each at a multiple of the listed price. The fake
+   * serves from the dearest one the request's `provider.only` allows, to test holds sized for it.
+   */
+  providers?: { name: string; tag: string; multiple: number }[];
 };
 
 export const FAKE_MODELS: FakeModel[] = [
@@ -47,15 +54,44 @@ export const FAKE_MODELS: FakeModel[] = [
     contextLength: 32_768,
     maxCompletionTokens: 2_048,
   },
+  // Web search billed per result, prompt-cache writes dearer than input tokens (issue 17).
+  {
+    id: 'fake/search-cache',
+    name: 'Fake: Search Cache',
+    promptUsdPerToken: '0.000001',
+    completionUsdPerToken: '0.000002',
+    contextLength: 16_384,
+    maxCompletionTokens: 4_096,
+    extraPricing: { web_search: '0.01', input_cache_write: '0.00000375' },
+  },
+  // One model id, two providers: the dearer one costs three times the listed price.
+  {
+    id: 'fake/two-providers',
+    name: 'Fake: Two Providers',
+    promptUsdPerToken: '0.000001',
+    completionUsdPerToken: '0.000002',
+    contextLength: 16_384,
+    maxCompletionTokens: 4_096,
+    providers: [
+      { name: 'Cheap', tag: 'cheap', multiple: 1 },
+      { name: 'Dear', tag: 'dear', multiple: 3 },
+    ],
+  },
 ];
 
 /** A catalog model with its prices pre-parsed, so the hot path only multiplies. */
-export type PricedModel = FakeModel & { promptAtto: bigint; completionAtto: bigint; idJson: string };
+export type PricedModel = FakeModel & {
+  promptAtto: bigint;
+  completionAtto: bigint;
+  webSearchAtto: bigint;
+  cacheWriteAtto: bigint;
+  idJson: string;
+};
 
 const ATTO_DIGITS = 18;
 const ATTO_PER_USD = 10n ** BigInt(ATTO_DIGITS);
 
-function usdToAtto(usd: string): bigint {
+export function usdToAtto(usd: string): bigint {
   const match = /^(\d+)(?:\.(\d{1,18}))?$/.exec(usd);
   if (!match)
     throw new Error(`fake upstream: price "${usd}" is not a plain decimal with at most ${ATTO_DIGITS} decimals`);
@@ -63,7 +99,7 @@ function usdToAtto(usd: string): bigint {
 }
 
 /** Prints atto-dollars as the shortest exact decimal: 3000000000000n → "0.000003". */
-function formatUsd(atto: bigint): string {
+export function formatUsd(atto: bigint): string {
   const whole = atto / ATTO_PER_USD;
   const fraction = (atto % ATTO_PER_USD).toString().padStart(ATTO_DIGITS, '0').replace(/0+$/, '');
   return fraction === '' ? whole.toString() : `${whole}.${fraction}`;
@@ -76,31 +112,16 @@ const PRICED = new Map<string, PricedModel>(
       ...m,
       promptAtto: usdToAtto(m.promptUsdPerToken),
       completionAtto: usdToAtto(m.completionUsdPerToken),
+      webSearchAtto: usdToAtto(m.extraPricing?.web_search ?? '0'),
+      cacheWriteAtto: usdToAtto(m.extraPricing?.input_cache_write ?? '0'),
       idJson: JSON.stringify(m.id),
     },
   ]),
 );
 
+/** `:online` asks for the web plugin on the model it suffixes. */
 export function findModel(id: unknown): PricedModel | undefined {
-  return typeof id === 'string' ? PRICED.get(id) : undefined;
-}
-
-export function costUsd(model: PricedModel, promptTokens: number, completionTokens: number): string {
-  return formatUsd(BigInt(promptTokens) * model.promptAtto + BigInt(completionTokens) * model.completionAtto);
-}
-
-/**
- * OpenRouter's usage object. `cost` is spliced in as raw JSON text because JSON.stringify of a
- * float would print 3 × 0.000001 as 0.0000030000000000000005.
- */
-export function usageJson(
-  model: PricedModel,
-  promptTokens: number,
-  completionTokens: number,
-  withCost: boolean,
-): string {
-  const tokens = `{"prompt_tokens":${promptTokens},"completion_tokens":${completionTokens},"total_tokens":${promptTokens + completionTokens}`;
-  return withCost ? `${tokens},"cost":${costUsd(model, promptTokens, completionTokens)}}` : `${tokens}}`;
+  return typeof id === 'string' ? PRICED.get(id.replace(/:online$/, '')) : undefined;
 }
 
 /** GET /models never changes, so its body is serialized once. */
@@ -111,7 +132,13 @@ export const MODELS_JSON = JSON.stringify({
     created: 1_700_000_000,
     description: `${m.name}, a deterministic model served by Tollgate's fake upstream for tests.`,
     context_length: m.contextLength,
-    pricing: { prompt: m.promptUsdPerToken, completion: m.completionUsdPerToken, request: '0', image: '0' },
+    pricing: {
+      prompt: m.promptUsdPerToken,
+      completion: m.completionUsdPerToken,
+      request: '0',
+      image: '0',
+      ...m.extraPricing,
+    },
     top_provider: {
       context_length: m.contextLength,
       max_completion_tokens: m.maxCompletionTokens,
@@ -119,3 +146,23 @@ export const MODELS_JSON = JSON.stringify({
     },
   })),
 });
+
+/** GET /models/{id}/endpoints, OpenRouter's shape; a model without providers has no such page. */
+export function endpointsJson(id: string): string | undefined {
+  const model = PRICED.get(id);
+  if (!model?.providers) return undefined;
+  const endpoints = model.providers.map((p) => ({
+    name: `${p.name} | ${model.id}`,
+    provider_name: p.name,
+    tag: p.tag,
+    context_length: model.contextLength,
+    max_completion_tokens: model.maxCompletionTokens,
+    pricing: {
+      prompt: formatUsd(model.promptAtto * BigInt(p.multiple)),
+      completion: formatUsd(model.completionAtto * BigInt(p.multiple)),
+      request: '0',
+      image: '0',
+    },
+  }));
+  return JSON.stringify({ data: { id: model.id, name: model.name, endpoints } });
+}

@@ -1,5 +1,6 @@
 import type { Behaviour } from './behaviour.ts';
-import { costUsd, type PricedModel } from './models.ts';
+import { costUsd, type Bill } from './billing.ts';
+import type { PricedModel } from './models.ts';
 
 /** What the fake saw: one entry per request, in arrival order. */
 export type RecordedRequest = {
@@ -62,7 +63,13 @@ export class FakeState {
     this.requests.push(request);
   }
 
-  openGeneration(id: string, model: PricedModel, promptTokens: number, streamed: boolean): GenerationRecord {
+  openGeneration(
+    id: string,
+    model: PricedModel,
+    bill: Bill,
+    promptTokens: number,
+    streamed: boolean,
+  ): GenerationRecord {
     if (this.generations.size >= RECORD_LIMIT) {
       let drop = RECORD_LIMIT / 2;
       for (const key of this.generations.keys()) {
@@ -76,7 +83,7 @@ export class FakeState {
       streamed,
       promptTokens,
       completionTokens: 0,
-      totalCostUsd: costUsd(model, promptTokens, 0),
+      totalCostUsd: costUsd(bill, promptTokens, 0),
       finishReason: null,
       cancelled: false,
       createdAt: new Date().toISOString(),
@@ -93,9 +100,9 @@ export class FakeState {
   }
 }
 
-export function setProduced(generation: GenerationRecord, model: PricedModel, completionTokens: number): void {
+export function setProduced(generation: GenerationRecord, bill: Bill, completionTokens: number): void {
   generation.completionTokens = completionTokens;
-  generation.totalCostUsd = costUsd(model, generation.promptTokens, completionTokens);
+  generation.totalCostUsd = costUsd(bill, generation.promptTokens, completionTokens);
 }
 
 /**

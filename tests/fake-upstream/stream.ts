@@ -1,7 +1,7 @@
 import type { Answer } from './answer.ts';
 import type { Behaviour } from './behaviour.ts';
 import { envelope, type Format } from './formats.ts';
-import { usageJson } from './models.ts';
+import { usageJson } from './billing.ts';
 import { setProduced, type Flight, type GenerationRecord } from './state.ts';
 
 /**
@@ -37,7 +37,7 @@ const STREAM_ERROR =
 function tailOf(answer: Answer, format: Format, base: string, produced: number): string {
   const finish = `${base}"choices":[${format.finishChoice(answer.finishReason)}]}\n\n`;
   if (answer.usage === 'none' || !answer.usageInStream) return finish + DONE;
-  const usage = usageJson(answer.model, answer.promptTokens, produced, answer.usage === 'cost');
+  const usage = usageJson(answer.bill, answer.promptTokens, produced, answer.usage === 'cost');
   return `${finish}${base}"choices":[],"usage":${usage}}\n\n${DONE}`;
 }
 
@@ -87,7 +87,7 @@ async function play(
     if (behaviour.delayMs > 0) await Bun.sleep(behaviour.delayMs);
     if (!flight.open) return controller.close();
     await send(controller, token);
-    setProduced(generation, answer.model, index + 1);
+    setProduced(generation, answer.bill, index + 1);
     if (index === 0 && behaviour.pauseMs > 0) await Bun.sleep(behaviour.pauseMs);
   }
   if (script.cut) await Bun.sleep(CUT_GRACE_MS);
@@ -116,7 +116,7 @@ export function streamResponse(
 ): Response {
   const script = buildScript(answer, format, behaviour);
   if (!script.cut && behaviour.delayMs === 0 && behaviour.pauseMs === 0 && behaviour.lingerMs === 0) {
-    setProduced(generation, answer.model, script.tokens.length);
+    setProduced(generation, answer.bill, script.tokens.length);
     generation.finishReason = script.finishReason;
     return new Response(script.head + script.tokens.join('') + script.tail, { headers: SSE_HEADERS });
   }

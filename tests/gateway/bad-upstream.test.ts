@@ -59,7 +59,7 @@ test('a 200 answer that is not a JSON object is 502 upstream_invalid_response, n
   expect(settled?.availableNanos).toBe(1_000_000_000n);
 });
 
-test('an implausible usage report (1e20 tokens, a $1e300 cost) is ignored: the request is settled by the estimate, never left open', async () => {
+test('an implausible usage report (1e20 tokens, a $1e300 cost) is ignored: the request is settled by the estimate, flagged, never left open', async () => {
   const { key, account } = await h.customer('1');
   next = JSON.stringify({
     id: 'gen-garbage-usage',
@@ -74,8 +74,9 @@ test('an implausible usage report (1e20 tokens, a $1e300 cost) is ignored: the r
     body: JSON.stringify({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 }),
   });
   expect(response.status).toBe(200);
-  const answer = (await response.json()) as { usage: { cost?: unknown } };
-  expect(answer.usage.cost).toBeUndefined();
+  // The customer is shown the price of the estimate it is charged, not the report's.
+  const answer = (await response.json()) as { usage: { cost?: number } };
+  expect(answer.usage.cost).toBeLessThan(0.001);
   const settled = await eventually(
     () => walletBalance(h.sql, account.walletId),
     (b) => b?.heldNanos === 0n && (b?.availableNanos ?? 0n) < 1_000_000_000n,
@@ -83,9 +84,9 @@ test('an implausible usage report (1e20 tokens, a $1e300 cost) is ignored: the r
   );
   expect(settled?.availableNanos).toBeGreaterThan(0n);
   const [row] = await h.sql<
-    { estimated: boolean }[]
-  >`select estimated from requests where account_id = ${account.id}::uuid`;
-  expect(row?.estimated).toBe(true);
+    { estimated: boolean; usage_distrusted: boolean }[]
+  >`select estimated, usage_distrusted from requests where account_id = ${account.id}::uuid`;
+  expect(row).toEqual({ estimated: true, usage_distrusted: true });
 }, 30_000);
 
 test('an upstream that never ends its body after [DONE] is cut: the client is answered at once, the connection is not kept', async () => {

@@ -1,3 +1,4 @@
+import { basicPrice } from '../../core/cost.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import OpenAI from 'openai';
 import { usdPerTokenToNanosPerMtok } from '../../core/money.ts';
@@ -28,12 +29,12 @@ let mapped: FakeUpstream;
 const ids: Record<string, string> = {};
 
 /** The default channel's price table: half the catalog's fake/gpt-small price. */
-const TABLE = {
-  promptNanosPerMtok: usdPerTokenToNanosPerMtok('0.0000005') ?? 0n,
-  completionNanosPerMtok: usdPerTokenToNanosPerMtok('0.000001') ?? 0n,
-  requestNanos: 0n,
-  imageNanos: 0n,
-};
+const TABLE = basicPrice(
+  usdPerTokenToNanosPerMtok('0.0000005') ?? 0n,
+  usdPerTokenToNanosPerMtok('0.000001') ?? 0n,
+  0n,
+  0n,
+);
 const tableCharge = (promptTokens: number, completionTokens: number) =>
   priceNanos(
     BigInt(promptTokens) * TABLE.promptNanosPerMtok + BigInt(completionTokens) * TABLE.completionNanosPerMtok,

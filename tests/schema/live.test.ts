@@ -76,6 +76,7 @@ test('a usage subscription sends each settled request of the account, and nothin
       chargeNanos: 7n,
       holdNanos: 0n,
       estimated: false,
+      usageDistrusted: false,
       generationId: null,
       latencyMs: 1,
       firstByteMs: null,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { basicPrice } from '../../core/cost.ts';
 import { upsertModels, type ModelInput } from '../../db/queries/models.ts';
 import { codes, startApi, type ApiHarness, type Person } from './harness.ts';
 
@@ -15,7 +16,7 @@ const model = (id: string, promptNanosPerMtok: bigint, completionNanosPerMtok: b
   description: null,
   contextLength: 8_192,
   maxCompletionTokens: 1_024,
-  price: { promptNanosPerMtok, completionNanosPerMtok, requestNanos: 0n, imageNanos: 0n },
+  price: basicPrice(promptNanosPerMtok, completionNanosPerMtok, 0n, 0n),
 });
 
 beforeAll(async () => {

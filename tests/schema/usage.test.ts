@@ -38,6 +38,7 @@ function request(
     chargeNanos: 0n,
     holdNanos: 0n,
     estimated: false,
+    usageDistrusted: false,
     generationId: null,
     latencyMs: 100,
     firstByteMs: null,

@@ -202,6 +202,7 @@ describe('wholesale credit, spend and margins', () => {
         chargeNanos: 1200n,
         holdNanos: 0n,
         estimated: false,
+        usageDistrusted: false,
         generationId: null,
         latencyMs: 50,
         firstByteMs: null,

@@ -6,14 +6,14 @@ import { join } from 'node:path';
  * conditional update, or drop a unique constraint, and a named test must go red"). Each one is
  * applied to the test template database after it is migrated, when TOLLGATE_TEST_MUTATION names
  * it; `bun run tests/teeth.ts` checks that its named test passes without it and fails with it.
- * A mutation that edits a migration's text fails loudly when that text is no longer there.
+ * A mutation that edits a function file's text fails loudly when that text is no longer there.
  */
 
 /**
  * `defence`: for a mutation that rewrites functions, the text it removes from them. Once it is
  * applied, no function in the database may still contain it (tests/teeth/mutations.test.ts):
- * otherwise a later migration has replaced the function the mutation edits, and the mutation
- * breaks a copy nobody calls.
+ * otherwise another function keeps a copy of the defence, and the mutation breaks only one of
+ * them.
  */
 export type Mutation = {
   name: string;
@@ -24,17 +24,18 @@ export type Mutation = {
   defence?: string;
 };
 
-const MIGRATIONS = join(import.meta.dir, '..', '..', 'db', 'migrations');
+/** The current definitions of the SQL functions (db/migrate.ts applies them after the migrations). */
+const FUNCTIONS = join(import.meta.dir, '..', '..', 'db', 'functions');
 
-/** A migration's functions again, with one piece of text replaced. */
-function editedMigration(file: string, defence: string, replaceWith: string): Pick<Mutation, 'sql' | 'defence'> {
+/** A function file again, with one piece of text replaced. */
+function editedFunction(file: string, defence: string, replaceWith: string): Pick<Mutation, 'sql' | 'defence'> {
   return {
     defence,
     sql: () => {
-      const text = readFileSync(join(MIGRATIONS, file), 'utf8');
+      const text = readFileSync(join(FUNCTIONS, file), 'utf8');
       if (!text.includes(defence))
-        throw new Error(`mutation no longer applies: ${file} does not contain ${JSON.stringify(defence)}`);
-      return text.replace(defence, replaceWith).replaceAll('create function', 'create or replace function');
+        throw new Error(`mutation no longer applies: db/functions/${file} does not contain ${JSON.stringify(defence)}`);
+      return text.replace(defence, replaceWith);
     },
   };
 }
@@ -45,8 +46,8 @@ export const MUTATIONS: Mutation[] = [
     breaks: 'the conditional update: a hold no longer checks paid + granted - held >= amount',
     file: 'tests/db/ledger.test.ts',
     test: '200 concurrent holds on a balance covering exactly 100',
-    ...editedMigration(
-      '00017_spare_holds.sql',
+    ...editedFunction(
+      'place_whole_holds.sql',
       'where w.paid_nanos + w.granted_nanos - w.held_nanos >= a.amount::numeric * (1 + p_headroom)',
       'where true',
     ),
@@ -56,18 +57,21 @@ export const MUTATIONS: Mutation[] = [
     breaks: 'the row lock: a hold checks the balance it read without locking the wallet row',
     file: 'tests/db/ledger.test.ts',
     test: '200 concurrent holds on a balance covering exactly 100',
-    ...editedMigration('00017_spare_holds.sql', 'order by w.id for update of w', 'order by w.id'),
+    ...editedFunction('place_whole_holds.sql', 'order by w.id for update of w', 'order by w.id'),
   },
   {
     name: 'post-resolves-twice',
     breaks: 'resolve-once: a post no longer skips a hold that is already resolved',
     file: 'tests/db/ledger.test.ts',
     test: 'replaying a post changes nothing and answers truthfully',
-    ...editedMigration(
-      '00012_set_based_money_statements.sql',
-      'h.wallet_id = d.wl and h.outcome is null',
-      'h.wallet_id = d.wl',
-    ),
+    ...editedFunction('post_settlements.sql', 'h.wallet_id = d.wl and h.outcome is null', 'h.wallet_id = d.wl'),
+  },
+  {
+    name: 'settlement-without-cap',
+    breaks: 'the settlement cap: a charge above its hold is taken whole, whatever the wallet has available',
+    file: 'tests/db/capped-settlement.test.ts',
+    test: 'takes only what the wallet has available and writes the rest off',
+    ...editedFunction('post_settlements.sql', 'extra := least(extra, greatest(w_avail[wi], 0));', ''),
   },
   {
     name: 'transfer-cause-not-unique',
