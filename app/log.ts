@@ -15,7 +15,7 @@ export type Logger = {
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SECRET_PATTERN =
-  /\b(tg-[0-9A-Za-z]{8})[0-9A-Za-z]{20,}|\b((?:sk|rk|pk)_(?:live|test)_|sk-or-v1-|sk-|whsec_|tgm-)[0-9A-Za-z_-]{8,}/g;
+  /\b(tg-[0-9A-Za-z]{8})[0-9A-Za-z]{20,}|\b((?:sk|rk|pk)_(?:live|test)_|sk-or-v1-|sk-|whsec_|tgm-|tgv-|tgr-|tgwh_)[0-9A-Za-z_-]{8,}/g;
 
 export function redact(text: string): string {
   return text.replace(SECRET_PATTERN, (_, keyPrefix: string | undefined, secretPrefix: string | undefined) =>

@@ -1,6 +1,7 @@
 import { createAutoTopUp } from '../billing/auto-top-up.ts';
 import { stripeClient } from '../billing/stripe-client.ts';
 import type { Database } from '../db/open.ts';
+import { startNotifications, type NotificationOptions } from '../notify/runtime.ts';
 import { createLiveEvents, type LiveEvents } from '../schema/live-events.ts';
 import { createGraphqlHandler } from '../schema/server.ts';
 import type { Config } from '../app/config.ts';
@@ -10,16 +11,18 @@ import { startGateway, type Gateway, type GatewayOptions } from './server.ts';
 /**
  * The whole API process: the /v1 route table, the GraphQL management API at /graphql, and the
  * live events that tie them together (a settled request updates its account's subscriptions), and,
- * with Stripe configured, auto top-up checked after each settled request.
+ * with Stripe configured, auto top-up checked after each settled request; and the outbox worker that
+ * delivers e-mails and webhooks, stopped with the gateway.
  */
 
 export type Platform = { gateway: Gateway; events: LiveEvents };
+export type PlatformOptions = GatewayOptions & { notifications?: NotificationOptions };
 
 export async function startPlatform(
   config: Config,
   database: Database,
   log: Logger,
-  options: GatewayOptions = {},
+  options: PlatformOptions = {},
 ): Promise<Platform> {
   const events = createLiveEvents();
   const graphql = createGraphqlHandler({
@@ -45,5 +48,15 @@ export async function startPlatform(
       options.onSettled?.(job);
     },
   });
-  return { gateway, events };
+  const notifications = startNotifications(config, database.url, log, options.notifications);
+  return {
+    gateway: {
+      ...gateway,
+      async stop(drainTimeoutMs) {
+        await gateway.stop(drainTimeoutMs);
+        await notifications.stop();
+      },
+    },
+    events,
+  };
 }

@@ -5,6 +5,8 @@ import './account.ts';
 import './tenant.ts';
 import './viewer.ts';
 import './session.ts';
+import './account-email.ts';
+import './notice-settings.ts';
 import './api-key.ts';
 import './usage.ts';
 import './ledger.ts';

@@ -2,6 +2,8 @@ import { createAccount, type Account } from '../db/queries/accounts.ts';
 import { findLogin, findPasswordHash, setPasswordHash } from '../db/queries/account-auth.ts';
 import { createSession, deleteOtherSessions, deleteSession } from '../db/queries/sessions.ts';
 import { findTenant, type Tenant } from '../db/queries/tenants.ts';
+import { inTransaction } from '../db/sql.ts';
+import { noticePasswordChanged, welcomeAccount } from '../notify/account-email.ts';
 import { AccountRef } from './account.ts';
 import { builder } from './builder.ts';
 import type { GraphqlContext } from './context.ts';
@@ -32,14 +34,18 @@ const SessionRef = builder.objectRef<SessionPayload>('Session').implement({
   }),
 });
 
-function checkPassword(password: string, field: string): string {
+export function checkPassword(password: string, field: string): string {
   if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
     throw invalidInput(field, `A password has ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters.`);
   }
   return password;
 }
 
-async function chosenTenant(ctx: GraphqlContext, slug: string | null | undefined): Promise<Tenant> {
+export function hashPassword(password: string): Promise<string> {
+  return Bun.password.hash(password, { algorithm: 'argon2id' });
+}
+
+export async function chosenTenant(ctx: GraphqlContext, slug: string | null | undefined): Promise<Tenant> {
   const tenant = slug ? await findTenant(ctx.sql, slug) : ctx.tenant;
   if (!tenant || (slug && tenant.slug !== slug)) throw notFound('Tenant');
   if (tenant.status !== 'active') throw forbidden('This service is suspended. Contact support.');
@@ -55,7 +61,8 @@ async function startSession(ctx: GraphqlContext, account: Account): Promise<Sess
 builder.mutationField('signUp', (t) =>
   t.field({
     type: SessionRef,
-    description: "Creates a customer account in this host's tenant (or the tenant named by slug) and signs it in.",
+    description:
+      "Creates a customer account in this host's tenant (or the tenant named by slug), mails it a verification link and signs it in.",
     args: {
       email: t.arg.string({ required: true }),
       password: t.arg.string({ required: true }),
@@ -66,13 +73,17 @@ builder.mutationField('signUp', (t) =>
       const tenant = await chosenTenant(ctx, args.tenantSlug);
       const email = args.email.trim();
       if (!EMAIL.test(email)) throw invalidInput('email', 'Not an e-mail address.');
-      const passwordHash = await Bun.password.hash(checkPassword(args.password, 'password'), { algorithm: 'argon2id' });
+      const passwordHash = await hashPassword(checkPassword(args.password, 'password'));
       try {
-        const account = await createAccount(ctx.sql, {
-          tenantId: tenant.id,
-          email,
-          passwordHash,
-          displayName: args.displayName?.trim() || null,
+        const account = await inTransaction(ctx.sql, async (tx) => {
+          const created = await createAccount(tx, {
+            tenantId: tenant.id,
+            email,
+            passwordHash,
+            displayName: args.displayName?.trim() || null,
+          });
+          await welcomeAccount(tx, created);
+          return created;
         });
         return await startSession(ctx, account);
       } catch (error) {
@@ -121,7 +132,7 @@ builder.mutationField('signOut', (t) =>
 builder.mutationField('changePassword', (t) =>
   t.withAuth({ account: true }).field({
     type: 'Boolean',
-    description: 'Sets a new password and signs out every other session of the account.',
+    description: 'Sets a new password, signs out every other session of the account and mails it a notice.',
     args: { currentPassword: t.arg.string({ required: true }), newPassword: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const account = ctx.viewer.account;
@@ -130,12 +141,12 @@ builder.mutationField('changePassword', (t) =>
       if (!(await Bun.password.verify(args.currentPassword.slice(0, MAX_PASSWORD_LENGTH), current))) {
         throw invalidInput('currentPassword', 'The current password is wrong.');
       }
-      await setPasswordHash(
-        ctx.sql,
-        account.id,
-        await Bun.password.hash(checkPassword(args.newPassword, 'newPassword'), { algorithm: 'argon2id' }),
-      );
-      await deleteOtherSessions(ctx.sql, account.id, ctx.viewer.sessionId);
+      const passwordHash = await hashPassword(checkPassword(args.newPassword, 'newPassword'));
+      await inTransaction(ctx.sql, async (tx) => {
+        await setPasswordHash(tx, account.id, passwordHash);
+        await deleteOtherSessions(tx, account.id, ctx.viewer.sessionId);
+        await noticePasswordChanged(tx, account);
+      });
       return true;
     },
   }),

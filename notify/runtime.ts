@@ -1,0 +1,45 @@
+import type { Config } from '../app/config.ts';
+import type { Logger } from '../app/log.ts';
+import { connectDatabase } from '../db/sql.ts';
+import { startOutboxWorker, type OutboxTiming } from '../outbox/worker.ts';
+import { emailDeliverer } from './email-delivery.ts';
+import { createMailer } from './mailer.ts';
+
+/**
+ * The outbound side of one gateway process: the outbox worker with its deliverers. It runs on a
+ * small pool of its own, so a slow SMTP server or webhook receiver, or a burst of notices, never
+ * takes a connection the /v1 request path is waiting for.
+ */
+
+const OUTBOX_POOL_CONNECTIONS = 3;
+const POOL_CLOSE_TIMEOUT_SECONDS = 5;
+
+export type Notifications = { stop(): Promise<void> };
+
+export type NotificationOptions = { timing?: Partial<OutboxTiming> };
+
+export function startNotifications(
+  config: Config,
+  databaseUrl: string,
+  log: Logger,
+  options: NotificationOptions = {},
+): Notifications {
+  const sql = connectDatabase(databaseUrl, {
+    maxConnections: OUTBOX_POOL_CONNECTIONS,
+    applicationName: 'tollgate-outbox',
+  });
+  const mailer = createMailer(config, log);
+  const worker = startOutboxWorker({
+    sql,
+    log,
+    deliverers: { email: emailDeliverer(sql, config, mailer) },
+    timing: options.timing,
+  });
+  return {
+    async stop() {
+      await worker.stop();
+      mailer.close();
+      await sql.end({ timeout: POOL_CLOSE_TIMEOUT_SECONDS });
+    },
+  };
+}
