@@ -24,7 +24,16 @@ export async function startPlatform(
   log: Logger,
   options: PlatformOptions = {},
 ): Promise<Platform> {
-  const events = createLiveEvents();
+  const notifications = startNotifications(config, database.url, log, options.notifications);
+  const live = createLiveEvents();
+  // A credit outside a request (a purchase, an adjustment) may re-arm a balance alert: check it too.
+  const events: LiveEvents = {
+    ...live,
+    publishBalanceChange(accountId) {
+      live.publishBalanceChange(accountId);
+      notifications.thresholds.nudge(accountId);
+    },
+  };
   const graphql = createGraphqlHandler({
     sql: database.sql,
     config,
@@ -45,10 +54,13 @@ export async function startPlatform(
     onSettled: (job) => {
       events.publishSettlement(job.request.accountId, job.request.id);
       autoTopUp?.nudge(job.request.accountId);
+      notifications.thresholds.nudge(job.request.accountId);
       options.onSettled?.(job);
     },
+  }).catch(async (error: unknown) => {
+    await notifications.stop();
+    throw error;
   });
-  const notifications = startNotifications(config, database.url, log, options.notifications);
   return {
     gateway: {
       ...gateway,

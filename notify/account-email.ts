@@ -9,6 +9,7 @@ import { findNoticeSettings } from '../db/queries/notice-settings.ts';
 import { tenantWalletId } from '../db/queries/tenants.ts';
 import { recordTransfer } from '../db/queries/transfers.ts';
 import type { TransactionSql } from '../db/sql.ts';
+import { emitAccountEvent } from './events.ts';
 import { enqueueEmail } from './notices.ts';
 
 /**
@@ -90,13 +91,22 @@ export async function noticePasswordChanged(tx: TransactionSql, account: Account
   await enqueueEmail(tx, account, { topic: 'password_changed', cause: crypto.randomUUID(), data: {} });
 }
 
-export async function noticeKeyCreated(
-  tx: TransactionSql,
-  account: Account,
-  key: { id: string; name: string; publicId: string },
-): Promise<void> {
-  await enqueueEmail(tx, account, {
-    topic: 'key_created',
+type KeyFacts = { id: string; name: string; publicId: string };
+
+export async function noticeKeyCreated(tx: TransactionSql, account: Account, key: KeyFacts): Promise<void> {
+  const data = { keyId: key.id, name: key.name, publicId: key.publicId };
+  await emitAccountEvent(tx, account, {
+    type: 'key.created',
+    cause: key.id,
+    data,
+    email: { topic: 'key_created', cause: key.id, data },
+  });
+}
+
+/** Revoking twice is one event: the key can only stop once. */
+export async function noticeKeyRevoked(tx: TransactionSql, account: Account, key: KeyFacts): Promise<void> {
+  await emitAccountEvent(tx, account, {
+    type: 'key.revoked',
     cause: key.id,
     data: { keyId: key.id, name: key.name, publicId: key.publicId },
   });

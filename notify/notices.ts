@@ -25,6 +25,7 @@ export type EmailNotice = {
   cause: string;
   data: { [key: string]: Json };
   giveUpAfterSeconds?: number;
+  delaySeconds?: number;
 };
 
 /** Adds an e-mail to the account's address; true when it was not there yet. */
@@ -38,5 +39,6 @@ export async function enqueueEmail(db: Db, account: NoticeAccount, notice: Email
     recipient: account.email,
     payload: notice.data,
     giveUpAfterSeconds: notice.giveUpAfterSeconds ?? EMAIL_GIVE_UP_SECONDS,
+    delaySeconds: notice.delaySeconds,
   });
 }

@@ -4,9 +4,11 @@ import { connectDatabase } from '../db/sql.ts';
 import { startOutboxWorker, type OutboxTiming } from '../outbox/worker.ts';
 import { emailDeliverer } from './email-delivery.ts';
 import { createMailer } from './mailer.ts';
+import { startThresholdWatch, type ThresholdWatch } from './thresholds.ts';
 
 /**
- * The outbound side of one gateway process: the outbox worker with its deliverers. It runs on a
+ * The outbound side of one gateway process: the outbox worker with its deliverers, and the watch
+ * over customers' balance thresholds. Both run on a
  * small pool of its own, so a slow SMTP server or webhook receiver, or a burst of notices, never
  * takes a connection the /v1 request path is waiting for.
  */
@@ -14,9 +16,9 @@ import { createMailer } from './mailer.ts';
 const OUTBOX_POOL_CONNECTIONS = 3;
 const POOL_CLOSE_TIMEOUT_SECONDS = 5;
 
-export type Notifications = { stop(): Promise<void> };
+export type Notifications = { thresholds: ThresholdWatch; stop(): Promise<void> };
 
-export type NotificationOptions = { timing?: Partial<OutboxTiming> };
+export type NotificationOptions = { timing?: Partial<OutboxTiming>; thresholdSweepIntervalMs?: number };
 
 export function startNotifications(
   config: Config,
@@ -35,8 +37,11 @@ export function startNotifications(
     deliverers: { email: emailDeliverer(sql, config, mailer) },
     timing: options.timing,
   });
+  const thresholds = startThresholdWatch(sql, log, options.thresholdSweepIntervalMs);
   return {
+    thresholds,
     async stop() {
+      await thresholds.stop();
       await worker.stop();
       mailer.close();
       await sql.end({ timeout: POOL_CLOSE_TIMEOUT_SECONDS });

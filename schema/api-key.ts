@@ -8,7 +8,8 @@ import {
 import { isEmailVerified } from '../db/queries/account-tokens.ts';
 import { findNoticeSettings } from '../db/queries/notice-settings.ts';
 import { inTransaction } from '../db/sql.ts';
-import { noticeKeyCreated } from '../notify/account-email.ts';
+import { noticeKeyCreated, noticeKeyRevoked } from '../notify/account-email.ts';
+import { findAccount } from '../db/queries/accounts.ts';
 import { AccountRef } from './account.ts';
 import { builder } from './builder.ts';
 import { isAdmin, type SignedInContext } from './context.ts';
@@ -174,7 +175,12 @@ builder.mutationField('revokeApiKey', (t) =>
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, { id }, ctx) => {
       const key = await scopedKey(ctx, String(id));
-      return (await revokeApiKey(ctx.sql, key.id)) ?? key;
+      return inTransaction(ctx.sql, async (tx) => {
+        const revoked = await revokeApiKey(tx, key.id);
+        const owner = await findAccount(tx, key.accountId);
+        if (revoked && owner) await noticeKeyRevoked(tx, owner, revoked);
+        return revoked ?? key;
+      });
     },
   }),
 );

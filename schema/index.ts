@@ -7,6 +7,7 @@ import './viewer.ts';
 import './session.ts';
 import './account-email.ts';
 import './notice-settings.ts';
+import './balance-threshold.ts';
 import './api-key.ts';
 import './usage.ts';
 import './ledger.ts';

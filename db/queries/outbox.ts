@@ -22,6 +22,8 @@ export type NewOutboxRow = {
   eventId?: string | null;
   payload: { [key: string]: Json };
   giveUpAfterSeconds: number;
+  /** Held back this long before the first attempt (a receipt that Stripe has yet to give us). */
+  delaySeconds?: number;
 };
 
 export type OutboxRow = {
@@ -86,12 +88,38 @@ function fromRow(row: Row): OutboxRow {
 /** Adds a message once per dedupe key; true when this call added it. */
 export async function enqueueOutbox(db: Db, row: NewOutboxRow): Promise<boolean> {
   const added = await db`
-    insert into outbox (tenant_id, account_id, channel, topic, dedupe_key, recipient, endpoint_id, event_id, payload, give_up_at)
+    insert into outbox (tenant_id, account_id, channel, topic, dedupe_key, recipient, endpoint_id, event_id, payload,
+                        next_attempt_at, give_up_at)
     values (${row.tenantId}::uuid, ${row.accountId}::uuid, ${row.channel}, ${row.topic}, ${row.dedupeKey},
             ${row.recipient ?? null}, ${row.endpointId ?? null}::uuid, ${row.eventId ?? null}, ${db.json(row.payload)},
-            now() + make_interval(secs => ${row.giveUpAfterSeconds}))
+            now() + make_interval(secs => ${row.delaySeconds ?? 0}), now() + make_interval(secs => ${row.giveUpAfterSeconds}))
     on conflict (dedupe_key) do nothing`;
   return added.count === 1;
+}
+
+export type WebhookFanOut = {
+  tenantId: string;
+  accountId: string;
+  eventType: string;
+  eventId: string;
+  payload: { [key: string]: Json };
+  giveUpAfterSeconds: number;
+};
+
+/**
+ * Adds one delivery of an event for every live endpoint that asked for its type: the tenant's own
+ * endpoints and the account's. One row per endpoint and event id, however often it is called.
+ */
+export async function enqueueWebhookEvent(db: Db, event: WebhookFanOut): Promise<number> {
+  const added = await db`
+    insert into outbox (tenant_id, account_id, channel, topic, dedupe_key, endpoint_id, event_id, payload, give_up_at)
+    select e.tenant_id, ${event.accountId}::uuid, 'webhook', ${event.eventType}, 'webhook:' || e.id || ':' || ${event.eventId},
+           e.id, ${event.eventId}, ${db.json(event.payload)}, now() + make_interval(secs => ${event.giveUpAfterSeconds})
+    from webhook_endpoints e
+    where e.tenant_id = ${event.tenantId}::uuid and e.disabled_at is null
+      and (e.account_id is null or e.account_id = ${event.accountId}::uuid) and ${event.eventType} = any(e.events)
+    on conflict (dedupe_key) do nothing`;
+  return added.count;
 }
 
 /** Leases up to `limit` due rows for `leaseSeconds`; each gets a fresh lease token and one more attempt. */

@@ -15,13 +15,16 @@ export const FAST_TIMING: Partial<OutboxTiming> = {
   deliveryTimeoutMs: 5_000,
 };
 
+/** Each replica also checks every account's balance alerts this often (30 s in production). */
+export const THRESHOLD_SWEEP_MS = 200;
+
 export type OutboxHarness = { h: StripeHarness; smtp: TestSmtp; close(): Promise<void> };
 
 export async function startOutboxHarness(env: Record<string, string> = {}): Promise<OutboxHarness> {
   const smtp = await startTestSmtp();
   const h = await startStripeHarness(
     { SMTP_URL: smtp.url, SMTP_FROM: 'Tollgate <no-reply@tollgate.test>', ...env },
-    { notifications: { timing: FAST_TIMING } },
+    { notifications: { timing: FAST_TIMING, thresholdSweepIntervalMs: THRESHOLD_SWEEP_MS } },
   );
   return {
     h,
