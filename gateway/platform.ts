@@ -24,7 +24,7 @@ export async function startPlatform(
   log: Logger,
   options: PlatformOptions = {},
 ): Promise<Platform> {
-  const notifications = startNotifications(config, database.url, log, options.notifications);
+  const notifications = startNotifications(config, database, log, options.notifications);
   const live = createLiveEvents();
   // A credit outside a request (a purchase, an adjustment) may re-arm a balance alert: check it too.
   const events: LiveEvents = {

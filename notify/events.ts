@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { formatUsd } from '../core/money.ts';
-import { enqueueWebhookEvent, type Json } from '../db/queries/outbox.ts';
+import { enqueueOutbox, enqueueWebhookEvent, type Json } from '../db/queries/outbox.ts';
 import type { Db } from '../db/sql.ts';
 import { enqueueEmail, type EmailNotice, type NoticeAccount } from './notices.ts';
 
@@ -59,4 +59,24 @@ export async function emitAccountEvent(db: Db, account: NoticeAccount, event: Ac
     giveUpAfterSeconds: WEBHOOK_GIVE_UP_SECONDS,
   });
   if (event.email) await enqueueEmail(db, account, event.email);
+}
+
+/** A "send test event" delivery: to one endpoint only, a new event id each time. */
+export async function enqueueTestEvent(
+  db: Db,
+  endpoint: { id: string; tenantId: string; accountId: string | null },
+): Promise<string> {
+  const id = eventId(TEST_EVENT_TYPE, crypto.randomUUID());
+  await enqueueOutbox(db, {
+    tenantId: endpoint.tenantId,
+    accountId: endpoint.accountId,
+    channel: 'webhook',
+    topic: TEST_EVENT_TYPE,
+    dedupeKey: `webhook:${endpoint.id}:${id}`,
+    endpointId: endpoint.id,
+    eventId: id,
+    payload: eventBody(id, TEST_EVENT_TYPE, { endpointId: endpoint.id, message: 'A test event from Tollgate.' }),
+    giveUpAfterSeconds: WEBHOOK_GIVE_UP_SECONDS,
+  });
+  return id;
 }

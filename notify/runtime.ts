@@ -5,6 +5,7 @@ import { startOutboxWorker, type OutboxTiming } from '../outbox/worker.ts';
 import { emailDeliverer } from './email-delivery.ts';
 import { createMailer } from './mailer.ts';
 import { startThresholdWatch, type ThresholdWatch } from './thresholds.ts';
+import { addressPolicy, webhookDeliverer } from './webhook-delivery.ts';
 
 /**
  * The outbound side of one gateway process: the outbox worker with its deliverers, and the watch
@@ -22,11 +23,11 @@ export type NotificationOptions = { timing?: Partial<OutboxTiming>; thresholdSwe
 
 export function startNotifications(
   config: Config,
-  databaseUrl: string,
+  database: { url: string; keyPepper: string },
   log: Logger,
   options: NotificationOptions = {},
 ): Notifications {
-  const sql = connectDatabase(databaseUrl, {
+  const sql = connectDatabase(database.url, {
     maxConnections: OUTBOX_POOL_CONNECTIONS,
     applicationName: 'tollgate-outbox',
   });
@@ -34,7 +35,10 @@ export function startNotifications(
   const worker = startOutboxWorker({
     sql,
     log,
-    deliverers: { email: emailDeliverer(sql, config, mailer) },
+    deliverers: {
+      email: emailDeliverer(sql, config, mailer),
+      webhook: webhookDeliverer(sql, database.keyPepper, addressPolicy(config.webhookAllowPrivateTargets)),
+    },
     timing: options.timing,
   });
   const thresholds = startThresholdWatch(sql, log, options.thresholdSweepIntervalMs);

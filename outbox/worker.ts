@@ -78,8 +78,7 @@ function message(error: unknown): string {
 type WorkerDeps = {
   sql: Sql;
   log: Logger;
-  /** A row of a channel this process cannot deliver fails at once, with the reason recorded. */
-  deliverers: Partial<Record<OutboxChannel, Deliverer>>;
+  deliverers: Record<OutboxChannel, Deliverer>;
   timing?: Partial<OutboxTiming>;
 };
 
@@ -92,10 +91,11 @@ export function startOutboxWorker(deps: WorkerDeps): OutboxWorker {
     const startedAt = new Date();
     // In-flight deliveries finish on stop (within their timeout): one cut mid-send would be sent twice.
     const signal = AbortSignal.timeout(timing.deliveryTimeoutMs);
-    const deliver = deps.deliverers[row.channel];
-    const delivery: Delivery = deliver
-      ? await deliver(row, signal).catch((error: unknown) => ({ ok: false, permanent: false, error: message(error) }))
-      : { ok: false, permanent: true, error: `no deliverer for ${row.channel}` };
+    const delivery: Delivery = await deps.deliverers[row.channel](row, signal).catch((error: unknown) => ({
+      ok: false,
+      permanent: false,
+      error: message(error),
+    }));
     const outcome = outcomeOf(timing, row, delivery);
     const record = {
       startedAt,

@@ -8,6 +8,7 @@ import './session.ts';
 import './account-email.ts';
 import './notice-settings.ts';
 import './balance-threshold.ts';
+import './webhook.ts';
 import './api-key.ts';
 import './usage.ts';
 import './ledger.ts';
