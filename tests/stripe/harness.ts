@@ -13,7 +13,7 @@ import type { Gateway } from '../../gateway/server.ts';
 import type { LiveEvents } from '../../schema/live-events.ts';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream.ts';
 import { PEPPER, UPSTREAM_KEY } from '../gateway/harness.ts';
-import { testDatabase } from '../helpers.ts';
+import { testDatabase, testDataDir } from '../helpers.ts';
 import { FAKE_SECRET_KEY, startFakeStripe, type FakeStripe } from './fake-stripe.ts';
 
 /**
@@ -89,6 +89,7 @@ async function boot(env: Record<string, string>, options: PlatformOptions) {
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
     STRIPE_WEBHOOK_SECRET_PREVIOUS: PREVIOUS_WEBHOOK_SECRET,
     STRIPE_API_BASE_URL: fake.url,
+    TOLLGATE_DATA_DIR: testDataDir(),
     LOG_LEVEL: 'debug',
     ...env,
   });
