@@ -47,8 +47,8 @@ export const DEFAULT_OUTBOX_TIMING: OutboxTiming = {
 const LEASE_MARGIN_SECONDS = 60;
 /** A retry lands within ±20% of its nominal delay, so rows failing together do not retry in lockstep. */
 const RETRY_JITTER = 0.2;
-/** Attempts are also bounded by count, whatever the timing: a row is never retried forever. */
-export const MAX_OUTBOX_ATTEMPTS = 30;
+/** Attempts are also bounded by count, whatever the timing (three days at the hourly cap is about 80). */
+export const MAX_OUTBOX_ATTEMPTS = 100;
 /** Bounds one tick's work so a large backlog is worked through in slices, not in one endless loop. */
 const MAX_BATCHES_PER_TICK = 20;
 
