@@ -18,10 +18,10 @@ import { enqueueEmail } from './notices.ts';
  * cause commit together or not at all.
  */
 
-export const VERIFY_TOKEN_TTL_SECONDS = 48 * 3600;
-export const RESET_TOKEN_TTL_SECONDS = 3600;
+const VERIFY_TOKEN_TTL_SECONDS = 48 * 3600;
+const RESET_TOKEN_TTL_SECONDS = 3600;
 /** Mailed links per account and purpose per hour: enough for a lost message, too few to flood an inbox. */
-export const MAILED_LINKS_PER_HOUR = 3;
+const MAILED_LINKS_PER_HOUR = 3;
 const THROTTLE_WINDOW_SECONDS = 3600;
 
 async function mailLink(tx: TransactionSql, account: Account, purpose: TokenPurpose): Promise<boolean> {
@@ -54,7 +54,7 @@ export function sendPasswordResetEmail(tx: TransactionSql, account: Account): Pr
 }
 
 /** The tenant's sign-up credit, granted at most once per account (the transfer's cause is the account). */
-export async function grantSignupCredit(tx: TransactionSql, account: Account, nanos: bigint): Promise<boolean> {
+async function grantSignupCredit(tx: TransactionSql, account: Account, nanos: bigint): Promise<boolean> {
   if (nanos <= 0n) return false;
   const promotion = await tenantWalletId(tx, account.tenantId, 'promotion');
   const result = await recordTransfer(tx, {

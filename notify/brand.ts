@@ -25,7 +25,7 @@ const HTTP_URL = /^https?:\/\/[^\s"'<>]{1,2000}$/;
 const NAMED_ADDRESS = /^\s*"?([^"<>]*?)"?\s*<([^<>\s]+)>\s*$/;
 
 /** Splits `Acme <ops@acme.test>` (or a bare address) into its name and address. */
-export function parseAddress(text: string): { name: string | null; address: string } {
+function parseAddress(text: string): { name: string | null; address: string } {
   const named = NAMED_ADDRESS.exec(text);
   if (named?.[2]) return { name: named[1]?.trim() || null, address: named[2] };
   return { name: null, address: text.trim() };

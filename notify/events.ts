@@ -20,10 +20,10 @@ export const WEBHOOK_EVENT_TYPES = [
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 /** Only sent by the "send test event" action, to one endpoint. */
-export const TEST_EVENT_TYPE = 'test.ping';
+const TEST_EVENT_TYPE = 'test.ping';
 
 /** Receivers are retried for three days, as Stripe does: long enough to survive a weekend outage. */
-export const WEBHOOK_GIVE_UP_SECONDS = 3 * 24 * 3600;
+const WEBHOOK_GIVE_UP_SECONDS = 3 * 24 * 3600;
 const EVENT_ID_HEX_CHARS = 24;
 
 export function eventId(type: string, cause: string): string {
@@ -36,7 +36,7 @@ export function money(nanos: bigint): { nanos: string; usd: string } {
 }
 
 /** The body a receiver gets: what it is, when it happened, and its data. */
-export function eventBody(id: string, type: string, data: { [key: string]: Json }): { [key: string]: Json } {
+function eventBody(id: string, type: string, data: { [key: string]: Json }): { [key: string]: Json } {
   return { id, type, created: Math.floor(Date.now() / 1000), data };
 }
 

@@ -9,7 +9,7 @@ import type { EmailTopic } from './templates.ts';
  */
 
 /** An account notice is worth sending for a day; after that it is news no more. */
-export const EMAIL_GIVE_UP_SECONDS = 24 * 3600;
+const EMAIL_GIVE_UP_SECONDS = 24 * 3600;
 
 export type NoticeAccount = { id: string; tenantId: string; email: string };
 

@@ -17,7 +17,7 @@ export type EmailTopic =
   | 'payment_succeeded'
   | 'payment_failed';
 
-export const EMAIL_TOPICS: readonly EmailTopic[] = [
+const EMAIL_TOPICS: readonly EmailTopic[] = [
   'verify_email',
   'reset_password',
   'password_changed',
@@ -104,7 +104,7 @@ const BODIES: Record<EmailTopic, (data: Data, brand: Brand) => Body> = {
   }),
 };
 
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 

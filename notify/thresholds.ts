@@ -62,51 +62,67 @@ async function notify(tx: TransactionSql, accountId: string, crossing: Crossing)
   });
 }
 
+/** One account's check, in its own transaction: the crossings it found, each with its notices written. */
+function checkAccount(sql: Sql, accountId: string): Promise<Crossing[]> {
+  return sql.begin(async (tx) => {
+    const crossings = await syncBalanceThresholds(tx, accountId);
+    for (const crossing of crossings) await notify(tx, accountId, crossing);
+    return crossings;
+  });
+}
+
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * Runs `work` for a key at most once per spacing: a request while it runs, or within the spacing
+ * after, asks for one more run at its end, however many requests came.
+ */
+function spacedByKey(work: (key: string) => Promise<void>, spacingMs: number, stopped: () => boolean) {
+  const scheduled = new Map<string, { again: boolean }>();
+  async function run(key: string, state: { again: boolean }): Promise<void> {
+    state.again = false;
+    await work(key);
+    await Bun.sleep(spacingMs);
+    if (state.again && !stopped()) return run(key, state);
+    scheduled.delete(key);
+  }
+  return (key: string): Promise<void> => {
+    const state = scheduled.get(key);
+    if (state) {
+      state.again = true;
+      return Promise.resolve();
+    }
+    const fresh = { again: false };
+    scheduled.set(key, fresh);
+    return run(key, fresh);
+  };
+}
+
 export function startThresholdWatch(sql: Sql, log: Logger, sweepIntervalMs = SWEEP_INTERVAL_MS): ThresholdWatch {
   const hasThresholds = createLookupCache<boolean>({ ttlMs: HAS_THRESHOLDS_TTL_MS, maxEntries: MAX_CACHED_ACCOUNTS });
-  /** Accounts with a check running or waiting; a nudge for one of them only asks for one more check. */
-  const scheduled = new Map<string, { again: boolean }>();
   const running = new Set<Promise<unknown>>();
   let stopped = false;
 
-  const check = (accountId: string) =>
-    sql.begin(async (tx) => {
-      const crossings = await syncBalanceThresholds(tx, accountId);
-      for (const crossing of crossings) await notify(tx, accountId, crossing);
-      return crossings;
-    });
-
+  const check = (accountId: string) => checkAccount(sql, accountId);
   const track = <T>(work: Promise<T>) => {
     running.add(work);
     void work.finally(() => running.delete(work)).catch(() => {});
     return work;
   };
-
-  async function checkSpaced(accountId: string): Promise<void> {
-    const state = scheduled.get(accountId);
-    if (!state) return;
-    state.again = false;
-    await check(accountId).catch((error: unknown) =>
-      log.warn('balance alerts: check failed', { accountId, reason: message(error) }),
-    );
-    await Bun.sleep(CHECK_SPACING_MS);
-    if (state.again && !stopped) return checkSpaced(accountId);
-    scheduled.delete(accountId);
-  }
+  const spaced = spacedByKey(
+    (accountId) =>
+      check(accountId).then(
+        () => {},
+        (error: unknown) => log.warn('balance alerts: check failed', { accountId, reason: message(error) }),
+      ),
+    CHECK_SPACING_MS,
+    () => stopped,
+  );
 
   async function nudgeKnown(accountId: string): Promise<void> {
-    if (!(await hasThresholds.get(accountId, () => hasBalanceThresholds(sql, accountId)))) return;
-    const state = scheduled.get(accountId);
-    if (state) {
-      state.again = true;
-      return;
-    }
-    scheduled.set(accountId, { again: false });
-    await checkSpaced(accountId);
+    if (await hasThresholds.get(accountId, () => hasBalanceThresholds(sql, accountId))) await spaced(accountId);
   }
 
   async function sweep(): Promise<number> {

@@ -8,13 +8,13 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, 
  */
 
 export const SIGNATURE_HEADER = 'Tollgate-Signature';
-export const SECRET_PREFIX = 'tgwh_';
+const SECRET_PREFIX = 'tgwh_';
 const SECRET_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const SEALED_VERSION = 'v1';
 /** What the docs recommend receivers accept, and what verifySignature defaults to. */
-export const DEFAULT_TOLERANCE_SECONDS = 300;
+const DEFAULT_TOLERANCE_SECONDS = 300;
 
 export function generateWebhookSecret(): string {
   return `${SECRET_PREFIX}${randomBytes(SECRET_BYTES).toString('base64url')}`;

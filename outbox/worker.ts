@@ -48,7 +48,7 @@ const LEASE_MARGIN_SECONDS = 60;
 /** A retry lands within ±20% of its nominal delay, so rows failing together do not retry in lockstep. */
 const RETRY_JITTER = 0.2;
 /** Attempts are also bounded by count, whatever the timing (three days at the hourly cap is about 80). */
-export const MAX_OUTBOX_ATTEMPTS = 100;
+const MAX_OUTBOX_ATTEMPTS = 100;
 /** Bounds one tick's work so a large backlog is worked through in slices, not in one endless loop. */
 const MAX_BATCHES_PER_TICK = 20;
 
@@ -82,39 +82,40 @@ type WorkerDeps = {
   timing?: Partial<OutboxTiming>;
 };
 
+/** One delivery attempt of a leased row, recorded while the lease still holds. */
+async function attempt(deps: WorkerDeps, timing: OutboxTiming, row: OutboxRow): Promise<void> {
+  const startedAt = new Date();
+  // In-flight deliveries finish on stop (within their timeout): one cut mid-send would be sent twice.
+  const signal = AbortSignal.timeout(timing.deliveryTimeoutMs);
+  const delivery: Delivery = await deps.deliverers[row.channel](row, signal).catch((error: unknown) => ({
+    ok: false,
+    permanent: false,
+    error: message(error),
+  }));
+  const outcome = outcomeOf(timing, row, delivery);
+  const record = {
+    startedAt,
+    durationMs: Date.now() - startedAt.getTime(),
+    ok: delivery.ok,
+    statusCode: delivery.statusCode ?? null,
+    error: delivery.ok ? null : delivery.error,
+  };
+  const kept = await deps.sql.begin((tx) => finishOutboxAttempt(tx, row, record, outcome));
+  const fields = { outboxId: row.id.toString(), channel: row.channel, topic: row.topic, attempt: row.attempts };
+  if (!kept) deps.log.warn('outbox: lease lost before the attempt was recorded', fields);
+  else if (outcome.kind === 'failed') deps.log.warn('outbox: gave up', { ...fields, reason: record.error });
+  else if (outcome.kind === 'retry')
+    deps.log.info('outbox: will retry', { ...fields, reason: record.error, delayMs: outcome.delayMs });
+}
+
 export function startOutboxWorker(deps: WorkerDeps): OutboxWorker {
   const timing = { ...DEFAULT_OUTBOX_TIMING, ...deps.timing };
   const leaseSeconds = Math.ceil(timing.deliveryTimeoutMs / 1000) + LEASE_MARGIN_SECONDS;
   let stopped = false;
 
-  async function attempt(row: OutboxRow): Promise<void> {
-    const startedAt = new Date();
-    // In-flight deliveries finish on stop (within their timeout): one cut mid-send would be sent twice.
-    const signal = AbortSignal.timeout(timing.deliveryTimeoutMs);
-    const delivery: Delivery = await deps.deliverers[row.channel](row, signal).catch((error: unknown) => ({
-      ok: false,
-      permanent: false,
-      error: message(error),
-    }));
-    const outcome = outcomeOf(timing, row, delivery);
-    const record = {
-      startedAt,
-      durationMs: Date.now() - startedAt.getTime(),
-      ok: delivery.ok,
-      statusCode: delivery.statusCode ?? null,
-      error: delivery.ok ? null : delivery.error,
-    };
-    const kept = await deps.sql.begin((tx) => finishOutboxAttempt(tx, row, record, outcome));
-    const fields = { outboxId: row.id.toString(), channel: row.channel, topic: row.topic, attempt: row.attempts };
-    if (!kept) deps.log.warn('outbox: lease lost before the attempt was recorded', fields);
-    else if (outcome.kind === 'failed') deps.log.warn('outbox: gave up', { ...fields, reason: record.error });
-    else if (outcome.kind === 'retry')
-      deps.log.info('outbox: will retry', { ...fields, reason: record.error, delayMs: outcome.delayMs });
-  }
-
   async function runOnce(): Promise<number> {
     const rows = await leaseDueOutbox(deps.sql, timing.batchSize, leaseSeconds);
-    await Promise.all(rows.map(attempt));
+    await Promise.all(rows.map((row) => attempt(deps, timing, row)));
     return rows.length;
   }
 

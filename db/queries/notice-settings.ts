@@ -6,7 +6,7 @@ import { tenantFromRow, type Tenant } from './tenants.ts';
 export type VerificationPolicy = 'off' | 'credit' | 'keys';
 export type NoticeSettings = { sender: string | null; verification: VerificationPolicy; signupCreditNanos: bigint };
 
-export const DEFAULT_NOTICE_SETTINGS: NoticeSettings = { sender: null, verification: 'off', signupCreditNanos: 0n };
+const DEFAULT_NOTICE_SETTINGS: NoticeSettings = { sender: null, verification: 'off', signupCreditNanos: 0n };
 
 type SettingsRow = { sender: string | null; verification: VerificationPolicy; signup_credit_nanos: bigint };
 
