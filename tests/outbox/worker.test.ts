@@ -65,14 +65,17 @@ const rowsLike = (prefix: string) =>
 describe('leasing', () => {
   test('two workers deliver forty rows, each exactly once', async () => {
     const delivered: string[] = [];
-    const deliver: Deliverer = async (row) => {
-      delivered.push(String(row.payload.key));
-      await Bun.sleep(10);
-      return { ok: true };
-    };
+    // One slow worker and one fast one: the fast one comes back for more while the slow one still sends.
+    const deliver =
+      (ms: number): Deliverer =>
+      async (row) => {
+        delivered.push(String(row.payload.key));
+        await Bun.sleep(ms);
+        return { ok: true };
+      };
     for (let i = 0; i < 40; i++) await enqueue(`pair-${i}`);
     await enqueue('pair-0');
-    const pair = [start(deliver), start(deliver)];
+    const pair = [start(deliver(300)), start(deliver(5))];
     const rows = await eventually(
       () => rowsLike('pair-'),
       (list) => list.every((r) => r.status === 'sent'),
