@@ -58,6 +58,10 @@ export type Config = {
       }
     | undefined;
   clerk: { secretKey: string | undefined; jwtKey: string | undefined; publishableKey: string | undefined } | undefined;
+  /** Outbound e-mail: SMTP when smtpUrl is set, else messages are written to a folder under dataDir. */
+  mail: { smtpUrl: string | undefined; from: string };
+  /** Whether webhook endpoints may point at loopback, private, link-local or metadata addresses. */
+  webhookAllowPrivateTargets: boolean;
 };
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -237,6 +241,17 @@ function clerk(env: Env): Config['clerk'] {
   return { secretKey, jwtKey, publishableKey: text(env, 'CLERK_PUBLISHABLE_KEY') };
 }
 
+/** An address, bare or with a display name: `ops@example.com` or `Acme <ops@example.com>`. */
+const MAIL_FROM = /^(?:[^<>@\r\n]{1,100} <[^<>@\s]{1,200}@[^<>@\s]{1,200}>|[^<>@\s]{1,200}@[^<>@\s]{1,200})$/;
+
+function mail(env: Env, publicUrl: string): Config['mail'] {
+  const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
+  const from = text(env, 'SMTP_FROM') ?? `Tollgate <no-reply@${new URL(publicUrl).hostname}>`;
+  if (!MAIL_FROM.test(from))
+    throw new ConfigError('SMTP_FROM', `must be an address like ops@example.com or "Acme <ops@example.com>"`);
+  return { smtpUrl, from };
+}
+
 const MAX_LIST_ENTRIES = 50;
 /** The portal on the same machine, which forwards each browser's address. */
 const DEFAULT_TRUSTED_PROXIES = '127.0.0.1,::1';
@@ -320,5 +335,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     stripe: stripe(env),
     clerk: clerk(env),
+    mail: mail(env, publicUrl),
+    webhookAllowPrivateTargets: onOff(env, 'TOLLGATE_WEBHOOK_ALLOW_PRIVATE', false),
   };
 }

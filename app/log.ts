@@ -15,7 +15,7 @@ export type Logger = {
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SECRET_PATTERN =
-  /\b(tg-[0-9A-Za-z]{8})[0-9A-Za-z]{20,}|\b((?:sk|rk|pk)_(?:live|test)_|sk-or-v1-|sk-|whsec_|tgm-)[0-9A-Za-z_-]{8,}/g;
+  /\b(tg-[0-9A-Za-z]{8})[0-9A-Za-z]{20,}|\b((?:sk|rk|pk)_(?:live|test)_|sk-or-v1-|sk-|whsec_|tgm-|tgv-|tgr-|tgwh_)[0-9A-Za-z_-]{8,}/g;
 
 /** What a caught value says, for a log line or a one-line error: its message when it is an Error. */
 export function reasonOf(error: unknown): string {

@@ -3,6 +3,7 @@ import Stripe from 'stripe';
 import { claimAutoTopUp, dueForTopUp } from '../db/queries/auto-top-up.ts';
 import { attachPaymentIntent, setPaymentStatus, type Payment } from '../db/queries/payments.ts';
 import { inTransaction } from '../db/sql.ts';
+import { noticeTopUpFailed } from '../notify/payment-notices.ts';
 import type { BalanceEvents } from '../ledger/types.ts';
 import { nanosToCents } from './amounts.ts';
 import { applyTopUpIntent } from './credit.ts';
@@ -65,7 +66,10 @@ async function chargeOffSession(
     }
     const intent = error.payment_intent ? readIntent(asJson(error.payment_intent)) : undefined;
     if (intent) return intent;
-    await setPaymentStatus(deps.sql, payment.id, 'failed', error.message);
+    await inTransaction(deps.sql, async (tx) => {
+      if (await setPaymentStatus(tx, payment.id, 'failed', error.message))
+        await noticeTopUpFailed(tx, payment, error.message);
+    });
     return 'declined';
   }
 }

@@ -9,6 +9,7 @@ import {
   type Payment,
 } from '../db/queries/payments.ts';
 import type { TransactionSql } from '../db/sql.ts';
+import { noticePaymentSucceeded, noticeTopUpFailed } from '../notify/payment-notices.ts';
 import { coverage, splitCredit } from './amounts.ts';
 import type { IntentView, SessionView } from './stripe-objects.ts';
 
@@ -63,6 +64,7 @@ async function credit(tx: TransactionSql, payment: Payment, basis: CreditBasis):
   });
   if (!result.applied) return nothing('already credited', payment);
   await markPaymentPaid(tx, payment.id, paid, basis.paymentIntentId);
+  await noticePaymentSucceeded(tx, payment);
   return {
     outcome: 'credited',
     payment: { ...payment, status: 'paid', paymentIntentId: payment.paymentIntentId ?? basis.paymentIntentId },
@@ -114,6 +116,7 @@ export async function closeSession(
   if (!payment) return nothing('unknown checkout session: ignored');
   const reason = status === 'failed' ? 'The payment failed.' : null;
   const changed = await setPaymentStatus(tx, payment.id, status, reason);
+  if (changed && reason) await noticeTopUpFailed(tx, payment, reason);
   return nothing(changed ? `payment ${status}` : 'already paid: unchanged', payment);
 }
 
@@ -129,14 +132,10 @@ export async function applyTopUpIntent(tx: TransactionSql, intent: IntentView): 
       intent.status === 'requires_payment_method' ||
       intent.status === 'canceled' ||
       intent.status === 'requires_action';
-    if (failed)
-      await setPaymentStatus(
-        tx,
-        payment.id,
-        'failed',
-        intent.failureMessage ?? `The charge did not go through (${intent.status}).`,
-      );
-    else await setPaymentStatus(tx, payment.id, 'processing', null);
+    if (failed) {
+      const reason = intent.failureMessage ?? `The charge did not go through (${intent.status}).`;
+      if (await setPaymentStatus(tx, payment.id, 'failed', reason)) await noticeTopUpFailed(tx, payment, reason);
+    } else await setPaymentStatus(tx, payment.id, 'processing', null);
     return nothing(failed ? 'auto top-up failed' : 'auto top-up processing', payment);
   }
   return credit(tx, payment, {

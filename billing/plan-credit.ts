@@ -12,6 +12,7 @@ import { customerWalletId } from '../db/queries/payment-ledger.ts';
 import { tenantWalletId } from '../db/queries/tenants.ts';
 import { recordTransfer, walletBalance, type TransferResult } from '../db/queries/transfers.ts';
 import type { TransactionSql } from '../db/sql.ts';
+import { noticePaymentFailed } from '../notify/payment-notices.ts';
 import { coverage, splitCredit } from './amounts.ts';
 import { nothing, type Applied } from './credit.ts';
 import type { InvoiceView, SubscriptionView } from './subscription-objects.ts';
@@ -208,5 +209,13 @@ export async function applyFailedInvoice(
     reason,
   });
   await tx`update plan_subscriptions set status = 'past_due', updated_at = now() where id = ${subscription.id}::uuid and status = 'active'`;
+  await noticePaymentFailed(tx, {
+    accountId: subscription.accountId,
+    cause: `invoice:${invoice.id}:${invoice.attemptCount ?? 0n}`,
+    kind: 'renewal',
+    what: 'The renewal of your monthly plan',
+    reason: `the card was not charged.${retry} Update your card to keep your plan.`,
+    invoiceId: invoice.id,
+  });
   return { ...nothing('payment failed: not credited'), accountId: subscription.accountId };
 }

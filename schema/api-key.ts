@@ -5,10 +5,15 @@ import {
   updateApiKeySettings,
   type ApiKeySettings,
 } from '../db/queries/key-management.ts';
+import { isEmailVerified } from '../db/queries/account-tokens.ts';
+import { findNoticeSettings } from '../db/queries/notice-settings.ts';
+import { inTransaction } from '../db/sql.ts';
+import { noticeKeyCreated, noticeKeyRevoked } from '../notify/account-email.ts';
+import { findAccount } from '../db/queries/accounts.ts';
 import { AccountRef } from './account.ts';
 import { builder } from './builder.ts';
 import { isAdmin, type SignedInContext } from './context.ts';
-import { invalidInput, notFound, uuidOr404 } from './errors.ts';
+import { forbidden, invalidInput, notFound, uuidOr404 } from './errors.ts';
 import { AmountInput, amountNanos, MoneyRef } from './money.ts';
 import { keysetConnection } from './pagination.ts';
 import { targetAccount } from './scope.ts';
@@ -137,7 +142,16 @@ builder.mutationField('createApiKey', (t) =>
         args.accountId === null || args.accountId === undefined ? null : String(args.accountId),
       );
       const settings = checkSettings(args.input ?? {});
-      return createApiKey(ctx.sql, ctx.keyPepper, { accountId: account.id, ...settings });
+      // A tenant may want a proven address before a customer's own key exists; its admins are trusted.
+      if (!isAdmin(ctx.viewer) && (await findNoticeSettings(ctx.sql, ctx.tenant.id)).verification === 'keys') {
+        if (!(await isEmailVerified(ctx.sql, account.id)))
+          throw forbidden('Confirm your e-mail address first: open the link we mailed you, or ask for a new one.');
+      }
+      return inTransaction(ctx.sql, async (tx) => {
+        const created = await createApiKey(tx, ctx.keyPepper, { accountId: account.id, ...settings });
+        await noticeKeyCreated(tx, account, created.apiKey);
+        return created;
+      });
     },
   }),
 );
@@ -161,7 +175,12 @@ builder.mutationField('revokeApiKey', (t) =>
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, { id }, ctx) => {
       const key = await scopedKey(ctx, String(id));
-      return (await revokeApiKey(ctx.sql, key.id)) ?? key;
+      return inTransaction(ctx.sql, async (tx) => {
+        const revoked = await revokeApiKey(tx, key.id);
+        const owner = await findAccount(tx, key.accountId);
+        if (revoked && owner) await noticeKeyRevoked(tx, owner, revoked);
+        return revoked ?? key;
+      });
     },
   }),
 );

@@ -3,6 +3,8 @@ import { findLogin, findPasswordHash, setPasswordHash } from '../db/queries/acco
 import { createSession, deleteOtherSessions, deleteSession } from '../db/queries/sessions.ts';
 import { clearCounter, giveBack, takeAttempt, type ThrottleCounter } from '../db/queries/sign-in-throttle.ts';
 import { findTenant, findTenantInChain, type Tenant } from '../db/queries/tenants.ts';
+import { inTransaction } from '../db/sql.ts';
+import { noticePasswordChanged, welcomeAccount } from '../notify/account-email.ts';
 import { AccountRef } from './account.ts';
 import { builder } from './builder.ts';
 import type { GraphqlContext } from './context.ts';
@@ -33,8 +35,12 @@ const SessionRef = builder.objectRef<SessionPayload>('Session').implement({
   }),
 });
 
+export function hashPassword(password: string): Promise<string> {
+  return Bun.password.hash(password, { algorithm: 'argon2id' });
+}
+
 /** The tenant to sign in or up to, refused when it or any tenant above it is suspended. */
-async function chosenTenant(ctx: GraphqlContext, slug: string | null | undefined): Promise<Tenant> {
+export async function chosenTenant(ctx: GraphqlContext, slug: string | null | undefined): Promise<Tenant> {
   const tenant = slug ? await findTenant(ctx.sql, slug) : ctx.tenant;
   if (!tenant || (slug && tenant.slug !== slug)) throw notFound('Tenant');
   if ((await findTenantInChain(ctx.sql, tenant.id))?.chainStatus !== 'active')
@@ -80,7 +86,7 @@ builder.mutationField('signUp', (t) =>
   t.field({
     type: SessionRef,
     description:
-      "Creates a customer account in this host's tenant (or the tenant named by slug) and signs it in. For an e-mail already registered it answers as signIn does, without saying that it is.",
+      "Creates a customer account in this host's tenant (or the tenant named by slug), mails it a verification link and signs it in. For an e-mail already registered it answers as signIn does, without saying that it is.",
     args: {
       email: t.arg.string({ required: true }),
       password: t.arg.string({ required: true }),
@@ -94,13 +100,17 @@ builder.mutationField('signUp', (t) =>
       const password = checkPassword(args.password, 'password');
       const wait = await takeAttempt(ctx.sql, signUpCounters(ctx.clientAddress));
       if (wait > 0) throw tooManyAttempts(wait);
-      const passwordHash = await Bun.password.hash(password, { algorithm: 'argon2id' });
+      const passwordHash = await hashPassword(password);
       try {
-        const account = await createAccount(ctx.sql, {
-          tenantId: tenant.id,
-          email,
-          passwordHash,
-          displayName: args.displayName?.trim() || null,
+        const account = await inTransaction(ctx.sql, async (tx) => {
+          const created = await createAccount(tx, {
+            tenantId: tenant.id,
+            email,
+            passwordHash,
+            displayName: args.displayName?.trim() || null,
+          });
+          await welcomeAccount(tx, created);
+          return created;
         });
         return await startSession(ctx, account);
       } catch (error) {
@@ -145,7 +155,7 @@ builder.mutationField('changePassword', (t) =>
   t.withAuth({ account: true }).field({
     type: 'Boolean',
     description:
-      "Sets a new password and signs out every other session of the account. Wrong current passwords count against the account's sign-in throttle.",
+      "Sets a new password, signs out every other session of the account and mails it a notice. Wrong current passwords count against the account's sign-in throttle.",
     args: { currentPassword: t.arg.string({ required: true }), newPassword: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const account = ctx.viewer.account;
@@ -159,12 +169,12 @@ builder.mutationField('changePassword', (t) =>
         throw invalidInput('currentPassword', 'The current password is wrong.');
       }
       await clearCounter(ctx.sql, counter.key);
-      await setPasswordHash(
-        ctx.sql,
-        account.id,
-        await Bun.password.hash(checkPassword(args.newPassword, 'newPassword'), { algorithm: 'argon2id' }),
-      );
-      await deleteOtherSessions(ctx.sql, account.id, ctx.viewer.sessionId);
+      const passwordHash = await hashPassword(checkPassword(args.newPassword, 'newPassword'));
+      await inTransaction(ctx.sql, async (tx) => {
+        await setPasswordHash(tx, account.id, passwordHash);
+        await deleteOtherSessions(tx, account.id, ctx.viewer.sessionId);
+        await noticePasswordChanged(tx, account);
+      });
       return true;
     },
   }),

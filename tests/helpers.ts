@@ -89,3 +89,11 @@ export async function prepareTemplate(baseUrl: string): Promise<void> {
     await template.end();
   }
 }
+
+/**
+ * A data directory inside the test run's folder (removed with it): where a platform without
+ * SMTP_URL writes its e-mails, instead of the developer's ./.tollgate.
+ */
+export function testDataDir(): string {
+  return `${process.env.TOLLGATE_TEST_DIR ?? '/tmp/tollgate-test'}/data-${crypto.randomUUID().slice(0, 8)}`;
+}

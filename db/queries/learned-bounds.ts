@@ -1,7 +1,7 @@
 import type { Db } from '../sql.ts';
 
 /**
- * Learned bounds (db/migrations/00018, upstream/learned-bounds.ts): per upstream and model, the
+ * Learned bounds (db/migrations/00022_capped_settlement.sql, upstream/learned-bounds.ts): per upstream and model, the
  * factor in basis points (10 000 = 1×) by which reported costs have exceeded their catalog bound.
  */
 

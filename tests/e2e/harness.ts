@@ -11,7 +11,7 @@ import { loadConfig } from '../../app/config.ts';
 import { createLogger } from '../../app/log.ts';
 import { startPlatform, type Platform } from '../../gateway/platform.ts';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream.ts';
-import { testDatabase } from '../helpers.ts';
+import { testDatabase, testDataDir } from '../helpers.ts';
 
 /**
  * The whole product for browser tests: a real gateway with /graphql (startPlatform) over a fresh
@@ -147,6 +147,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     TOLLGATE_KEY_PEPPER: PEPPER,
     LOG_LEVEL: 'error',
     PORTAL_URL: portalUrl,
+    TOLLGATE_DATA_DIR: testDataDir(),
     ...env,
   });
   const root = await ensureRootTenant(sql, config.defaultMarkupBps);

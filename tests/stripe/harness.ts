@@ -8,12 +8,12 @@ import { walletBalance } from '../../db/queries/transfers.ts';
 import type { Sql } from '../../db/sql.ts';
 import { loadConfig, type Config } from '../../app/config.ts';
 import { createLogger } from '../../app/log.ts';
-import { startPlatform } from '../../gateway/platform.ts';
+import { startPlatform, type PlatformOptions } from '../../gateway/platform.ts';
 import type { Gateway } from '../../gateway/server.ts';
 import type { LiveEvents } from '../../schema/live-events.ts';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream.ts';
 import { PEPPER, UPSTREAM_KEY } from '../gateway/harness.ts';
-import { testDatabase } from '../helpers.ts';
+import { testDatabase, testDataDir } from '../helpers.ts';
 import { FAKE_SECRET_KEY, startFakeStripe, type FakeStripe } from './fake-stripe.ts';
 
 /**
@@ -74,7 +74,7 @@ function graphqlClient(baseUrl: string) {
 }
 
 /** The database, both fakes and the platform, configured for the fake Stripe. */
-async function boot(env: Record<string, string>) {
+async function boot(env: Record<string, string>, options: PlatformOptions) {
   const { sql, url } = await testDatabase();
   const fake = await startFakeStripe();
   const upstream: FakeUpstream = await startFakeUpstream({ apiKey: UPSTREAM_KEY });
@@ -89,6 +89,7 @@ async function boot(env: Record<string, string>) {
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
     STRIPE_WEBHOOK_SECRET_PREVIOUS: PREVIOUS_WEBHOOK_SECRET,
     STRIPE_API_BASE_URL: fake.url,
+    TOLLGATE_DATA_DIR: testDataDir(),
     LOG_LEVEL: 'debug',
     ...env,
   });
@@ -96,13 +97,20 @@ async function boot(env: Record<string, string>) {
   const log = createLogger(config.logLevel, (line) => logs.push(line));
   const root = await ensureRootTenant(sql, config.defaultMarkupBps);
   const database: Database = { sql, url, root, keyPepper: PEPPER, close: async () => {} };
-  const { gateway, events } = await startPlatform(config, database, log, { port: 0, backgroundCatalog: false });
+  const { gateway, events } = await startPlatform(config, database, log, {
+    port: 0,
+    backgroundCatalog: false,
+    ...options,
+  });
   await gateway.services.catalog.refreshFromUpstream();
   return { sql, url, fake, upstream, config, logs, root, gateway, events };
 }
 
-export async function startStripeHarness(env: Record<string, string> = {}): Promise<StripeHarness> {
-  const { sql, url, fake, upstream, config, logs, root, gateway, events } = await boot(env);
+export async function startStripeHarness(
+  env: Record<string, string> = {},
+  options: PlatformOptions = {},
+): Promise<StripeHarness> {
+  const { sql, url, fake, upstream, config, logs, root, gateway, events } = await boot(env, options);
   let people = 0;
 
   const gql = graphqlClient(gateway.url);

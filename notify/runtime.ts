@@ -1,0 +1,54 @@
+import type { Config } from '../app/config.ts';
+import type { Logger } from '../app/log.ts';
+import { connectDatabase } from '../db/sql.ts';
+import { startOutboxWorker, type OutboxTiming } from '../outbox/worker.ts';
+import { emailDeliverer } from './email-delivery.ts';
+import { createMailer } from './mailer.ts';
+import { startThresholdWatch, type ThresholdWatch } from './thresholds.ts';
+import { addressPolicy, webhookDeliverer } from './webhook-delivery.ts';
+
+/**
+ * The outbound side of one gateway process: the outbox worker with its deliverers, and the watch
+ * over customers' balance thresholds. Both run on a
+ * small pool of its own, so a slow SMTP server or webhook receiver, or a burst of notices, never
+ * takes a connection the /v1 request path is waiting for.
+ */
+
+const OUTBOX_POOL_CONNECTIONS = 3;
+const POOL_CLOSE_TIMEOUT_SECONDS = 5;
+
+export type Notifications = { thresholds: ThresholdWatch; stop(): Promise<void> };
+
+export type NotificationOptions = { timing?: Partial<OutboxTiming>; thresholdSweepIntervalMs?: number };
+
+export function startNotifications(
+  config: Config,
+  database: { url: string; keyPepper: string },
+  log: Logger,
+  options: NotificationOptions = {},
+): Notifications {
+  const sql = connectDatabase(database.url, {
+    maxConnections: OUTBOX_POOL_CONNECTIONS,
+    applicationName: 'tollgate-outbox',
+  });
+  const mailer = createMailer(config, log);
+  const worker = startOutboxWorker({
+    sql,
+    log,
+    deliverers: {
+      email: emailDeliverer(sql, config, mailer),
+      webhook: webhookDeliverer(sql, database.keyPepper, addressPolicy(config.webhookAllowPrivateTargets)),
+    },
+    timing: options.timing,
+  });
+  const thresholds = startThresholdWatch(sql, log, options.thresholdSweepIntervalMs);
+  return {
+    thresholds,
+    async stop() {
+      await thresholds.stop();
+      await worker.stop();
+      mailer.close();
+      await sql.end({ timeout: POOL_CLOSE_TIMEOUT_SECONDS });
+    },
+  };
+}
