@@ -4,8 +4,8 @@ import { effectiveAccountPolicy, type StoredPolicy } from '../db/queries/rate-li
 import { walletBalance, type WalletBalance } from '../db/queries/transfers.ts';
 import { builder } from './builder.ts';
 import type { GraphqlContext } from './context.ts';
-import { invalidInput } from './errors.ts';
 import { MoneyRef } from './money.ts';
+import { boundedText, MAX_NAME_LENGTH } from './text-input.ts';
 
 /** The account domain: who the viewer is, what they hold, and the limits that apply to them. */
 
@@ -70,17 +70,13 @@ export const AccountRef = builder.objectRef<Account>('Account').implement({
   }),
 });
 
-const MAX_DISPLAY_NAME_LENGTH = 200;
-
 builder.mutationField('updateProfile', (t) =>
   t.withAuth({ account: true }).field({
     type: AccountRef,
     description: "Changes the signed-in person's display name (null clears it).",
     args: { displayName: t.arg.string({ required: false }) },
     resolve: async (_root, { displayName }, ctx) => {
-      const name = displayName?.trim() || null;
-      if (name && name.length > MAX_DISPLAY_NAME_LENGTH)
-        throw invalidInput('displayName', `At most ${MAX_DISPLAY_NAME_LENGTH} characters.`);
+      const name = boundedText(displayName, 'displayName', MAX_NAME_LENGTH);
       await setDisplayName(ctx.sql, ctx.viewer.account.id, name);
       return { ...ctx.viewer.account, displayName: name };
     },

@@ -6,6 +6,7 @@ import { builder } from './builder.ts';
 import { signedIn } from './context.ts';
 import { forbidden, invalidInput, isUniqueViolation, notFound, uuidOr404 } from './errors.ts';
 import { keysetConnection } from './pagination.ts';
+import { boundedText, MAX_NAME_LENGTH, MAX_SEARCH_LENGTH } from './text-input.ts';
 
 /** Tenant admin: the accounts of the tenant — list and search, look up, create, suspend and reactivate. */
 
@@ -24,7 +25,11 @@ builder.queryField('customers', (t) =>
       },
       resolve: (_root, args, rawCtx) => {
         const ctx = signedIn(rawCtx);
-        const filter = { search: args.search?.trim() || null, status: args.status ?? null, role: args.role ?? null };
+        const filter = {
+          search: boundedText(args.search, 'search', MAX_SEARCH_LENGTH),
+          status: args.status ?? null,
+          role: args.role ?? null,
+        };
         return keysetConnection(args, (page) => listTenantAccounts(ctx.sql, ctx.tenant.id, filter, page));
       },
     },
@@ -71,7 +76,7 @@ builder.mutationField('createCustomer', (t) =>
           email,
           role,
           passwordHash,
-          displayName: args.displayName?.trim() || null,
+          displayName: boundedText(args.displayName, 'displayName', MAX_NAME_LENGTH),
         });
       } catch (error) {
         if (isUniqueViolation(error, 'accounts_tenant_email'))

@@ -1,3 +1,4 @@
+import type { Db } from '../db/sql.ts';
 import { randomBytes } from 'node:crypto';
 import {
   claimDomain,
@@ -78,6 +79,23 @@ async function checkClaimable(ctx: GraphqlContext, tenant: Tenant, domain: strin
     throw invalidInput('domain', 'This host name belongs to the service itself.', 'DOMAIN_RESERVED');
   if (await domainOfAnotherTenant(ctx.sql, tenant.id, domain))
     throw invalidInput('domain', 'Another tenant already uses this domain.', 'DOMAIN_TAKEN');
+}
+
+/** A new reseller's domain (the "add a reseller" form): claimed as setCustomDomain claims, effective once proved. */
+export async function claimNewTenantDomain(
+  ctx: GraphqlContext,
+  db: Db,
+  tenant: Tenant,
+  domain: string,
+  field: string,
+): Promise<void> {
+  const host = domain.trim().toLowerCase();
+  if (!HOSTNAME.test(host)) throw invalidInput(field, 'Not a host name like portal.example.com.');
+  if (reservedHosts(ctx.config).has(host))
+    throw invalidInput(field, 'This host name belongs to the service itself.', 'DOMAIN_RESERVED');
+  if (await domainOfAnotherTenant(db, tenant.id, host))
+    throw invalidInput(field, 'Another tenant already uses this domain.', 'DOMAIN_TAKEN');
+  await claimDomain(db, tenant.id, host, randomBytes(TOKEN_BYTES).toString('hex'));
 }
 
 async function claim(ctx: SignedInContext, domain: string | null | undefined): Promise<Tenant> {

@@ -27,7 +27,7 @@ export const FundingEnum = builder.enumType('Funding', {
   values: { PAID: { value: 'paid' }, GRANTED: { value: 'granted' } } as const,
 });
 
-const LedgerEntryRef = builder.objectRef<LedgerEntry>('LedgerEntry').implement({
+export const LedgerEntryRef = builder.objectRef<LedgerEntry>('LedgerEntry').implement({
   fields: (t) => ({
     id: t.id({ resolve: (e) => e.id.toString() }),
     transferId: t.id({ resolve: (e) => e.transferId.toString() }),

@@ -12,6 +12,7 @@ import { clearSessionCookie, sessionCookie } from './cookies.ts';
 import { forbidden, invalidInput, isUniqueViolation, notFound, tooManyAttempts, unauthenticated } from './errors.ts';
 import { checkPassword, MAX_PASSWORD_LENGTH } from './password-policy.ts';
 import { accountCounter, signInCounters, signUpCounters } from './throttle.ts';
+import { boundedText, MAX_NAME_LENGTH } from './text-input.ts';
 
 /**
  * Built-in accounts: e-mail and password (argon2id via Bun.password), works with no configuration.
@@ -107,7 +108,7 @@ builder.mutationField('signUp', (t) =>
             tenantId: tenant.id,
             email,
             passwordHash,
-            displayName: args.displayName?.trim() || null,
+            displayName: boundedText(args.displayName, 'displayName', MAX_NAME_LENGTH),
           });
           await welcomeAccount(tx, created);
           return created;

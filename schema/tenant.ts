@@ -4,6 +4,7 @@ import { walletBalance } from '../db/queries/transfers.ts';
 import { BalanceRef, StatusEnum } from './account.ts';
 import { builder } from './builder.ts';
 import { invalidInput } from './errors.ts';
+import { MAX_EMAIL_LENGTH } from './text-input.ts';
 
 /**
  * The caller's tenant: public branding for anyone (a white-label portal shows it on its sign-in
@@ -139,7 +140,7 @@ function checkBranding(input: Partial<Record<BrandingKey, string | null | undefi
   }
   if (branding.logoUrl && !/^https?:\/\/[^\s]{1,2000}$/.test(branding.logoUrl))
     throw invalidInput('logoUrl', 'The logo URL must be an http(s) URL.');
-  if (branding.supportEmail && !EMAIL.test(branding.supportEmail))
+  if (branding.supportEmail && (branding.supportEmail.length > MAX_EMAIL_LENGTH || !EMAIL.test(branding.supportEmail)))
     throw invalidInput('supportEmail', 'Not an e-mail address.');
   return branding;
 }

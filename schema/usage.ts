@@ -1,18 +1,22 @@
+import { requestEntries } from '../db/queries/ledger-entries.ts';
 import {
   aggregateUsage,
   exportUsage,
+  findTenantUsage,
   listUsage,
   type UsageBucket,
   type UsageFilter,
   type UsageRecord,
 } from '../db/queries/usage.ts';
 import { builder } from './builder.ts';
-import { signedIn, type SignedInContext } from './context.ts';
-import { invalidInput, uuidOr404 } from './errors.ts';
+import { isAdmin, signedIn, type SignedInContext } from './context.ts';
+import { invalidInput, notFound, uuidOr404 } from './errors.ts';
+import { LedgerEntryRef } from './ledger.ts';
 import { MoneyRef } from './money.ts';
 import { keysetConnection } from './pagination.ts';
 import { accountFilter } from './scope.ts';
 import { usageCsv } from './usage-csv.ts';
+import { boundedText, MAX_SEARCH_LENGTH } from './text-input.ts';
 
 /**
  * The usage log: every request through the gateway, filterable, with aggregates by hour, day or
@@ -73,8 +77,36 @@ export const UsageRecordRef = builder.objectRef<UsageRecord>('UsageRecord').impl
       description: 'What this tenant paid for it (wholesale or upstream).',
       resolve: (r) => r.tenantCostNanos,
     }),
+    ledgerEntries: t.field({
+      type: [LedgerEntryRef],
+      description:
+        "What the ledger took from the customer's wallet for this request (kind USAGE, cause the request id): one entry per funding used, none while it is unsettled or was free.",
+      resolve: (r, _args, ctx) => requestEntries(ctx.sql, r.accountId, r.id),
+    }),
   }),
 });
+
+/** Request ids are the gateway's (`x-request-id`); anything longer names no request. */
+const MAX_REQUEST_ID_LENGTH = 200;
+
+builder.queryField('usageRecord', (t) =>
+  t.withAuth({ signedIn: true }).field({
+    type: UsageRecordRef,
+    description: 'One request by its id: your own, or (for an admin) any of the tenant.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, { id }, rawCtx) => {
+      const ctx = signedIn(rawCtx);
+      const requestId = String(id);
+      const record =
+        requestId.length <= MAX_REQUEST_ID_LENGTH
+          ? await findTenantUsage(ctx.sql, ctx.tenant.id, requestId)
+          : undefined;
+      const own = ctx.viewer.kind === 'account' && record?.accountId === ctx.viewer.account.id;
+      if (!record || (!own && !isAdmin(ctx.viewer))) throw notFound('Request');
+      return record;
+    },
+  }),
+);
 
 const UsageFilterInput = builder.inputType('UsageFilter', {
   fields: (t) => ({
@@ -112,7 +144,7 @@ async function usageFilter(ctx: SignedInContext, input: FilterArgs | null | unde
     ),
     apiKeyId:
       filter.apiKeyId === null || filter.apiKeyId === undefined ? null : uuidOr404(String(filter.apiKeyId), 'API key'),
-    model: filter.model ?? null,
+    model: boundedText(filter.model, 'model', MAX_SEARCH_LENGTH),
     outcome: filter.outcome ?? null,
     statusCode: filter.statusCode ?? null,
     from: filter.from ?? null,

@@ -12,6 +12,7 @@ import { invalidInput, isUniqueViolation, notFound, uuidOr404 } from './errors.t
 import { MoneyRef } from './money.ts';
 import { checkPassword } from './password-policy.ts';
 import { keysetConnection } from './pagination.ts';
+import { claimNewTenantDomain } from './domain.ts';
 import { checkMarkup, checkName } from './tenant.ts';
 
 /**
@@ -95,6 +96,10 @@ const NewChildInput = builder.inputType('NewChildTenantInput', {
     }),
     adminEmail: t.string({ required: true }),
     adminPassword: t.string({ required: true }),
+    customDomain: t.string({
+      required: false,
+      description: 'The host name its customers use (point the DNS at the gateway); the reseller can change it later.',
+    }),
   }),
 });
 
@@ -129,12 +134,16 @@ builder.mutationField('createChildTenant', (t) =>
       const markupBps = checkMarkup(input.markupBps, 'markupBps');
       try {
         return await inTransaction(ctx.sql, async (tx) => {
-          const tenant = await createTenant(tx, {
+          const created = await createTenant(tx, {
             slug: input.slug,
             name: checkName(input.name, 'name'),
             markupBps,
             parentId: ctx.tenant.id,
           });
+          // The domain is claimed for the new reseller; it serves the tenant once its admin proves it.
+          if (input.customDomain?.trim())
+            await claimNewTenantDomain(ctx, tx, created, input.customDomain, 'customDomain');
+          const tenant = created;
           const admin = await createAccount(tx, {
             tenantId: tenant.id,
             email: input.adminEmail.trim(),

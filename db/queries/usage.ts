@@ -180,3 +180,12 @@ export async function findAccountUsage(db: Db, accountId: string, requestId: str
     where r.id = ${requestId} and r.account_id = ${accountId}::uuid`;
   return row ? usageFromRow(row) : undefined;
 }
+
+/** One request of the tenant, by its id (the request log's detail). */
+export async function findTenantUsage(db: Db, tenantId: string, requestId: string): Promise<UsageRecord | undefined> {
+  const [row] = await db<UsageRow[]>`
+    select ${db.unsafe(USAGE_COLUMNS)}
+    from requests r left join request_charges rc on rc.request_id = r.id and rc.tenant_id = r.tenant_id
+    where r.id = ${requestId} and r.tenant_id = ${tenantId}::uuid`;
+  return row ? usageFromRow(row) : undefined;
+}

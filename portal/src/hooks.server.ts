@@ -11,7 +11,7 @@ import type { Branding, Viewer } from '$lib/types';
 
 const CONTEXT = `query PortalContext {
   tenant { branding { name logoUrl primaryColor secondaryColor supportEmail } }
-  viewer { kind role isAdmin isOperator account { id email displayName } tenant { id name slug } }
+  viewer { kind role isAdmin isOperator account { id email displayName balance { available { nanos usd } } } tenant { id name slug } }
 }`;
 
 type Context = { tenant: { branding: Branding }; viewer: Viewer | null };

@@ -98,48 +98,55 @@ test("a customer of the reseller sees the new brand and price on the reseller's 
   await visitor.close();
 });
 
-test('the operator sees the console: reports, and customers whose credit can be adjusted with a reason', async () => {
-  const operator = await stack.person(stack.root, 'operator', 'op@tollgate.example');
-  const customer = await stack.person(stack.root, 'customer', 'grace@example.com');
-  await stack.credit(customer, 2_000_000_000n);
-  const context = await stack.context();
-  const console = await context.newPage();
-  await signIn(console, operator.email);
-  await console.goto('/admin');
-  await expect(console.getByTestId('report-revenue').isVisible()).resolves.toBe(true);
-  await screenshot(console, 'admin-reports');
+/** Ten pages and eight full-page screenshots: past the default 30 s on the loaded 2-core machine. */
+const CONSOLE_TOUR_TIMEOUT_MS = 120_000;
 
-  await console.goto('/admin/customers?q=grace');
-  const row = () => console.locator('tr[data-email="grace@example.com"]');
-  // A reason is required: the browser says so before anything is sent, and nothing changes.
-  await row().getByText('Adjust credit').click();
-  await row().getByLabel('Amount (USD)').fill('1.25');
-  await row().getByRole('button', { name: 'Apply adjustment' }).click();
-  await expect(
-    row()
-      .getByLabel('Reason')
-      .evaluate((input) => (input as HTMLInputElement).validity.valueMissing),
-  ).resolves.toBe(true);
-  expect(await row().getByLabel('Amount (USD)').inputValue()).toBe('1.25');
-  await expect(stack.sql`select 1 from transfers where kind = 'adjustment'`.then((rows) => rows.length)).resolves.toBe(
-    0,
-  );
-  await screenshot(console, 'admin-customers');
+test(
+  'the operator sees the console: reports, and customers whose credit can be adjusted with a reason',
+  async () => {
+    const operator = await stack.person(stack.root, 'operator', 'op@tollgate.example');
+    const customer = await stack.person(stack.root, 'customer', 'grace@example.com');
+    await stack.credit(customer, 2_000_000_000n);
+    const context = await stack.context();
+    const console = await context.newPage();
+    await signIn(console, operator.email);
+    await console.goto('/admin');
+    await expect(console.getByTestId('report-revenue').isVisible()).resolves.toBe(true);
+    await screenshot(console, 'admin-reports');
 
-  await row().getByLabel('Reason').fill('Goodwill for the outage');
-  await row().getByRole('button', { name: 'Apply adjustment' }).click();
-  await console.getByText('Credit adjusted by $1.25').waitFor();
-  await expect(row().textContent()).resolves.toContain('$3.25');
-  const [entry] = await stack.sql<
-    { reason: string }[]
-  >`select memo->>'reason' as reason from transfers where kind = 'adjustment'`;
-  expect(entry?.reason).toBe('Goodwill for the outage');
+    await console.goto('/admin/customers?q=grace');
+    const row = () => console.locator('tr[data-email="grace@example.com"]');
+    // A reason is required: the browser says so before anything is sent, and nothing changes.
+    await row().getByText('Adjust credit').click();
+    await row().getByLabel('Amount (USD)').fill('1.25');
+    await row().getByRole('button', { name: 'Apply adjustment' }).click();
+    await expect(
+      row()
+        .getByLabel('Reason')
+        .evaluate((input) => (input as HTMLInputElement).validity.valueMissing),
+    ).resolves.toBe(true);
+    expect(await row().getByLabel('Amount (USD)').inputValue()).toBe('1.25');
+    await expect(
+      stack.sql`select 1 from transfers where kind = 'adjustment'`.then((rows) => rows.length),
+    ).resolves.toBe(0);
+    await screenshot(console, 'admin-customers');
 
-  for (const path of ['/admin', '/admin/customers', '/admin/pricing', '/admin/branding']) {
-    const phone = await phonePage(stack, context);
-    await phone.goto(path);
-    await screenshot(phone, path === '/admin' ? 'admin-reports' : `admin-${path.split('/')[2]}`);
-    await phone.context().close();
-  }
-  await context.close();
-});
+    await row().getByLabel('Reason').fill('Goodwill for the outage');
+    await row().getByRole('button', { name: 'Apply adjustment' }).click();
+    await console.getByText('Credit adjusted by $1.25').waitFor();
+    await expect(row().textContent()).resolves.toContain('$3.25');
+    const [entry] = await stack.sql<
+      { reason: string }[]
+    >`select memo->>'reason' as reason from transfers where kind = 'adjustment'`;
+    expect(entry?.reason).toBe('Goodwill for the outage');
+
+    for (const path of ['/admin', '/admin/customers', '/admin/pricing', '/admin/branding']) {
+      const phone = await phonePage(stack, context);
+      await phone.goto(path);
+      await screenshot(phone, path === '/admin' ? 'admin-reports' : `admin-${path.split('/')[2]}`);
+      await phone.context().close();
+    }
+    await context.close();
+  },
+  CONSOLE_TOUR_TIMEOUT_MS,
+);

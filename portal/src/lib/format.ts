@@ -1,12 +1,21 @@
 import type { Money } from './types';
 
 /**
- * Display formatting. Money arrives as exact nano-dollar integers; it is shown rounded for
- * reading (cents for amounts of a dollar or more, six significant decimals below) while the exact
- * value stays available in a title for whoever hovers it. No floating point touches an amount.
+ * Display formatting. Money arrives as exact nano-dollar integers and is shown with the precision
+ * it has: digits are cut, never rounded, so a balance is never shown higher than it is and a
+ * spend of a fraction of a cent visibly moves it. The exact value stays available in a title for
+ * whoever hovers it. No floating point touches an amount.
  */
 
 const NANOS_PER_USD = 1_000_000_000n;
+const NANO_DECIMALS = 9;
+/** Decimals always shown: cents from a dollar up, four places below (so $0.0042, not $0.00). */
+const MIN_DECIMALS_FROM_DOLLAR = 2;
+const MIN_DECIMALS_BELOW_DOLLAR = 4;
+/** Decimals shown at most, to the micro-dollar: enough for one cheap request to move a balance. */
+const MAX_DECIMALS = 6;
+/** Smaller amounts keep this many significant digits (down to the nano-dollar): $0.000000375. */
+const SIGNIFICANT_DIGITS = 3;
 
 function nanosOf(value: Money | string | bigint): bigint {
   if (typeof value === 'bigint') return value;
@@ -17,34 +26,30 @@ function groupThousands(digits: string): string {
   return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
-/** Rounds half away from zero to `decimals` places of a dollar. */
-function roundTo(nanos: bigint, decimals: number): { whole: bigint; fraction: string } {
-  const unit = 10n ** BigInt(9 - decimals);
-  const rounded = ((nanos + unit / 2n) / unit) * unit;
-  const whole = rounded / NANOS_PER_USD;
-  const fraction = (rounded % NANOS_PER_USD).toString().padStart(9, '0').slice(0, decimals);
-  return { whole, fraction };
-}
-
-/** "$1,234.56", "$0.045", "$0.000123", "-$3.00": cents from a dollar up, three significant digits below. */
+/**
+ * "$1,234.56", "$4.999239", "$0.5000", "$0.000761", "-$3.00". The magnitude is truncated (never
+ * rounded up) to at most six decimals, or three significant digits for smaller amounts; trailing
+ * zeros go down to two decimals from a dollar up and four below.
+ */
 export function usd(value: Money | string | bigint): string {
   const nanos = nanosOf(value);
   const sign = nanos < 0n ? '-' : '';
   const abs = nanos < 0n ? -nanos : nanos;
-  if (abs === 0n || abs >= NANOS_PER_USD) {
-    const { whole, fraction } = roundTo(abs, 2);
-    return `${sign}$${groupThousands(whole.toString())}.${fraction}`;
-  }
-  const digits = abs.toString().padStart(9, '0');
-  const decimals = Math.min(9, Math.max(2, digits.search(/[1-9]/) + 3));
-  const { whole, fraction } = roundTo(abs, decimals);
-  const trimmed = fraction.replace(/0+$/, '').padEnd(2, '0');
-  return `${sign}$${whole.toString()}.${trimmed}`;
+  const whole = abs / NANOS_PER_USD;
+  const digits = (abs % NANOS_PER_USD).toString().padStart(NANO_DECIMALS, '0');
+  const firstSignificant = digits.search(/[1-9]/);
+  const shown = whole > 0n ? MAX_DECIMALS : Math.min(NANO_DECIMALS, Math.max(MAX_DECIMALS, firstSignificant + SIGNIFICANT_DIGITS));
+  const least = abs === 0n || whole > 0n ? MIN_DECIMALS_FROM_DOLLAR : MIN_DECIMALS_BELOW_DOLLAR;
+  const fraction = digits.slice(0, shown).replace(/0+$/, '').padEnd(least, '0');
+  return `${sign}$${groupThousands(whole.toString())}.${fraction}`;
 }
 
-/** The exact amount, for titles: "$0.000000375". */
-export function exactUsd(value: Money): string {
-  return value.usd.startsWith('-') ? `-$${value.usd.slice(1)}` : `$${value.usd}`;
+/** The exact amount, for titles, as the API writes it: "$0.000000375", "$5.00". */
+export function exactUsd(value: Money | string | bigint): string {
+  const nanos = nanosOf(value);
+  const abs = nanos < 0n ? -nanos : nanos;
+  const fraction = (abs % NANOS_PER_USD).toString().padStart(NANO_DECIMALS, '0').replace(/0+$/, '').padEnd(MIN_DECIMALS_FROM_DOLLAR, '0');
+  return `${nanos < 0n ? '-' : ''}$${groupThousands((abs / NANOS_PER_USD).toString())}.${fraction}`;
 }
 
 /** A count with thousands separators. */

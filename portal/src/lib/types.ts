@@ -17,7 +17,7 @@ export type Viewer = {
   role: Role;
   isAdmin: boolean;
   isOperator: boolean;
-  account: { id: string; email: string; displayName: string | null } | null;
+  account: { id: string; email: string; displayName: string | null; balance: { available: Money } } | null;
   tenant: { id: string; name: string; slug: string };
 };
 
@@ -56,6 +56,7 @@ export type UsageRecord = {
   stream: boolean;
   latencyMs: number | null;
   apiKeyId: string | null;
+  accountId?: string;
 };
 
 export type UsageBucket = { key: string; requests: number; errors: number; promptTokens: string; completionTokens: string; charge: Money };

@@ -1,4 +1,4 @@
-import type { RequestEvent } from '@sveltejs/kit';
+import { error, type RequestEvent } from '@sveltejs/kit';
 import { apiUrl } from './config';
 
 /**
@@ -95,6 +95,20 @@ export async function gql<T>(caller: ApiCaller, query: string, variables: Record
   if (first) throw toApiError(first);
   if (!body.data) throw new ApiError('FAILED', 'The service answered without data.');
   return body.data;
+}
+
+/**
+ * `gql` for a page's load: an answer the API gives to bad input (a hand-edited cursor, say), or
+ * for something missing or not allowed, becomes an error page with that status and the API's
+ * message, not a 500 "something went wrong".
+ */
+export async function pageQuery<T>(caller: ApiCaller, operation: string, variables: Record<string, unknown> = {}): Promise<T> {
+  try {
+    return await gql<T>(caller, operation, variables);
+  } catch (failure) {
+    if (failure instanceof ApiError && failure.status < 500 && failure.code !== 'UNAUTHENTICATED') error(failure.status, failure.message);
+    throw failure;
+  }
 }
 
 /** The raw streaming answer of a GraphQL subscription over SSE (for the live balance proxy). */

@@ -19,9 +19,21 @@ export function invalid(field: string, message: string, values: Record<string, s
   return fail(400, { error: message, field, values, action });
 }
 
+/**
+ * The posted form. A body that is not a readable form (a `text/plain` post, a cut-off upload) is
+ * read as an empty form, so the action answers its usual "enter your …" instead of failing.
+ */
+export async function formData(request: Request): Promise<FormData> {
+  try {
+    return await request.formData();
+  } catch {
+    return new FormData();
+  }
+}
+
 /** The named text fields of a form, trimmed; absent fields are empty strings. */
 export async function fields<K extends string>(request: Request, names: readonly K[]): Promise<Record<K, string>> {
-  const data = await request.formData();
+  const data = await formData(request);
   const values = {} as Record<K, string>;
   for (const name of names) {
     const value = data.get(name);

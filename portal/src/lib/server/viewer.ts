@@ -1,4 +1,5 @@
 import { error, redirect, type RequestEvent } from '@sveltejs/kit';
+import { redirectTarget } from '$lib/redirect';
 import type { Viewer } from '$lib/types';
 
 /** Guards for loads and actions: a signed-out visitor goes to sign-in and comes back afterwards. */
@@ -22,7 +23,7 @@ export function requireAdmin(event: Pick<RequestEvent, 'locals' | 'url'>): Viewe
   return viewer;
 }
 
-/** A same-site path to return to after signing in; anything else falls back to the dashboard. */
+/** A path of this portal to return to after signing in (see $lib/redirect); else the dashboard. */
 export function safeNext(raw: string | null): string {
-  return raw && raw.startsWith('/') && !raw.startsWith('//') && !raw.startsWith('/\\') ? raw : '/dashboard';
+  return redirectTarget(raw, '/dashboard');
 }

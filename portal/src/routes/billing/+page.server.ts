@@ -1,5 +1,5 @@
 import { redirect } from '@sveltejs/kit';
-import { gql } from '$lib/server/api';
+import { gql, pageQuery } from '$lib/server/api';
 import { failure, fields, invalid } from '$lib/server/forms';
 import { loadPlans, planActions } from '$lib/server/plans';
 import { requireAccount } from '$lib/server/viewer';
@@ -47,7 +47,7 @@ type Overview = {
 
 export const load: PageServerLoad = async (event) => {
   requireAccount(event);
-  const [data, plans] = await Promise.all([gql<Overview>(event, OVERVIEW, { first: HISTORY_SIZE, after: event.url.searchParams.get('after') }), loadPlans(event)]);
+  const [data, plans] = await Promise.all([pageQuery<Overview>(event, OVERVIEW, { first: HISTORY_SIZE, after: event.url.searchParams.get('after') }), loadPlans(event)]);
   return {
     plans,
     balance: data.viewer?.account?.balance ?? null,

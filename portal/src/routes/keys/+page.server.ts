@@ -1,5 +1,5 @@
 import { gql } from '$lib/server/api';
-import { failure, fields, invalid } from '$lib/server/forms';
+import { failure, fields, formData, invalid } from '$lib/server/forms';
 import { requireAccount } from '$lib/server/viewer';
 import type { ApiKey, Connection } from '$lib/types';
 import type { Actions, PageServerLoad } from './$types';
@@ -49,7 +49,7 @@ async function limitsFrom(data: FormData): Promise<Limits | { field: string; mes
 export const actions: Actions = {
   create: async (event) => {
     requireAccount(event);
-    const data = await event.request.formData();
+    const data = await formData(event.request);
     const name = String(data.get('name') ?? '').trim();
     const values = { name, creditCap: String(data.get('creditCap') ?? '') };
     if (!name) return invalid('name', 'Give the key a name, like the app that will use it.', values, 'create');
@@ -68,7 +68,7 @@ export const actions: Actions = {
   },
   update: async (event) => {
     requireAccount(event);
-    const data = await event.request.formData();
+    const data = await formData(event.request);
     const id = String(data.get('id') ?? '');
     const name = String(data.get('name') ?? '').trim();
     const action = `update:${id}`;

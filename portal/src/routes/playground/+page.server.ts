@@ -9,5 +9,8 @@ export const load: PageServerLoad = async (event) => {
     'query PlaygroundModels { models { id name price { promptPerMillionTokens { nanos } completionPerMillionTokens { nanos } } } }',
   );
   // Embedding-only models cannot chat; they have no completion price.
-  return { models: models.filter((m) => m.price.completionPerMillionTokens.nanos !== '0') };
+  const chat = models.filter((m) => m.price.completionPerMillionTokens.nanos !== '0');
+  // "Try in playground" on the models page names the model to start with.
+  const wanted = event.url.searchParams.get('model');
+  return { models: chat, initialModel: chat.find((m) => m.id === wanted)?.id ?? chat[0]?.id ?? '' };
 };

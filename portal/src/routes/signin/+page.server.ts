@@ -1,4 +1,5 @@
 import { redirect } from '@sveltejs/kit';
+import { redirectTarget } from '$lib/redirect';
 import { gql } from '$lib/server/api';
 import { failure, fields, invalid } from '$lib/server/forms';
 import { setSession } from '$lib/server/session';
@@ -9,7 +10,8 @@ const SIGN_IN = `mutation SignIn($email: String!, $password: String!) { signIn(e
 
 export const load: PageServerLoad = ({ locals, url }) => {
   if (locals.viewer) redirect(303, safeNext(url.searchParams.get('next')));
-  return { next: url.searchParams.get('next') ?? '' };
+  // Only a target that would be followed goes into the form; the rest is dropped here already.
+  return { next: redirectTarget(url.searchParams.get('next'), '') };
 };
 
 export const actions: Actions = {
@@ -26,6 +28,6 @@ export const actions: Actions = {
     } catch (error) {
       return failure(error, kept);
     }
-    redirect(303, values.next ? safeNext(values.next) : role === 'CUSTOMER' ? '/dashboard' : '/admin');
+    redirect(303, redirectTarget(values.next, role === 'CUSTOMER' ? '/dashboard' : '/admin'));
   },
 };

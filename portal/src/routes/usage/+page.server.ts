@@ -1,5 +1,6 @@
-import { gql } from '$lib/server/api';
-import { readUsageQuery, usageFilter, usageSearch } from '$lib/server/usage-filter';
+import { pageQuery } from '$lib/server/api';
+import { requestDetail } from '$lib/server/request-detail';
+import { rangeProblem, readUsageQuery, usageFilter, usageSearch } from '$lib/server/usage-filter';
 import { requireAccount } from '$lib/server/viewer';
 import type { Connection, UsageBucket, UsageRecord } from '$lib/types';
 import type { PageServerLoad } from './$types';
@@ -25,14 +26,16 @@ type Data = {
 
 export const load: PageServerLoad = async (event) => {
   requireAccount(event);
-  const query = readUsageQuery(event.url.searchParams);
+  // A customer's log is always their own: another account's id in the address is ignored.
+  const query = { ...readUsageQuery(event.url.searchParams), account: '' };
   const before = event.url.searchParams.get('before');
   const after = event.url.searchParams.get('after');
   const page = before ? { last: PAGE_SIZE, before } : { first: PAGE_SIZE, after: after ?? null };
-  const data = await gql<Data>(event, USAGE, { filter: usageFilter(query), ...page });
+  const [data, drawer] = await Promise.all([pageQuery<Data>(event, USAGE, { filter: usageFilter(query), ...page }), requestDetail(event)]);
   const keys = data.viewer?.account?.apiKeys.edges.map((e) => e.node) ?? [];
   return {
     query,
+    rangeError: rangeProblem(query),
     records: data.usage.edges.map((e) => e.node),
     pageInfo: data.usage.pageInfo,
     byModel: [...data.byModel].sort((a, b) => b.requests - a.requests),
@@ -40,5 +43,6 @@ export const load: PageServerLoad = async (event) => {
     keyNames: Object.fromEntries(keys.map((k) => [k.id, k.name])),
     models: data.models.map((m) => m.id),
     exportHref: `/usage/export${usageSearch(query)}`,
+    ...drawer,
   };
 };

@@ -1,4 +1,4 @@
-import { gql } from '$lib/server/api';
+import { gql, pageQuery } from '$lib/server/api';
 import { failure, fields, invalid } from '$lib/server/forms';
 import type { Balance, Connection, Role, Status } from '$lib/types';
 import type { Actions, PageServerLoad } from './$types';
@@ -21,7 +21,7 @@ export const load: PageServerLoad = async (event) => {
   const status = statusParam === 'ACTIVE' || statusParam === 'SUSPENDED' ? statusParam : null;
   const before = event.url.searchParams.get('before');
   const page = before ? { last: PAGE_SIZE, before } : { first: PAGE_SIZE, after: event.url.searchParams.get('after') };
-  const { customers } = await gql<{ customers: Connection<Customer> }>(event, LIST, { search: search || null, status, ...page });
+  const { customers } = await pageQuery<{ customers: Connection<Customer> }>(event, LIST, { search: search || null, status, ...page });
   return { customers: customers.edges.map((e) => e.node), pageInfo: customers.pageInfo, search, status, adjustmentKey: crypto.randomUUID() };
 };
 

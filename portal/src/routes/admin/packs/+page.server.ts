@@ -1,12 +1,12 @@
 import { gql } from '$lib/server/api';
 import { failure, fields, invalid } from '$lib/server/forms';
+import { PACK_FIELDS, packInput, usdCents } from '$lib/server/pack-input';
 import type { Money } from '$lib/types';
 import type { Actions, PageServerLoad } from './$types';
 
 type Pack = { id: string; name: string; price: Money; credit: Money; bonus: Money; active: boolean; sortOrder: number };
 
 const MONEY = '{ nanos usd }';
-const USD_CENTS = /^\d{1,9}(\.\d{1,2})?$/;
 
 export const load: PageServerLoad = async (event) => {
   const data = await gql<{ creditPacks: Pack[]; purchaseOptions: { stripeAvailable: boolean; customAmount: { minimum: Money; maximum: Money } | null } }>(
@@ -16,23 +16,10 @@ export const load: PageServerLoad = async (event) => {
   return { packs: data.creditPacks, stripeAvailable: data.purchaseOptions.stripeAvailable, customAmount: data.purchaseOptions.customAmount };
 };
 
-type PackParse = { field: string; message: string } | { input: Record<string, unknown> };
-
-function packInput(values: Record<'name' | 'price' | 'credit' | 'sortOrder' | 'active', string>): PackParse {
-  const price = values.price.replace(/^\$/, '');
-  const credit = values.credit.replace(/^\$/, '');
-  if (!values.name) return { field: 'name', message: 'Name the pack.' };
-  if (!USD_CENTS.test(price)) return { field: 'price', message: 'Enter the price in dollars and cents, like 45 or 9.99.' };
-  if (!USD_CENTS.test(credit)) return { field: 'credit', message: 'Enter the credit it gives, in dollars, like 50.' };
-  return { input: { name: values.name, price: { usd: price }, credit: { usd: credit }, sortOrder: Number(values.sortOrder) || 0, active: values.active === 'on' } };
-}
-
-const PACK_FIELDS = ['name', 'price', 'credit', 'sortOrder', 'active'] as const;
-
 export const actions: Actions = {
   create: async (event) => {
     const values = await fields(event.request, PACK_FIELDS);
-    const parsed = packInput(values);
+    const parsed = packInput(values, 'pack');
     if ('field' in parsed) return invalid(parsed.field, parsed.message, values, 'create');
     try {
       await gql(event, 'mutation CreatePack($input: CreditPackInput!) { createCreditPack(input: $input) { id } }', { input: parsed.input });
@@ -43,7 +30,7 @@ export const actions: Actions = {
   },
   update: async (event) => {
     const values = await fields(event.request, ['id', ...PACK_FIELDS] as const);
-    const parsed = packInput(values);
+    const parsed = packInput(values, 'pack');
     const action = `update:${values.id}`;
     if ('field' in parsed) return invalid(parsed.field, parsed.message, values, action);
     try {
@@ -58,7 +45,7 @@ export const actions: Actions = {
     const minimum = values.minimum.replace(/^\$/, '');
     const maximum = values.maximum.replace(/^\$/, '');
     const off = !minimum && !maximum;
-    if (!off && (!USD_CENTS.test(minimum) || !USD_CENTS.test(maximum))) return invalid('minimum', 'Enter both amounts in dollars, or leave both empty to turn custom amounts off.', values, 'range');
+    if (!off && (!usdCents(minimum) || !usdCents(maximum))) return invalid('minimum', 'Enter both amounts in dollars, or leave both empty to turn custom amounts off.', values, 'range');
     try {
       await gql(event, 'mutation Range($min: AmountInput, $max: AmountInput) { setCustomAmountRange(minimum: $min, maximum: $max) { minimum { usd } } }', {
         min: off ? null : { usd: minimum },

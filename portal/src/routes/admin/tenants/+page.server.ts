@@ -20,16 +20,17 @@ export const load: PageServerLoad = async (event) => {
 
 export const actions: Actions = {
   create: async (event) => {
-    const values = await fields(event.request, ['name', 'slug', 'markup', 'adminEmail', 'adminPassword'] as const);
-    const kept = { name: values.name, slug: values.slug, markup: values.markup, adminEmail: values.adminEmail };
+    const values = await fields(event.request, ['name', 'slug', 'markup', 'adminEmail', 'adminPassword', 'customDomain'] as const);
+    const kept = { name: values.name, slug: values.slug, markup: values.markup, adminEmail: values.adminEmail, customDomain: values.customDomain };
     const bps = percentToBps(values.markup);
     if (!values.name) return invalid('name', 'Name the reseller.', kept, 'create');
     if (bps === null) return invalid('markupBps', 'Enter a percentage, like 20.', kept, 'create');
     try {
       await gql(event, 'mutation CreateChild($input: NewChildTenantInput!) { createChildTenant(input: $input) { tenant { id } } }', {
-        input: { name: values.name, slug: values.slug.toLowerCase(), markupBps: bps, adminEmail: values.adminEmail, adminPassword: values.adminPassword },
+        input: { name: values.name, slug: values.slug.toLowerCase(), markupBps: bps, adminEmail: values.adminEmail, adminPassword: values.adminPassword, customDomain: values.customDomain || null },
       });
-      return { action: 'create', done: `Created ${values.name}; ${values.adminEmail} can sign in as its administrator.` };
+      const where = values.customDomain ? ` at ${values.customDomain.toLowerCase()} (point its DNS at this service)` : '';
+      return { action: 'create', done: `Created ${values.name}${where}; ${values.adminEmail} can sign in as its administrator.` };
     } catch (error) {
       return failure(error, kept, 'create');
     }

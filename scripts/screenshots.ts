@@ -1,0 +1,68 @@
+/**
+ * Screenshots of every portal page at desktop (1280 px) and phone (390 px) width, into
+ * test-results/screenshots/NAME-desktop.png and NAME-phone.png: `bun scripts/screenshots.ts`.
+ *
+ * It runs the browser-test stack (tests/e2e/harness.ts: a real gateway over a fresh database, the
+ * built portal, Debian's Chromium) over the showcase data (tests/e2e/showcase.ts). Without
+ * TEST_DATABASE_URL it starts its own embedded PostgreSQL under .tollgate-test/screenshots and
+ * stops it at the end. Each page's width is checked too: a page that scrolls sideways is listed
+ * and the script exits non-zero.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { BrowserContext } from 'playwright-core';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
+import { DESKTOP, PHONE, SCREENSHOTS, screenshot, signIn, startStack } from '../tests/e2e/harness.ts';
+import { horizontalOverflow, seedShowcase, type Audience } from '../tests/e2e/showcase.ts';
+import { prepareTemplate } from '../tests/helpers.ts';
+
+const DATA_DIR = join(resolve(import.meta.dir, '..'), '.tollgate-test', 'screenshots');
+
+/** The given PostgreSQL, or an embedded one of our own; the harness reads TEST_DATABASE_URL. */
+async function database(): Promise<{ url: string; embedded?: EmbeddedDatabase }> {
+  const given = process.env.TEST_DATABASE_URL;
+  if (given) return { url: given };
+  const embedded = await startEmbeddedPostgres(join(DATA_DIR, 'postgres'), (line) => console.error(line));
+  process.env.TEST_DATABASE_URL = embedded.url;
+  return { url: embedded.url, embedded };
+}
+
+async function main(): Promise<number> {
+  const { url, embedded } = await database();
+  await prepareTemplate(url);
+  const stack = await startStack();
+  const wide: string[] = [];
+  try {
+    const showcase = await seedShowcase(stack);
+    await mkdir(SCREENSHOTS, { recursive: true });
+    for (const viewport of [DESKTOP, PHONE]) {
+      const contexts: Record<Audience, BrowserContext> = {
+        public: await stack.context(viewport),
+        customer: await stack.context(viewport),
+        admin: await stack.context(viewport),
+      };
+      await signIn(await contexts.customer.newPage(), showcase.customer.email);
+      await signIn(await contexts.admin.newPage(), showcase.admin.email);
+      for (const entry of showcase.pages) {
+        const page = await contexts[entry.audience].newPage();
+        await page.goto(entry.path);
+        await page.waitForLoadState('networkidle').catch(() => {});
+        const { scrollWidth, innerWidth } = await horizontalOverflow(page);
+        if (scrollWidth > innerWidth) wide.push(`${entry.path} at ${viewport.width} px: ${scrollWidth} px wide`);
+        await screenshot(page, entry.name);
+        await page.close();
+      }
+      await Promise.all(Object.values(contexts).map((context) => context.close()));
+    }
+    console.log(
+      `screenshots of ${showcase.pages.length} pages at ${DESKTOP.width} and ${PHONE.width} px in ${SCREENSHOTS}`,
+    );
+  } finally {
+    await stack.close();
+    await embedded?.stop();
+  }
+  for (const line of wide) console.error(`scrolls sideways: ${line}`);
+  return wide.length === 0 ? 0 : 1;
+}
+
+process.exit(await main());
