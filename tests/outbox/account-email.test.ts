@@ -51,7 +51,7 @@ describe('verification', () => {
     // Once mailed, the token is gone from the outbox; the database keeps only its hash.
     const kept = await o.h.sql<{ has_token: boolean; status: string }[]>`
       select payload ? 'token' as has_token, status from outbox where recipient = 'vera@example.com'`;
-    expect(kept).toEqual([{ has_token: false, status: 'sent' }]);
+    expect([...kept]).toEqual([{ has_token: false, status: 'sent' }]);
   });
 
   test('with the credit policy, sign-up credit arrives only once the address is verified', async () => {
