@@ -62,7 +62,8 @@ builder.mutationField('signUp', (t) =>
   t.field({
     type: SessionRef,
     description:
-      "Creates a customer account in this host's tenant (or the tenant named by slug), mails it a verification link and signs it in.",
+      "Creates a customer account in this host's tenant (or the tenant named by slug), " +
+      'mails it a verification link and signs it in.',
     args: {
       email: t.arg.string({ required: true }),
       password: t.arg.string({ required: true }),
