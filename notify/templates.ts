@@ -51,7 +51,8 @@ const BODIES: Record<EmailTopic, (data: Data, brand: Brand) => Body> = {
     subject: `Confirm your e-mail address for ${brand.name}`,
     paragraphs: [
       `Welcome to ${brand.name}. Confirm that this address is yours to finish setting up your account.`,
-      `The link works once and expires in ${field(data, 'expiresHours')} hours. If you did not sign up, ignore this message.`,
+      `The link works once and expires in ${field(data, 'expiresHours')} hours. ` +
+        'If you did not sign up, ignore this message.',
     ],
     action: { label: 'Confirm my address', url: link(brand, '/verify', field(data, 'token')) },
   }),
@@ -59,7 +60,8 @@ const BODIES: Record<EmailTopic, (data: Data, brand: Brand) => Body> = {
     subject: `Reset your ${brand.name} password`,
     paragraphs: [
       'Someone (hopefully you) asked to reset the password of this account.',
-      `The link works once and expires in ${field(data, 'expiresMinutes')} minutes. If you did not ask, ignore this message: your password stays as it is.`,
+      `The link works once and expires in ${field(data, 'expiresMinutes')} minutes. ` +
+        'If you did not ask, ignore this message: your password stays as it is.',
     ],
     action: { label: 'Choose a new password', url: link(brand, '/reset', field(data, 'token')) },
   }),
@@ -74,7 +76,8 @@ const BODIES: Record<EmailTopic, (data: Data, brand: Brand) => Body> = {
   key_created: (data, brand) => ({
     subject: `A new API key was created on your ${brand.name} account`,
     paragraphs: [
-      `An API key named "${field(data, 'name') || 'unnamed'}" (${field(data, 'publicId')}…) was created on your account.`,
+      `An API key named "${field(data, 'name') || 'unnamed'}" (${field(data, 'publicId')}…) ` +
+        'was created on your account.',
       'If you did not create it, revoke it now and change your password.',
     ],
     action: { label: 'Review my keys', url: link(brand, '/keys') },
@@ -83,14 +86,16 @@ const BODIES: Record<EmailTopic, (data: Data, brand: Brand) => Body> = {
     subject: `Your ${brand.name} balance is below ${usd(data, 'thresholdNanos')}`,
     paragraphs: [
       `Your balance is now ${usd(data, 'balanceNanos')}, below the ${usd(data, 'thresholdNanos')} alert you set.`,
-      'Add credit to keep your requests running. This alert is sent again only after your balance has gone back above it.',
+      'Add credit to keep your requests running. ' +
+        'This alert is sent again only after your balance has gone back above it.',
     ],
     action: { label: 'Add credit', url: link(brand, '/billing') },
   }),
   payment_succeeded: (data, brand) => ({
     subject: `Receipt: ${usd(data, 'creditNanos')} of ${brand.name} credit`,
     paragraphs: [
-      `Thank you. Your payment of ${usd(data, 'amountNanos')} (${field(data, 'description')}) went through and ${usd(data, 'creditNanos')} of credit was added to your balance.`,
+      `Thank you. Your payment of ${usd(data, 'amountNanos')} (${field(data, 'description')}) went through ` +
+        `and ${usd(data, 'creditNanos')} of credit was added to your balance.`,
     ],
     action: {
       label: 'View the receipt',
@@ -122,11 +127,14 @@ function renderText(body: Body, brand: Brand): string {
 function renderHtml(body: Body, brand: Brand): string {
   const color = escapeHtml(brand.primaryColor);
   const logo = brand.logoUrl
-    ? `<img src="${escapeHtml(brand.logoUrl)}" alt="${escapeHtml(brand.name)}" height="32" style="vertical-align:middle;border:0">`
+    ? `<img src="${escapeHtml(brand.logoUrl)}" alt="${escapeHtml(brand.name)}" height="32" ` +
+      'style="vertical-align:middle;border:0">'
     : `<strong style="font-size:18px">${escapeHtml(brand.name)}</strong>`;
   const paragraphs = body.paragraphs.map((p) => `<p style="margin:0 0 16px">${escapeHtml(p)}</p>`).join('');
+  const button = `background:${color};color:#ffffff;padding:12px 20px;border-radius:6px;text-decoration:none;display:inline-block`;
   const action = body.action
-    ? `<p style="margin:24px 0"><a href="${escapeHtml(body.action.url)}" style="background:${color};color:#ffffff;padding:12px 20px;border-radius:6px;text-decoration:none;display:inline-block">${escapeHtml(body.action.label)}</a></p>` +
+    ? `<p style="margin:24px 0"><a href="${escapeHtml(body.action.url)}" style="${button}">` +
+      `${escapeHtml(body.action.label)}</a></p>` +
       `<p style="margin:0 0 16px;font-size:12px;color:#6b7280">${escapeHtml(body.action.url)}</p>`
     : '';
   return [

@@ -69,7 +69,8 @@ builder.mutationField('requestPasswordReset', (t) =>
   t.field({
     type: 'Boolean',
     description:
-      'Mails a reset link if the address has an account with a password in this tenant. Always true, so it tells nothing.',
+      'Mails a reset link if the address has an account with a password in this tenant. ' +
+      'Always true, so it tells nothing.',
     args: {
       email: t.arg.string({ required: true }),
       tenantSlug: t.arg.string({ required: false, description: "This tenant instead of the host's." }),

@@ -36,7 +36,7 @@ builder.objectField(AccountRef, 'balanceThresholds', (t) =>
 builder.mutationField('setBalanceThresholds', (t) =>
   t.withAuth({ account: true }).field({
     type: [BalanceThresholdRef],
-    description: `Replaces the signed-in account's low-balance alerts (at most ${MAX_THRESHOLDS}); an empty list removes them.`,
+    description: `Replaces the signed-in account's low-balance alerts (at most ${MAX_THRESHOLDS}); an empty list removes all.`,
     args: { amounts: t.arg({ type: [AmountInput], required: true }) },
     resolve: (_root, { amounts }, ctx) => {
       if (amounts.length > MAX_THRESHOLDS) throw invalidInput('amounts', `At most ${MAX_THRESHOLDS} alerts.`);

@@ -140,7 +140,9 @@ const CreatedWebhookEndpointRef = builder.objectRef<CreatedEndpoint>('CreatedWeb
 builder.mutationField('createWebhookEndpoint', (t) =>
   t.withAuth({ signedIn: true }).field({
     type: CreatedWebhookEndpointRef,
-    description: `Registers an endpoint for the caller's account (or, for an admin, another account's or, with tenantWide, every account's events). At most ${MAX_ENDPOINTS_PER_OWNER} per owner.`,
+    description:
+      "Registers an endpoint for the caller's account (or, for an admin, another account's or, with tenantWide, " +
+      `every account's events). At most ${MAX_ENDPOINTS_PER_OWNER} per owner.`,
     args: {
       url: t.arg.string({ required: true }),
       events: t.arg.stringList({ required: true }),

@@ -36,7 +36,8 @@ export async function recentTokenCount(
 ): Promise<number> {
   const [row] = await db<{ count: number }[]>`
     select count(*)::int as count from account_tokens
-    where account_id = ${accountId}::uuid and purpose = ${purpose} and created_at > now() - make_interval(secs => ${seconds})`;
+    where account_id = ${accountId}::uuid and purpose = ${purpose}
+      and created_at > now() - make_interval(secs => ${seconds})`;
   return row?.count ?? 0;
 }
 

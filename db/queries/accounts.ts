@@ -50,9 +50,11 @@ export type NewAccount = {
 export async function createAccount(db: Db, input: NewAccount): Promise<Account> {
   return inTransaction(db, async (tx) => {
     const [account] = await tx<Omit<AccountRow, 'wallet_id'>[]>`
-      insert into accounts (tenant_id, email, role, display_name, password_hash, clerk_user_id)
+      insert into accounts (tenant_id, email, role, display_name, password_hash, clerk_user_id, email_verified_at)
       values (${input.tenantId}::uuid, ${input.email.trim()}, ${input.role ?? 'customer'}, ${input.displayName ?? null},
-              ${input.passwordHash ?? null}, ${input.clerkUserId ?? null})
+              ${input.passwordHash ?? null}, ${input.clerkUserId ?? null},
+              -- Clerk has verified the address of its users before Tollgate sees them.
+              case when ${input.clerkUserId ?? null}::text is not null then now() end)
       returning id, tenant_id, email, role, status, display_name, created_at`;
     if (!account) throw new Error('account insert returned nothing');
     const [wallet] = await tx<{ id: bigint }[]>`

@@ -24,7 +24,8 @@ export async function findNoticeSettings(db: Db, tenantId: string): Promise<Noti
 export async function saveNoticeSettings(db: Db, tenantId: string, settings: NoticeSettings): Promise<NoticeSettings> {
   const [row] = await db<SettingsRow[]>`
     insert into tenant_notice_settings (tenant_id, sender, verification, signup_credit_nanos)
-    values (${tenantId}::uuid, ${settings.sender}, ${settings.verification}, ${settings.signupCreditNanos.toString()}::int8)
+    values (${tenantId}::uuid, ${settings.sender}, ${settings.verification},
+            ${settings.signupCreditNanos.toString()}::int8)
     on conflict (tenant_id) do update set sender = excluded.sender, verification = excluded.verification,
       signup_credit_nanos = excluded.signup_credit_nanos, updated_at = now()
     returning sender, verification, signup_credit_nanos`;

@@ -92,7 +92,8 @@ export async function enqueueOutbox(db: Db, row: NewOutboxRow): Promise<boolean>
                         next_attempt_at, give_up_at)
     values (${row.tenantId}::uuid, ${row.accountId}::uuid, ${row.channel}, ${row.topic}, ${row.dedupeKey},
             ${row.recipient ?? null}, ${row.endpointId ?? null}::uuid, ${row.eventId ?? null}, ${db.json(row.payload)},
-            now() + make_interval(secs => ${row.delaySeconds ?? 0}), now() + make_interval(secs => ${row.giveUpAfterSeconds}))
+            now() + make_interval(secs => ${row.delaySeconds ?? 0}),
+            now() + make_interval(secs => ${row.giveUpAfterSeconds}))
     on conflict (dedupe_key) do nothing`;
   return added.count === 1;
 }
@@ -113,7 +114,8 @@ export type WebhookFanOut = {
 export async function enqueueWebhookEvent(db: Db, event: WebhookFanOut): Promise<number> {
   const added = await db`
     insert into outbox (tenant_id, account_id, channel, topic, dedupe_key, endpoint_id, event_id, payload, give_up_at)
-    select e.tenant_id, ${event.accountId}::uuid, 'webhook', ${event.eventType}, 'webhook:' || e.id || ':' || ${event.eventId},
+    select e.tenant_id, ${event.accountId}::uuid, 'webhook', ${event.eventType},
+           'webhook:' || e.id || ':' || ${event.eventId},
            e.id, ${event.eventId}, ${db.json(event.payload)}, now() + make_interval(secs => ${event.giveUpAfterSeconds})
     from webhook_endpoints e
     where e.tenant_id = ${event.tenantId}::uuid and e.disabled_at is null
@@ -168,7 +170,8 @@ export async function finishOutboxAttempt(
     update outbox set
       status = ${status},
       lease_token = null,
-      next_attempt_at = case when ${status} = 'pending' then now() + make_interval(secs => ${delayMs / 1000}) else next_attempt_at end,
+      next_attempt_at = case when ${status} = 'pending' then now() + make_interval(secs => ${delayMs / 1000})
+                        else next_attempt_at end,
       last_error = ${error},
       finished_at = case when ${status} = 'pending' then null else now() end,
       payload = case when ${status} = 'pending' then payload else payload - 'token' end

@@ -48,6 +48,10 @@ describe('verification', () => {
     expect(after.data?.viewer.account.emailVerified).toBe(true);
     const again = await o.h.gql(VERIFY, { t: tokenOf(link) });
     expect(again.errors?.[0]?.extensions).toEqual({ code: 'INVALID_INPUT', field: 'token' });
+    // Once mailed, the token is gone from the outbox; the database keeps only its hash.
+    const kept = await o.h.sql<{ has_token: boolean; status: string }[]>`
+      select payload ? 'token' as has_token, status from outbox where recipient = 'vera@example.com'`;
+    expect([...kept]).toEqual([{ has_token: false, status: 'sent' }]);
   });
 
   test('with the credit policy, sign-up credit arrives only once the address is verified', async () => {
