@@ -1,3 +1,4 @@
+import { findPendingClaim, verifyClaim } from '../../db/queries/domain-claims.ts';
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -169,7 +170,7 @@ test('an operator creates, changes and archives a monthly plan in the console', 
   await expect(desk.locator('tr[data-plan="Team"]').textContent()).resolves.toContain('Archived');
 });
 
-test("the reseller form sets the reseller's domain, where its customers then find it", async () => {
+test("the reseller form claims the reseller's domain; once proved, its customers find it there", async () => {
   await openHydrated(desk, '/admin/tenants');
   const create = desk.locator('form[action="?/create"]');
   await create.getByLabel('Name', { exact: true }).fill('Globex');
@@ -178,11 +179,15 @@ test("the reseller form sets the reseller's domain, where its customers then fin
   await create.getByLabel('Admin e-mail').fill('boss@globex.example');
   await create.getByLabel('Admin password').fill('a long enough password');
   await desk.getByRole('button', { name: 'Create reseller' }).click();
-  await desk.getByText('Created Globex at ai.globex.test').waitFor();
-  const [tenant] = await stack.sql<
-    { domain: string }[]
-  >`select custom_domain as domain from tenants where slug = 'globex'`;
-  expect(tenant?.domain).toBe('ai.globex.test');
+  await desk.getByText('Created Globex with ai.globex.test claimed').waitFor();
+  const [tenant] = await stack.sql<{ id: string; domain: string | null }[]>`
+    select id, custom_domain as domain from tenants where slug = 'globex'`;
+  // Claimed, not served: a domain takes effect only once proved (issue 18.1).
+  expect(tenant?.domain).toBeNull();
+  const claim = await findPendingClaim(stack.sql, tenant?.id ?? '');
+  expect(claim?.domain).toBe('ai.globex.test');
+  // The proof itself (DNS or HTTP) is tested in tests/schema/domains.test.ts; here it is recorded as found.
+  await verifyClaim(stack.sql, claim as NonNullable<typeof claim>, 'dns');
   const visitor = await stack.browser.newContext({ baseURL: `http://ai.globex.test:${stack.portalPort}` });
   const landing = await visitor.newPage();
   await landing.goto('/');

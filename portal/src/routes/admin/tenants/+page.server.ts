@@ -29,7 +29,9 @@ export const actions: Actions = {
       await gql(event, 'mutation CreateChild($input: NewChildTenantInput!) { createChildTenant(input: $input) { tenant { id } } }', {
         input: { name: values.name, slug: values.slug.toLowerCase(), markupBps: bps, adminEmail: values.adminEmail, adminPassword: values.adminPassword, customDomain: values.customDomain || null },
       });
-      const where = values.customDomain ? ` at ${values.customDomain.toLowerCase()} (point its DNS at this service)` : '';
+      const where = values.customDomain
+        ? ` with ${values.customDomain.toLowerCase()} claimed (its administrator proves it on the branding page, then points its DNS here)`
+        : '';
       return { action: 'create', done: `Created ${values.name}${where}; ${values.adminEmail} can sign in as its administrator.` };
     } catch (error) {
       return failure(error, kept, 'create');
