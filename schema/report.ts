@@ -25,24 +25,9 @@ import { MoneyRef } from './money.ts';
  */
 
 type Report = { range: ReportRange; interval: ReportInterval };
-type Period = {
-  period: string;
-  revenueNanos: bigint;
-  costNanos: bigint;
-  writtenOffNanos: bigint;
-  requests: number;
-  errors: number;
-  activeCustomers: number;
-};
-type Totals = {
-  revenueNanos: bigint;
-  costNanos: bigint;
-  writtenOffNanos: bigint;
-  requests: number;
-  errors: number;
-  activeCustomers: number;
-};
 type Money = { revenueNanos: bigint; costNanos: bigint; writtenOffNanos: bigint };
+type Totals = Money & { requests: number; errors: number; activeCustomers: number };
+type Period = Totals & { period: string };
 
 const profit = (m: Money) => m.revenueNanos - m.costNanos - m.writtenOffNanos;
 

@@ -42,7 +42,7 @@ describe('tollgate tenant', () => {
       select t.markup_bps, r.markup_bps as root_markup, (select count(*) from wallets w where w.tenant_id = t.id)::int8 as wallets
       from tenants t join tenants r on r.id = t.parent_id where t.id = ${tenant.id}::uuid`;
     expect(row?.markup_bps).toBe(row?.root_markup ?? -1);
-    // Its five books, and since issue 17 an uncollected one for what settlements write off.
+    // revenue, clearing, promotion, adjustment, uncollected and its wholesale wallet at the parent
     expect(Number(row?.wallets)).toBe(6);
   });
 
