@@ -145,17 +145,18 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     UPSTREAM_BASE_URL: upstream.baseUrl,
     UPSTREAM_API_KEY: UPSTREAM_KEY,
     TOLLGATE_KEY_PEPPER: PEPPER,
-    LOG_LEVEL: 'error',
+    LOG_LEVEL: 'warn',
     PORTAL_URL: portalUrl,
     TOLLGATE_DATA_DIR: testDataDir(),
     ...env,
   });
   const root = await ensureRootTenant(sql, config.defaultMarkupBps);
+  const gatewayLog: string[] = [];
   const database: Database = { sql, url, root, keyPepper: PEPPER, close: async () => {} };
   const platform = await startPlatform(
     config,
     database,
-    createLogger(config.logLevel, () => {}),
+    createLogger(config.logLevel, (line) => gatewayLog.push(line)),
     { port: 0, backgroundCatalog: false },
   );
   await platform.gateway.services.catalog.refreshFromUpstream();
@@ -243,6 +244,11 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     },
     openai: (key) => new OpenAI({ apiKey: key, baseURL: `${apiUrl}/v1`, maxRetries: 0 }),
     async close() {
+      // A page that said the API was unreachable leaves its cause here; show it with what the gateway warned of.
+      if (portalLog.some((line) => line.includes('the API call to'))) {
+        console.log(`portal log:\n${portalLog.join('')}`);
+        console.log(`gateway warnings:\n${gatewayLog.slice(-40).join('\n')}`);
+      }
       await browser.close().catch(() => {});
       portal.kill();
       await portal.exited;

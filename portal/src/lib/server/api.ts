@@ -82,7 +82,9 @@ export async function gql<T>(caller: ApiCaller, query: string, variables: Record
       body: JSON.stringify({ query, variables }),
       signal: AbortSignal.timeout(API_TIMEOUT_MS),
     });
-  } catch {
+  } catch (failure) {
+    // The operator needs the cause; the visitor gets the same calm message whatever it was.
+    console.error(`portal: the API call to ${apiUrl}/graphql failed: ${failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure)}`);
     throw new ApiError('UNAVAILABLE', 'The service is unreachable right now. Try again in a moment.');
   }
   let body: { data?: T | null; errors?: GraphqlError[] };
