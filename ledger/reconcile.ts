@@ -1,4 +1,5 @@
 import { FEMTOS_PER_NANO } from '../core/money.ts';
+import { DISTRUST_FACTOR } from './charge.ts';
 import { ceilDiv, chainPricesNanos } from '../core/pricing.ts';
 import {
   levelRevenues,
@@ -39,7 +40,22 @@ const RECONCILE_LOOKUP_DELAYS_MS = [0] as const;
 /** Request ids listed (all are counted) when the upstream has no record of them. */
 const MAX_LISTED_MISSING = 1_000;
 
-export type DifferenceStatus = 'unfixed' | 'fixed' | 'fixed_earlier';
+/** `implausible`: the upstream's record is beyond anything the request could cost; it is reported, never charged. */
+export type DifferenceStatus = 'unfixed' | 'fixed' | 'fixed_earlier' | 'implausible';
+
+/**
+ * An upstream record above this many times the recorded cost is not believed, the rule a
+ * settlement applies to a report beyond its catalog bound (ledger/charge.ts DISTRUST_FACTOR): a
+ * broken or hostile record must not drain a wallet after the fact. A recorded cost below one cent
+ * counts as one, so a small request still takes a genuine correction (a web search fee, a
+ * provider surcharge) of up to a dollar.
+ */
+const IMPLAUSIBLE_FLOOR_NANOS = 10_000_000n;
+
+export function implausibleRecord(recordedCostNanos: bigint, upstreamCostNanos: bigint): boolean {
+  const recorded = recordedCostNanos > IMPLAUSIBLE_FLOOR_NANOS ? recordedCostNanos : IMPLAUSIBLE_FLOOR_NANOS;
+  return upstreamCostNanos > DISTRUST_FACTOR * recorded;
+}
 
 export type Difference = {
   requestId: string;
@@ -157,7 +173,12 @@ async function settleDifferences(
   const differences: Difference[] = [];
   for (const { request, upstreamFemtos } of found) {
     const correction = await correctionOf(pricing, request, upstreamFemtos, revenues.get(request.id));
-    let status: DifferenceStatus = earlier.has(reconcileCause(request.id)) ? 'fixed_earlier' : 'unfixed';
+    const upstreamCostNanos = ceilDiv(upstreamFemtos, FEMTOS_PER_NANO);
+    let status: DifferenceStatus = earlier.has(reconcileCause(request.id))
+      ? 'fixed_earlier'
+      : implausibleRecord(request.costNanos, upstreamCostNanos)
+        ? 'implausible'
+        : 'unfixed';
     if (status === 'unfixed' && options.fix) {
       const memo = {
         source: 'reconcile',
@@ -168,7 +189,6 @@ async function settleDifferences(
       const result = await applyCapped(options.sql, correction, reconcileCause(request.id), memo);
       status = result.applied ? 'fixed' : 'fixed_earlier';
     }
-    const upstreamCostNanos = ceilDiv(upstreamFemtos, FEMTOS_PER_NANO);
     differences.push({
       requestId: request.id,
       generationId: request.generationId,

@@ -30,6 +30,7 @@ const STATUS_TEXT: Record<Difference['status'], string> = {
   unfixed: 'not fixed',
   fixed: 'fixed now',
   fixed_earlier: 'fixed earlier',
+  implausible: 'implausible: not charged, check with the upstream',
 };
 
 function differenceJson(d: Difference) {
@@ -90,6 +91,7 @@ export const reconcileCommand: Command = {
         progress: session.note,
       });
       const unfixed = report.differences.filter((d) => d.status === 'unfixed').length;
+      const implausible = report.differences.filter((d) => d.status === 'implausible').length;
       const total = report.differences.reduce((sum, d) => sum + d.differenceNanos, 0n);
       const rows = report.differences.map((d) => [
         d.requestId,
@@ -101,7 +103,7 @@ export const reconcileCommand: Command = {
       ]);
       const summary =
         `reconcile: ${report.checked} request(s) from ${since.toISOString()} to ${until.toISOString()}, ` +
-        `${report.differences.length} difference(s) totalling ${signedUsd(total)} USD of upstream cost, ${unfixed} not fixed, ${report.missingCount} without an upstream record`;
+        `${report.differences.length} difference(s) totalling ${signedUsd(total)} USD of upstream cost, ${unfixed} not fixed, ${implausible} implausible, ${report.missingCount} without an upstream record`;
       const text = [
         table(['request', 'recorded USD', 'upstream USD', 'difference', 'customer', 'status'], rows, 'no differences'),
         summary,
@@ -113,10 +115,11 @@ export const reconcileCommand: Command = {
         differences: report.differences.map(differenceJson),
         total: money(total),
         unfixed,
+        implausible,
         missingCount: report.missingCount,
         missing: report.missing,
       };
-      return { json, text, exitCode: unfixed > 0 ? EXIT_FAILURE : EXIT_OK };
+      return { json, text, exitCode: unfixed + implausible > 0 ? EXIT_FAILURE : EXIT_OK };
     };
   },
 };

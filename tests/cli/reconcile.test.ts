@@ -20,7 +20,14 @@ type Difference = {
   correctedCharge: Money;
   status: string;
 };
-type Report = { checked: number; differences: Difference[]; unfixed: number; missingCount: number; missing: string[] };
+type Report = {
+  checked: number;
+  differences: Difference[];
+  unfixed: number;
+  implausible: number;
+  missingCount: number;
+  missing: string[];
+};
 
 const ROOT_MARKUP_BPS = 2000;
 let h: Harness;
@@ -119,6 +126,32 @@ describe('tollgate reconcile', () => {
     const verify = await runCli(['ledger', 'verify'], env);
     expect(verify.stdout).toContain('clean');
     expect(verify.exitCode).toBe(0);
+  });
+
+  test('an absurd upstream record is reported as implausible and never charged, even with --fix', async () => {
+    const customer = await h.customer('0.05');
+    await h
+      .client(customer.key)
+      .chat.completions.create({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'ten tokens' }] });
+    const [request] = await eventually(
+      () =>
+        h.sql<
+          { id: string; generation_id: string }[]
+        >`select id, generation_id from requests where account_id = ${customer.account.id}`,
+      (rows) => rows.length === 1,
+    );
+    const record = h.upstream.generations.get(request?.generation_id ?? '');
+    if (!record) throw new Error('the fake upstream lost its generation record');
+    record.totalCostUsd = '999999';
+    const before = await walletBalance(h.sql, customer.account.walletId);
+    const report = await reconcileJson(['--since', '1h', '--fix'], 1);
+    const absurd = report.differences.find((d) => d.requestId === request?.id);
+    expect(absurd?.status).toBe('implausible');
+    expect(absurd?.upstreamCost.usd).toBe('999999.00');
+    expect(report.implausible).toBe(1);
+    expect(await walletBalance(h.sql, customer.account.walletId)).toEqual(before);
+    const text = await runCli(['reconcile', '--since', '1h'], env);
+    expect(text.stdout).toContain('implausible: not charged');
   });
 
   test('only requests inside the window are checked', async () => {
