@@ -3,11 +3,27 @@ import { setCustomDomain, updateTenantSettings } from '../../db/queries/tenant-a
 import { createTenant, findTenant, listTenants, type Tenant } from '../../db/queries/tenants.ts';
 import { MAX_CORS_ORIGINS, parseOrigins } from '../../cors/policies.ts';
 import { optionalString, requiredString, strings, type ParsedArgs } from '../args.ts';
-import type { Command } from '../command.ts';
 import { UsageError } from '../errors.ts';
 import { fields, formatDate, formatPercent, table } from '../format.ts';
 import { tenantOption } from '../resolve.ts';
 import { displayName, domain, markupPercent, slug } from '../values.ts';
+import { domainOfAnotherTenant } from '../../db/queries/domain-claims.ts';
+import { reservedHosts } from '../../schema/domain-check.ts';
+import type { Command, Session } from '../command.ts';
+
+/**
+ * The operator sets a domain without the DNS proof a reseller must give (they control both), but
+ * not one of the installation's own hosts, which would hand a tenant the operator's portal or API,
+ * nor one that another tenant serves.
+ */
+async function checkOperatorDomain(session: Session, command: string, tenantId: string | null, host: string) {
+  if (reservedHosts(session.config).has(host))
+    throw new UsageError(
+      `${command}: ${host} is one of this installation's own hosts (PUBLIC_URL, PORTAL_URL or TOLLGATE_RESERVED_DOMAINS)`,
+    );
+  if (await domainOfAnotherTenant(session.db.sql, tenantId ?? '00000000-0000-0000-0000-000000000000', host))
+    throw new UsageError(`${command}: another tenant already uses this domain (${host})`);
+}
 
 function tenantJson(tenant: Tenant, parentSlug: string | null) {
   return {
@@ -50,6 +66,7 @@ export const tenantCreateCommand: Command = {
     const customDomain = domainText === undefined ? null : domain(CREATE, domainText);
     return async (session) => {
       const parent = await tenantOption(session, CREATE, parentRef);
+      if (customDomain !== null) await checkOperatorDomain(session, CREATE, null, customDomain);
       const tenant = await createTenant(session.db.sql, {
         slug: tenantSlug,
         name,
@@ -151,6 +168,7 @@ export const tenantSetCommand: Command = {
     return async (session) => {
       const sql = session.db.sql;
       const found = await tenantOption(session, SET, tenantRef);
+      if (customDomain) await checkOperatorDomain(session, SET, found.id, customDomain);
       let tenant = (await updateTenantSettings(sql, found.id, { name, markupBps })) ?? found;
       if (customDomain !== undefined) tenant = (await setCustomDomain(sql, tenant.id, customDomain)) ?? tenant;
       if (origins.graphql !== undefined || origins.api !== undefined) await setTenantCors(sql, tenant.id, origins);

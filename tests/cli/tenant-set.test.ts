@@ -82,7 +82,7 @@ describe('tollgate tenant set', () => {
     expect(emptied.corsOrigins).toEqual({ graphql: ['https://dash.acme.example'], api: [] });
   });
 
-  test('refuses a path in an origin, nothing to change, a domain in use and an unknown tenant', async () => {
+  test('refuses a path in an origin, nothing to change, a domain in use, the installation own hosts and an unknown tenant', async () => {
     expectOneLineFailure(
       await runCli(['tenant', 'set', '--api-origin', 'https://app.example/v1'], env),
       2,
@@ -98,6 +98,22 @@ describe('tollgate tenant set', () => {
       await runCli(['tenant', 'set', '--tenant', 'acme', '--domain', 'ai.other.example'], env),
       2,
       /another tenant already uses this domain/,
+    );
+    expectOneLineFailure(
+      await runCli(['tenant', 'set', '--tenant', 'acme', '--domain', 'portal.operator.example'], {
+        ...env,
+        PORTAL_URL: 'https://portal.operator.example',
+      }),
+      2,
+      /portal.operator.example is one of this installation's own hosts/,
+    );
+    expectOneLineFailure(
+      await runCli(['tenant', 'create', '--slug', 'grab', '--name', 'Grab', '--domain', 'api.operator.example'], {
+        ...env,
+        PUBLIC_URL: 'https://api.operator.example',
+      }),
+      2,
+      /api.operator.example is one of this installation's own hosts/,
     );
     expectOneLineFailure(
       await runCli(['tenant', 'set', '--tenant', 'nope', '--name', 'x'], env),
