@@ -107,6 +107,23 @@ export function plausibleUsage(pricing: Pricing, hold: HoldState, usage: Metered
 }
 
 /**
+ * Whether a generation record read after the request's own replica is gone (the sweeper) could be
+ * this request's bill: the same distrust as `plausibleUsage`, with only what the stream's note kept
+ * (its price, its prompt bound and media items).
+ */
+export function plausibleRecord(price: ModelPrice, promptTokensBound: number, mediaItems: number, usage: MeteredUsage) {
+  if (usage.promptTokens > 2 * (promptTokensBound + mediaItems * MEDIA_ITEM_PROMPT_TOKENS) + OUTPUT_SLACK_TOKENS)
+    return false;
+  if (usage.upstreamCostFemtos === null) return true;
+  const bound = catalogCostFemtos(price, {
+    promptTokens: usage.promptTokens,
+    completionTokens: usage.completionTokens,
+    mediaItems,
+  });
+  return usage.upstreamCostFemtos <= DISTRUST_FACTOR * bound;
+}
+
+/**
  * The usage a request is settled by: the report when it is plausible, else the estimate from what
  * was delivered (`deliveredTokens`), flagged as distrusted.
  */

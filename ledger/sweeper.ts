@@ -3,8 +3,8 @@ import type { RequestRecord } from '../db/queries/requests.ts';
 import { findStreamStarts, pruneStreamStarts, type StreamStart } from '../db/queries/stream-starts.ts';
 import { chargesOf, settlementOf } from './settlement.ts';
 import { fetchGenerationUsage } from '../upstream/generation-record.ts';
-import { chargeOf } from './charge.ts';
-import { basicPrice } from '../core/cost.ts';
+import { chargeOf, plausibleRecord } from './charge.ts';
+import { basicPrice, type ModelPrice } from '../core/cost.ts';
 import type { MeteredUsage } from '../core/reported-usage.ts';
 import type { Sql } from '../db/sql.ts';
 import { createCatalog } from '../upstream/catalog.ts';
@@ -72,22 +72,33 @@ export async function standaloneSweepServices(sql: Sql, config: Config, log: Log
 /** `settled` counts requests posted from a stream note; `expired` lists the holds released without a charge. */
 export type SweepResult = { settled: number; expired: ResolvedHold[] };
 
-async function usageAfterCrash(services: SweepServices, start: StreamStart): Promise<MeteredUsage> {
+/** `distrusted`: the generation record was beyond anything the request could cost, and the estimate stands instead. */
+async function usageAfterCrash(
+  services: SweepServices,
+  start: StreamStart,
+  price: ModelPrice,
+): Promise<{ usage: MeteredUsage; distrusted: boolean }> {
   const channel = services.channels.byId(start.channelId);
   const record = channel && (await fetchGenerationUsage(channel.baseUrl, channelKey(channel), start.generationId));
-  // A channel priced by the catalog or its own table is charged by tokens, whatever cost it reports.
-  if (record) return channel.priceSource === 'reported' ? record : { ...record, upstreamCostFemtos: null };
-  return {
+  const estimate: MeteredUsage = {
     promptTokens: start.promptTokensEstimate,
     completionTokens: CRASH_ESTIMATE_COMPLETION_TOKENS,
     upstreamCostFemtos: null,
     source: 'estimate',
   };
+  if (!record) return { usage: estimate, distrusted: false };
+  // A channel priced by the catalog or its own table is charged by tokens, whatever cost it reports.
+  const usage = channel.priceSource === 'reported' ? record : { ...record, upstreamCostFemtos: null };
+  if (plausibleRecord(price, start.promptTokensBound, start.mediaItems, usage)) return { usage, distrusted: false };
+  services.log.warn('implausible generation record for a lost stream; settled by the estimate', {
+    requestId: start.requestId,
+  });
+  return { usage: estimate, distrusted: true };
 }
 
 function recordAfterCrash(
   start: StreamStart,
-  usage: MeteredUsage,
+  { usage, distrusted }: { usage: MeteredUsage; distrusted: boolean },
   costNanos: bigint,
   chargeNanos: bigint,
 ): RequestRecord {
@@ -109,7 +120,7 @@ function recordAfterCrash(
     chargeNanos,
     holdNanos: start.holdNanos,
     estimated: usage.source === 'estimate',
-    usageDistrusted: false,
+    usageDistrusted: distrusted,
     generationId: start.generationId,
     latencyMs: Date.now() - start.startedAt.getTime(),
     firstByteMs: null,
@@ -119,12 +130,12 @@ function recordAfterCrash(
 
 /** The settlement of a stream whose replica died: the same posting `debit` would have made. */
 export async function crashSettlement(services: SweepServices, start: StreamStart): Promise<SettlementJob> {
-  const usage = await usageAfterCrash(services, start);
   const [prompt, completion, request, image] = start.priceNanos;
   const noted = basicPrice(prompt, completion, request, image);
   // A note names its channel and that channel's price; older notes hold the hold's price, and the catalog's is truer.
   const price = start.channelId !== null ? noted : (services.catalog.get(start.model)?.price ?? noted);
-  const charge = chargeOf(usage, price, start.mediaItems, start.markupsBps);
+  const judged = await usageAfterCrash(services, start, price);
+  const charge = chargeOf(judged.usage, price, start.mediaItems, start.markupsBps);
   const chain = await services.tenantPricing.forTenant(start.tenantId);
   const basis = {
     requestId: start.requestId,
@@ -135,7 +146,7 @@ export async function crashSettlement(services: SweepServices, start: StreamStar
   };
   return {
     settlement: settlementOf(basis, charge),
-    request: recordAfterCrash(start, usage, charge.costNanos, charge.levelPricesNanos.at(-1) ?? 0n),
+    request: recordAfterCrash(start, judged, charge.costNanos, charge.levelPricesNanos.at(-1) ?? 0n),
     charges: chargesOf(start.requestId, chain.levels, charge),
   };
 }

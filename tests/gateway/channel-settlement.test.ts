@@ -100,6 +100,41 @@ test("the sweeper settles a lost replica's stream from the generation record of 
   expect(generationLookups(h.upstream)).toEqual([]);
 });
 
+test("the sweeper distrusts an absurd generation record of a lost replica's stream and settles by the estimate", async () => {
+  const direct = await fetch(`${backup.baseUrl}/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${BACKUP_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'x [[fake:chunks=7]]' }] }),
+  });
+  const generationId = ((await direct.json()) as { id: string }).id;
+  const record = backup.generations.get(generationId);
+  if (!record) throw new Error('the fake upstream lost its generation record');
+  record.totalCostUsd = '999999';
+  const { account, keyId } = await h.customer('0.05');
+  const job = await crashSettlement(h.gateway.services, {
+    requestId: `lost-${crypto.randomUUID()}`,
+    generationId,
+    tenantId: h.rootTenantId,
+    accountId: account.id,
+    apiKeyId: keyId,
+    walletId: account.walletId,
+    route: '/v1/chat/completions',
+    model: 'fake/gpt-small',
+    markupsBps: [2000],
+    priceNanos: [1_000_000_000n, 2_000_000_000n, 0n, 0n],
+    promptTokensEstimate: 1,
+    promptTokensBound: 100,
+    mediaItems: 0,
+    holdNanos: 1_000_000n,
+    channelId: backupId,
+    startedAt: new Date(),
+  });
+  expect(job.request.usageDistrusted).toBe(true);
+  expect(job.request.estimated).toBe(true);
+  // One prompt token and one completion token at $1 and $2 per million, not $999,999.
+  expect(job.request.costNanos).toBe(3_000n);
+});
+
 test('reconcile compares each request with the generation record of the channel that served it', async () => {
   await changeChannel(h.sql, [h.gateway], 'default', { state: 'disabled' });
   const since = new Date(Date.now() - 10);
