@@ -78,6 +78,13 @@ const alertRows = () =>
 
 const subjects = (mails: { subject: string }[]) => mails.map((m) => m.subject).sort();
 
+const failedAttempts = async () => {
+  const [row] = await o.h.sql<{ failed: number }[]>`
+    select count(*)::int as failed from outbox_attempts a join outbox x on x.id = a.outbox_id
+    where x.topic = 'balance_low' and not a.ok`;
+  return row?.failed ?? 0;
+};
+
 const alertMails = () =>
   o.smtp.messages.filter((m) => m.to.includes(person.account.email) && m.subject.includes('balance is below'));
 
@@ -97,6 +104,8 @@ test('spending across two thresholds sends one e-mail per threshold, once, with 
   // Both alerts are written, and the worker keeps failing to reach the SMTP server.
   const failing = await eventually(alertRows, (rows) => rows.length === 2 && rows.every((r) => r.attempts >= 2));
   expect(failing.map((r) => r.status)).toEqual(['pending', 'pending']);
+  // A row's attempt count rises when it is leased; its attempt is logged once the SMTP call has failed.
+  await eventually(failedAttempts, (failed) => failed >= 4);
   await o.smtp.up();
   await mailTo(o.smtp, person.account.email, 2);
   await Bun.sleep(1_000);
