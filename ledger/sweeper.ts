@@ -108,6 +108,7 @@ function recordAfterCrash(
     accountId: start.accountId,
     apiKeyId: start.apiKeyId,
     route: start.route,
+    protocol: start.protocol,
     model: start.model,
     stream: true,
     statusCode: 200,

@@ -10,7 +10,7 @@ export type RequestRecord = {
   accountId: string;
   apiKeyId: string | null;
   route: string;
-  /** The wire protocol the request spoke (the route's); null when not known (a stream settled after a crash). */
+  /** The wire protocol the request spoke (the route's); null for requests from before the protocol layer. */
   protocol?: string | null;
   model: string | null;
   stream: boolean;

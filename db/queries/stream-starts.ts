@@ -14,6 +14,8 @@ export type StreamStart = {
   apiKeyId: string | null;
   walletId: bigint;
   route: string;
+  /** The route's wire protocol (protocols/registry.ts); null in notes older than it. */
+  protocol: string | null;
   model: string;
   markupsBps: number[];
   /** The serving channel's price (the hold's, in notes older than channels): prompt and completion per million tokens, per request, per media item. */
@@ -35,15 +37,15 @@ export async function insertStreamStarts(db: Db, rows: readonly Omit<StreamStart
   const literal = (values: readonly (number | bigint)[]) => `{${values.join(',')}}`;
   await db`
     insert into stream_starts (request_id, generation_id, tenant_id, account_id, api_key_id, wallet_id, route, model,
-      markups_bps, price_nanos, prompt_tokens_estimate, prompt_tokens_bound, media_items, hold_nanos, channel_id)
-    select r, g, t, a, k, w, ro, m, mk::int4[], p::int8[], pe, pb, mi, h, ch from unnest(
+      markups_bps, price_nanos, prompt_tokens_estimate, prompt_tokens_bound, media_items, hold_nanos, channel_id, protocol)
+    select r, g, t, a, k, w, ro, m, mk::int4[], p::int8[], pe, pb, mi, h, ch, pr from unnest(
       ${column((r) => r.requestId)}::text[], ${column((r) => r.generationId)}::text[], ${column((r) => r.tenantId)}::uuid[],
       ${column((r) => r.accountId)}::uuid[], ${column((r) => r.apiKeyId)}::uuid[], ${column((r) => r.walletId.toString())}::int8[],
       ${column((r) => r.route)}::text[], ${column((r) => r.model)}::text[], ${column((r) => literal(r.markupsBps))}::text[],
       ${column((r) => literal(r.priceNanos))}::text[], ${column((r) => r.promptTokensEstimate)}::int4[], ${column((r) => r.promptTokensBound)}::int4[],
       ${column((r) => r.mediaItems)}::int4[], ${column((r) => r.holdNanos.toString())}::int8[],
-      ${column((r) => r.channelId)}::uuid[])
-      as x(r, g, t, a, k, w, ro, m, mk, p, pe, pb, mi, h, ch)
+      ${column((r) => r.channelId)}::uuid[], ${column((r) => r.protocol)}::text[])
+      as x(r, g, t, a, k, w, ro, m, mk, p, pe, pb, mi, h, ch, pr)
     on conflict (request_id) do nothing`;
 }
 
@@ -55,6 +57,7 @@ type StreamStartRow = {
   api_key_id: string | null;
   wallet_id: bigint;
   route: string;
+  protocol: string | null;
   model: string;
   markups_bps: number[];
   price_nanos: string[];
@@ -70,7 +73,7 @@ type StreamStartRow = {
 export async function findStreamStarts(db: Db, requestIds: readonly string[]): Promise<StreamStart[]> {
   if (requestIds.length === 0) return [];
   const rows = await db<StreamStartRow[]>`
-    select request_id, generation_id, tenant_id, account_id, api_key_id, wallet_id, route, model, markups_bps,
+    select request_id, generation_id, tenant_id, account_id, api_key_id, wallet_id, route, protocol, model, markups_bps,
       price_nanos::text[] as price_nanos, prompt_tokens_estimate, prompt_tokens_bound, media_items, hold_nanos, channel_id,
       started_at
     from stream_starts where request_id = any(${requestIds}::text[])`;
@@ -82,6 +85,7 @@ export async function findStreamStarts(db: Db, requestIds: readonly string[]): P
     apiKeyId: row.api_key_id,
     walletId: row.wallet_id,
     route: row.route,
+    protocol: row.protocol,
     model: row.model,
     markupsBps: row.markups_bps,
     priceNanos: [0, 1, 2, 3].map((i) => BigInt(row.price_nanos[i] ?? '0')) as StreamStart['priceNanos'],

@@ -38,6 +38,7 @@ function noteOf(ctx: RequestContext, generationId: string): Note | undefined {
     apiKeyId: principal.key.id,
     walletId: principal.walletId,
     route: ctx.route.path,
+    protocol: ctx.route.protocol ?? null,
     model: model.id,
     markupsBps: pricing.markupsBps,
     priceNanos: [price.promptNanosPerMtok, price.completionNanosPerMtok, price.requestNanos, price.imageNanos],

@@ -82,6 +82,7 @@ test("the sweeper settles a lost replica's stream from the generation record of 
     apiKeyId: keyId,
     walletId: account.walletId,
     route: '/v1/chat/completions',
+    protocol: 'chat',
     model: 'fake/gpt-small',
     markupsBps: [2000],
     priceNanos: [1_000_000_000n, 2_000_000_000n, 0n, 0n],
@@ -96,6 +97,7 @@ test("the sweeper settles a lost replica's stream from the generation record of 
   expect(job.request.estimated).toBe(false);
   expect(job.request.completionTokens).toBe(7);
   expect(job.request.channelId).toBe(backupId);
+  expect(job.request.protocol).toBe('chat');
   expect(generationLookups(backup).some((r) => r.path.includes(generationId))).toBe(true);
   expect(generationLookups(h.upstream)).toEqual([]);
 });
@@ -119,6 +121,7 @@ test("the sweeper distrusts an absurd generation record of a lost replica's stre
     apiKeyId: keyId,
     walletId: account.walletId,
     route: '/v1/chat/completions',
+    protocol: 'chat',
     model: 'fake/gpt-small',
     markupsBps: [2000],
     priceNanos: [1_000_000_000n, 2_000_000_000n, 0n, 0n],
