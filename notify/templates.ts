@@ -43,6 +43,20 @@ function usd(data: Data, key: string): string {
   return /^-?\d+$/.test(raw) ? `$${formatUsd(BigInt(raw))}` : raw;
 }
 
+/** "(20% of your last top-up)" for an alert set as a share, else nothing. */
+function shareText(data: Data): string {
+  const bps = data.shareBps;
+  if (typeof bps !== 'number') return '';
+  const percent = `${Math.trunc(bps / 100)}${
+    bps % 100 === 0
+      ? ''
+      : `.${String(bps % 100)
+          .padStart(2, '0')
+          .replace(/0$/, '')}`
+  }`;
+  return ` (${percent}% of your last top-up)`;
+}
+
 const link = (brand: Brand, path: string, token?: string) =>
   `${brand.portalUrl}${path}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
 
@@ -85,7 +99,8 @@ const BODIES: Record<EmailTopic, (data: Data, brand: Brand) => Body> = {
   balance_low: (data, brand) => ({
     subject: `Your ${brand.name} balance is below ${usd(data, 'thresholdNanos')}`,
     paragraphs: [
-      `Your balance is now ${usd(data, 'balanceNanos')}, below the ${usd(data, 'thresholdNanos')} alert you set.`,
+      `Your balance is now ${usd(data, 'balanceNanos')}, below the ${usd(data, 'thresholdNanos')} alert you set` +
+        `${shareText(data)}.`,
       'Add credit to keep your requests running. ' +
         'This alert is sent again only after your balance has gone back above it.',
     ],
