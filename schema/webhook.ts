@@ -109,6 +109,13 @@ builder.queryField('webhookEndpoints', (t) =>
   }),
 );
 
+builder.queryField('webhookEventTypes', (t) =>
+  t.stringList({
+    description: 'The event types an endpoint may ask for.',
+    resolve: () => [...WEBHOOK_EVENT_TYPES],
+  }),
+);
+
 async function checkTarget(ctx: SignedInContext, text: string): Promise<string> {
   try {
     const url = parseWebhookUrl(text.trim());
