@@ -37,7 +37,7 @@ export function startNotifications(
     log,
     deliverers: {
       email: emailDeliverer(sql, config, mailer),
-      webhook: webhookDeliverer(sql, database.keyPepper, addressPolicy(config.webhookAllowPrivateTargets)),
+      webhook: webhookDeliverer(sql, database.keyPepper, addressPolicy(config.outbound.allowPrivate)),
     },
     timing: options.timing,
   });

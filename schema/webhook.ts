@@ -119,7 +119,7 @@ builder.queryField('webhookEventTypes', (t) =>
 async function checkTarget(ctx: SignedInContext, text: string): Promise<string> {
   try {
     const url = parseWebhookUrl(text.trim());
-    await resolveAllowed(url.hostname, addressPolicy(ctx.config.webhookAllowPrivateTargets));
+    await resolveAllowed(url.hostname, addressPolicy(ctx.config.outbound.allowPrivate));
     return url.toString();
   } catch (error) {
     if (error instanceof RefusedTarget) throw invalidInput('url', error.message);
