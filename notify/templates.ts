@@ -15,7 +15,8 @@ export type EmailTopic =
   | 'key_created'
   | 'balance_low'
   | 'payment_succeeded'
-  | 'payment_failed';
+  | 'payment_failed'
+  | 'spend_limit_reached';
 
 const EMAIL_TOPICS: readonly EmailTopic[] = [
   'verify_email',
@@ -25,6 +26,7 @@ const EMAIL_TOPICS: readonly EmailTopic[] = [
   'balance_low',
   'payment_succeeded',
   'payment_failed',
+  'spend_limit_reached',
 ];
 
 export type RenderedEmail = { subject: string; text: string; html: string };
@@ -41,6 +43,25 @@ function field(data: Data, key: string): string {
 function usd(data: Data, key: string): string {
   const raw = field(data, key);
   return /^-?\d+$/.test(raw) ? `$${formatUsd(BigInt(raw))}` : raw;
+}
+
+/** What a spending-limit notice says, by the limit that refused. */
+function limitReachedText(data: Data): string {
+  const key = `"${field(data, 'keyName') || 'unnamed'}"`;
+  const limit = usd(data, 'limitNanos');
+  const spent = field(data, 'spentNanos') ? ` (${usd(data, 'spentNanos')} spent)` : '';
+  switch (field(data, 'limit')) {
+    case 'key_cap':
+      return `Your API key ${key} has used its credit limit of ${limit}. Requests with it are refused until you raise the limit.`;
+    case 'key_day':
+      return `Your API key ${key} reached its spending limit of ${limit} per UTC day${spent}. Its requests are refused until 00:00 UTC.`;
+    case 'key_month':
+      return `Your API key ${key} reached its spending limit of ${limit} per UTC month${spent}. Its requests are refused until the first day of next month.`;
+    case 'account_month':
+      return `Your account reached its spending limit of ${limit} per UTC month${spent}. Requests are refused until the first day of next month.`;
+    default:
+      return `Your account reached its spending limit of ${limit} per UTC day${spent}. Requests are refused until 00:00 UTC.`;
+  }
 }
 
 /** "(20% of your last top-up)" for an alert set as a share, else nothing. */
@@ -121,6 +142,13 @@ const BODIES: Record<EmailTopic, (data: Data, brand: Brand) => Body> = {
     subject: `A payment to ${brand.name} failed`,
     paragraphs: [`${field(data, 'what')} did not go through: ${field(data, 'reason')}`, 'No credit was added.'],
     action: { label: 'Update my payment method', url: link(brand, '/billing') },
+  }),
+  spend_limit_reached: (data, brand) => ({
+    subject: `A spending limit on your ${brand.name} account was reached`,
+    paragraphs: [limitReachedText(data), 'This notice is sent once for each limit and period.'],
+    action: field(data, 'limit').startsWith('key_')
+      ? { label: 'Review my keys', url: link(brand, '/keys') }
+      : { label: 'View my usage', url: link(brand, '/usage') },
   }),
 };
 
