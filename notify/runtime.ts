@@ -2,6 +2,7 @@ import type { Config } from '../app/config.ts';
 import type { Logger } from '../app/log.ts';
 import { connectDatabase } from '../db/sql.ts';
 import { startOutboxWorker, type OutboxTiming } from '../outbox/worker.ts';
+import { startOperatorDigests } from './digest.ts';
 import { emailDeliverer } from './email-delivery.ts';
 import { createMailer } from './mailer.ts';
 import { createRefusalNotices, type RefusalNotices } from './refusals.ts';
@@ -10,9 +11,9 @@ import { addressPolicy, webhookDeliverer } from './webhook-delivery.ts';
 
 /**
  * The outbound side of one gateway process: the outbox worker with its deliverers, the watch
- * over customers' balance thresholds, and the notices of refused requests. All run on a
- * small pool of its own, so a slow SMTP server or webhook receiver, or a burst of notices, never
- * takes a connection the /v1 request path is waiting for.
+ * over customers' balance thresholds, the notices of refused requests, and the operators' daily
+ * digest. All run on a small pool of their own, so a slow SMTP server or webhook receiver, or a
+ * burst of notices, never takes a connection the /v1 request path is waiting for.
  */
 
 const OUTBOX_POOL_CONNECTIONS = 3;
@@ -44,12 +45,14 @@ export function startNotifications(
   });
   const thresholds = startThresholdWatch(sql, log, options.thresholdSweepIntervalMs);
   const refusals = createRefusalNotices(sql, log);
+  const digests = startOperatorDigests(sql, log);
   return {
     thresholds,
     refusals,
     async stop() {
       await thresholds.stop();
       await refusals.stop();
+      await digests.stop();
       await worker.stop();
       mailer.close();
       await sql.end({ timeout: POOL_CLOSE_TIMEOUT_SECONDS });

@@ -16,7 +16,8 @@ export type EmailTopic =
   | 'balance_low'
   | 'payment_succeeded'
   | 'payment_failed'
-  | 'spend_limit_reached';
+  | 'spend_limit_reached'
+  | 'operator_digest';
 
 const EMAIL_TOPICS: readonly EmailTopic[] = [
   'verify_email',
@@ -27,6 +28,7 @@ const EMAIL_TOPICS: readonly EmailTopic[] = [
   'payment_succeeded',
   'payment_failed',
   'spend_limit_reached',
+  'operator_digest',
 ];
 
 export type RenderedEmail = { subject: string; text: string; html: string };
@@ -62,6 +64,33 @@ function limitReachedText(data: Data): string {
     default:
       return `Your account reached its spending limit of ${limit} per UTC day${spent}. Requests are refused until 00:00 UTC.`;
   }
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The operators' daily digest: the day's totals, then each failed payment listed (a bounded few). */
+function digestBody(data: Data, brand: Brand): Body {
+  const failures = Array.isArray(data.failures) ? data.failures : [];
+  const failureCount = Number(field(data, 'failureCount')) || 0;
+  const writeOffs = Number(field(data, 'writeOffCount')) || 0;
+  const lines = failures.map((entry) => {
+    const f = typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? entry : {};
+    return `${field(f, 'email')}: ${field(f, 'what')}, ${usd(f, 'amountNanos')}${field(f, 'reason') ? ` (${field(f, 'reason')})` : ''}`;
+  });
+  const more = failureCount > lines.length ? [`…and ${failureCount - lines.length} more.`] : [];
+  return {
+    subject:
+      `${brand.name} daily digest for ${field(data, 'day')}: ${plural(failureCount, 'failed payment')}, ` +
+      `${usd(data, 'writtenOffNanos')} written off`,
+    paragraphs: [
+      `On ${field(data, 'day')} (UTC), ${plural(failureCount, 'payment')} failed, for ${usd(data, 'failedNanos')} in all, ` +
+        `and ${plural(writeOffs, 'request')} cost more than ${writeOffs === 1 ? 'its hold and the credit' : 'their holds and the credit'} ` +
+        `left could cover: ${usd(data, 'writtenOffNanos')} written off to the uncollected book.`,
+      ...lines,
+      ...more,
+    ],
+    action: { label: 'Open the console', url: link(brand, '/admin') },
+  };
 }
 
 /** "(20% of your last top-up)" for an alert set as a share, else nothing. */
@@ -150,6 +179,7 @@ const BODIES: Record<EmailTopic, (data: Data, brand: Brand) => Body> = {
       ? { label: 'Review my keys', url: link(brand, '/keys') }
       : { label: 'View my usage', url: link(brand, '/usage') },
   }),
+  operator_digest: (data, brand) => digestBody(data, brand),
 };
 
 function escapeHtml(text: string): string {
