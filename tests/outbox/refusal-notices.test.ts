@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { createLogger } from '../../app/log.ts';
 import { createApiKey } from '../../db/queries/api-keys.ts';
 import { upsertPolicy } from '../../db/queries/rate-limit-policies.ts';
 import { tenantWalletId } from '../../db/queries/tenants.ts';
 import { recordTransfer } from '../../db/queries/transfers.ts';
+import type { Sql, TransactionSql } from '../../db/sql.ts';
+import { createRefusalNotices, type Refusal } from '../../notify/refusals.ts';
 import { verifySignature } from '../../notify/webhook-signature.ts';
 import { eventually, PEPPER } from '../gateway/harness.ts';
 import { usd, type Person } from '../stripe/harness.ts';
@@ -148,4 +151,44 @@ test("an account's daily spending limit mails once for the day, not once per ref
   expect(limitMails(person)).toHaveLength(1);
   expect(mail?.text).toContain('Your account reached its spending limit of $0.01 per UTC day');
   expect(mail?.text).toContain('Requests are refused until 00:00 UTC.');
+});
+
+test('a replica writes a refusal its notices once per period, however often it is told, with few writes at once', async () => {
+  let transactions = 0;
+  let open = 0;
+  let mostOpen = 0;
+  // The real database, counting the transactions the notices open.
+  const counting = {
+    begin: async (work: (tx: TransactionSql) => Promise<unknown>) => {
+      transactions += 1;
+      open += 1;
+      mostOpen = Math.max(mostOpen, open);
+      try {
+        return await o.h.sql.begin(work);
+      } finally {
+        open -= 1;
+      }
+    },
+  } as unknown as Sql;
+  const notices = createRefusalNotices(counting, createLogger('error'));
+  const person = await o.h.person();
+  const refusal = (accountId: string): Refusal => ({
+    kind: 'credit',
+    accountId,
+    keyId: crypto.randomUUID(),
+    keyName: 'k',
+    requestId: crypto.randomUUID(),
+    reason: 'insufficient_credit',
+    neededNanos: 1n,
+    capNanos: null,
+  });
+  for (let i = 0; i < 500; i++) notices.refused(refusal(person.account.id));
+  await notices.stop();
+  expect(transactions).toBe(1);
+  const burst = createRefusalNotices(counting, createLogger('error'));
+  const others = await Promise.all(Array.from({ length: 30 }, () => o.h.person()));
+  for (const other of others) burst.refused(refusal(other.account.id));
+  await burst.stop();
+  expect(mostOpen).toBeLessThanOrEqual(8);
+  expect(transactions).toBeLessThanOrEqual(1 + 8);
 });
