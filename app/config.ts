@@ -297,8 +297,10 @@ function deprecations(env: Env): string[] {
   if (text(env, OLD_WEBHOOK_ALLOW_PRIVATE) === undefined) return [];
   return [
     text(env, ALLOW_PRIVATE) === undefined
-      ? `${OLD_WEBHOOK_ALLOW_PRIVATE} is deprecated: it is read as ${ALLOW_PRIVATE}, which also covers webhooks; rename it.`
-      : `${OLD_WEBHOOK_ALLOW_PRIVATE} is deprecated and ignored: ${ALLOW_PRIVATE} is set and covers webhooks; remove it.`,
+      ? `${OLD_WEBHOOK_ALLOW_PRIVATE} is deprecated: it is read as ${ALLOW_PRIVATE}, ` +
+        'which also covers webhooks; rename it.'
+      : `${OLD_WEBHOOK_ALLOW_PRIVATE} is deprecated and ignored: ${ALLOW_PRIVATE} is set ` +
+        'and covers webhooks; remove it.',
   ];
 }
 

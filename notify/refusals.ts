@@ -105,7 +105,8 @@ function creditEvent(refusal: Extract<Refusal, { kind: 'credit' }>, cause: strin
 function noticesOf(refusal: Refusal, now = new Date()): Notice[] {
   if (refusal.kind === 'spend_limit') {
     const period = periodOf(refusal.period, now);
-    const cause = `${refusal.subject}:${refusal.subject === 'key' ? refusal.keyId : refusal.accountId}:${refusal.period}:${period.label}`;
+    const subjectId = refusal.subject === 'key' ? refusal.keyId : refusal.accountId;
+    const cause = `${refusal.subject}:${subjectId}:${refusal.period}:${period.label}`;
     return [{ key: `limit:${cause}`, expiresAtMs: period.endsAtMs, write: limitEmail(refusal, cause, now) }];
   }
   const periodMs = REFUSED_CREDIT_PERIOD_SECONDS * 1000;

@@ -52,17 +52,33 @@ function limitReachedText(data: Data): string {
   const key = `"${field(data, 'keyName') || 'unnamed'}"`;
   const limit = usd(data, 'limitNanos');
   const spent = field(data, 'spentNanos') ? ` (${usd(data, 'spentNanos')} spent)` : '';
+  const nextMonth = 'the first day of next month';
   switch (field(data, 'limit')) {
     case 'key_cap':
-      return `Your API key ${key} has used its credit limit of ${limit}. Requests with it are refused until you raise the limit.`;
+      return (
+        `Your API key ${key} has used its credit limit of ${limit}. ` +
+        'Requests with it are refused until you raise it.'
+      );
     case 'key_day':
-      return `Your API key ${key} reached its spending limit of ${limit} per UTC day${spent}. Its requests are refused until 00:00 UTC.`;
+      return (
+        `Your API key ${key} reached its spending limit of ${limit} per UTC day${spent}. ` +
+        'Its requests are refused until 00:00 UTC.'
+      );
     case 'key_month':
-      return `Your API key ${key} reached its spending limit of ${limit} per UTC month${spent}. Its requests are refused until the first day of next month.`;
+      return (
+        `Your API key ${key} reached its spending limit of ${limit} per UTC month${spent}. ` +
+        `Its requests are refused until ${nextMonth}.`
+      );
     case 'account_month':
-      return `Your account reached its spending limit of ${limit} per UTC month${spent}. Requests are refused until the first day of next month.`;
+      return (
+        `Your account reached its spending limit of ${limit} per UTC month${spent}. ` +
+        `Requests are refused until ${nextMonth}.`
+      );
     default:
-      return `Your account reached its spending limit of ${limit} per UTC day${spent}. Requests are refused until 00:00 UTC.`;
+      return (
+        `Your account reached its spending limit of ${limit} per UTC day${spent}. ` +
+        'Requests are refused until 00:00 UTC.'
+      );
   }
 }
 
@@ -75,7 +91,8 @@ function digestBody(data: Data, brand: Brand): Body {
   const writeOffs = Number(field(data, 'writeOffCount')) || 0;
   const lines = failures.map((entry) => {
     const f = typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? entry : {};
-    return `${field(f, 'email')}: ${field(f, 'what')}, ${usd(f, 'amountNanos')}${field(f, 'reason') ? ` (${field(f, 'reason')})` : ''}`;
+    const reason = field(f, 'reason') ? ` (${field(f, 'reason')})` : '';
+    return `${field(f, 'email')}: ${field(f, 'what')}, ${usd(f, 'amountNanos')}${reason}`;
   });
   const more = failureCount > lines.length ? [`…and ${failureCount - lines.length} more.`] : [];
   return {
@@ -83,9 +100,10 @@ function digestBody(data: Data, brand: Brand): Body {
       `${brand.name} daily digest for ${field(data, 'day')}: ${plural(failureCount, 'failed payment')}, ` +
       `${usd(data, 'writtenOffNanos')} written off`,
     paragraphs: [
-      `On ${field(data, 'day')} (UTC), ${plural(failureCount, 'payment')} failed, for ${usd(data, 'failedNanos')} in all, ` +
-        `and ${plural(writeOffs, 'request')} cost more than ${writeOffs === 1 ? 'its hold and the credit' : 'their holds and the credit'} ` +
-        `left could cover: ${usd(data, 'writtenOffNanos')} written off to the uncollected book.`,
+      `On ${field(data, 'day')} (UTC), ${plural(failureCount, 'payment')} failed, ` +
+        `for ${usd(data, 'failedNanos')} in all, and ${plural(writeOffs, 'request')} cost more than ` +
+        `${writeOffs === 1 ? 'its hold and the credit' : 'their holds and the credit'} left could cover: ` +
+        `${usd(data, 'writtenOffNanos')} written off to the uncollected book.`,
       ...lines,
       ...more,
     ],

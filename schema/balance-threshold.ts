@@ -25,7 +25,8 @@ const BalanceThresholdRef = builder.objectRef<BalanceThreshold>('BalanceThreshol
       type: MoneyRef,
       nullable: true,
       description:
-        'The balance it fires below. For a share, that share of the last top-up (rounded down); null before any top-up.',
+        'The balance it fires below. For a share, that share of the last top-up (rounded down); ' +
+        'null before any top-up.',
       resolve: (b) => b.thresholdNanos,
     }),
     shareBps: t.int({

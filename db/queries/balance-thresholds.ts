@@ -4,8 +4,9 @@ import type { Db, TransactionSql } from '../sql.ts';
  * Customers' low-balance alerts. The balance they watch is the posted balance (paid + granted):
  * holds of requests in flight come and go within seconds and would make an alert flap. An alert is
  * an amount, or a share of the account's last top-up (its last paid checkout or auto top-up); a
- * share's amount (rounded down to the nano-dollar) is worked out by every statement that compares it with the balance, so it
- * follows the top-ups, and is null (the alert never fires) before the first one.
+ * share's amount (rounded down to the nano-dollar) is worked out by every statement that compares
+ * it with the balance, so it follows the top-ups, and is null (the alert never fires) before the
+ * first one.
  */
 
 export type BalanceThreshold = {
@@ -69,7 +70,8 @@ export async function replaceBalanceThresholds(
     on conflict (account_id, threshold_nanos) do nothing`;
   await tx`
     insert into balance_thresholds (account_id, share_bps, armed)
-    select ${accountId}::uuid, s, coalesce(w.paid_nanos + w.granted_nanos >= ${lastTopUp(tx, accountId)} * s / 10000, false)
+    select ${accountId}::uuid, s,
+           coalesce(w.paid_nanos + w.granted_nanos >= ${lastTopUp(tx, accountId)} * s / 10000, false)
     from unnest(${shares}::int4[]) as s, wallets w where w.account_id = ${accountId}::uuid
     on conflict (account_id, share_bps) do nothing`;
   return listBalanceThresholds(tx, accountId);

@@ -68,7 +68,8 @@ export async function dayDigest(db: Db, tenantId: string, day: string): Promise<
   const to = db`((${day}::date + 1)::timestamp at time zone 'UTC')`;
   const failures = await db<FailureRow[]>`
     with failed as (
-      select a.email, p.description as what, p.price_nanos as amount_nanos, p.failure_reason as reason, p.updated_at as at
+      select a.email, p.description as what, p.price_nanos as amount_nanos, p.failure_reason as reason,
+             p.updated_at as at
       from payments p join accounts a on a.id = p.account_id
       where p.tenant_id = ${tenantId}::uuid and p.status = 'failed' and p.updated_at >= ${from} and p.updated_at < ${to}
       union all
@@ -82,7 +83,8 @@ export async function dayDigest(db: Db, tenantId: string, day: string): Promise<
   const [offs] = await db<{ n: number; nanos: bigint }[]>`
     select count(distinct t.id)::int as n, coalesce(-sum(e.amount_nanos), 0)::int8 as nanos
     from wallets w join entries e on e.wallet_id = w.id join transfers t on t.id = e.transfer_id
-    where w.tenant_id = ${tenantId}::uuid and w.kind = 'uncollected' and t.created_at >= ${from} and t.created_at < ${to}`;
+    where w.tenant_id = ${tenantId}::uuid and w.kind = 'uncollected'
+      and t.created_at >= ${from} and t.created_at < ${to}`;
   return {
     failures: failures.map((row) => ({
       email: row.email,
