@@ -47,7 +47,10 @@ export type Config = {
   trustedProxies: AddressRange[];
   /** Host names no tenant may claim as its custom domain, besides PUBLIC_URL's and PORTAL_URL's. */
   reservedDomains: string[];
-  /** Requests to targets a customer names: resolvers (none: the system's), and whether private addresses are allowed. */
+  /**
+   * Requests to targets a customer names (domain checks, webhook deliveries): resolvers (none: the
+   * system's), and whether loopback, private, link-local or metadata addresses are allowed.
+   */
   outbound: { dnsServers: string[]; allowPrivate: boolean };
   stripe:
     | {
@@ -60,8 +63,8 @@ export type Config = {
   clerk: { secretKey: string | undefined; jwtKey: string | undefined; publishableKey: string | undefined } | undefined;
   /** Outbound e-mail: SMTP when smtpUrl is set, else messages are written to a folder under dataDir. */
   mail: { smtpUrl: string | undefined; from: string };
-  /** Whether webhook endpoints may point at loopback, private, link-local or metadata addresses. */
-  webhookAllowPrivateTargets: boolean;
+  /** Settings read under an old name: one line each for the start-up log. */
+  deprecations: string[];
 };
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -281,6 +284,26 @@ export function readSecretVariable(name: string, env: Env = process.env): string
   return value;
 }
 
+const ALLOW_PRIVATE = 'TOLLGATE_OUTBOUND_ALLOW_PRIVATE';
+/** Its name until webhooks and domain checks shared the one setting; still read, with a warning. */
+const OLD_WEBHOOK_ALLOW_PRIVATE = 'TOLLGATE_WEBHOOK_ALLOW_PRIVATE';
+
+function allowPrivate(env: Env): boolean {
+  const old = onOff(env, OLD_WEBHOOK_ALLOW_PRIVATE, false);
+  return onOff(env, ALLOW_PRIVATE, old);
+}
+
+function deprecations(env: Env): string[] {
+  if (text(env, OLD_WEBHOOK_ALLOW_PRIVATE) === undefined) return [];
+  return [
+    text(env, ALLOW_PRIVATE) === undefined
+      ? `${OLD_WEBHOOK_ALLOW_PRIVATE} is deprecated: it is read as ${ALLOW_PRIVATE}, ` +
+        'which also covers webhooks; rename it.'
+      : `${OLD_WEBHOOK_ALLOW_PRIVATE} is deprecated and ignored: ${ALLOW_PRIVATE} is set ` +
+        'and covers webhooks; remove it.',
+  ];
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const host = text(env, 'HOST') ?? '127.0.0.1';
   const gatewayPort = port(env, 'PORT', DEFAULT_PORT);
@@ -331,11 +354,11 @@ export function loadConfig(env: Env = process.env): Config {
     reservedDomains: list(env, 'TOLLGATE_RESERVED_DOMAINS', '', 'a host name', hostName),
     outbound: {
       dnsServers: list(env, 'TOLLGATE_DNS_SERVERS', '', 'an IP address, optionally with :port', dnsServer),
-      allowPrivate: onOff(env, 'TOLLGATE_OUTBOUND_ALLOW_PRIVATE', false),
+      allowPrivate: allowPrivate(env),
     },
     stripe: stripe(env),
     clerk: clerk(env),
     mail: mail(env, publicUrl),
-    webhookAllowPrivateTargets: onOff(env, 'TOLLGATE_WEBHOOK_ALLOW_PRIVATE', false),
+    deprecations: deprecations(env),
   };
 }

@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config.logLevel);
+  for (const line of config.deprecations) log.warn(`configuration: ${line}`);
   const database = await openDatabase(config, {
     log: (line) => log.info(line),
     applicationName: 'tollgate-gateway',

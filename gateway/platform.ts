@@ -47,6 +47,7 @@ export async function startPlatform(
   const gateway = await startGateway(config, database, log, {
     ...options,
     events,
+    refusals: notifications.refusals,
     mount: (app, services) => {
       app.all('/graphql', ({ request, server }) => graphql(request, server?.requestIP(request)?.address), {
         parse: 'none',

@@ -21,6 +21,7 @@ import { compileRoutes } from './route-compiler.ts';
 import { loadRouteTable } from './routes.ts';
 import type { BalanceEvents } from '../ledger/types.ts';
 import type { Services } from '../plugins/services.ts';
+import { NO_REFUSAL_NOTICES, type RefusalNotices } from '../notify/refusals.ts';
 import { createSpareHolds } from '../ledger/spare-holds.ts';
 import { startSweeper } from '../ledger/sweeper.ts';
 import { createTenantPricing } from '../ledger/tenant-pricing.ts';
@@ -55,6 +56,8 @@ export type GatewayOptions = {
   observe?: (ctx: RequestContext, status: number) => void;
   /** Where plugins announce credit changes (the live API); nowhere by default. */
   events?: BalanceEvents;
+  /** Where refusals that call for a notice are told (the notifications); nowhere by default. */
+  refusals?: RefusalNotices;
 };
 
 async function ready(services: Services): Promise<Response> {
@@ -170,6 +173,7 @@ export async function startGateway(
     spares,
     limits,
     events: options.events ?? { publishBalanceChange: () => {} },
+    refusals: options.refusals ?? NO_REFUSAL_NOTICES,
   };
   const compiled = compileRoutes(loadRouteTable(config.routesFile), builtinPlugins(), services);
   const tracker = { active: 0 };

@@ -17,6 +17,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'payment.failed',
   'key.created',
   'key.revoked',
+  'request.refused_credit',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 /** Only sent by the "send test event" action, to one endpoint. */

@@ -15,7 +15,9 @@ export type EmailTopic =
   | 'key_created'
   | 'balance_low'
   | 'payment_succeeded'
-  | 'payment_failed';
+  | 'payment_failed'
+  | 'spend_limit_reached'
+  | 'operator_digest';
 
 const EMAIL_TOPICS: readonly EmailTopic[] = [
   'verify_email',
@@ -25,6 +27,8 @@ const EMAIL_TOPICS: readonly EmailTopic[] = [
   'balance_low',
   'payment_succeeded',
   'payment_failed',
+  'spend_limit_reached',
+  'operator_digest',
 ];
 
 export type RenderedEmail = { subject: string; text: string; html: string };
@@ -41,6 +45,84 @@ function field(data: Data, key: string): string {
 function usd(data: Data, key: string): string {
   const raw = field(data, key);
   return /^-?\d+$/.test(raw) ? `$${formatUsd(BigInt(raw))}` : raw;
+}
+
+/** What a spending-limit notice says, by the limit that refused. */
+function limitReachedText(data: Data): string {
+  const key = `"${field(data, 'keyName') || 'unnamed'}"`;
+  const limit = usd(data, 'limitNanos');
+  const spent = field(data, 'spentNanos') ? ` (${usd(data, 'spentNanos')} spent)` : '';
+  const nextMonth = 'the first day of next month';
+  switch (field(data, 'limit')) {
+    case 'key_cap':
+      return (
+        `Your API key ${key} has used its credit limit of ${limit}. ` +
+        'Requests with it are refused until you raise it.'
+      );
+    case 'key_day':
+      return (
+        `Your API key ${key} reached its spending limit of ${limit} per UTC day${spent}. ` +
+        'Its requests are refused until 00:00 UTC.'
+      );
+    case 'key_month':
+      return (
+        `Your API key ${key} reached its spending limit of ${limit} per UTC month${spent}. ` +
+        `Its requests are refused until ${nextMonth}.`
+      );
+    case 'account_month':
+      return (
+        `Your account reached its spending limit of ${limit} per UTC month${spent}. ` +
+        `Requests are refused until ${nextMonth}.`
+      );
+    default:
+      return (
+        `Your account reached its spending limit of ${limit} per UTC day${spent}. ` +
+        'Requests are refused until 00:00 UTC.'
+      );
+  }
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The operators' daily digest: the day's totals, then each failed payment listed (a bounded few). */
+function digestBody(data: Data, brand: Brand): Body {
+  const failures = Array.isArray(data.failures) ? data.failures : [];
+  const failureCount = Number(field(data, 'failureCount')) || 0;
+  const writeOffs = Number(field(data, 'writeOffCount')) || 0;
+  const lines = failures.map((entry) => {
+    const f = typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? entry : {};
+    const reason = field(f, 'reason') ? ` (${field(f, 'reason')})` : '';
+    return `${field(f, 'email')}: ${field(f, 'what')}, ${usd(f, 'amountNanos')}${reason}`;
+  });
+  const more = failureCount > lines.length ? [`…and ${failureCount - lines.length} more.`] : [];
+  return {
+    subject:
+      `${brand.name} daily digest for ${field(data, 'day')}: ${plural(failureCount, 'failed payment')}, ` +
+      `${usd(data, 'writtenOffNanos')} written off`,
+    paragraphs: [
+      `On ${field(data, 'day')} (UTC), ${plural(failureCount, 'payment')} failed, ` +
+        `for ${usd(data, 'failedNanos')} in all, and ${plural(writeOffs, 'request')} cost more than ` +
+        `${writeOffs === 1 ? 'its hold and the credit' : 'their holds and the credit'} left could cover: ` +
+        `${usd(data, 'writtenOffNanos')} written off to the uncollected book.`,
+      ...lines,
+      ...more,
+    ],
+    action: { label: 'Open the console', url: link(brand, '/admin') },
+  };
+}
+
+/** "(20% of your last top-up)" for an alert set as a share, else nothing. */
+function shareText(data: Data): string {
+  const bps = data.shareBps;
+  if (typeof bps !== 'number') return '';
+  const percent = `${Math.trunc(bps / 100)}${
+    bps % 100 === 0
+      ? ''
+      : `.${String(bps % 100)
+          .padStart(2, '0')
+          .replace(/0$/, '')}`
+  }`;
+  return ` (${percent}% of your last top-up)`;
 }
 
 const link = (brand: Brand, path: string, token?: string) =>
@@ -85,7 +167,8 @@ const BODIES: Record<EmailTopic, (data: Data, brand: Brand) => Body> = {
   balance_low: (data, brand) => ({
     subject: `Your ${brand.name} balance is below ${usd(data, 'thresholdNanos')}`,
     paragraphs: [
-      `Your balance is now ${usd(data, 'balanceNanos')}, below the ${usd(data, 'thresholdNanos')} alert you set.`,
+      `Your balance is now ${usd(data, 'balanceNanos')}, below the ${usd(data, 'thresholdNanos')} alert you set` +
+        `${shareText(data)}.`,
       'Add credit to keep your requests running. ' +
         'This alert is sent again only after your balance has gone back above it.',
     ],
@@ -107,6 +190,14 @@ const BODIES: Record<EmailTopic, (data: Data, brand: Brand) => Body> = {
     paragraphs: [`${field(data, 'what')} did not go through: ${field(data, 'reason')}`, 'No credit was added.'],
     action: { label: 'Update my payment method', url: link(brand, '/billing') },
   }),
+  spend_limit_reached: (data, brand) => ({
+    subject: `A spending limit on your ${brand.name} account was reached`,
+    paragraphs: [limitReachedText(data), 'This notice is sent once for each limit and period.'],
+    action: field(data, 'limit').startsWith('key_')
+      ? { label: 'Review my keys', url: link(brand, '/keys') }
+      : { label: 'View my usage', url: link(brand, '/usage') },
+  }),
+  operator_digest: (data, brand) => digestBody(data, brand),
 };
 
 function escapeHtml(text: string): string {

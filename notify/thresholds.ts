@@ -52,12 +52,17 @@ async function notify(tx: TransactionSql, accountId: string, crossing: Crossing)
     data: {
       thresholdId: crossing.id,
       threshold: money(crossing.thresholdNanos),
+      shareOfLastTopUpBps: crossing.shareBps,
       balance: money(crossing.balanceNanos),
     },
     email: {
       topic: 'balance_low',
       cause,
-      data: { thresholdNanos: crossing.thresholdNanos.toString(), balanceNanos: crossing.balanceNanos.toString() },
+      data: {
+        thresholdNanos: crossing.thresholdNanos.toString(),
+        balanceNanos: crossing.balanceNanos.toString(),
+        shareBps: crossing.shareBps,
+      },
     },
   });
 }

@@ -52,7 +52,30 @@ function grantedByLevel(grantedLegs: readonly bigint[]): bigint[] {
   return [...grantedLegs].reverse();
 }
 
-function refusal(outcome: Extract<HoldOutcome, { ok: false }>, minimumNanos: bigint): GatewayError {
+type Refused = Extract<HoldOutcome, { ok: false }>;
+
+/** Tells the notifications of a refusal for credit (a webhook event, and an e-mail for a key's cap). */
+function tellRefusal(ctx: RequestContext, services: Services, outcome: Refused, minimumNanos: bigint): void {
+  const principal = ctx.principal;
+  if (!principal || outcome.reason === 'duplicate_request') return;
+  services.refusals.refused({
+    kind: 'credit',
+    accountId: principal.key.accountId,
+    keyId: principal.key.id,
+    keyName: principal.key.name,
+    requestId: ctx.id,
+    reason:
+      outcome.reason === 'key_credit_cap'
+        ? 'key_credit_cap'
+        : outcome.legIndex > 0
+          ? 'wholesale_credit'
+          : 'insufficient_credit',
+    neededNanos: minimumNanos,
+    capNanos: principal.key.creditCapNanos,
+  });
+}
+
+function refusal(outcome: Refused, minimumNanos: bigint): GatewayError {
   if (outcome.reason === 'key_credit_cap')
     return insufficientCredit(
       `This API key's credit limit has less left than this request needs ($${formatUsd(minimumNanos)}). Raise it.`,
@@ -216,7 +239,10 @@ async function placeHold(
     principal.key.id,
     use,
   );
-  if (!outcome.ok) throw refusal(outcome, legs[0]?.minimumNanos ?? 0n);
+  if (!outcome.ok) {
+    tellRefusal(ctx, services, outcome, legs[0]?.minimumNanos ?? 0n);
+    throw refusal(outcome, legs[0]?.minimumNanos ?? 0n);
+  }
   const granted = grantedByLevel(outcome.grantedNanos);
   const affordable = granted.every((g, level) => g >= (desired[level] ?? 0n))
     ? ceiling

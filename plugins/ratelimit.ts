@@ -12,6 +12,7 @@ import { createLookupCache } from '../app/lookup-cache.ts';
 import { createSpendSeeder, type SeededWindow } from '../limits/spend-seeds.ts';
 import { billedRequest } from '../protocols/request-body.ts';
 import { noOptions } from './options.ts';
+import type { Services } from './services.ts';
 import type { Plugin, PluginDefinition } from './types.ts';
 
 /**
@@ -125,6 +126,26 @@ function spendRefusal(check: SubjectSpendCheck, result: SpendResult): GatewayErr
   });
 }
 
+/**
+ * Tells the notifications that a key's or an account's own spending limit refused (a tenant-wide
+ * cap is the operator's business, not the customer's to be mailed about).
+ */
+function tellSpendRefusal(ctx: RequestContext, services: Services, check: SubjectSpendCheck, result: SpendResult) {
+  const principal = ctx.principal;
+  if (!principal || check.kind === 'tenant') return;
+  services.refusals.refused({
+    kind: 'spend_limit',
+    accountId: principal.key.accountId,
+    keyId: principal.key.id,
+    keyName: principal.key.name,
+    requestId: ctx.id,
+    subject: check.kind,
+    period: check.period,
+    limitNanos: check.limitNanos,
+    spentNanos: result.spentNanos,
+  });
+}
+
 function refusalOf(
   checks: WindowCheck[],
   tokens: boolean[],
@@ -205,7 +226,12 @@ export const ratelimit: PluginDefinition<Record<string, never>> = {
         const admission = await services.limits.consume(checks, spends);
         setHeaders(ctx, checks, admission.windows, tokens);
         const refusal = refusalOf(checks, tokens, admission.windows, spends, admission.spends);
-        if (refusal) throw refusal;
+        if (refusal) {
+          const over = admission.spends.findIndex((r) => !r.allowed);
+          if (over !== -1)
+            tellSpendRefusal(ctx, services, spends[over] as SubjectSpendCheck, admission.spends[over] as SpendResult);
+          throw refusal;
+        }
         // A concurrency slot is for a request being served, not one still uploading: a slow
         // client would otherwise hold the key's only slot while its body trickles in.
         if (ctx.route.protocol && subjects.some(({ policy }) => policy.concurrentRequests)) await billedRequest(ctx);

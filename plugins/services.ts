@@ -10,6 +10,7 @@ import type { LedgerQueues } from '../ledger/queues.ts';
 import type { LimitStore } from '../limits/store.ts';
 import type { Logger } from '../app/log.ts';
 import type { SpareHolds } from '../ledger/spare-holds.ts';
+import type { RefusalNotices } from '../notify/refusals.ts';
 import type { TenantPricing } from '../ledger/tenant-pricing.ts';
 
 /** Tells live subscribers that an account's credit changed outside a request (a purchase, a refund). */
@@ -35,4 +36,6 @@ export type Services = {
   spares: SpareHolds | null;
   limits: LimitStore;
   events: BalanceEvents;
+  /** Where `balance` and `ratelimit` tell of refusals that call for a notice; never waited for. */
+  refusals: RefusalNotices;
 };

@@ -109,10 +109,17 @@ builder.queryField('webhookEndpoints', (t) =>
   }),
 );
 
+builder.queryField('webhookEventTypes', (t) =>
+  t.stringList({
+    description: 'The event types an endpoint may ask for.',
+    resolve: () => [...WEBHOOK_EVENT_TYPES],
+  }),
+);
+
 async function checkTarget(ctx: SignedInContext, text: string): Promise<string> {
   try {
     const url = parseWebhookUrl(text.trim());
-    await resolveAllowed(url.hostname, addressPolicy(ctx.config.webhookAllowPrivateTargets));
+    await resolveAllowed(url.hostname, addressPolicy(ctx.config.outbound.allowPrivate));
     return url.toString();
   } catch (error) {
     if (error instanceof RefusedTarget) throw invalidInput('url', error.message);

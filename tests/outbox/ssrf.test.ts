@@ -14,7 +14,7 @@ let allowing: ApiHarness;
 let receiver: Receiver;
 beforeAll(async () => {
   o = await startOutboxHarness();
-  allowing = await startApi({ TOLLGATE_WEBHOOK_ALLOW_PRIVATE: 'on' });
+  allowing = await startApi({ TOLLGATE_OUTBOUND_ALLOW_PRIVATE: 'on' });
   receiver = startReceiver();
 });
 afterAll(async () => {

@@ -10,7 +10,7 @@ import { startReceiver, type Receiver } from './receiver.ts';
 let o: OutboxHarness;
 let receiver: Receiver;
 beforeAll(async () => {
-  o = await startOutboxHarness({ TOLLGATE_WEBHOOK_ALLOW_PRIVATE: 'on' });
+  o = await startOutboxHarness({ TOLLGATE_OUTBOUND_ALLOW_PRIVATE: 'on' });
   receiver = startReceiver();
 });
 afterAll(async () => {
