@@ -1,0 +1,181 @@
+import { describe, expect, test } from 'bun:test';
+import Anthropic from '@anthropic-ai/sdk';
+import { ChatToMessagesStream } from '../../protocols/messages/translate/stream.ts';
+
+const context = { model: 'anthropic/claude-sonnet-5.5', stopSequences: [] };
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+const chunk = (delta: Record<string, unknown>, finish: string | null = null, extra: Record<string, unknown> = {}) =>
+  `data: ${JSON.stringify({ id: 'gen-42', object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`;
+const usageChunk = (usage: Record<string, unknown>) =>
+  `data: ${JSON.stringify({ id: 'gen-42', object: 'chat.completion.chunk', choices: [], usage })}\n\n`;
+const USAGE = { prompt_tokens: 50, completion_tokens: 7, prompt_tokens_details: { cached_tokens: 20 }, cost: 0.0003 };
+
+/** Runs the chat stream through a translator in pieces of `size` bytes; returns its output and the translator. */
+function translate(chat: string, size = Number.POSITIVE_INFINITY, end = true) {
+  const translator = new ChatToMessagesStream(context);
+  const bytes = encoder.encode(chat);
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length; at += Math.min(size, bytes.length))
+    out.push(translator.push(bytes.slice(at, Math.min(at + size, bytes.length))));
+  if (end) out.push(translator.end());
+  return { text: out.map((part) => decoder.decode(part)).join(''), translator };
+}
+
+function events(sse: string): Record<string, unknown>[] {
+  return sse
+    .split('\n\n')
+    .filter((block) => block.includes('data: '))
+    .map((block) => JSON.parse(block.slice(block.indexOf('data: ') + 6)) as Record<string, unknown>);
+}
+
+/** What the official SDK makes of the translated stream: the message its accumulator builds. */
+function sdkStream(sse: string) {
+  const client = new Anthropic({
+    apiKey: 'tg-test',
+    baseURL: 'http://127.0.0.1:9',
+    maxRetries: 0,
+    fetch: async () => new Response(sse, { headers: { 'content-type': 'text/event-stream' } }),
+  });
+  return client.messages.stream({ model: context.model, max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
+}
+
+const TEXT_STREAM =
+  chunk({ role: 'assistant', content: '' }) +
+  ': OPENROUTER PROCESSING\n\n' +
+  chunk({ content: 'Héllo ' }) +
+  chunk({ content: 'wörld 🌍' }) +
+  chunk({}, 'stop') +
+  usageChunk(USAGE) +
+  'data: [DONE]\n\n';
+
+describe('a chat stream as a Messages stream', () => {
+  test('emits the Anthropic event sequence for a text answer, with the usage at the end', () => {
+    const { text, translator } = translate(TEXT_STREAM);
+    expect(events(text).map((event) => event.type)).toEqual([
+      'message_start',
+      'ping',
+      'ping',
+      'content_block_start',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ]);
+    expect(text).toContain('event: message_start\ndata: {"type":"message_start"');
+    const delta = events(text).find((event) => event.type === 'message_delta');
+    expect(delta).toEqual({
+      type: 'message_delta',
+      delta: { stop_reason: 'end_turn', stop_sequence: null },
+      usage: { input_tokens: 30, output_tokens: 7, cache_creation_input_tokens: null, cache_read_input_tokens: 20 },
+    });
+    expect(translator.usage).toEqual(USAGE);
+    expect(translator.generationId).toBe('gen-42');
+    expect(translator.ended).toBe(true);
+  });
+
+  test('gives the same events however the upstream bytes are cut, CRLF line ends included', () => {
+    const whole = translate(TEXT_STREAM).text;
+    for (const size of [1, 2, 3, 7, 64]) expect(translate(TEXT_STREAM, size).text).toEqual(whole);
+    expect(translate(TEXT_STREAM.replaceAll('\n', '\r\n'), 5).text).toEqual(whole);
+  });
+
+  test('is assembled by the SDK into the message a native stream gives', async () => {
+    const message = await sdkStream(translate(TEXT_STREAM, 5).text).finalMessage();
+    expect(message.id).toBe('msg_gen-42');
+    expect(message.content).toEqual([{ type: 'text', text: 'Héllo wörld 🌍' }]);
+    expect(message.stop_reason).toBe('end_turn');
+    expect(message.usage.input_tokens).toBe(30);
+    expect(message.usage.output_tokens).toBe(7);
+    expect(message.usage.cache_read_input_tokens).toBe(20);
+  });
+
+  test('streams thinking with its signature, then the text', async () => {
+    const chat =
+      chunk({ reasoning: 'Think', reasoning_details: [{ type: 'reasoning.text', text: 'Think' }] }) +
+      chunk({ reasoning: 'ing.', reasoning_details: [{ type: 'reasoning.text', text: 'ing.', signature: 'sig-9' }] }) +
+      chunk({ reasoning_content: 'plain' }) +
+      chunk({ content: 'Answer' }) +
+      chunk({}, 'stop') +
+      'data: [DONE]\n\n';
+    const message = await sdkStream(translate(chat, 11).text).finalMessage();
+    expect(message.content).toEqual([
+      { type: 'thinking', thinking: 'Thinking.', signature: 'sig-9' },
+      { type: 'thinking', thinking: 'plain', signature: '' },
+      { type: 'text', text: 'Answer' },
+    ]);
+  });
+
+  test('streams parallel tool calls, each its own block, arguments as input_json_delta', async () => {
+    const call = (index: number, fn: Record<string, unknown>, id?: string) =>
+      chunk({ tool_calls: [{ index, ...(id ? { id, type: 'function' } : {}), function: fn }] });
+    const chat =
+      chunk({ content: 'Checking both.' }) +
+      call(0, { name: 'weather', arguments: '' }, 'call_a') +
+      call(0, { arguments: '{"city":' }) +
+      call(0, { arguments: '"Paris"}' }) +
+      call(1, { name: 'weather', arguments: '{"city":"Rome"}' }, 'call_b') +
+      chunk({}, 'tool_calls') +
+      usageChunk(USAGE) +
+      'data: [DONE]\n\n';
+    const { text } = translate(chat, 9);
+    const deltas = events(text).filter((event) => event.type === 'content_block_delta');
+    expect(deltas.map((event) => [event.index, (event.delta as { type: string }).type])).toEqual([
+      [0, 'text_delta'],
+      [1, 'input_json_delta'],
+      [1, 'input_json_delta'],
+      [2, 'input_json_delta'],
+    ]);
+    const message = await sdkStream(text).finalMessage();
+    expect(message.content).toEqual([
+      { type: 'text', text: 'Checking both.' },
+      { type: 'tool_use', id: 'call_a', name: 'weather', input: { city: 'Paris' } },
+      { type: 'tool_use', id: 'call_b', name: 'weather', input: { city: 'Rome' } },
+    ]);
+    expect(message.stop_reason).toBe('tool_use');
+  });
+
+  test('ends a stream cut before its finish reason with an error event, which the SDK raises', async () => {
+    const { text, translator } = translate(chunk({ content: 'Half an ans' }));
+    const last = events(text).at(-1);
+    expect(last).toEqual({
+      type: 'error',
+      error: { type: 'api_error', message: 'The upstream provider closed the stream before the answer was complete.' },
+    });
+    expect(events(text).map((event) => event.type)).toContain('content_block_stop');
+    expect(translator.ended).toBe(true);
+    await expect(sdkStream(text).finalMessage()).rejects.toThrow(Anthropic.APIError);
+  });
+
+  test('turns an upstream error chunk into an error event of the matching type, and stops there', () => {
+    const chat =
+      chunk({ content: 'a' }) +
+      `data: ${JSON.stringify({ error: { message: 'Provider overloaded', code: 529 } })}\n\n` +
+      chunk({ content: 'never shown' });
+    const { text } = translate(chat, 4);
+    expect(events(text).at(-1)).toEqual({
+      type: 'error',
+      error: { type: 'overloaded_error', message: 'Provider overloaded' },
+    });
+    expect(text).not.toContain('never shown');
+  });
+
+  test('ends with an error event when the gateway gives up on the stream', () => {
+    const translator = new ChatToMessagesStream(context);
+    translator.push(encoder.encode(chunk({ content: 'a' })));
+    const failure = decoder.decode(translator.fail('api_error', 'The upstream provider stopped sending data.'));
+    expect(events(failure)).toEqual([
+      { type: 'content_block_stop', index: 0 },
+      { type: 'error', error: { type: 'api_error', message: 'The upstream provider stopped sending data.' } },
+    ]);
+    expect(translator.end().length).toBe(0);
+  });
+
+  test('finishes a stream whose upstream ends its body after the finish reason without [DONE]', () => {
+    const { text } = translate(chunk({ content: 'ok' }, 'length') + usageChunk(USAGE));
+    expect(events(text).at(-2)).toMatchObject({ type: 'message_delta', delta: { stop_reason: 'max_tokens' } });
+    expect(events(text).at(-1)).toEqual({ type: 'message_stop' });
+  });
+});
