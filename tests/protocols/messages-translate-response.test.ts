@@ -111,7 +111,7 @@ describe('a chat answer as a Messages answer', () => {
       max_tokens: 100,
       messages: [{ role: 'user', content: 'hi' }],
     });
-    expect(message.content).toEqual([{ type: 'text', text: 'Hello there' }]);
+    expect(message.content as unknown[]).toEqual([{ type: 'text', text: 'Hello there' }]);
     expect(message.usage.input_tokens).toBe(30);
     expect(message.stop_reason).toBe('end_turn');
   });

@@ -85,7 +85,7 @@ describe('a chat stream as a Messages stream', () => {
   test('is assembled by the SDK into the message a native stream gives', async () => {
     const message = await sdkStream(translate(TEXT_STREAM, 5).text).finalMessage();
     expect(message.id).toBe('msg_gen-42');
-    expect(message.content).toEqual([{ type: 'text', text: 'Héllo wörld 🌍' }]);
+    expect(message.content as unknown[]).toEqual([{ type: 'text', text: 'Héllo wörld 🌍' }]);
     expect(message.stop_reason).toBe('end_turn');
     expect(message.usage.input_tokens).toBe(30);
     expect(message.usage.output_tokens).toBe(7);
@@ -101,7 +101,7 @@ describe('a chat stream as a Messages stream', () => {
       chunk({}, 'stop') +
       'data: [DONE]\n\n';
     const message = await sdkStream(translate(chat, 11).text).finalMessage();
-    expect(message.content).toEqual([
+    expect(message.content as unknown[]).toEqual([
       { type: 'thinking', thinking: 'Thinking.', signature: 'sig-9' },
       { type: 'thinking', thinking: 'plain', signature: '' },
       { type: 'text', text: 'Answer' },
@@ -129,7 +129,7 @@ describe('a chat stream as a Messages stream', () => {
       [2, 'input_json_delta'],
     ]);
     const message = await sdkStream(text).finalMessage();
-    expect(message.content).toEqual([
+    expect(message.content as unknown[]).toEqual([
       { type: 'text', text: 'Checking both.' },
       { type: 'tool_use', id: 'call_a', name: 'weather', input: { city: 'Paris' } },
       { type: 'tool_use', id: 'call_b', name: 'weather', input: { city: 'Rome' } },
