@@ -50,7 +50,13 @@ describe('a chat answer as a Messages answer', () => {
       ],
       stop_reason: 'tool_use',
       stop_sequence: null,
-      usage: { input_tokens: 30, output_tokens: 20, cache_read_input_tokens: 60, cache_creation_input_tokens: 10 },
+      usage: {
+        input_tokens: 30,
+        output_tokens: 20,
+        cache_read_input_tokens: 60,
+        cache_creation_input_tokens: 10,
+        cost: 0.0012,
+      },
     });
   });
 

@@ -69,7 +69,13 @@ describe('a chat stream as a Messages stream', () => {
     expect(delta).toEqual({
       type: 'message_delta',
       delta: { stop_reason: 'end_turn', stop_sequence: null },
-      usage: { input_tokens: 30, output_tokens: 7, cache_creation_input_tokens: null, cache_read_input_tokens: 20 },
+      usage: {
+        input_tokens: 30,
+        output_tokens: 7,
+        cache_creation_input_tokens: null,
+        cache_read_input_tokens: 20,
+        cost: 0.0003,
+      },
     });
     expect(translator.usage).toEqual(USAGE);
     expect(translator.generationId).toBe('gen-42');

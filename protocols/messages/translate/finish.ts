@@ -10,6 +10,8 @@ export type MessagesUsage = {
   output_tokens: number;
   cache_creation_input_tokens: number | null;
   cache_read_input_tokens: number | null;
+  /** The upstream's reported cost (USD), as OpenRouter's own Messages usage carries it; the meter prices it. */
+  cost?: number;
 };
 
 const count = (value: unknown): number | null =>
@@ -43,12 +45,14 @@ export function messagesUsage(usage: unknown): MessagesUsage {
   const cached = count(details.cached_tokens);
   const written = count(details.cache_write_tokens);
   const prompt = count(usage.prompt_tokens) ?? 0;
-  return {
+  const messages: MessagesUsage = {
     input_tokens: Math.max(0, prompt - (cached ?? 0) - (written ?? 0)),
     output_tokens: count(usage.completion_tokens) ?? 0,
     cache_creation_input_tokens: written,
     cache_read_input_tokens: cached,
   };
+  if (typeof usage.cost === 'number') messages.cost = usage.cost;
+  return messages;
 }
 
 /** Anthropic ids have a type prefix; the upstream's id stays inside, so a generation can be traced. */

@@ -6,8 +6,13 @@
 
 type OpenBlock = { kind: 'text' | 'thinking' | 'tool_use'; index: number; toolCall: number | null };
 
-export const sseEvent = (type: string, payload: Record<string, unknown>): string =>
-  `event: ${type}\ndata: ${JSON.stringify({ type, ...payload })}\n\n`;
+/** One Messages event: its SSE `event:` name and its data (the same `type` inside, as Anthropic sends). */
+export type TranslatedEvent = { readonly event: string | null; readonly data: string };
+
+export const messagesEvent = (type: string, payload: Record<string, unknown>): TranslatedEvent => ({
+  event: type,
+  data: JSON.stringify({ type, ...payload }),
+});
 
 export class BlockWriter {
   #open: OpenBlock | null = null;
@@ -15,7 +20,7 @@ export class BlockWriter {
   /** Chat tool-call index → its block, for the streamed arguments that follow. */
   readonly #tools = new Map<number, number>();
 
-  constructor(private readonly out: string[]) {}
+  constructor(private readonly out: TranslatedEvent[]) {}
 
   get openedAny(): boolean {
     return this.#next > 0;
@@ -23,7 +28,7 @@ export class BlockWriter {
 
   close(): void {
     if (this.#open === null) return;
-    this.out.push(sseEvent('content_block_stop', { index: this.#open.index }));
+    this.out.push(messagesEvent('content_block_stop', { index: this.#open.index }));
     this.#open = null;
   }
 
@@ -31,12 +36,12 @@ export class BlockWriter {
     this.close();
     const index = this.#next++;
     this.#open = { kind, index, toolCall };
-    this.out.push(sseEvent('content_block_start', { index, content_block: block }));
+    this.out.push(messagesEvent('content_block_start', { index, content_block: block }));
     return index;
   }
 
   #delta(delta: Record<string, unknown>): void {
-    this.out.push(sseEvent('content_block_delta', { index: this.#open?.index, delta }));
+    this.out.push(messagesEvent('content_block_delta', { index: this.#open?.index, delta }));
   }
 
   text(text: string): void {

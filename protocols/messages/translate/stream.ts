@@ -2,27 +2,26 @@ import { isRecord } from '../../../core/openai-request.ts';
 import { messageIdFor, messagesUsage, type Stop, stopOf, toolUseIdFor } from './finish.ts';
 import type { TranslationContext } from './response.ts';
 import { SseEventReader } from './sse-events.ts';
-import { BlockWriter, sseEvent } from './stream-blocks.ts';
+import { BlockWriter, messagesEvent, type TranslatedEvent } from './stream-blocks.ts';
 
 /**
- * A Chat Completions SSE stream as a Messages SSE stream, incrementally: feed the upstream's bytes
- * as they come, send the bytes returned. message_start at the first chunk, then one content block
- * at a time (thinking, text, each tool call with its streamed arguments as input_json_delta), and
- * message_delta (stop reason, usage) with message_stop once the chat stream has finished. A chat
- * error event, or a stream that ends before its finish reason, becomes an Anthropic `error` event.
- * The usage the upstream reported stays readable (`usage`) for the meter.
+ * A Chat Completions stream as a Messages stream, incrementally. `ChatToMessagesEvents` takes the
+ * chat events' data one at a time and returns the Messages events they complete:
+ * message_start at the first chunk, then one content block at a time (thinking, text, each tool
+ * call with its streamed arguments as input_json_delta), and message_delta (stop reason, usage)
+ * with message_stop once the chat stream has finished. A chat error event, or a stream that ends
+ * before its finish reason, becomes an Anthropic `error` event. The usage the upstream reported
+ * stays readable (`usage`) for the meter, and goes out in message_delta in Anthropic's terms
+ * (with the upstream's `cost`, which the Messages meter replaces by the customer's price).
+ * `ChatToMessagesStream` does the same from raw bytes cut anywhere, to SSE bytes.
  */
 
 export type AnthropicErrorType = 'api_error' | 'overloaded_error' | 'rate_limit_error' | 'invalid_request_error';
 
-const encoder = new TextEncoder();
-const EMPTY = new Uint8Array(0);
-
 export const CUT_MESSAGE = 'The upstream provider closed the stream before the answer was complete.';
 
-export class ChatToMessagesStream {
-  readonly #reader = new SseEventReader();
-  readonly #out: string[] = [];
+export class ChatToMessagesEvents {
+  readonly #out: TranslatedEvent[] = [];
   readonly #blocks = new BlockWriter(this.#out);
   #started = false;
   #stop: Stop | null = null;
@@ -47,46 +46,31 @@ export class ChatToMessagesStream {
     return this.#ended;
   }
 
-  push(chunk: Uint8Array): Uint8Array {
-    if (this.#ended) return EMPTY;
-    const events = this.#reader.push(chunk);
-    if (events === undefined) this.#failed('api_error', 'The upstream sent an event too large to read.');
-    for (const event of events ?? []) {
-      if (this.#ended) break;
-      if (event.kind === 'comment') this.#comment(event.text);
-      else if (event.data === '[DONE]') this.#finish();
-      else this.#data(event.data);
+  /**
+   * The Messages events completed by one chat event's data (`[DONE]` included), or by the clean
+   * end of the upstream's body (null): complete if its finish reason came, else cut.
+   */
+  next(data: string | null): TranslatedEvent[] {
+    if (!this.#ended) {
+      if (data === null || data === '[DONE]') this.#finish();
+      else this.#data(data);
     }
-    return this.#flush();
-  }
-
-  /** The upstream's body ended: the answer is complete if its finish reason came, else it was cut. */
-  end(): Uint8Array {
-    if (this.#ended) return EMPTY;
-    for (const event of this.#reader.end()) {
-      if (this.#ended) break;
-      if (event.kind === 'data' && event.data !== '[DONE]') this.#data(event.data);
-    }
-    if (!this.#ended) this.#finish();
-    return this.#flush();
+    return this.#take();
   }
 
   /** Ends the stream with an Anthropic error event (the client left, the upstream went silent, …). */
-  fail(type: AnthropicErrorType, message: string): Uint8Array {
+  fail(type: AnthropicErrorType, message: string): TranslatedEvent[] {
     this.#failed(type, message);
-    return this.#flush();
+    return this.#take();
   }
 
-  #flush(): Uint8Array {
-    if (this.#out.length === 0) return EMPTY;
-    const bytes = encoder.encode(this.#out.join(''));
-    this.#out.length = 0;
-    return bytes;
+  /** A heartbeat: nothing before message_start (there is no event to send yet), a ping after it. */
+  ping(): TranslatedEvent[] {
+    return this.#started && !this.#ended ? [messagesEvent('ping', {})] : [];
   }
 
-  /** Heartbeats stay heartbeats: a comment before message_start, a ping after it. */
-  #comment(text: string): void {
-    this.#out.push(this.#started ? sseEvent('ping', {}) : `: ${text}\n\n`);
+  #take(): TranslatedEvent[] {
+    return this.#out.splice(0, this.#out.length);
   }
 
   #start(chunk: Record<string, unknown>): void {
@@ -102,7 +86,7 @@ export class ChatToMessagesStream {
       stop_sequence: null,
       usage: messagesUsage(chunk.usage),
     };
-    this.#out.push(sseEvent('message_start', { message }), sseEvent('ping', {}));
+    this.#out.push(messagesEvent('message_start', { message }), messagesEvent('ping', {}));
   }
 
   #data(data: string): void {
@@ -140,7 +124,7 @@ export class ChatToMessagesStream {
   #failed(type: AnthropicErrorType, message: string): void {
     if (this.#ended) return;
     this.#blocks.close();
-    this.#out.push(sseEvent('error', { error: { type, message } }));
+    this.#out.push(messagesEvent('error', { error: { type, message } }));
     this.#ended = true;
   }
 
@@ -190,7 +174,7 @@ export class ChatToMessagesStream {
     this.#blocks.close();
     const usage = messagesUsage(this.#usage);
     const delta = { stop_reason: this.#stop.reason, stop_sequence: this.#stop.sequence };
-    this.#out.push(sseEvent('message_delta', { delta, usage }), sseEvent('message_stop', {}));
+    this.#out.push(messagesEvent('message_delta', { delta, usage }), messagesEvent('message_stop', {}));
     this.#ended = true;
   }
 }
@@ -201,4 +185,57 @@ function errorTypeOf(error: Record<string, unknown>): AnthropicErrorType {
   if (error.type === 'rate_limit_error' || code === 429) return 'rate_limit_error';
   if (code === 503 || code === 529 || error.code === 'upstream_unavailable') return 'overloaded_error';
   return 'api_error';
+}
+
+const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+
+const frame = (events: readonly TranslatedEvent[]): Uint8Array =>
+  events.length === 0
+    ? EMPTY
+    : encoder.encode(events.map((event) => `event: ${event.event}\ndata: ${event.data}\n\n`).join(''));
+
+/** The translation from bytes to bytes: feed the upstream's chunks as they come, send what comes back. */
+export class ChatToMessagesStream {
+  readonly #reader = new SseEventReader();
+  readonly #events: ChatToMessagesEvents;
+
+  constructor(context: TranslationContext) {
+    this.#events = new ChatToMessagesEvents(context);
+  }
+
+  get usage(): Record<string, unknown> | null {
+    return this.#events.usage;
+  }
+
+  get generationId(): string | null {
+    return this.#events.generationId;
+  }
+
+  get ended(): boolean {
+    return this.#events.ended;
+  }
+
+  push(chunk: Uint8Array): Uint8Array {
+    if (this.#events.ended) return EMPTY;
+    const events = this.#reader.push(chunk);
+    if (events === undefined) return this.fail('api_error', 'The upstream sent an event too large to read.');
+    const out: TranslatedEvent[] = [];
+    for (const event of events)
+      out.push(...(event.kind === 'comment' ? this.#events.ping() : this.#events.next(event.data)));
+    return frame(out);
+  }
+
+  /** The upstream's body ended. */
+  end(): Uint8Array {
+    if (this.#events.ended) return EMPTY;
+    const out: TranslatedEvent[] = [];
+    for (const event of this.#reader.end()) if (event.kind === 'data') out.push(...this.#events.next(event.data));
+    out.push(...this.#events.next(null));
+    return frame(out);
+  }
+
+  fail(type: AnthropicErrorType, message: string): Uint8Array {
+    return frame(this.#events.fail(type, message));
+  }
 }
