@@ -1,4 +1,4 @@
-import { isRecord } from '../../../core/openai-request.ts';
+import { isRecord } from '../../../core/billed-request.ts';
 
 /** How a chat answer ended and what it used, in Messages terms: shared by whole answers and streams. */
 

@@ -1,5 +1,5 @@
 import { GatewayError } from '../../../core/errors.ts';
-import { isRecord } from '../../../core/openai-request.ts';
+import { isRecord } from '../../../core/billed-request.ts';
 
 /**
  * Anthropic content blocks as Chat Completions content parts and messages (the translated mode of

@@ -1,5 +1,5 @@
 import { GatewayError } from '../../../core/errors.ts';
-import { isRecord } from '../../../core/openai-request.ts';
+import { isRecord } from '../../../core/billed-request.ts';
 import { messageIdFor, messagesUsage, stopOf, toolUseIdFor } from './finish.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { isRecord } from '../../../core/openai-request.ts';
+import { isRecord } from '../../../core/billed-request.ts';
 import { messageIdFor, messagesUsage, type Stop, stopOf, toolUseIdFor } from './finish.ts';
 import type { TranslationContext } from './response.ts';
 import { SseEventReader } from './sse-events.ts';
