@@ -12,10 +12,12 @@ import { assistantMessage, type ChatMessage, systemContent, untranslatable, user
 /**
  * Fields with no chat counterpart that change nothing the answer means: `context_management`
  * (Claude Code's server-side clearing of old tool results, an economy: the whole history is sent
- * instead) and `service_tier` (a scheduling preference).
+ * instead), a top-level `cache_control` (automatic caching, an economy too; the breakpoints on
+ * blocks are kept) and `service_tier` (a scheduling preference).
  */
-const IGNORED_FIELDS = new Set(['context_management', 'service_tier']);
-const PASSED_FIELDS = ['max_tokens', 'temperature', 'top_p', 'top_k'] as const;
+const IGNORED_FIELDS = new Set(['context_management', 'cache_control', 'service_tier']);
+/** The same on both sides; `provider` is OpenRouter's routing preferences, which its chat API reads alike. */
+const PASSED_FIELDS = ['max_tokens', 'temperature', 'top_p', 'top_k', 'provider'] as const;
 const TRANSLATED_FIELDS = new Set([
   'model',
   'messages',

@@ -1,3 +1,5 @@
+import type { TranslatedEvent } from '../../protocol.ts';
+
 /**
  * The content blocks of a translated Messages stream, written as SSE events. Anthropic streams one
  * block at a time (the SDK applies a delta to its block by index, Claude Code to the last one), so
@@ -6,9 +8,7 @@
 
 type OpenBlock = { kind: 'text' | 'thinking' | 'tool_use'; index: number; toolCall: number | null };
 
-/** One Messages event: its SSE `event:` name and its data (the same `type` inside, as Anthropic sends). */
-export type TranslatedEvent = { readonly event: string | null; readonly data: string };
-
+/** One Messages event: its SSE `event:` name, and the same `type` inside its data, as Anthropic sends. */
 export const messagesEvent = (type: string, payload: Record<string, unknown>): TranslatedEvent => ({
   event: type,
   data: JSON.stringify({ type, ...payload }),

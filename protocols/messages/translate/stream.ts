@@ -2,7 +2,8 @@ import { isRecord } from '../../../core/billed-request.ts';
 import { messageIdFor, messagesUsage, type Stop, stopOf, toolUseIdFor } from './finish.ts';
 import type { TranslationContext } from './response.ts';
 import { SseEventReader } from './sse-events.ts';
-import { BlockWriter, messagesEvent, type TranslatedEvent } from './stream-blocks.ts';
+import type { TranslatedEvent } from '../../protocol.ts';
+import { BlockWriter, messagesEvent } from './stream-blocks.ts';
 
 /**
  * A Chat Completions stream as a Messages stream, incrementally. `ChatToMessagesEvents` takes the
