@@ -277,6 +277,27 @@ describe('Messages over a chat-only upstream: failures settle like chat', () => 
     expect((await verifyLedger(h.sql)).violations).toEqual([]);
   });
 
+  test('an error event from the upstream mid-stream becomes an Anthropic error event; the hold is settled', async () => {
+    const { key, account } = await h.customer('1.00');
+    const stream = await anthropic(key).messages.create({
+      model: MODEL,
+      max_tokens: 100,
+      stream: true,
+      messages: say('fails midway [[fake:stream_error_after=2]]'),
+    });
+    const types: string[] = [];
+    const error = await (async () => {
+      for await (const event of stream) types.push(event.type);
+    })().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Anthropic.APIError);
+    expect(types[0]).toBe('message_start');
+    expect(types).toContain('content_block_delta');
+    expect(JSON.stringify(error)).not.toContain('sk-upstream-SECRET');
+    await settled(account.walletId);
+    expect(await openHolds()).toBe(0);
+    expect((await verifyLedger(h.sql)).violations).toEqual([]);
+  });
+
   test('an upstream 500 raises an SDK error, charges nothing and leaves no hold', async () => {
     const { key, account } = await h.customer('1.00');
     const error = await anthropic(key)
