@@ -22,10 +22,6 @@ export class BlockWriter {
 
   constructor(private readonly out: TranslatedEvent[]) {}
 
-  get openedAny(): boolean {
-    return this.#next > 0;
-  }
-
   close(): void {
     if (this.#open === null) return;
     this.out.push(messagesEvent('content_block_stop', { index: this.#open.index }));

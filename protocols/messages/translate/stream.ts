@@ -1,25 +1,24 @@
 import { isRecord } from '../../../core/billed-request.ts';
 import { messageIdFor, messagesUsage, type Stop, stopOf, toolUseIdFor } from './finish.ts';
 import type { TranslationContext } from './response.ts';
-import { SseEventReader } from './sse-events.ts';
 import type { TranslatedEvent } from '../../protocol.ts';
 import { BlockWriter, messagesEvent } from './stream-blocks.ts';
 
 /**
- * A Chat Completions stream as a Messages stream, incrementally. `ChatToMessagesEvents` takes the
- * chat events' data one at a time and returns the Messages events they complete:
+ * A Chat Completions stream as a Messages stream, incrementally: the relay (plugins/proxy/sse-relay.ts)
+ * splits the upstream's bytes into events and hands their data over one at a time; this returns
+ * the Messages events each completes, which the relay frames and shows the observers:
  * message_start at the first chunk, then one content block at a time (thinking, text, each tool
  * call with its streamed arguments as input_json_delta), and message_delta (stop reason, usage)
  * with message_stop once the chat stream has finished. A chat error event, or a stream that ends
  * before its finish reason, becomes an Anthropic `error` event. The usage the upstream reported
- * stays readable (`usage`) for the meter, and goes out in message_delta in Anthropic's terms
- * (with the upstream's `cost`, which the Messages meter replaces by the customer's price).
- * `ChatToMessagesStream` does the same from raw bytes cut anywhere, to SSE bytes.
+ * goes out in message_delta in Anthropic's terms, with the upstream's `cost`: that is what the
+ * Messages meter bills by, and it replaces the cost with the customer's price.
  */
 
-export type AnthropicErrorType = 'api_error' | 'overloaded_error' | 'rate_limit_error' | 'invalid_request_error';
+type AnthropicErrorType = 'api_error' | 'overloaded_error' | 'rate_limit_error';
 
-export const CUT_MESSAGE = 'The upstream provider closed the stream before the answer was complete.';
+const CUT_MESSAGE = 'The upstream provider closed the stream before the answer was complete.';
 
 export class ChatToMessagesEvents {
   readonly #out: TranslatedEvent[] = [];
@@ -28,24 +27,8 @@ export class ChatToMessagesEvents {
   #stop: Stop | null = null;
   #ended = false;
   #usage: Record<string, unknown> | null = null;
-  #generationId: string | null = null;
 
   constructor(private readonly context: TranslationContext) {}
-
-  /** The last chat `usage` object the upstream sent (prompt_tokens, completion_tokens, cost, …). */
-  get usage(): Record<string, unknown> | null {
-    return this.#usage;
-  }
-
-  /** The upstream's id for this answer (OpenRouter's `gen-…`), from its first chunk. */
-  get generationId(): string | null {
-    return this.#generationId;
-  }
-
-  /** True once the stream has ended, by message_stop or by an error event. */
-  get ended(): boolean {
-    return this.#ended;
-  }
 
   /**
    * The Messages events completed by one chat event's data (`[DONE]` included), or by the clean
@@ -59,24 +42,12 @@ export class ChatToMessagesEvents {
     return this.#take();
   }
 
-  /** Ends the stream with an Anthropic error event (the client left, the upstream went silent, …). */
-  fail(type: AnthropicErrorType, message: string): TranslatedEvent[] {
-    this.#failed(type, message);
-    return this.#take();
-  }
-
-  /** A heartbeat: nothing before message_start (there is no event to send yet), a ping after it. */
-  ping(): TranslatedEvent[] {
-    return this.#started && !this.#ended ? [messagesEvent('ping', {})] : [];
-  }
-
   #take(): TranslatedEvent[] {
     return this.#out.splice(0, this.#out.length);
   }
 
   #start(chunk: Record<string, unknown>): void {
     this.#started = true;
-    if (typeof chunk.id === 'string') this.#generationId = chunk.id;
     const message = {
       id: messageIdFor(chunk.id),
       type: 'message',
@@ -186,57 +157,4 @@ function errorTypeOf(error: Record<string, unknown>): AnthropicErrorType {
   if (error.type === 'rate_limit_error' || code === 429) return 'rate_limit_error';
   if (code === 503 || code === 529 || error.code === 'upstream_unavailable') return 'overloaded_error';
   return 'api_error';
-}
-
-const encoder = new TextEncoder();
-const EMPTY = new Uint8Array(0);
-
-const frame = (events: readonly TranslatedEvent[]): Uint8Array =>
-  events.length === 0
-    ? EMPTY
-    : encoder.encode(events.map((event) => `event: ${event.event}\ndata: ${event.data}\n\n`).join(''));
-
-/** The translation from bytes to bytes: feed the upstream's chunks as they come, send what comes back. */
-export class ChatToMessagesStream {
-  readonly #reader = new SseEventReader();
-  readonly #events: ChatToMessagesEvents;
-
-  constructor(context: TranslationContext) {
-    this.#events = new ChatToMessagesEvents(context);
-  }
-
-  get usage(): Record<string, unknown> | null {
-    return this.#events.usage;
-  }
-
-  get generationId(): string | null {
-    return this.#events.generationId;
-  }
-
-  get ended(): boolean {
-    return this.#events.ended;
-  }
-
-  push(chunk: Uint8Array): Uint8Array {
-    if (this.#events.ended) return EMPTY;
-    const events = this.#reader.push(chunk);
-    if (events === undefined) return this.fail('api_error', 'The upstream sent an event too large to read.');
-    const out: TranslatedEvent[] = [];
-    for (const event of events)
-      out.push(...(event.kind === 'comment' ? this.#events.ping() : this.#events.next(event.data)));
-    return frame(out);
-  }
-
-  /** The upstream's body ended. */
-  end(): Uint8Array {
-    if (this.#events.ended) return EMPTY;
-    const out: TranslatedEvent[] = [];
-    for (const event of this.#reader.end()) if (event.kind === 'data') out.push(...this.#events.next(event.data));
-    out.push(...this.#events.next(null));
-    return frame(out);
-  }
-
-  fail(type: AnthropicErrorType, message: string): Uint8Array {
-    return frame(this.#events.fail(type, message));
-  }
 }
