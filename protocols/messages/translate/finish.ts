@@ -2,10 +2,10 @@ import { isRecord } from '../../../core/billed-request.ts';
 
 /** How a chat answer ended and what it used, in Messages terms: shared by whole answers and streams. */
 
-export type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'refusal';
+type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'refusal';
 export type Stop = { reason: StopReason; sequence: string | null };
 
-export type MessagesUsage = {
+type MessagesUsage = {
   input_tokens: number;
   output_tokens: number;
   cache_creation_input_tokens: number | null;

@@ -8,7 +8,7 @@ import { isRecord } from '../../../core/billed-request.ts';
  * goes back as `reasoning_details`. A block the chat side cannot carry is refused, never dropped.
  */
 
-export type ChatPart = Record<string, unknown>;
+type ChatPart = Record<string, unknown>;
 export type ChatMessage = Record<string, unknown>;
 
 export const untranslatable = (message: string, param: string) =>
@@ -78,7 +78,7 @@ function documentPart(block: Record<string, unknown>, param: string): ChatPart {
 }
 
 /** The parts of a user (or system) turn: text, images and documents. */
-export function userPart(block: Record<string, unknown>, param: string): ChatPart {
+function userPart(block: Record<string, unknown>, param: string): ChatPart {
   if (block.type === 'text') return textPart(text(block.text, `${param}.text`), block);
   if (block.type === 'image') return imagePart(block, param);
   if (block.type === 'document') return documentPart(block, param);

@@ -18,7 +18,7 @@ export type TranslationContext = {
 const invalid = (message: string) => new GatewayError(502, 'upstream_invalid_response', message);
 
 /** OpenRouter's `reasoning_details` as thinking blocks; a plain `reasoning` string as one. */
-export function thinkingBlocks(message: Record<string, unknown>): Record<string, unknown>[] {
+function thinkingBlocks(message: Record<string, unknown>): Record<string, unknown>[] {
   const details = Array.isArray(message.reasoning_details) ? message.reasoning_details.filter(isRecord) : [];
   const blocks: Record<string, unknown>[] = [];
   for (const detail of details) {
@@ -37,7 +37,7 @@ export function thinkingBlocks(message: Record<string, unknown>): Record<string,
 const stringOr = (value: unknown, fallback: string): string => (typeof value === 'string' ? value : fallback);
 
 /** A tool call's arguments as the tool_use input: a JSON object, or the answer is refused. */
-export function parseToolInput(args: string, name: string): Record<string, unknown> {
+function parseToolInput(args: string, name: string): Record<string, unknown> {
   if (args.trim() === '') return {};
   let input: unknown;
   try {
