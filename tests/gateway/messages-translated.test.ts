@@ -112,6 +112,16 @@ describe('Messages over a chat-only upstream, through the Anthropic SDK', () => 
     expect((await settled(account.walletId))?.availableNanos).toBe(1_000_000_000n - charge);
   });
 
+  test('without a reported cost, a translated stream is charged tokens × the catalog price', async () => {
+    const { key, account } = await h.customer('1.00');
+    const message = await anthropic(key)
+      .messages.stream({ model: MODEL, max_tokens: 100, messages: say('no cost here [[fake:no_cost,chunks=4]]') })
+      .finalMessage();
+    expect(message.usage.output_tokens).toBe(4);
+    const charge = smallCharge(fakePromptTokens(lastChatBody()), 4);
+    expect((await settled(account.walletId))?.availableNanos).toBe(1_000_000_000n - charge);
+  });
+
   test('a tool call streams its arguments as input_json_delta and arrives as a tool_use block', async () => {
     const { key } = await h.customer('1.00');
     const tools = [
