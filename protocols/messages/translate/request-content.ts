@@ -59,10 +59,14 @@ function documentPart(block: Record<string, unknown>, param: string): ChatPart {
   if (isRecord(block.citations) && block.citations.enabled === true)
     throw untranslatable('document citations cannot be produced by this model', `${param}.citations`);
   const title = typeof block.title === 'string' && block.title !== '' ? block.title : null;
+  const context = typeof block.context === 'string' && block.context !== '' ? block.context : null;
   if (source.type === 'text') {
     const body = text(source.data, `${param}.source.data`);
-    return textPart(title === null ? body : `${title}\n\n${body}`, block);
+    return textPart([title, context, body].filter((piece) => piece !== null).join('\n\n'), block);
   }
+  // A file part has a name but no room for prose beside it.
+  if (context !== null)
+    throw untranslatable('the context of a PDF document cannot be sent to this model', `${param}.context`);
   const filename = title ?? 'document.pdf';
   if (source.type === 'base64') {
     const mediaType = text(source.media_type, `${param}.source.media_type`);
