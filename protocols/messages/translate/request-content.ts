@@ -110,25 +110,25 @@ function plainOrParts(parts: ChatPart[]): string | ChatPart[] {
 
 /**
  * A `tool_result` block as a chat `tool` message. A chat tool message holds text only, so the
- * result's images come back separately, to go in a user message after the tool messages.
+ * result's images and documents come back separately, to go in a user message after the tool messages.
  */
-function toolResult(block: Record<string, unknown>, param: string): { message: ChatMessage; images: ChatPart[] } {
+function toolResult(block: Record<string, unknown>, param: string): { message: ChatMessage; attachments: ChatPart[] } {
   const id = text(block.tool_use_id, `${param}.tool_use_id`);
   const texts: string[] = [];
-  const images: ChatPart[] = [];
+  const attachments: ChatPart[] = [];
   const content = block.content === undefined ? [] : blocksOf(block.content, `${param}.content`);
   for (const [index, inner] of content.entries()) {
     const innerParam = `${param}.content[${index}]`;
     if (inner.type === 'text') texts.push(text(inner.text, `${innerParam}.text`));
-    else if (inner.type === 'image') images.push(imagePart(inner, innerParam));
-    else if (inner.type === 'document') images.push(documentPart(inner, innerParam));
+    else if (inner.type === 'image') attachments.push(imagePart(inner, innerParam));
+    else if (inner.type === 'document') attachments.push(documentPart(inner, innerParam));
     else throw untranslatable(`a tool result cannot hold a ${JSON.stringify(inner.type)} block`, `${innerParam}.type`);
   }
-  if (images.length > 0) texts.push(`(${images.length} attachment(s) follow in the next user message)`);
+  if (attachments.length > 0) texts.push(`(${attachments.length} attachment(s) follow in the next user message)`);
   const body = texts.join('\n\n');
   // Chat has no error flag on a tool result: the model reads it from the text, as Anthropic's does.
   const message = { role: 'tool', tool_call_id: id, content: block.is_error === true ? `Error: ${body}` : body };
-  return { message, images };
+  return { message, attachments };
 }
 
 /**
@@ -140,9 +140,9 @@ export function userMessages(content: unknown, param: string): ChatMessage[] {
   const parts: ChatPart[] = [];
   for (const [index, block] of blocksOf(content, param).entries()) {
     if (block.type === 'tool_result') {
-      const { message, images } = toolResult(block, `${param}[${index}]`);
+      const { message, attachments } = toolResult(block, `${param}[${index}]`);
       tools.push(message);
-      parts.push(...images);
+      parts.push(...attachments);
     } else parts.push(userPart(block, `${param}[${index}]`));
   }
   if (parts.length === 0) return tools;
