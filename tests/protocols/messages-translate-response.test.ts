@@ -41,7 +41,7 @@ describe('a chat answer as a Messages answer', () => {
       id: 'msg_gen-123',
       type: 'message',
       role: 'assistant',
-      model: 'anthropic/claude-sonnet-5.5',
+      model: 'anthropic/claude-5.5-sonnet-20261001',
       content: [
         { type: 'thinking', thinking: 'The user wants weather.', signature: 'sig' },
         { type: 'text', text: 'Let me check.' },
@@ -82,6 +82,8 @@ describe('a chat answer as a Messages answer', () => {
       },
       context,
     );
+    // No model named upstream: the answer names the one asked for.
+    expect(answer.model).toBe(context.model);
     expect(answer.content).toEqual([
       { type: 'thinking', thinking: 'hmm', signature: '' },
       { type: 'text', text: 'Hi' },

@@ -9,7 +9,11 @@ import { messageIdFor, messagesUsage, stopOf, toolUseIdFor } from './finish.ts';
  */
 
 export type TranslationContext = {
-  /** The model id the customer asked for, which the answer names. */
+  /**
+   * The model id the customer asked for, which the answer names when the upstream does not say
+   * which model served it (when it does, the answer names that one, as chat and native answers do:
+   * the charge without a reported cost follows the model served).
+   */
   model: string;
   /** The request's `stop_sequences`, to tell a stop sequence from a natural end. */
   stopSequences: readonly string[];
@@ -79,7 +83,7 @@ export function chatToMessagesResponse(chat: unknown, context: TranslationContex
     id: messageIdFor(chat.id),
     type: 'message',
     role: 'assistant',
-    model: context.model,
+    model: typeof chat.model === 'string' && chat.model !== '' ? chat.model : context.model,
     content,
     stop_reason: typeof message.refusal === 'string' && message.refusal !== '' ? 'refusal' : stop.reason,
     stop_sequence: stop.sequence,

@@ -52,7 +52,7 @@ export class ChatToMessagesEvents {
       id: messageIdFor(chunk.id),
       type: 'message',
       role: 'assistant',
-      model: this.context.model,
+      model: typeof chunk.model === 'string' && chunk.model !== '' ? chunk.model : this.context.model,
       content: [],
       stop_reason: null,
       stop_sequence: null,
