@@ -110,6 +110,7 @@ function reasoning(body: Record<string, unknown>, chat: Record<string, unknown>)
     const budget = thinking.budget_tokens;
     if (typeof budget !== 'number' || !Number.isInteger(budget) || budget < 1)
       throw untranslatable('thinking.budget_tokens must be a positive integer', 'thinking.budget_tokens');
+    // OpenRouter takes a budget or an effort, not both: the budget is the more exact of the two.
     chat.reasoning = { max_tokens: budget };
   } else if (thinking.type === 'adaptive') chat.reasoning = effort === undefined ? { enabled: true } : { effort };
   else if (thinking.type !== 'disabled')
