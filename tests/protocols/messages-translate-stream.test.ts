@@ -139,6 +139,32 @@ describe('a chat stream as a Messages stream', () => {
     expect(message.stop_reason).toBe('tool_use');
   });
 
+  test('refuses, as an error event, parallel tool calls whose arguments the upstream interleaves', () => {
+    const call = (index: number, args: string, id?: string) =>
+      chunk({
+        tool_calls: [
+          { index, ...(id ? { id, function: { name: 'f', arguments: args } } : { function: { arguments: args } }) },
+        ],
+      });
+    const text = translate(call(0, '{"a":', 'c0') + call(1, '{}', 'c1') + call(0, '1}') + chunk({}, 'tool_calls'));
+    expect(events(text).at(-1)).toEqual({
+      type: 'error',
+      error: { type: 'api_error', message: 'The upstream interleaved the arguments of parallel tool calls.' },
+    });
+  });
+
+  test('streams an encrypted reasoning detail as a redacted_thinking block', async () => {
+    const chat =
+      chunk({ reasoning_details: [{ type: 'reasoning.encrypted', data: 'opaque' }] }) +
+      chunk({ content: 'Done' }) +
+      chunk({}, 'stop');
+    const message = await sdkStream(translate(chat)).finalMessage();
+    expect(message.content as unknown[]).toEqual([
+      { type: 'redacted_thinking', data: 'opaque' },
+      { type: 'text', text: 'Done' },
+    ]);
+  });
+
   test('ends a stream cut before its finish reason with an error event, which the SDK raises', async () => {
     const text = translate(chunk({ content: 'Half an ans' }));
     const last = events(text).at(-1);
