@@ -6,6 +6,7 @@ import { anthropicErrors } from './errors.ts';
 import { messagesMeter } from './meter.ts';
 import { messagesPromptBound } from './prompt-bound.ts';
 import { MIN_THINKING_BUDGET, parseMessagesRequest } from './request.ts';
+import { chatTranslator } from './translate/index.ts';
 
 /**
  * Anthropic's Messages API (`POST /v1/messages`), what Claude Code and the Anthropic SDKs speak.
@@ -47,7 +48,7 @@ export const messages: Protocol = {
   meter: messagesMeter,
   errors: anthropicErrors,
   requestIdHeader: 'request-id',
-  translators: {},
+  translators: { chat: chatTranslator },
 };
 
 /** `POST /v1/messages/count_tokens`: the same body without `max_tokens`, answered by the gateway (plugins/count-tokens.ts). */

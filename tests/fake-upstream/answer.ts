@@ -15,6 +15,8 @@ export type Answer = {
   pieces: string[];
   finishReason: 'stop' | 'length' | 'tool_calls';
   tool: { callId: string; name: string } | null;
+  /** The first piece is reasoning (the `reasoning` directive). */
+  reasoning: boolean;
   /** Whether usage is reported, and with `cost`. */
   usage: 'none' | 'tokens' | 'cost';
   /** A stream reports usage only when asked, as OpenRouter does. */
@@ -86,6 +88,7 @@ export function planAnswer(
     pieces,
     finishReason: pieces.length < wanted.length ? 'length' : toolName === null ? 'stop' : 'tool_calls',
     tool: toolName === null ? null : { callId: state.nextId('call_'), name: toolName },
+    reasoning: kind === 'chat' && toolName === null && behaviour.reasoning,
     usage: behaviour.noUsage ? 'none' : behaviour.noCost ? 'tokens' : 'cost',
     usageInStream:
       (isRecord(options) && options.include_usage === true) || (isRecord(accounting) && accounting.include === true),

@@ -24,6 +24,11 @@ export type Behaviour = {
   noCost: boolean;
   /** `tool_call`: if the request has `tools`, call the first one with `{"city":"Paris"}`. */
   toolCall: boolean;
+  /**
+   * `reasoning`: a chat answer's first token is reasoning, as OpenRouter streams it (`reasoning` and
+   * `reasoning_details` with a signature), the rest its content; the counts are the same.
+   */
+  reasoning: boolean;
   /** `pause_ms=N`: one silence of N ms after the first streamed token (a non-stream answer waits it too). */
   pauseMs: number;
   /** `linger_ms=N`: a stream stays open (and in flight) N ms after its [DONE] before its body ends. */
@@ -46,6 +51,7 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
   noUsage: false,
   noCost: false,
   toolCall: false,
+  reasoning: false,
   pauseMs: 0,
   lingerMs: 0,
   costFactor: 1,
@@ -63,7 +69,7 @@ type NumberKey =
   | 'lingerMs'
   | 'costFactor'
   | 'costUsd';
-type FlagKey = 'hang' | 'noUsage' | 'noCost' | 'toolCall' | 'negativeUsage';
+type FlagKey = 'hang' | 'noUsage' | 'noCost' | 'toolCall' | 'reasoning' | 'negativeUsage';
 
 const NUMBER_KEYS: Record<string, NumberKey> = {
   chunks: 'chunks',
@@ -81,6 +87,7 @@ const FLAG_KEYS: Record<string, FlagKey> = {
   no_usage: 'noUsage',
   no_cost: 'noCost',
   tool_call: 'toolCall',
+  reasoning: 'reasoning',
   negative_usage: 'negativeUsage',
 };
 

@@ -10,17 +10,30 @@ export type Format = {
   streamObject: string;
   /** Choices sent before the first token (the assistant role, the tool call's name). */
   openingChoices(answer: Answer): string[];
-  pieceChoice(answer: Answer, text: string): string;
+  pieceChoice(answer: Answer, text: string, index: number): string;
   finishChoice(reason: string): string;
   /** The single choice of a non-stream answer. */
   bodyChoice(answer: Answer): unknown;
 };
 
-function chatPieceChoice(answer: Answer, text: string): string {
+const FAKE_SIGNATURE = 'fake-signature';
+
+/** OpenRouter's reasoning detail for a reasoning piece, signed as Anthropic models sign theirs. */
+const reasoningDetail = (text: string) => ({
+  type: 'reasoning.text',
+  text,
+  signature: FAKE_SIGNATURE,
+  format: 'anthropic-claude-v1',
+  index: 0,
+});
+
+function chatPieceChoice(answer: Answer, text: string, index: number): string {
   const delta =
-    answer.tool === null
-      ? `{"content":${JSON.stringify(text)}}`
-      : `{"tool_calls":[{"index":0,"function":{"arguments":${JSON.stringify(text)}}}]}`;
+    answer.tool !== null
+      ? `{"tool_calls":[{"index":0,"function":{"arguments":${JSON.stringify(text)}}}]}`
+      : answer.reasoning && index === 0
+        ? JSON.stringify({ reasoning: text, reasoning_details: [reasoningDetail(text)] })
+        : `{"content":${JSON.stringify(text)}}`;
   return `{"index":0,"delta":${delta},"logprobs":null,"finish_reason":null}`;
 }
 
@@ -33,17 +46,26 @@ function chatOpeningChoices(answer: Answer): string[] {
 
 function chatBodyChoice(answer: Answer): unknown {
   const text = answer.pieces.join('');
+  const reasoning = answer.reasoning ? (answer.pieces[0] ?? '') : null;
   const message =
-    answer.tool === null
-      ? { role: 'assistant', content: text, refusal: null }
-      : {
+    reasoning !== null
+      ? {
           role: 'assistant',
-          content: null,
+          content: answer.pieces.slice(1).join(''),
           refusal: null,
-          tool_calls: [
-            { id: answer.tool.callId, type: 'function', function: { name: answer.tool.name, arguments: text } },
-          ],
-        };
+          reasoning,
+          reasoning_details: [reasoningDetail(reasoning)],
+        }
+      : answer.tool === null
+        ? { role: 'assistant', content: text, refusal: null }
+        : {
+            role: 'assistant',
+            content: null,
+            refusal: null,
+            tool_calls: [
+              { id: answer.tool.callId, type: 'function', function: { name: answer.tool.name, arguments: text } },
+            ],
+          };
   return {
     index: 0,
     logprobs: null,

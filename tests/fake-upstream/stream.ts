@@ -56,7 +56,7 @@ function buildScript(answer: Answer, format: Format, behaviour: Behaviour): Scri
       .join('');
   const tokens = answer.pieces
     .slice(0, stopAfter)
-    .map((text) => `${base}"choices":[${format.pieceChoice(answer, text)}]}\n\n`);
+    .map((text, index) => `${base}"choices":[${format.pieceChoice(answer, text, index)}]}\n\n`);
   if (cut) return { head, tokens, tail: '', cut, finishReason: null };
   if (failed)
     return {
