@@ -10,6 +10,10 @@ export type Branding = {
   primaryColor: string | null;
   secondaryColor: string | null;
   supportEmail: string | null;
+  /** The tenant's own API base URL (without /v1) for its customers; null: the installation's. */
+  publicApiUrl: string | null;
+  headline: string | null;
+  tagline: string | null;
 };
 
 export type Viewer = {

@@ -1,5 +1,5 @@
 import { gql } from '$lib/server/api';
-import { publicApiUrl } from '$lib/server/config';
+import { customerBaseUrl } from '$lib/server/config';
 import { requireAccount } from '$lib/server/viewer';
 import { daysAgo, lastDays, startOfUtcDay, startOfUtcMonth } from '$lib/days';
 import type { Balance, Connection, UsageBucket, UsageRecord } from '$lib/types';
@@ -81,7 +81,7 @@ export const load: PageServerLoad = async (event) => {
     chart: { labels, series },
     models: [...data.models].sort((a, b) => b.requests - a.requests),
     recent: data.usage.edges.map((e) => e.node),
-    baseUrl: `${publicApiUrl}/v1`,
+    baseUrl: customerBaseUrl(event.locals.branding),
     exampleModel: data.catalog[0]?.id ?? 'openai/gpt-4o-mini',
     welcome: event.url.searchParams.has('welcome'),
   };
