@@ -53,6 +53,12 @@ test("a reseller's domain shows its own API URL in the docs and on the keys page
   await own.goto('/dashboard');
   await expect(own.getByTestId('base-url').first().textContent()).resolves.toBe(`https://${DOMAIN}/v1`);
 
+  // What a model takes and gives: the catalog's own lists, else inferred from its prices.
+  await own.goto('/models');
+  const kinds = (id: string) => own.locator(`[data-model="${id}"] [data-testid="modalities"]`).textContent();
+  await expect(kinds('fake/gpt-large')).resolves.toBe('text, image, file → text');
+  await expect(kinds('fake/embed')).resolves.toBe('text → embeddings');
+
   const root = await visitor(stack.portalUrl);
   await root.goto('/docs');
   await expect(root.getByTestId('base-url').first().textContent()).resolves.toBe(`${stack.apiUrl}/v1`);
