@@ -67,3 +67,14 @@ export type UsageBucket = { key: string; requests: number; errors: number; promp
 
 export type ModelPrices = { promptPerMillionTokens: Money; completionPerMillionTokens: Money; perRequest: Money; perImage: Money };
 export type Model = { id: string; name: string; description: string | null; contextLength: number | null; price: ModelPrices };
+
+export type LimitPolicy = {
+  subjectKind: 'TENANT' | 'WHOLE_TENANT' | 'ACCOUNT' | 'API_KEY';
+  requestsPerMinute: number | null;
+  requestsPerHour: number | null;
+  tokensPerMinute: number | null;
+  concurrentRequests: number | null;
+  spendPerDay: Money | null;
+  spendPerMonth: Money | null;
+};
+export type EffectiveLimits = { account: LimitPolicy | null; wholeTenant: LimitPolicy | null; spentToday: Money; spentThisMonth: Money };
