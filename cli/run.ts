@@ -29,8 +29,8 @@ const CLI_MAX_CONNECTIONS = 2;
 export function createdDatabaseNote(location: EmbeddedLocation, dataDirSetting: string): string {
   return [
     `tollgate: no DATABASE_URL, so a new embedded PostgreSQL database was created in ${location.cluster}`,
-    `  (TOLLGATE_DATA_DIR=${dataDirSetting}). The gateway and later commands run with the same TOLLGATE_DATA_DIR use it;`,
-    '  set DATABASE_URL to use your own PostgreSQL server instead.',
+    `  (TOLLGATE_DATA_DIR=${dataDirSetting}). The gateway and later commands run with the same`,
+    '  TOLLGATE_DATA_DIR use it; set DATABASE_URL to use your own PostgreSQL server instead.',
     `  To connect while the gateway runs: user postgres, database tollgate, password in ${location.passwordFile},`,
     `  host 127.0.0.1, port on line 4 of ${location.cluster}/postmaster.pid.`,
   ].join('\n');

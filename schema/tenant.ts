@@ -54,7 +54,8 @@ const BrandingRef = builder.objectRef<ShownBranding>('Branding').implement({
     publicApiUrl: t.exposeString('publicApiUrl', {
       nullable: true,
       description:
-        "The API base URL (without /v1) customers are shown: apiUrl, else https:// and the proved custom domain; null: the installation's own.",
+        'The API base URL (without /v1) customers are shown: apiUrl, else https:// and the proved custom domain; ' +
+        "null: the installation's own.",
     }),
     headline: t.exposeString('headline', {
       nullable: true,

@@ -39,16 +39,18 @@ async function publishShot(page: Page, name: string, width: number): Promise<voi
 
 /** The index of the published screenshots: one row per page, each width linked. */
 function gallery(pages: readonly PortalPage[], takenAt: Date): string {
+  const link = (entry: PortalPage, width: number) => `[${width} px](${entry.name}-${widthName(width)}.jpg)`;
   const rows = pages.map(
     (entry) =>
-      `| \`${entry.path}\` | ${entry.audience} | [${DESKTOP.width} px](${entry.name}-desktop.jpg) | [${PHONE.width} px](${entry.name}-phone.jpg) |`,
+      `| \`${entry.path}\` | ${entry.audience} | ${link(entry, DESKTOP.width)} | ${link(entry, PHONE.width)} |`,
   );
   return [
     '# Portal screenshots',
     '',
     `Every page of the portal at ${DESKTOP.width} px and ${PHONE.width} px wide, over the sample data of`,
     '`tests/e2e/showcase.ts` (a customer who has spent, keys with limits, a reseller, a monthly plan),',
-    `taken ${takenAt.toISOString().slice(0, 10)} by \`bun scripts/screenshots.ts --publish\`, which rewrites this folder.`,
+    `taken ${takenAt.toISOString().slice(0, 10)} by \`bun scripts/screenshots.ts --publish\`,`,
+    'which rewrites this folder.',
     '',
     '| page | seen by | desktop | phone |',
     '| --- | --- | --- | --- |',

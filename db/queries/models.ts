@@ -90,7 +90,10 @@ export type ModelInput = Omit<StoredModel, 'updatedAt' | 'endpoints'>;
 
 const prices = (models: readonly ModelInput[], key: keyof ModelPrice) => models.map((m) => m.price[key].toString());
 
-/** A list per model as one text (postgres.js sends no array of arrays): empty for none, else comma-joined; catalog.ts lets no comma into a name. */
+/**
+ * A list per model as one text (postgres.js sends no array of arrays): empty for none, else
+ * comma-joined; catalog.ts lets no comma into a name.
+ */
 const joined = (lists: readonly (string[] | null)[]) => lists.map((list) => (list === null ? '' : list.join(',')));
 
 /** Upserts the catalog as the upstream lists it now; models it no longer lists are kept for history. */
@@ -111,7 +114,8 @@ export async function upsertModels(db: Db, models: readonly ModelInput[]): Promi
                 ${prices(models, 'inputCacheReadNanosPerMtok')}::int8[], ${prices(models, 'inputCacheWriteNanosPerMtok')}::int8[],
                 ${models.map((m) => m.description)}::text[],
                 ${joined(models.map((m) => m.inputModalities))}::text[],
-                ${joined(models.map((m) => m.outputModalities))}::text[]) as x(id, name, ctx, maxc, p, c, r, i, ws, ir, cr, cw, d, im, om)
+                ${joined(models.map((m) => m.outputModalities))}::text[])
+      as x(id, name, ctx, maxc, p, c, r, i, ws, ir, cr, cw, d, im, om)
     on conflict (id) do update set name = excluded.name, context_length = excluded.context_length,
       max_completion_tokens = excluded.max_completion_tokens, prompt_nanos_per_mtok = excluded.prompt_nanos_per_mtok,
       completion_nanos_per_mtok = excluded.completion_nanos_per_mtok, request_nanos = excluded.request_nanos,
