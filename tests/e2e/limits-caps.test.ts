@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test';
 import OpenAI from 'openai';
 import { parseUsd } from '../../core/money.ts';
 import { createApiKey } from '../../db/queries/api-keys.ts';
-import { exactUsd } from '../../portal/src/lib/format.ts';
+import { exactUsd, usd } from '../../portal/src/lib/format.ts';
 import { openHydrated, PEPPER, signIn, type Stack, STACK_START_TIMEOUT_MS, startStack } from './harness.ts';
 
 /**
@@ -118,4 +118,51 @@ test('a key capped in the keys page spends up to its cap and no further, and the
   const shown = page.locator('tr[data-key="capped"] [data-testid="key-spent"]');
   await expect(shown.getAttribute('title')).resolves.toBe(exactUsd(spent));
   await page.context().close();
+}, 120_000);
+
+/** What a key's requests were charged, once `requests` of them are logged and none holds anything. */
+async function settledSpend(keyId: string, requests: number): Promise<bigint> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const [row] = await stack.sql<{ total: bigint; logged: number; held: bigint }[]>`
+      select coalesce(sum(r.charge_nanos), 0)::int8 as total, count(r.id)::int4 as logged,
+        (select held_nanos from api_keys where id = ${keyId}::uuid) as held
+      from requests r where r.api_key_id = ${keyId}::uuid`;
+    if (row && row.logged === requests && row.held === 0n) return row.total;
+    await Bun.sleep(50);
+  }
+  throw new Error('the requests never settled');
+}
+
+test("an uncapped key's spend shows on the keys page, and a day limit set later counts what was spent before it", async () => {
+  const customer = await stack.person(stack.root);
+  await stack.credit(customer, 1_000_000_000n);
+  const { key, apiKey } = await createApiKey(stack.sql, PEPPER, { accountId: customer.id, name: 'uncapped' });
+  const client = stack.openai(key);
+  for (let i = 0; i < 2; i++) expect((await ask(client)).status).toBe(200);
+  const spent = await settledSpend(apiKey.id, 2);
+  expect(spent).toBeGreaterThan(0n);
+
+  const page = await stack.page();
+  await signIn(page, customer.email);
+  await page.goto('/keys');
+  const shown = page.locator('tr[data-key="uncapped"] [data-testid="key-spent"]');
+  await expect(shown.getAttribute('title')).resolves.toBe(exactUsd(spent));
+  await expect(shown.textContent()).resolves.toBe(usd(spent));
+
+  // The operator sets a day limit on this account now: what it counts includes the spend above.
+  const admin = await stack.person(stack.root, 'admin');
+  const console = await stack.page();
+  await signIn(console, admin.email);
+  await openHydrated(console, '/admin/limits');
+  await console.getByLabel('Applies to').selectOption('ACCOUNT');
+  await console.getByLabel('Customer e-mail').fill(customer.email);
+  await console.getByLabel('Spend per day (USD)').fill('1');
+  await console.getByRole('button', { name: 'Save policy' }).click();
+  await console.getByRole('status').first().waitFor();
+  await page.goto('/dashboard');
+  const own = (await page.getByTestId('limits-account').textContent()) ?? '';
+  expect(own).toContain('Set for your account');
+  expect(own).toContain(`$1.00 a day (spent today: ${usd(spent)})`);
+  await page.context().close();
+  await console.context().close();
 }, 120_000);
