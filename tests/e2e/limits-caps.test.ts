@@ -45,7 +45,7 @@ test('a tenant default set in the console counts for each customer apart, and ea
   await console.getByLabel('Applies to').selectOption('TENANT');
   await console.getByLabel('Requests per minute').fill('1');
   await console.getByRole('button', { name: 'Save policy' }).click();
-  await console.getByRole('status').first().waitFor();
+  await console.getByText('Policy saved').waitFor();
   await Bun.sleep(POLICY_PROPAGATION_MS);
 
   const annKey = stack.openai((await createApiKey(stack.sql, PEPPER, { accountId: ann.id })).key);
@@ -158,7 +158,7 @@ test("an uncapped key's spend shows on the keys page, and a day limit set later 
   await console.getByLabel('Customer e-mail').fill(customer.email);
   await console.getByLabel('Spend per day (USD)').fill('1');
   await console.getByRole('button', { name: 'Save policy' }).click();
-  await console.getByRole('status').first().waitFor();
+  await console.getByText('Policy saved').waitFor();
   await page.goto('/dashboard');
   const own = (await page.getByTestId('limits-account').textContent()) ?? '';
   expect(own).toContain('Set for your account');
