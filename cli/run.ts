@@ -1,4 +1,5 @@
 import { loadConfig } from '../app/config.ts';
+import type { EmbeddedLocation } from '../db/embedded.ts';
 import { openDatabase } from '../db/open.ts';
 import { flag, parseCommandArgs } from './args.ts';
 import type { Output, Runner } from './command.ts';
@@ -21,6 +22,20 @@ export type CliEnv = Record<string, string | undefined>;
 /** The CLI runs one statement at a time; two connections leave room for postgres.js's own bookkeeping. */
 const CLI_MAX_CONNECTIONS = 2;
 
+/**
+ * Said once, when a command found no database and made one: an operator who forgot DATABASE_URL
+ * (or ran from another folder) learns at once where the data went and how to reach it.
+ */
+export function createdDatabaseNote(location: EmbeddedLocation, dataDirSetting: string): string {
+  return [
+    `tollgate: no DATABASE_URL, so a new embedded PostgreSQL database was created in ${location.cluster}`,
+    `  (TOLLGATE_DATA_DIR=${dataDirSetting}). The gateway and later commands run with the same`,
+    '  TOLLGATE_DATA_DIR use it; set DATABASE_URL to use your own PostgreSQL server instead.',
+    `  To connect while the gateway runs: user postgres, database tollgate, password in ${location.passwordFile},`,
+    `  host 127.0.0.1, port on line 4 of ${location.cluster}/postmaster.pid.`,
+  ].join('\n');
+}
+
 async function runWithDatabase(runner: Runner, env: CliEnv, io: CliIo): Promise<Output> {
   const config = loadConfig(env);
   const bootLog: string[] = [];
@@ -29,6 +44,7 @@ async function runWithDatabase(runner: Runner, env: CliEnv, io: CliIo): Promise<
     maxConnections: CLI_MAX_CONNECTIONS,
     applicationName: 'tollgate-cli',
   });
+  if (db.embedded?.created) io.err(createdDatabaseNote(db.embedded, config.dataDir));
   try {
     return await runner({ db, config, bootLog, note: io.err, input: io.input });
   } finally {

@@ -16,7 +16,9 @@ const DATABASE = 'tollgate';
 const STALE_SERVER_STOP_TIMEOUT_MS = 15_000;
 const POLL_INTERVAL_MS = 100;
 
-export type EmbeddedDatabase = { url: string; owned: boolean; stop: () => Promise<void> };
+/** Where the embedded server keeps its data, and whether this start created the cluster. */
+export type EmbeddedLocation = { cluster: string; passwordFile: string; created: boolean };
+export type EmbeddedDatabase = { url: string; owned: boolean; location: EmbeddedLocation; stop: () => Promise<void> };
 
 type Paths = { root: string; cluster: string; password: string; owner: string; postmasterPid: string };
 
@@ -123,7 +125,8 @@ export async function startEmbeddedPostgres(
   if (running) {
     const owner = await readOwnerPid(paths);
     if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
-      return { url: urlFor(running.port, password, DATABASE), owned: false, stop: async () => {} };
+      const location = { cluster: paths.cluster, passwordFile: paths.password, created: false };
+      return { url: urlFor(running.port, password, DATABASE), owned: false, location, stop: async () => {} };
     }
     log(`stopping a stale embedded PostgreSQL (pid ${running.pid}) left by an earlier run`);
     await stopStaleServer(running.pid);
@@ -142,7 +145,8 @@ export async function startEmbeddedPostgres(
     onLog: () => {},
     onError: () => {},
   });
-  if (!existsSync(join(paths.cluster, 'PG_VERSION'))) {
+  const created = !existsSync(join(paths.cluster, 'PG_VERSION'));
+  if (created) {
     log(`creating the embedded PostgreSQL cluster in ${paths.cluster}`);
     if (existsSync(paths.cluster)) await rm(paths.cluster, { recursive: true, force: true });
     await server.initialise();
@@ -161,6 +165,7 @@ export async function startEmbeddedPostgres(
   return {
     url: urlFor(port, password, DATABASE),
     owned: true,
+    location: { cluster: paths.cluster, passwordFile: paths.password, created },
     stop: async () => {
       if (stopped) return;
       stopped = true;

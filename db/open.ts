@@ -1,5 +1,5 @@
 import type { Config } from '../app/config.ts';
-import { startEmbeddedPostgres } from './embedded.ts';
+import { type EmbeddedLocation, startEmbeddedPostgres } from './embedded.ts';
 import { migrate } from './migrate.ts';
 import { instanceSecret } from './queries/instance-secrets.ts';
 import { ensureRootTenant, type Tenant } from './queries/tenants.ts';
@@ -11,6 +11,8 @@ export type Database = {
   url: string;
   root: Tenant;
   keyPepper: string;
+  /** The embedded server's data, when there is no DATABASE_URL. */
+  embedded?: EmbeddedLocation;
   close: () => Promise<void>;
 };
 
@@ -39,6 +41,7 @@ export async function openDatabase(config: Config, options: OpenOptions = {}): P
       url,
       root,
       keyPepper,
+      ...(embedded ? { embedded: embedded.location } : {}),
       close: async () => {
         await sql.end({ timeout: 5 });
         await embedded?.stop();

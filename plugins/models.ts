@@ -34,6 +34,10 @@ function priced(model: CatalogModel, chain: ChainPricing) {
       image: perItem(model.price.imageNanos),
     },
     top_provider: { context_length: model.contextLength, max_completion_tokens: model.maxCompletionTokens },
+    // OpenRouter's shape, for clients that pick models by what they take; only when the catalog says.
+    ...(model.inputModalities || model.outputModalities
+      ? { architecture: { input_modalities: model.inputModalities, output_modalities: model.outputModalities } }
+      : {}),
   };
 }
 

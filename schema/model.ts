@@ -47,6 +47,18 @@ const ModelRef = builder.objectRef<PricedModel>('Model').implement({
     description: t.string({ nullable: true, resolve: (m) => m.model.description }),
     contextLength: t.int({ nullable: true, resolve: (m) => m.model.contextLength }),
     maxCompletionTokens: t.int({ nullable: true, resolve: (m) => m.model.maxCompletionTokens }),
+    inputModalities: t.stringList({
+      nullable: true,
+      description:
+        'What the model takes ("text", "image", "file", "audio", …) as the catalog says; null when it does not say.',
+      resolve: (m) => m.model.inputModalities,
+    }),
+    outputModalities: t.stringList({
+      nullable: true,
+      description:
+        'What the model gives ("text", "image", "embeddings", …) as the catalog says; null when it does not say.',
+      resolve: (m) => m.model.outputModalities,
+    }),
     price: t.field({
       type: PricesRef,
       description: "What this tenant's customers pay.",

@@ -11,24 +11,33 @@ import { MAX_EMAIL_LENGTH } from './text-input.ts';
  * page), settings and the custom domain for its admins.
  */
 
-type BrandingKey = 'name' | 'primaryColor' | 'secondaryColor' | 'logoUrl' | 'supportEmail';
+const BRANDING_KEYS = [
+  'name',
+  'primaryColor',
+  'secondaryColor',
+  'logoUrl',
+  'supportEmail',
+  'apiUrl',
+  'headline',
+  'tagline',
+] as const;
+type BrandingKey = (typeof BRANDING_KEYS)[number];
 type Branding = Record<BrandingKey, string | null>;
+/** What customers are shown: the branding as set, and the API address they call. */
+type ShownBranding = Branding & { publicApiUrl: string | null };
 
-function brandingOf(tenant: Tenant): Branding {
+function brandingOf(tenant: Tenant): ShownBranding {
   const pick = (key: BrandingKey) => {
     const value = tenant.branding[key];
     return typeof value === 'string' ? value : null;
   };
-  return {
-    name: pick('name') ?? tenant.name,
-    primaryColor: pick('primaryColor'),
-    secondaryColor: pick('secondaryColor'),
-    logoUrl: pick('logoUrl'),
-    supportEmail: pick('supportEmail'),
-  };
+  const branding = Object.fromEntries(BRANDING_KEYS.map((key) => [key, pick(key)])) as Branding;
+  // A reseller on its own proved domain serves its API there too (the domain routes /v1 to the gateway).
+  const domainUrl = tenant.customDomain ? `https://${tenant.customDomain}` : null;
+  return { ...branding, name: branding.name ?? tenant.name, publicApiUrl: branding.apiUrl ?? domainUrl };
 }
 
-const BrandingRef = builder.objectRef<Branding>('Branding').implement({
+const BrandingRef = builder.objectRef<ShownBranding>('Branding').implement({
   fields: (t) => ({
     name: t.string({
       description: "The name shown to customers; the tenant's name unless set.",
@@ -38,6 +47,24 @@ const BrandingRef = builder.objectRef<Branding>('Branding').implement({
     secondaryColor: t.exposeString('secondaryColor', { nullable: true }),
     logoUrl: t.exposeString('logoUrl', { nullable: true }),
     supportEmail: t.exposeString('supportEmail', { nullable: true }),
+    apiUrl: t.exposeString('apiUrl', {
+      nullable: true,
+      description: 'The API base URL (without /v1) set for customers; null: derived, see publicApiUrl.',
+    }),
+    publicApiUrl: t.exposeString('publicApiUrl', {
+      nullable: true,
+      description:
+        'The API base URL (without /v1) customers are shown: apiUrl, else https:// and the proved custom domain; ' +
+        "null: the installation's own.",
+    }),
+    headline: t.exposeString('headline', {
+      nullable: true,
+      description: "The home page's heading; null: the default.",
+    }),
+    tagline: t.exposeString('tagline', {
+      nullable: true,
+      description: "The paragraph under the home page's heading; null: the default.",
+    }),
   }),
 });
 
@@ -124,15 +151,31 @@ builder.mutationField('updateTenant', (t) =>
 const COLOR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
+/** Limits of the home page's texts, so a pasted essay cannot stretch the page. */
+const MAX_HEADLINE_LENGTH = 120;
+const MAX_TAGLINE_LENGTH = 500;
+
+function checkText(text: string | null, field: string, maxLength: number): void {
+  if (text === null) return;
+  if (text.length > maxLength) throw invalidInput(field, `At most ${maxLength} characters.`);
+  if (hasControlCharacter(text)) throw invalidInput(field, 'The text cannot contain control characters.');
+}
+
+/** An http(s) base URL without a trailing slash or /v1, which the portal adds to it. */
+function checkApiUrl(raw: string | null): string | null {
+  if (raw === null) return null;
+  const url = raw.replace(/\/+$/, '').replace(/\/v1$/, '');
+  if (url.length > 2000 || !URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol) || /\s/.test(url))
+    throw invalidInput('apiUrl', 'The API URL must be an http(s) URL such as https://api.example.com.');
+  return url;
+}
+
 function checkBranding(input: Partial<Record<BrandingKey, string | null | undefined>>): Branding {
   const value = (key: BrandingKey) => input[key]?.trim() || null;
-  const branding: Branding = {
-    name: value('name'),
-    primaryColor: value('primaryColor'),
-    secondaryColor: value('secondaryColor'),
-    logoUrl: value('logoUrl'),
-    supportEmail: value('supportEmail'),
-  };
+  const branding = Object.fromEntries(BRANDING_KEYS.map((key) => [key, value(key)])) as Branding;
+  branding.apiUrl = checkApiUrl(branding.apiUrl);
+  checkText(branding.headline, 'headline', MAX_HEADLINE_LENGTH);
+  checkText(branding.tagline, 'tagline', MAX_TAGLINE_LENGTH);
   if (branding.name && branding.name.length > 100) throw invalidInput('name', 'At most 100 characters.');
   for (const key of ['primaryColor', 'secondaryColor'] as const) {
     const color = branding[key];
@@ -153,6 +196,18 @@ const BrandingInput = builder.inputType('BrandingInput', {
     secondaryColor: t.string({ required: false }),
     logoUrl: t.string({ required: false }),
     supportEmail: t.string({ required: false }),
+    apiUrl: t.string({
+      required: false,
+      description: 'The API base URL customers are shown (without /v1); unset: https:// and the custom domain.',
+    }),
+    headline: t.string({
+      required: false,
+      description: `The home page's heading, up to ${MAX_HEADLINE_LENGTH} characters.`,
+    }),
+    tagline: t.string({
+      required: false,
+      description: `The home page's paragraph, up to ${MAX_TAGLINE_LENGTH} characters.`,
+    }),
   }),
 });
 

@@ -30,7 +30,31 @@ type UpstreamModel = {
   context_length?: unknown;
   pricing?: UpstreamPricing;
   top_provider?: { max_completion_tokens?: unknown };
+  architecture?: { input_modalities?: unknown; output_modalities?: unknown; modality?: unknown };
 };
+
+/** Bounds on what a catalog entry may list as its modalities, so one odd entry cannot bloat every page. */
+const MAX_MODALITIES = 8;
+const MODALITY = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/** A list of modality names ("text", "image", …), or null when the entry gives none worth keeping. */
+function modalityList(value: unknown): string[] | null {
+  if (!Array.isArray(value)) return null;
+  const names = [...new Set(value.filter((name): name is string => typeof name === 'string' && MODALITY.test(name)))];
+  return names.length > 0 ? names.slice(0, MAX_MODALITIES) : null;
+}
+
+/** OpenRouter's lists, else its older one-string form "text+image->text". */
+function modalitiesOf(architecture: UpstreamModel['architecture']): {
+  input: string[] | null;
+  output: string[] | null;
+} {
+  const input = modalityList(architecture?.input_modalities);
+  const output = modalityList(architecture?.output_modalities);
+  if (input || output || typeof architecture?.modality !== 'string') return { input, output };
+  const [takes, gives] = architecture.modality.split('->');
+  return { input: modalityList(takes?.split('+')), output: modalityList(gives?.split('+')) };
+}
 
 function integerOrNull(value: unknown): number | null {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
@@ -41,12 +65,15 @@ export function modelFromUpstream(entry: UpstreamModel): ModelInput | undefined 
   if (typeof entry.id !== 'string' || entry.id.length === 0) return undefined;
   const price = priceFromUpstream(entry.pricing);
   if (!price) return undefined;
+  const modalities = modalitiesOf(entry.architecture);
   return {
     id: entry.id,
     name: typeof entry.name === 'string' ? entry.name : entry.id,
     description: typeof entry.description === 'string' ? entry.description : null,
     contextLength: integerOrNull(entry.context_length),
     maxCompletionTokens: integerOrNull(entry.top_provider?.max_completion_tokens),
+    inputModalities: modalities.input,
+    outputModalities: modalities.output,
     price,
   };
 }

@@ -107,6 +107,8 @@ export function customerModel(modelId: string, targets: readonly ChannelTarget[]
     description: known?.description ?? null,
     contextLength: known?.contextLength ?? null,
     maxCompletionTokens: known?.maxCompletionTokens ?? null,
+    inputModalities: known?.inputModalities ?? null,
+    outputModalities: known?.outputModalities ?? null,
     endpoints: known?.endpoints ?? [],
     price,
     updatedAt: known?.updatedAt ?? new Date(0),

@@ -7,6 +7,9 @@ export type StoredModel = {
   name: string;
   contextLength: number | null;
   maxCompletionTokens: number | null;
+  /** What it takes and gives, as the upstream's catalog says; null when it does not say. */
+  inputModalities: string[] | null;
+  outputModalities: string[] | null;
   price: ModelPrice;
   /** The providers serving it at their own prices; empty when the upstream lists none. */
   endpoints: ProviderEndpoint[];
@@ -19,6 +22,8 @@ type ModelRow = {
   name: string;
   context_length: number | null;
   max_completion_tokens: number | null;
+  input_modalities: string[] | null;
+  output_modalities: string[] | null;
   prompt_nanos_per_mtok: bigint;
   completion_nanos_per_mtok: bigint;
   request_nanos: bigint;
@@ -63,6 +68,8 @@ export async function listModels(db: Db): Promise<StoredModel[]> {
     name: row.name,
     contextLength: row.context_length,
     maxCompletionTokens: row.max_completion_tokens,
+    inputModalities: row.input_modalities,
+    outputModalities: row.output_modalities,
     price: {
       promptNanosPerMtok: row.prompt_nanos_per_mtok,
       completionNanosPerMtok: row.completion_nanos_per_mtok,
@@ -83,21 +90,32 @@ export type ModelInput = Omit<StoredModel, 'updatedAt' | 'endpoints'>;
 
 const prices = (models: readonly ModelInput[], key: keyof ModelPrice) => models.map((m) => m.price[key].toString());
 
+/**
+ * A list per model as one text (postgres.js sends no array of arrays): empty for none, else
+ * comma-joined; catalog.ts lets no comma into a name.
+ */
+const joined = (lists: readonly (string[] | null)[]) => lists.map((list) => (list === null ? '' : list.join(',')));
+
 /** Upserts the catalog as the upstream lists it now; models it no longer lists are kept for history. */
 export async function upsertModels(db: Db, models: readonly ModelInput[]): Promise<void> {
   if (models.length === 0) return;
   await db`
     insert into models (id, name, context_length, max_completion_tokens, prompt_nanos_per_mtok, completion_nanos_per_mtok,
       request_nanos, image_nanos, web_search_nanos, internal_reasoning_nanos_per_mtok, input_cache_read_nanos_per_mtok,
-      input_cache_write_nanos_per_mtok, description, updated_at)
-    select id, name, ctx, maxc, p, c, r, i, ws, ir, cr, cw, d, now()
+      input_cache_write_nanos_per_mtok, description, input_modalities, output_modalities, updated_at)
+    select id, name, ctx, maxc, p, c, r, i, ws, ir, cr, cw, d,
+      case when im = '' then null else string_to_array(im, ',') end,
+      case when om = '' then null else string_to_array(om, ',') end, now()
     from unnest(${models.map((m) => m.id)}::text[], ${models.map((m) => m.name)}::text[],
                 ${models.map((m) => m.contextLength)}::int4[], ${models.map((m) => m.maxCompletionTokens)}::int4[],
                 ${prices(models, 'promptNanosPerMtok')}::int8[], ${prices(models, 'completionNanosPerMtok')}::int8[],
                 ${prices(models, 'requestNanos')}::int8[], ${prices(models, 'imageNanos')}::int8[],
                 ${prices(models, 'webSearchNanos')}::int8[], ${prices(models, 'internalReasoningNanosPerMtok')}::int8[],
                 ${prices(models, 'inputCacheReadNanosPerMtok')}::int8[], ${prices(models, 'inputCacheWriteNanosPerMtok')}::int8[],
-                ${models.map((m) => m.description)}::text[]) as x(id, name, ctx, maxc, p, c, r, i, ws, ir, cr, cw, d)
+                ${models.map((m) => m.description)}::text[],
+                ${joined(models.map((m) => m.inputModalities))}::text[],
+                ${joined(models.map((m) => m.outputModalities))}::text[])
+      as x(id, name, ctx, maxc, p, c, r, i, ws, ir, cr, cw, d, im, om)
     on conflict (id) do update set name = excluded.name, context_length = excluded.context_length,
       max_completion_tokens = excluded.max_completion_tokens, prompt_nanos_per_mtok = excluded.prompt_nanos_per_mtok,
       completion_nanos_per_mtok = excluded.completion_nanos_per_mtok, request_nanos = excluded.request_nanos,
@@ -105,7 +123,8 @@ export async function upsertModels(db: Db, models: readonly ModelInput[]): Promi
       internal_reasoning_nanos_per_mtok = excluded.internal_reasoning_nanos_per_mtok,
       input_cache_read_nanos_per_mtok = excluded.input_cache_read_nanos_per_mtok,
       input_cache_write_nanos_per_mtok = excluded.input_cache_write_nanos_per_mtok,
-      description = excluded.description, updated_at = now()`;
+      description = excluded.description, input_modalities = excluded.input_modalities,
+      output_modalities = excluded.output_modalities, updated_at = now()`;
 }
 
 /** Replaces the provider lists of these models (those the upstream answered for). */

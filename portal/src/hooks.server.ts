@@ -10,13 +10,13 @@ import type { Branding, Viewer } from '$lib/types';
  */
 
 const CONTEXT = `query PortalContext {
-  tenant { branding { name logoUrl primaryColor secondaryColor supportEmail } }
+  tenant { branding { name logoUrl primaryColor secondaryColor supportEmail publicApiUrl headline tagline } }
   viewer { kind role isAdmin isOperator account { id email displayName balance { available { nanos usd } } } tenant { id name slug } }
 }`;
 
 type Context = { tenant: { branding: Branding }; viewer: Viewer | null };
 
-const FALLBACK_BRANDING: Branding = { name: 'Tollgate', logoUrl: null, primaryColor: null, secondaryColor: null, supportEmail: null };
+const FALLBACK_BRANDING: Branding = { name: 'Tollgate', logoUrl: null, primaryColor: null, secondaryColor: null, supportEmail: null, publicApiUrl: null, headline: null, tagline: null };
 
 const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'];
 

@@ -18,6 +18,8 @@ export type FakeModel = {
    * serves from the dearest one the request's `provider.only` allows, to test holds sized for it.
    */
   providers?: { name: string; tag: string; multiple: number }[];
+  /** OpenRouter's `architecture` lists; a model without them leaves the portal to infer them. */
+  modalities?: { input: string[]; output: string[] };
 };
 
 export const FAKE_MODELS: FakeModel[] = [
@@ -36,6 +38,7 @@ export const FAKE_MODELS: FakeModel[] = [
     completionUsdPerToken: '0.000015',
     contextLength: 200_000,
     maxCompletionTokens: 8_192,
+    modalities: { input: ['text', 'image', 'file'], output: ['text'] },
   },
   {
     id: 'fake/embed',
@@ -144,6 +147,9 @@ export const MODELS_JSON = JSON.stringify({
       max_completion_tokens: m.maxCompletionTokens,
       is_moderated: false,
     },
+    ...(m.modalities
+      ? { architecture: { input_modalities: m.modalities.input, output_modalities: m.modalities.output } }
+      : {}),
   })),
 });
 

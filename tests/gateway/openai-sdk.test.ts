@@ -183,6 +183,11 @@ describe('chat completions through the official SDK', () => {
     expect(one.id).toBe('fake/cheap');
     // 0.0000000375 × 1.2 = 0.000000045 exactly.
     expect((one as unknown as { pricing: { prompt: string } }).pricing.prompt).toBe('0.000000045');
+    // What a model takes and gives passes through as the catalog says it, and only then.
+    type Architecture = { architecture?: { input_modalities: string[]; output_modalities: string[] } };
+    const large = (await h.client(key).models.retrieve('fake/gpt-large')) as unknown as Architecture;
+    expect(large.architecture).toEqual({ input_modalities: ['text', 'image', 'file'], output_modalities: ['text'] });
+    expect((one as unknown as Architecture).architecture).toBeUndefined();
   });
 
   test('a model id sent with its slash unencoded, as curl users do, finds the same model', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { basicPrice } from '../../core/cost.ts';
 import { upsertModels, type ModelInput } from '../../db/queries/models.ts';
+import { modelFromUpstream } from '../../upstream/catalog.ts';
 import { codes, startApi, type ApiHarness, type Person } from './harness.ts';
 
 /** The catalog with each caller's prices: every markup of the tenant chain, rounded up once. */
@@ -16,6 +17,8 @@ const model = (id: string, promptNanosPerMtok: bigint, completionNanosPerMtok: b
   description: null,
   contextLength: 8_192,
   maxCompletionTokens: 1_024,
+  inputModalities: null,
+  outputModalities: null,
   price: basicPrice(promptNanosPerMtok, completionNanosPerMtok, 0n, 0n),
 });
 
@@ -107,4 +110,37 @@ test('customers cannot see wholesale prices; unknown models are not found; signe
   ]);
   const anonymous = await api.ok<{ models: { id: string }[] }>('{ models { id } }');
   expect(anonymous.models.map((m) => m.id)).toEqual(['fake/one', 'fake/tiny', 'other/two']);
+});
+
+test("a model's modalities are the catalog's own lists, else its one-string form, else null", async () => {
+  const pricing = { prompt: '0.000001', completion: '0.000002' };
+  const entries = [
+    {
+      id: 'arch/lists',
+      pricing,
+      architecture: { input_modalities: ['text', 'image', 'file', 'image', 'Bad Name'], output_modalities: ['text'] },
+    },
+    { id: 'arch/string', pricing, architecture: { modality: 'text+audio->text+audio' } },
+    { id: 'arch/none', pricing },
+  ];
+  await upsertModels(
+    api.sql,
+    entries.map((entry) => {
+      const row = modelFromUpstream(entry);
+      if (!row) throw new Error(`${entry.id} was not read`);
+      return row;
+    }),
+  );
+  const KINDS = 'query($id: ID!) { model(id: $id) { inputModalities outputModalities } }';
+  type Kinds = { model: { inputModalities: string[] | null; outputModalities: string[] | null } };
+  const of = async (id: string) => (await api.ok<Kinds>(KINDS, { id }, { token: rootCustomer.token })).model;
+  await expect(of('arch/lists')).resolves.toEqual({
+    inputModalities: ['text', 'image', 'file'],
+    outputModalities: ['text'],
+  });
+  await expect(of('arch/string')).resolves.toEqual({
+    inputModalities: ['text', 'audio'],
+    outputModalities: ['text', 'audio'],
+  });
+  await expect(of('arch/none')).resolves.toEqual({ inputModalities: null, outputModalities: null });
 });

@@ -333,6 +333,42 @@ describe('branding and custom domain', () => {
     expect(taken.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_INPUT', field: 'domain' });
   });
 
+  test("a reseller's customers are shown its own API URL and home page text, never the installation's", async () => {
+    const reseller = await api.tenant('own-api-co');
+    const resellerAdmin = await api.person(reseller, 'admin');
+    const SHOWN = '{ tenant { branding { apiUrl publicApiUrl headline tagline } } }';
+    const BRAND = 'mutation($i: BrandingInput!) { updateBranding(input: $i) { branding { apiUrl publicApiUrl } } }';
+    type Shown = { tenant: { branding: Record<string, string | null> } };
+    const before = await api.ok<Shown>(SHOWN, {}, { token: resellerAdmin.token });
+    expect(before.tenant.branding).toEqual({ apiUrl: null, publicApiUrl: null, headline: null, tagline: null });
+
+    // A proved domain alone gives the customers its https address.
+    await api.sql`update tenants set custom_domain = 'ai.own-api.example' where id = ${reseller.id}::uuid`;
+    const onDomain = await api.ok<Shown>(SHOWN, {}, { host: 'ai.own-api.example' });
+    expect(onDomain.tenant.branding.publicApiUrl).toBe('https://ai.own-api.example');
+
+    // A URL set by hand wins, and a trailing /v1 or slash is taken off (the portal adds /v1).
+    const set = await api.ok<{ updateBranding: { branding: unknown } }>(
+      BRAND,
+      { i: { apiUrl: 'https://api.own-api.example/v1/', headline: 'Own models', tagline: 'Cheap tokens.' } },
+      { token: resellerAdmin.token },
+    );
+    expect(set.updateBranding.branding).toEqual({
+      apiUrl: 'https://api.own-api.example',
+      publicApiUrl: 'https://api.own-api.example',
+    });
+    const shown = await api.ok<Shown>(SHOWN, {}, { host: 'ai.own-api.example' });
+    expect(shown.tenant.branding).toMatchObject({ headline: 'Own models', tagline: 'Cheap tokens.' });
+    // The root tenant's visitors still see no override.
+    const root = await api.ok<Shown>(SHOWN);
+    expect(root.tenant.branding.publicApiUrl).toBeNull();
+
+    for (const bad of [{ apiUrl: 'ftp://api.example' }, { apiUrl: 'not a url' }, { headline: 'x'.repeat(121) }]) {
+      const refused = await api.gql(BRAND, { i: bad }, { token: resellerAdmin.token });
+      expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_INPUT', field: Object.keys(bad)[0] });
+    }
+  });
+
   test("signed out, the tenant's admin fields are refused", async () => {
     const result = await api.gql('{ tenant { name markupBps } }');
     expect(codes(result)).toEqual(['UNAUTHENTICATED']);

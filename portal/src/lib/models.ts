@@ -1,11 +1,15 @@
 import type { Model } from './types';
 
 /**
- * The models page's catalog: what the API tells about a model, what it takes and gives (read from
- * its prices, as the catalog keeps no other record of it), search and sort.
+ * The models page's catalog: what the API tells about a model, what it takes and gives (as the
+ * upstream's catalog says, else read from its prices), search and sort.
  */
 
-export type CatalogModel = Model & { maxCompletionTokens: number | null };
+export type CatalogModel = Model & {
+  maxCompletionTokens: number | null;
+  inputModalities: string[] | null;
+  outputModalities: string[] | null;
+};
 
 export const MODEL_SORTS = [
   { id: 'name', label: 'Name' },
@@ -15,11 +19,17 @@ export const MODEL_SORTS = [
 ] as const;
 export type ModelSort = (typeof MODEL_SORTS)[number]['id'];
 
-/** A model with no output price only embeds; one with an image price also reads images. */
-export function modalities(model: Model): { input: string[]; output: string[] } {
+/**
+ * The catalog's own lists when it has them; else inferred: a model with no output price only
+ * embeds, one with an image price also reads images.
+ */
+export function modalities(model: CatalogModel): { input: string[]; output: string[] } {
   const embeds = BigInt(model.price.completionPerMillionTokens.nanos) === 0n;
   const images = BigInt(model.price.perImage.nanos) > 0n;
-  return { input: images ? ['text', 'image'] : ['text'], output: embeds ? ['embeddings'] : ['text'] };
+  return {
+    input: model.inputModalities ?? (images ? ['text', 'image'] : ['text']),
+    output: model.outputModalities ?? (embeds ? ['embeddings'] : ['text']),
+  };
 }
 
 export function canChat(model: Model): boolean {

@@ -10,6 +10,10 @@ export type Branding = {
   primaryColor: string | null;
   secondaryColor: string | null;
   supportEmail: string | null;
+  /** The tenant's own API base URL (without /v1) for its customers; null: the installation's. */
+  publicApiUrl: string | null;
+  headline: string | null;
+  tagline: string | null;
 };
 
 export type Viewer = {
@@ -65,3 +69,14 @@ export type UsageBucket = { key: string; requests: number; errors: number; promp
 
 export type ModelPrices = { promptPerMillionTokens: Money; completionPerMillionTokens: Money; perRequest: Money; perImage: Money };
 export type Model = { id: string; name: string; description: string | null; contextLength: number | null; price: ModelPrices };
+
+export type LimitPolicy = {
+  subjectKind: 'TENANT' | 'WHOLE_TENANT' | 'ACCOUNT' | 'API_KEY';
+  requestsPerMinute: number | null;
+  requestsPerHour: number | null;
+  tokensPerMinute: number | null;
+  concurrentRequests: number | null;
+  spendPerDay: Money | null;
+  spendPerMonth: Money | null;
+};
+export type EffectiveLimits = { account: LimitPolicy | null; wholeTenant: LimitPolicy | null; spentToday: Money; spentThisMonth: Money };

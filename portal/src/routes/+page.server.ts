@@ -1,5 +1,5 @@
 import { ApiError, gql } from '$lib/server/api';
-import { publicApiUrl } from '$lib/server/config';
+import { customerBaseUrl } from '$lib/server/config';
 import type { Model } from '$lib/types';
 import type { PageServerLoad } from './$types';
 
@@ -10,9 +10,9 @@ const MODELS = `query LandingModels {
 export const load: PageServerLoad = async (event) => {
   try {
     const { models } = await gql<{ models: Model[] }>(event, MODELS);
-    return { models, modelsError: null, baseUrl: `${publicApiUrl}/v1` };
+    return { models, modelsError: null, baseUrl: customerBaseUrl(event.locals.branding) };
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    return { models: [] as Model[], modelsError: error.message, baseUrl: `${publicApiUrl}/v1` };
+    return { models: [] as Model[], modelsError: error.message, baseUrl: customerBaseUrl(event.locals.branding) };
   }
 };

@@ -11,13 +11,14 @@ import { apiUrl } from './config';
 /** How long one API call may take before the page shows an error instead of hanging. */
 export const API_TIMEOUT_MS = 15_000;
 
-export type ApiErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'INVALID_INPUT' | 'UNAVAILABLE' | 'UNKNOWN_FIELD' | 'FAILED';
+export type ApiErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'INVALID_INPUT' | 'TOO_MANY_ATTEMPTS' | 'UNAVAILABLE' | 'UNKNOWN_FIELD' | 'FAILED';
 
 const STATUS: Record<ApiErrorCode, number> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   INVALID_INPUT: 400,
+  TOO_MANY_ATTEMPTS: 429,
   UNAVAILABLE: 503,
   UNKNOWN_FIELD: 501,
   FAILED: 500,
@@ -35,13 +36,21 @@ export class ApiError extends Error {
   }
 }
 
-type GraphqlError = { message: string; extensions?: { code?: string; field?: string } };
+type GraphqlError = { message: string; extensions?: { code?: string; field?: string; retryAfterSeconds?: unknown } };
+
+/** The API's throttle (sign-in, sign-up, resets) says how long to wait; the page says it in words. */
+function tooManyAttempts(retryAfterSeconds: unknown): ApiError {
+  const seconds = typeof retryAfterSeconds === 'number' && Number.isFinite(retryAfterSeconds) && retryAfterSeconds > 0 ? Math.ceil(retryAfterSeconds) : null;
+  const wait = seconds === null ? 'in a moment' : `in ${seconds} second${seconds === 1 ? '' : 's'}`;
+  return new ApiError('TOO_MANY_ATTEMPTS', `Too many attempts. For your account's safety, try again ${wait}.`);
+}
 
 function toApiError(error: GraphqlError): ApiError {
   const code = error.extensions?.code;
   if (code === 'UNAUTHENTICATED' || code === 'FORBIDDEN' || code === 'NOT_FOUND' || code === 'INVALID_INPUT') {
     return new ApiError(code, error.message, error.extensions?.field ?? null);
   }
+  if (code === 'TOO_MANY_ATTEMPTS') return tooManyAttempts(error.extensions?.retryAfterSeconds);
   // A field this API version does not have (a feature not deployed yet): pages degrade on this code.
   if (code === 'GRAPHQL_VALIDATION_FAILED' && /Cannot query field|Unknown type|Unknown argument/.test(error.message)) {
     return new ApiError('UNKNOWN_FIELD', error.message);

@@ -7,9 +7,9 @@ export type AdminTenant = { id: string; name: string; slug: string; isRoot: bool
 
 export const load: LayoutServerLoad = async (event) => {
   requireAdmin(event);
-  const { tenant } = await gql<{ tenant: AdminTenant }>(
+  const { tenant, emailConfigured } = await gql<{ tenant: AdminTenant; emailConfigured: boolean }>(
     event,
-    'query AdminTenant { tenant { id name slug isRoot markupBps customDomain wholesaleBalance { available { nanos usd } held { nanos usd } paid { nanos usd } granted { nanos usd } } } }',
+    'query AdminTenant { emailConfigured tenant { id name slug isRoot markupBps customDomain wholesaleBalance { available { nanos usd } held { nanos usd } paid { nanos usd } granted { nanos usd } } } }',
   );
-  return { tenant };
+  return { tenant, emailConfigured };
 };

@@ -1,8 +1,8 @@
 import { gql } from '$lib/server/api';
-import { publicApiUrl } from '$lib/server/config';
+import { customerBaseUrl } from '$lib/server/config';
 import { requireAccount } from '$lib/server/viewer';
 import { daysAgo, lastDays, startOfUtcDay, startOfUtcMonth } from '$lib/days';
-import type { Balance, Connection, UsageBucket, UsageRecord } from '$lib/types';
+import type { Balance, Connection, EffectiveLimits, UsageBucket, UsageRecord } from '$lib/types';
 import type { PageServerLoad } from './$types';
 
 /** Days in the spend chart, and how many models get their own colour (the rest are "Other"). */
@@ -10,8 +10,10 @@ const CHART_DAYS = 30;
 const CHART_MODELS = 4;
 const RECENT_REQUESTS = 8;
 
+const POLICY = 'subjectKind requestsPerMinute requestsPerHour tokensPerMinute concurrentRequests spendPerDay { nanos usd } spendPerMonth { nanos usd }';
+
 const OVERVIEW = `query Dashboard($chartFrom: DateTime!, $monthFrom: DateTime!, $todayFrom: DateTime!, $recent: Int!) {
-  viewer { account { balance { available { nanos usd } held { nanos usd } paid { nanos usd } granted { nanos usd } } } }
+  viewer { account { balance { available { nanos usd } held { nanos usd } paid { nanos usd } granted { nanos usd } } effectiveLimits { account { ${POLICY} } wholeTenant { ${POLICY} } spentToday { nanos usd } spentThisMonth { nanos usd } } } }
   days: usageSummary(groupBy: DAY, filter: { from: $chartFrom }) { key requests errors charge { nanos usd } }
   models: usageSummary(groupBy: MODEL, filter: { from: $chartFrom }) { key requests charge { nanos usd } }
   month: usageSummary(groupBy: MODEL, filter: { from: $monthFrom }) { key requests charge { nanos usd } }
@@ -22,7 +24,7 @@ const OVERVIEW = `query Dashboard($chartFrom: DateTime!, $monthFrom: DateTime!, 
 
 type Bucket = Pick<UsageBucket, 'key' | 'requests' | 'charge'> & { errors?: number };
 type Overview = {
-  viewer: { account: { balance: Balance } | null } | null;
+  viewer: { account: { balance: Balance; effectiveLimits: EffectiveLimits } | null } | null;
   days: Bucket[];
   models: Bucket[];
   month: Bucket[];
@@ -76,12 +78,13 @@ export const load: PageServerLoad = async (event) => {
 
   return {
     balance: data.viewer?.account?.balance ?? null,
+    limits: data.viewer?.account?.effectiveLimits ?? null,
     today: total(data.today),
     month: total(data.month),
     chart: { labels, series },
     models: [...data.models].sort((a, b) => b.requests - a.requests),
     recent: data.usage.edges.map((e) => e.node),
-    baseUrl: `${publicApiUrl}/v1`,
+    baseUrl: customerBaseUrl(event.locals.branding),
     exampleModel: data.catalog[0]?.id ?? 'openai/gpt-4o-mini',
     welcome: event.url.searchParams.has('welcome'),
   };

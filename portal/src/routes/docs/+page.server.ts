@@ -1,5 +1,5 @@
 import { ApiError, gql } from '$lib/server/api';
-import { publicApiUrl } from '$lib/server/config';
+import { customerBaseUrl } from '$lib/server/config';
 import type { PageServerLoad } from './$types';
 
 const CATALOG = `query DocsModels { models { id price { completionPerMillionTokens { nanos } } } }`;
@@ -16,5 +16,5 @@ export const load: PageServerLoad = async (event) => {
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
   }
-  return { baseUrl: `${publicApiUrl}/v1`, model };
+  return { baseUrl: customerBaseUrl(event.locals.branding), model };
 };

@@ -1,4 +1,5 @@
 import { gql } from '$lib/server/api';
+import { customerBaseUrl } from '$lib/server/config';
 import { failure, fields, formData, invalid } from '$lib/server/forms';
 import { requireAccount } from '$lib/server/viewer';
 import type { ApiKey, Connection } from '$lib/types';
@@ -20,7 +21,12 @@ export const load: PageServerLoad = async (event) => {
     first: MAX_KEYS_SHOWN,
     revoked: showRevoked,
   });
-  return { keys: data.viewer?.account?.apiKeys.edges.map((e) => e.node) ?? [], models: data.models, showRevoked };
+  return {
+    keys: data.viewer?.account?.apiKeys.edges.map((e) => e.node) ?? [],
+    models: data.models,
+    showRevoked,
+    baseUrl: customerBaseUrl(event.locals.branding),
+  };
 };
 
 type Limits = { creditCap?: { usd: string } | null; allowedModels?: string[] | null; expiresAt?: string | null };

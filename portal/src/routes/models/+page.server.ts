@@ -4,7 +4,7 @@ import { MODEL_SORTS, type CatalogModel, type ModelSort } from '$lib/models';
 import type { PageServerLoad } from './$types';
 
 const MODELS = `query CatalogModels {
-  models { id name description contextLength maxCompletionTokens price { promptPerMillionTokens { nanos usd } completionPerMillionTokens { nanos usd } perRequest { nanos usd } perImage { nanos usd } } }
+  models { id name description contextLength maxCompletionTokens inputModalities outputModalities price { promptPerMillionTokens { nanos usd } completionPerMillionTokens { nanos usd } perRequest { nanos usd } perImage { nanos usd } } }
 }`;
 /** The search box's limit, the same as the API's for a search. */
 const MAX_SEARCH_LENGTH = 200;

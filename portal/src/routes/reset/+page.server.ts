@@ -1,4 +1,4 @@
-import { gql } from '$lib/server/api';
+import { ApiError, gql } from '$lib/server/api';
 import { failure, fields, invalid } from '$lib/server/forms';
 import type { Actions, PageServerLoad } from './$types';
 
@@ -12,7 +12,15 @@ const REQUEST = `mutation RequestPasswordReset($email: String!) { requestPasswor
 const RESET = `mutation ResetPassword($token: String!, $password: String!) { resetPassword(token: $token, newPassword: $password) }`;
 const MIN_PASSWORD_LENGTH = 8;
 
-export const load: PageServerLoad = ({ url }) => ({ token: url.searchParams.get('token')?.trim() ?? '' });
+export const load: PageServerLoad = async (event) => {
+  let emailConfigured = true;
+  try {
+    ({ emailConfigured } = await gql<{ emailConfigured: boolean }>(event, 'query EmailConfigured { emailConfigured }'));
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+  }
+  return { token: event.url.searchParams.get('token')?.trim() ?? '', emailConfigured };
+};
 
 export const actions: Actions = {
   request: async (event) => {

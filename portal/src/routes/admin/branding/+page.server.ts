@@ -5,20 +5,31 @@ import type { Actions, PageServerLoad } from './$types';
 const COLOR = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i;
 const HTTP_URL = /^https?:\/\/\S+$/i;
 
+const BRANDING_FIELDS = ['name', 'logoUrl', 'primaryColor', 'secondaryColor', 'supportEmail', 'apiUrl', 'headline', 'tagline'] as const;
+type BrandingFields = Record<(typeof BRANDING_FIELDS)[number], string | null>;
+
+/** A claimed domain waiting for its proof: what to publish, and what the last check found. */
+type PendingClaim = { domain: string; token: string; dnsRecordName: string; httpUrl: string; lastError: string | null; checkedAt: string | null };
+
+const LOAD = `query Branding {
+  tenant {
+    branding { ${BRANDING_FIELDS.join(' ')} publicApiUrl }
+    domainClaim { domain token dnsRecordName httpUrl lastError checkedAt }
+  }
+}`;
+
 export const load: PageServerLoad = async (event) => {
-  const { tenant } = await gql<{ tenant: { branding: { name: string; logoUrl: string | null; primaryColor: string | null; secondaryColor: string | null; supportEmail: string | null } } }>(
-    event,
-    'query Branding { tenant { branding { name logoUrl primaryColor secondaryColor supportEmail } } }',
-  );
-  return { current: tenant.branding };
+  const { tenant } = await gql<{ tenant: { branding: BrandingFields & { publicApiUrl: string | null }; domainClaim: PendingClaim | null } }>(event, LOAD);
+  return { current: tenant.branding, claim: tenant.domainClaim };
 };
 
 export const actions: Actions = {
   branding: async (event) => {
-    const values = await fields(event.request, ['name', 'logoUrl', 'primaryColor', 'secondaryColor', 'supportEmail'] as const);
+    const values = await fields(event.request, BRANDING_FIELDS);
     if (values.primaryColor && !COLOR.test(values.primaryColor)) return invalid('primaryColor', 'Use a hex colour like #4f46e5.', values, 'branding');
     if (values.secondaryColor && !COLOR.test(values.secondaryColor)) return invalid('secondaryColor', 'Use a hex colour like #0ea5e9.', values, 'branding');
     if (values.logoUrl && !HTTP_URL.test(values.logoUrl)) return invalid('logoUrl', 'The logo must be an http(s) address of an image.', values, 'branding');
+    if (values.apiUrl && !HTTP_URL.test(values.apiUrl)) return invalid('apiUrl', 'The API URL must be an http(s) address, like https://api.example.com.', values, 'branding');
     const input = Object.fromEntries(Object.entries(values).map(([name, value]) => [name, value || null]));
     try {
       await gql(event, 'mutation Branding($input: BrandingInput!) { updateBranding(input: $input) { id } }', { input });
@@ -30,10 +41,21 @@ export const actions: Actions = {
   domain: async (event) => {
     const { domain } = await fields(event.request, ['domain'] as const);
     try {
-      await gql(event, 'mutation Domain($domain: String) { setCustomDomain(domain: $domain) { customDomain } }', { domain: domain.toLowerCase() || null });
-      return { action: 'domain', done: domain ? `The portal and API now answer at ${domain.toLowerCase()} once its DNS points here.` : 'Custom domain removed.' };
+      await gql(event, 'mutation Domain($domain: String) { setCustomDomain(domain: $domain) { id } }', { domain: domain.toLowerCase() || null });
+      return {
+        action: 'domain',
+        done: domain ? `${domain.toLowerCase()} is claimed. Publish the proof below, then verify it: until then nothing changes.` : 'Custom domain removed.',
+      };
     } catch (error) {
       return failure(error, { domain }, 'domain');
+    }
+  },
+  verify: async (event) => {
+    try {
+      const { verifyCustomDomain } = await gql<{ verifyCustomDomain: { customDomain: string | null } }>(event, 'mutation VerifyDomain { verifyCustomDomain { customDomain } }');
+      return { action: 'verify', done: `${verifyCustomDomain.customDomain} is proved: the portal and API answer there for your customers once its DNS points here.` };
+    } catch (error) {
+      return failure(error, {}, 'verify');
     }
   },
   name: async (event) => {
