@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import OpenAI from 'openai';
-import { ChatToResponsesStream } from '../../protocols/responses/chat-stream.ts';
+import { ChatToResponsesStream, type TranslatedEvent } from '../../protocols/responses/chat-stream.ts';
 import { chatToResponse } from '../../protocols/responses/from-chat.ts';
 import { parseResponsesRequest, type ResponsesRequest } from '../../protocols/responses/request.ts';
 import { responsesToChat, type ChatTranslation } from '../../protocols/responses/to-chat.ts';
@@ -61,11 +61,20 @@ const TOOLS = [
   { type: 'custom', name: 'apply_patch' },
 ];
 
-function translateStream(req: ResponsesRequest, chat: string, pieceBytes: number): string {
+/**
+ * Plays a chat SSE stream through the translator as the relay does: each event's data in order,
+ * null at [DONE], and a failure when the stream ends without it (a cut). Frames the events.
+ */
+function translateStream(req: ResponsesRequest, chat: string): string {
   const stream = new ChatToResponsesStream(req, new Set(['apply_patch']));
-  let out = '';
-  for (let at = 0; at < chat.length; at += pieceBytes) out += stream.push(chat.slice(at, at + pieceBytes));
-  return out + stream.end();
+  const events: TranslatedEvent[] = [];
+  for (const block of chat.split('\n\n')) {
+    if (!block.startsWith('data: ')) continue;
+    const data = block.slice(6);
+    events.push(...stream.next(data === '[DONE]' ? null : data));
+  }
+  if (!stream.isEnded) events.push(...stream.fail({ code: 'upstream_disconnected', message: 'cut' }));
+  return events.map(({ event, data }) => `event: ${event}\ndata: ${data}\n\n`).join('');
 }
 
 /** An openai client whose every call is answered with `body` (SSE or JSON). */
@@ -236,13 +245,8 @@ describe('Chat Completions answers as Responses', () => {
 describe('Chat Completions streams as Responses events', () => {
   const req = request({ input: 'hi', tools: TOOLS, reasoning: { summary: 'auto' }, stream: true });
 
-  test('the same events come out whatever sizes the upstream’s pieces have', () => {
-    const whole = translateStream(req, CHAT_STREAM, CHAT_STREAM.length);
-    for (const size of [1, 7, 64]) expect(translateStream(req, CHAT_STREAM, size)).toBe(whole);
-  });
-
   test('the openai SDK’s stream helper assembles the final response from them', async () => {
-    const sse = translateStream(req, CHAT_STREAM, 13);
+    const sse = translateStream(req, CHAT_STREAM);
     const stream = clientAnswering(sse, 'text/event-stream').responses.stream({ model: 'openai/gpt-5.5', input: 'hi' });
     const deltas: string[] = [];
     const argumentDeltas: string[] = [];
@@ -273,7 +277,7 @@ describe('Chat Completions streams as Responses events', () => {
   });
 
   test('every item ends with output_item.done carrying it whole, and sequence numbers count up', () => {
-    const all = events(translateStream(req, CHAT_STREAM, 50));
+    const all = events(translateStream(req, CHAT_STREAM));
     expect(all.map((e) => e.sequence_number)).toEqual(all.map((_, i) => i));
     const done = all.filter((e) => e.type === 'response.output_item.done');
     expect(done.map((e) => (e.item as { type: string }).type)).toEqual([
@@ -288,7 +292,7 @@ describe('Chat Completions streams as Responses events', () => {
 
   test('a length finish ends with response.incomplete', async () => {
     const chat = chunk({ content: 'abc' }) + chunk({}, 'length') + usageChunk + 'data: [DONE]\n\n';
-    const all = events(translateStream(req, chat, 10));
+    const all = events(translateStream(req, chat));
     expect(all.at(-1)).toMatchObject({
       type: 'response.incomplete',
       response: { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } },
@@ -302,7 +306,7 @@ describe('Chat Completions streams as Responses events', () => {
       [failing, '502'],
       [cut, 'upstream_disconnected'],
     ] as const) {
-      const sse = translateStream(req, chat, 9);
+      const sse = translateStream(req, chat);
       const all = events(sse);
       expect(all.at(-2)).toMatchObject({ type: 'response.failed', response: { status: 'failed', error: { code } } });
       expect(all.at(-1)).toMatchObject({ type: 'error', code });
@@ -314,10 +318,10 @@ describe('Chat Completions streams as Responses events', () => {
 
   test('nothing follows the end, and an empty stream still opens and fails', () => {
     const stream = new ChatToResponsesStream(req, new Set());
-    const out = events(stream.end());
-    expect(out.map((e) => e.type)).toEqual(['response.created', 'response.in_progress', 'response.failed', 'error']);
-    expect(stream.push(chunk({ content: 'late' }))).toBe('');
-    expect(stream.isEnded).toBe(true);
+    const out = stream.fail({ code: 'upstream_disconnected', message: 'cut' });
+    expect(out.map((e) => e.event)).toEqual(['response.created', 'response.in_progress', 'response.failed', 'error']);
+    expect(stream.next(chunk({ content: 'late' }).slice(6, -2))).toEqual([]);
+    expect(stream.next(null)).toEqual([]);
   });
 });
 
