@@ -15,10 +15,14 @@ type Item = Record<string, unknown>;
 
 export type ItemIds = { response: string; item(prefix: 'msg' | 'rs' | 'fc', outputIndex: number): string };
 
-/** The ids of one response and its items, derived from the upstream's id so they are unique per answer. */
+/**
+ * The ids of one response and its items. The response keeps the upstream's id (a generation id on
+ * OpenRouter), so reconciliation finds its generation record; items derive from it, unique per answer.
+ */
 export function itemIds(chatId: string): ItemIds {
-  const base = chatId.replace(/[^A-Za-z0-9_-]/g, '') || Bun.randomUUIDv7();
-  return { response: `resp_${base}`, item: (prefix, outputIndex) => `${prefix}_${base}_${outputIndex}` };
+  const response = chatId === '' ? `resp_${Bun.randomUUIDv7()}` : chatId;
+  const base = response.replace(/[^A-Za-z0-9_-]/g, '');
+  return { response, item: (prefix, outputIndex) => `${prefix}_${base}_${outputIndex}` };
 }
 
 /** What a chat answer's finish reason makes of the response's status. */

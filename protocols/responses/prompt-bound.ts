@@ -1,7 +1,6 @@
 import type { OutputBudget } from '../../core/hold-estimate.ts';
 import { MESSAGE_OVERHEAD_TOKENS, REQUEST_OVERHEAD_TOKENS, type PromptBound } from '../../core/prompt-bound.ts';
 import { isRecord } from '../../core/openai-request.ts';
-import type { ResponsesRequest } from './request.ts';
 
 /**
  * The hold inputs of a Responses request, on the same rule as chat's (core/prompt-bound.ts): the
@@ -10,8 +9,8 @@ import type { ResponsesRequest } from './request.ts';
  * turns is counted at its byte length: it is decrypted back into prompt tokens upstream, and the
  * ciphertext (base64 of at least the plaintext) is never shorter than the text it carries.
  *
- * Responses counts reasoning inside `max_output_tokens`, so the output budget has no separate
- * reasoning part: reasoning is held and billed as output.
+ * Responses counts reasoning inside `max_output_tokens`, so a request has no reasoning budget
+ * outside its output limit: reasoning is held and billed as output.
  */
 
 const MEDIA_PARTS = new Set(['input_image', 'input_file', 'input_audio']);
@@ -74,14 +73,6 @@ export function responsesPromptBound(body: Record<string, unknown>): PromptBound
     messages: tally.items,
     mediaItems: tally.media,
   };
-}
-
-/**
- * The output budget to hold for: the request's `max_output_tokens`, else `modelLimit` (the
- * model's largest output, as chat assumes without `max_tokens`); Codex never sends a limit.
- */
-export function responsesOutputBudget(request: ResponsesRequest, modelLimit: number): OutputBudget {
-  return { output: request.maxOutputTokens ?? modelLimit, reasoning: 0 };
 }
 
 /** Writes the held output limit into the body, so the upstream never produces more than was held for. */

@@ -165,7 +165,9 @@ export function responsesToChat(request: ResponsesRequest): ChatTranslation | Re
   if (isRecord(body.text) && typeof body.text.verbosity === 'string') chat.verbosity = body.text.verbosity;
   const reasoning = chatReasoning(request);
   if (reasoning) chat.reasoning = reasoning;
-  if (request.maxOutputTokens !== null) chat.max_tokens = request.maxOutputTokens;
+  // The held limit (balance writes it into the body), else the client's.
+  const limit = body.max_output_tokens ?? request.maxOutputTokens;
+  if (typeof limit === 'number') chat.max_tokens = limit;
   if (request.stream) {
     chat.stream = true;
     chat.stream_options = { include_usage: true };

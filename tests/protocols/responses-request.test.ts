@@ -1,10 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { MESSAGE_OVERHEAD_TOKENS, REQUEST_OVERHEAD_TOKENS } from '../../core/prompt-bound.ts';
-import {
-  applyResponsesHeldLimit,
-  responsesOutputBudget,
-  responsesPromptBound,
-} from '../../protocols/responses/prompt-bound.ts';
+import { applyResponsesHeldLimit, responsesPromptBound } from '../../protocols/responses/prompt-bound.ts';
 import { parseResponsesRequest, type ResponsesRequest } from '../../protocols/responses/request.ts';
 
 function parsed(body: Record<string, unknown>): ResponsesRequest {
@@ -165,15 +161,7 @@ describe('the Responses prompt bound', () => {
     );
   });
 
-  test('holds for the model’s largest output when no max_output_tokens is sent, reasoning inside it', () => {
-    expect(responsesOutputBudget(parsed({ model: 'm', input: 'x' }), 128_000)).toEqual({
-      output: 128_000,
-      reasoning: 0,
-    });
-    expect(responsesOutputBudget(parsed({ model: 'm', input: 'x', max_output_tokens: 300 }), 128_000)).toEqual({
-      output: 300,
-      reasoning: 0,
-    });
+  test('writes the held output limit into max_output_tokens', () => {
     const body: Record<string, unknown> = { model: 'm', input: 'x' };
     applyResponsesHeldLimit(body, { output: 1_234, reasoning: 0 });
     expect(body.max_output_tokens).toBe(1_234);
