@@ -32,10 +32,16 @@ function customDescription(tool: Record<string, unknown>): string {
   return `${description}\n\nThe input must follow this ${String(format.syntax ?? '')} grammar:\n${format.definition}`;
 }
 
-export type ChatTools = { tools: Record<string, unknown>[]; customNames: Set<string> };
+/** The names of a request's custom tools, whose calls go back to the client as custom tool calls. */
+export function customToolNames(tools: unknown): Set<string> {
+  const names = new Set<string>();
+  for (const tool of Array.isArray(tools) ? tools : [])
+    if (isRecord(tool) && tool.type === 'custom') names.add(String(tool.name));
+  return names;
+}
 
-export function chatTools(tools: unknown): ChatTools | RequestProblem {
-  const result: ChatTools = { tools: [], customNames: new Set() };
+export function chatTools(tools: unknown): Record<string, unknown>[] | RequestProblem {
+  const result: Record<string, unknown>[] = [];
   if (!Array.isArray(tools)) return result;
   for (const [index, tool] of tools.entries()) {
     if (!isRecord(tool)) continue;
@@ -45,10 +51,9 @@ export function chatTools(tools: unknown): ChatTools | RequestProblem {
       if (typeof tool.description === 'string') fn.description = tool.description;
       if (isRecord(tool.parameters)) fn.parameters = tool.parameters;
       if (typeof tool.strict === 'boolean') fn.strict = tool.strict;
-      result.tools.push({ type: 'function', function: fn });
+      result.push({ type: 'function', function: fn });
     } else if (tool.type === 'custom') {
-      result.customNames.add(String(tool.name));
-      result.tools.push({
+      result.push({
         type: 'function',
         function: { name: tool.name, description: customDescription(tool), parameters: customParameters() },
       });

@@ -141,24 +141,19 @@ function chatReasoning(request: ResponsesRequest): Record<string, unknown> | und
   return chat;
 }
 
-export type ChatTranslation = {
-  body: Record<string, unknown>;
-  /** Names of custom tools, whose calls go back to the client as custom tool calls. */
-  customToolNames: Set<string>;
-};
-
-export function responsesToChat(request: ResponsesRequest): ChatTranslation | RequestProblem {
+/** The Chat Completions body of a Responses request, or what cannot be translated. */
+export function responsesToChat(request: ResponsesRequest): { chat: Record<string, unknown> } | RequestProblem {
   const body = request.body;
   const messages = chatMessages(body);
   if (!Array.isArray(messages)) return messages;
   const tools = chatTools(body.tools);
-  if ('message' in tools) return tools;
+  if (!Array.isArray(tools)) return tools;
   const choice = chatToolChoice(body.tool_choice);
   if ('message' in choice) return choice;
   const chat: Record<string, unknown> = { model: request.model, messages };
   for (const field of SAME_FIELDS) if (body[field] !== undefined && body[field] !== null) chat[field] = body[field];
   if (typeof body.safety_identifier === 'string' && chat.user === undefined) chat.user = body.safety_identifier;
-  if (tools.tools.length > 0) chat.tools = tools.tools;
+  if (tools.length > 0) chat.tools = tools;
   if (choice.choice !== undefined) chat.tool_choice = choice.choice;
   const format = responseFormat(body.text);
   if (format) chat.response_format = format;
@@ -172,5 +167,5 @@ export function responsesToChat(request: ResponsesRequest): ChatTranslation | Re
     chat.stream = true;
     chat.stream_options = { include_usage: true };
   }
-  return { body: chat, customToolNames: tools.customNames };
+  return { chat };
 }

@@ -1,9 +1,10 @@
 import { describe, expect, test } from 'bun:test';
 import OpenAI from 'openai';
+import { customToolNames } from '../../protocols/responses/chat-tools.ts';
 import { ChatToResponsesStream, type TranslatedEvent } from '../../protocols/responses/chat-stream.ts';
 import { chatToResponse } from '../../protocols/responses/from-chat.ts';
 import { parseResponsesRequest, type ResponsesRequest } from '../../protocols/responses/request.ts';
-import { responsesToChat, type ChatTranslation } from '../../protocols/responses/to-chat.ts';
+import { responsesToChat } from '../../protocols/responses/to-chat.ts';
 import {
   mayEndResponse,
   readResponsesUsage,
@@ -17,10 +18,10 @@ function request(body: Record<string, unknown>): ResponsesRequest {
   return result;
 }
 
-function translated(body: Record<string, unknown>): ChatTranslation {
+function translated(body: Record<string, unknown>): Record<string, unknown> {
   const result = responsesToChat(request(body));
   if ('message' in result) throw new Error(result.message);
-  return result;
+  return result.chat;
 }
 
 const USAGE = {
@@ -96,7 +97,7 @@ function events(sse: string): Record<string, unknown>[] {
 
 describe('Responses to Chat Completions', () => {
   test('maps instructions, history, tools, structured output and reasoning', () => {
-    const { body, customToolNames } = translated({
+    const body = translated({
       instructions: 'Be brief.',
       input: [
         { role: 'developer', content: [{ type: 'input_text', text: 'dev' }] },
@@ -123,7 +124,7 @@ describe('Responses to Chat Completions', () => {
       text: { format: { type: 'json_schema', name: 'w', schema: { type: 'object' }, strict: true } },
       stream: true,
     });
-    expect(customToolNames).toEqual(new Set(['apply_patch']));
+    expect(customToolNames(TOOLS)).toEqual(new Set(['apply_patch']));
     expect(body.messages).toEqual([
       { role: 'system', content: 'Be brief.' },
       { role: 'system', content: 'dev' },
@@ -162,7 +163,7 @@ describe('Responses to Chat Completions', () => {
   });
 
   test('hides reasoning text unless summaries are asked for', () => {
-    expect(translated({ input: 'x', reasoning: { effort: 'high' } }).body.reasoning).toEqual({
+    expect(translated({ input: 'x', reasoning: { effort: 'high' } }).reasoning).toEqual({
       effort: 'high',
       exclude: true,
     });
