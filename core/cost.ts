@@ -35,12 +35,32 @@ export function basicPrice(
   };
 }
 
-export type TokenUsage = { promptTokens: number; completionTokens: number; mediaItems: number };
+export type TokenUsage = {
+  promptTokens: number;
+  completionTokens: number;
+  mediaItems: number;
+  /** Prompt tokens (part of promptTokens) read from and written to the prompt cache, when reported apart. */
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
+};
 
-/** Upstream cost of a usage at catalog prices, exact, in femto-dollars. */
+/**
+ * Upstream cost of a usage at catalog prices, exact, in femto-dollars. Cached prompt tokens are
+ * priced at the cache-read and cache-write prices; a price the catalog does not publish (0) is
+ * the prompt price, so an unknown cache price never makes tokens free.
+ */
 export function catalogCostFemtos(price: ModelPrice, usage: TokenUsage): bigint {
+  const read = usage.cacheReadTokens ?? 0;
+  const written = usage.cacheWriteTokens ?? 0;
+  const prompt = price.promptNanosPerMtok;
+  const cached =
+    read + written === 0
+      ? 0n
+      : BigInt(read) * (price.inputCacheReadNanosPerMtok || prompt) +
+        BigInt(written) * (price.inputCacheWriteNanosPerMtok || prompt);
   return (
-    BigInt(usage.promptTokens) * price.promptNanosPerMtok +
+    BigInt(Math.max(usage.promptTokens - read - written, 0)) * prompt +
+    cached +
     BigInt(usage.completionTokens) * price.completionNanosPerMtok +
     (price.requestNanos + BigInt(usage.mediaItems) * price.imageNanos) * FEMTOS_PER_NANO
   );

@@ -1,4 +1,12 @@
-import { readHoldFlags, type HoldFlags } from './request-limits.ts';
+import {
+  isRecord,
+  MAX_OUTPUT_TOKENS,
+  positiveInteger,
+  type BilledRequest,
+  type ProtocolName,
+  type RequestProblem,
+} from './billed-request.ts';
+import { readHoldFlags } from './request-limits.ts';
 
 /**
  * Shape checks for the OpenAI-compatible request bodies the gateway bills. Only what the gateway
@@ -6,45 +14,10 @@ import { readHoldFlags, type HoldFlags } from './request-limits.ts';
  * to the upstream untouched, so OpenRouter's extras keep working.
  */
 
-export type Endpoint = 'chat' | 'completions' | 'embeddings';
-export const ENDPOINTS: readonly Endpoint[] = ['chat', 'completions', 'embeddings'];
-
-export type RequestProblem = { message: string; param: string | null };
-export type BilledRequest = {
-  endpoint: Endpoint;
-  body: Record<string, unknown>;
-  model: string;
-  /** OpenRouter's fallback list: the request may be served by any of these. */
-  candidateModels: string[];
-  stream: boolean;
-  /** The smaller of max_tokens and max_completion_tokens when both are given: the limit held for. */
-  requestedMaxTokens: number | null;
-  choices: number;
-  wantsUsageInStream: boolean;
-  hold: HoldFlags;
-};
+export type Endpoint = Extract<ProtocolName, 'chat' | 'completions' | 'embeddings'>;
 
 const MAX_CHOICES = 16;
 const MAX_FALLBACK_MODELS = 16;
-/**
- * Tokens; far above any model's output window, and low enough that its hold stays inside
- * PostgreSQL's bigint: at $1,000 per million tokens, MAX_CHOICES and a 100× markup it is 1.6e17 of
- * 9.2e18 nano-dollars. Above that the hold failed as an outage (503).
- */
-export const MAX_OUTPUT_TOKENS = 100_000_000;
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function positiveInteger(body: Record<string, unknown>, param: string, max: number): number | null | RequestProblem {
-  const value = body[param];
-  if (value === undefined || value === null) return null;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
-    return { message: `${param} must be a positive integer`, param };
-  if (value > max) return { message: `${param} must be at most ${max}`, param };
-  return value;
-}
 
 function checkChat(body: Record<string, unknown>): RequestProblem | undefined {
   const messages = body.messages;
@@ -125,7 +98,7 @@ export function parseBilledRequest(endpoint: Endpoint, body: unknown): BilledReq
   if ('message' in hold) return hold;
   const streamOptions = body.stream_options;
   return {
-    endpoint,
+    protocol: endpoint,
     body,
     model,
     candidateModels: candidates,

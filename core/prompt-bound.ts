@@ -9,6 +9,8 @@ import type { Endpoint } from './openai-request.ts';
  */
 
 export const MESSAGE_OVERHEAD_TOKENS = 8;
+/** Typical tokenizers average about four bytes of text per token: what estimates use (the bound stays the hold's job). */
+export const ESTIMATE_BYTES_PER_TOKEN = 4;
 export const REQUEST_OVERHEAD_TOKENS = 16;
 const MEDIA_PART_TYPES = new Set(['image_url', 'input_audio', 'file', 'input_image', 'image', 'audio', 'video_url']);
 
@@ -16,7 +18,8 @@ export type PromptBound = { tokens: number; textBytes: number; messages: number;
 
 const encoder = new TextEncoder();
 
-function byteLength(text: string): number {
+/** UTF-8 bytes of a string: a bound on its tokens. */
+export function byteLength(text: string): number {
   // Fast path: ASCII text is one byte per character.
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return encoder.encode(text).length;
   return text.length;

@@ -13,12 +13,21 @@ export const MAX_REPORTED_COST_USD = 1_000_000;
 export type MeteredUsage = {
   promptTokens: number;
   completionTokens: number;
+  /** Prompt tokens (counted in promptTokens) read from or written to the prompt cache, when reported apart. */
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
   /** The upstream's reported cost in femto-dollars, when it reported one. */
   upstreamCostFemtos: bigint | null;
   source: 'upstream' | 'generation' | 'estimate';
 };
 
-export type ReportedUsage = { promptTokens: number; completionTokens: number; upstreamCostFemtos: bigint | null };
+export type ReportedUsage = {
+  promptTokens: number;
+  completionTokens: number;
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
+  upstreamCostFemtos: bigint | null;
+};
 
 const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
 

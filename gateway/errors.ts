@@ -1,13 +1,12 @@
 import { isConnectionError } from '../db/sql.ts';
-import { errorBody, GatewayError, serviceUnavailable } from '../core/errors.ts';
+import { GatewayError, serviceUnavailable } from '../core/errors.ts';
+import { openAiErrors } from '../protocols/openai/errors.ts';
 
 /** The runner's half of the error vocabulary (core/errors.ts): the one response, and the net under every plugin. */
 
+/** An error outside any route's pipeline (no route matched, a preflight failed): OpenAI's shape. */
 export function errorResponse(error: GatewayError, requestId: string): Response {
-  return new Response(JSON.stringify(errorBody(error)), {
-    status: error.status,
-    headers: { 'content-type': 'application/json', 'x-request-id': requestId, ...error.headers },
-  });
+  return openAiErrors.response(error, requestId);
 }
 
 /** No route has this path (see gateway/request-target.ts for how a path is matched). */

@@ -1,7 +1,9 @@
 import type { Delivery, Finish, Observer, Outcome, Plugin } from '../plugins/types.ts';
 import type { RequestContext } from '../plugins/context.ts';
 import { GatewayError } from '../core/errors.ts';
-import { asGatewayError, errorResponse } from './errors.ts';
+import { asGatewayError } from './errors.ts';
+import { openAiErrors } from '../protocols/openai/errors.ts';
+import type { Protocol } from '../protocols/protocol.ts';
 import { type Logger, reasonOf } from '../app/log.ts';
 import type { Route } from './routes.ts';
 import { CLIENT_CLOSED_CODE } from '../protocols/request-body.ts';
@@ -13,7 +15,8 @@ import { CLIENT_CLOSED_CODE } from '../protocols/request-body.ts';
  * can report its end.
  */
 
-export type CompiledRoute = { route: Route; plugins: Plugin[]; handler: Plugin };
+/** `protocol`: the route's (protocols/registry.ts), resolved once when the table is compiled. */
+export type CompiledRoute = { route: Route; plugins: Plugin[]; handler: Plugin; protocol: Protocol | undefined };
 
 /** A plugin whose admit completed, with the state it returned for its settle. */
 type Admitted = { plugin: Plugin; state: unknown };
@@ -72,6 +75,8 @@ export async function runPipeline(
     if (!claimed) finish({ kind: 'completed', status: response.status, errorCode: null, producedOutput: true });
     for (const [name, value] of Object.entries(ctx.responseHeaders)) response.headers.set(name, value);
     response.headers.set('x-request-id', ctx.id);
+    const idHeader = compiled.protocol?.requestIdHeader;
+    if (idHeader) response.headers.set(idHeader, ctx.id);
     return response;
   } catch (thrown) {
     const error = asGatewayError(thrown);
@@ -93,7 +98,7 @@ export async function runPipeline(
         ? { kind: 'failed', status: error.status, errorCode: error.code, producedOutput: false }
         : refusal(error),
     );
-    const response = errorResponse(error, ctx.id);
+    const response = (compiled.protocol?.errors ?? openAiErrors).response(error, ctx.id);
     for (const [name, value] of Object.entries(ctx.responseHeaders))
       if (!response.headers.has(name)) response.headers.set(name, value);
     return response;

@@ -2,6 +2,7 @@ import { reasonOf } from '../app/log.ts';
 import type { Plugin, PluginDefinition } from '../plugins/types.ts';
 import type { CompiledRoute } from './pipeline.ts';
 import { RouteTableError, type Route } from './routes.ts';
+import { protocolOf, ROUTE_PROTOCOLS } from '../protocols/registry.ts';
 import type { Services } from '../plugins/services.ts';
 
 /**
@@ -24,9 +25,9 @@ function checkOrder(route: Route): void {
       throw new RouteTableError(`${label}: balance and debit only make sense around proxy`);
     return;
   }
-  if (!route.endpoint || route.method !== 'POST')
+  if (!route.protocol || route.method !== 'POST')
     throw new RouteTableError(
-      `${label}: a proxied route must be a POST with an endpoint (chat, completions or embeddings)`,
+      `${label}: a proxied route must be a POST with an endpoint, that is a protocol (${ROUTE_PROTOCOLS.join(', ')})`,
     );
   for (const required of ['auth', 'ratelimit', 'model-access']) {
     const at = position(route, required);
@@ -73,6 +74,11 @@ export function compileRoutes(routes: readonly Route[], registry: PluginRegistry
     const handlers = plugins.filter((p) => p.handle);
     if (handlers.length !== 1)
       throw new RouteTableError(`${label}: exactly one plugin must answer the request (found ${handlers.length})`);
-    return { route, plugins, handler: handlers[0] as Plugin };
+    return {
+      route,
+      plugins,
+      handler: handlers[0] as Plugin,
+      protocol: route.protocol ? protocolOf(route.protocol) : undefined,
+    };
   });
 }

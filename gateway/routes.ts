@@ -1,6 +1,7 @@
 import { reasonOf } from '../app/log.ts';
 import { readFileSync } from 'node:fs';
-import { ENDPOINTS, isRecord, type Endpoint } from '../core/openai-request.ts';
+import { isRecord, type ProtocolName } from '../core/billed-request.ts';
+import { isRouteProtocol, ROUTE_PROTOCOLS } from '../protocols/registry.ts';
 
 /**
  * THE route table: every /v1 and webhook route, the plugins it runs in order, and their options.
@@ -12,8 +13,11 @@ export type PluginStep = { name: string; options?: Record<string, unknown> };
 export type Route = {
   method: 'GET' | 'POST';
   path: string;
-  /** The OpenAI-compatible request body this route accepts and bills, if any. */
-  endpoint?: Endpoint;
+  /**
+   * The wire protocol this route speaks (protocols/registry.ts): how its body is read and billed,
+   * its upstream call, its answers and its errors. Route files may still call it `endpoint`.
+   */
+  protocol?: ProtocolName;
   plugins: PluginStep[];
   /** A free route proxies without holding or charging credit; it must say so explicitly. */
   free?: boolean;
@@ -30,9 +34,10 @@ const PAID_PIPELINE: PluginStep[] = [
 ];
 
 export const DEFAULT_ROUTES: Route[] = [
-  { method: 'POST', path: '/v1/chat/completions', endpoint: 'chat', plugins: PAID_PIPELINE },
-  { method: 'POST', path: '/v1/completions', endpoint: 'completions', plugins: PAID_PIPELINE },
-  { method: 'POST', path: '/v1/embeddings', endpoint: 'embeddings', plugins: PAID_PIPELINE },
+  { method: 'POST', path: '/v1/chat/completions', protocol: 'chat', plugins: PAID_PIPELINE },
+  { method: 'POST', path: '/v1/completions', protocol: 'completions', plugins: PAID_PIPELINE },
+  { method: 'POST', path: '/v1/embeddings', protocol: 'embeddings', plugins: PAID_PIPELINE },
+  { method: 'POST', path: '/v1/messages', protocol: 'messages', plugins: PAID_PIPELINE },
   { method: 'GET', path: '/v1/models', plugins: [{ name: 'auth', options: { optional: true } }, { name: 'models' }] },
   {
     method: 'GET',
@@ -64,7 +69,9 @@ function parseStep(raw: unknown, where: string): PluginStep {
 export function parseRoute(raw: unknown, index: number): Route {
   const where = `route #${index + 1}`;
   if (!isRecord(raw)) throw new RouteTableError(`${where}: must be an object`);
-  const { method, path, plugins, free, endpoint } = raw;
+  const { method, path, plugins, free } = raw;
+  // `endpoint` is the key's name from before the protocol layer; files using it keep working.
+  const protocol = raw.protocol ?? raw.endpoint;
   if (method !== 'GET' && method !== 'POST') throw new RouteTableError(`${where}: method must be GET or POST`);
   if (typeof path !== 'string' || !/^\/[A-Za-z0-9/_:.-]*$/.test(path)) {
     throw new RouteTableError(`${where}: path must be a literal path like /v1/chat/completions (no wildcards)`);
@@ -73,14 +80,17 @@ export function parseRoute(raw: unknown, index: number): Route {
     throw new RouteTableError(`${method} ${path}: plugins must be a non-empty list`);
   if (free !== undefined && typeof free !== 'boolean')
     throw new RouteTableError(`${method} ${path}: free must be true or false`);
-  if (endpoint !== undefined && !ENDPOINTS.includes(endpoint as Endpoint)) {
-    throw new RouteTableError(`${method} ${path}: endpoint must be one of ${ENDPOINTS.join(', ')}`);
+  if (raw.protocol !== undefined && raw.endpoint !== undefined)
+    throw new RouteTableError(`${method} ${path}: give protocol or its old name endpoint, not both`);
+  if (protocol !== undefined && !isRouteProtocol(protocol)) {
+    const key = raw.protocol === undefined ? 'endpoint' : 'protocol';
+    throw new RouteTableError(`${method} ${path}: ${key} must be one of ${ROUTE_PROTOCOLS.join(', ')}`);
   }
   return {
     method,
     path,
     plugins: plugins.map((step) => parseStep(step, `${method} ${path}`)),
-    ...(endpoint ? { endpoint: endpoint as Endpoint } : {}),
+    ...(protocol ? { protocol } : {}),
     ...(free ? { free } : {}),
   };
 }

@@ -2,7 +2,7 @@ import { catalogCostFemtos, type ModelPrice } from '../core/cost.ts';
 import { FEMTOS_PER_NANO } from '../core/money.ts';
 import { ceilDiv, chainPricesNanos } from '../core/pricing.ts';
 import type { PromptBound } from '../core/prompt-bound.ts';
-import { MESSAGE_OVERHEAD_TOKENS } from '../core/prompt-bound.ts';
+import { ESTIMATE_BYTES_PER_TOKEN, MESSAGE_OVERHEAD_TOKENS } from '../core/prompt-bound.ts';
 import type { Catalog } from '../upstream/catalog.ts';
 import type { ChannelTarget } from '../upstream/channel-models.ts';
 import type { MeteredUsage } from '../core/reported-usage.ts';
@@ -54,6 +54,8 @@ export function chargeOf(
       promptTokens: usage.promptTokens,
       completionTokens: usage.completionTokens,
       mediaItems,
+      cacheReadTokens: usage.cacheReadTokens,
+      cacheWriteTokens: usage.cacheWriteTokens,
     });
   return {
     costFemtos,
@@ -61,9 +63,6 @@ export function chargeOf(
     levelPricesNanos: chainPricesNanos(costFemtos, markupsBps),
   };
 }
-
-/** Typical tokenizers average about four bytes of text per token; the bound stays the hold's job. */
-export const ESTIMATE_BYTES_PER_TOKEN = 4;
 
 /**
  * The documented estimate for a request whose usage never arrived (a cut or abandoned stream with

@@ -1,13 +1,13 @@
 import type { OutputBudget, HoldShape } from '../core/hold-estimate.ts';
-import type { BilledRequest } from '../core/openai-request.ts';
+import type { BilledRequest } from '../core/billed-request.ts';
 import type { PromptBound } from '../core/prompt-bound.ts';
 import { servingPrice } from '../core/providers.ts';
 import { ceilingPrice } from '../core/cost.ts';
 import type { CatalogModel } from '../upstream/catalog.ts';
 
 /**
- * The plain inputs of the hold estimate (core/hold-estimate.ts) for one Chat Completions,
- * completions or embeddings request: the dearest price it may be served at (over its candidate
+ * The plain inputs of the hold estimate (core/hold-estimate.ts) for one billed request, whatever
+ * its protocol (the prompt bound comes from the protocol, protocols/protocol.ts): the dearest price it may be served at (over its candidate
  * models and the providers its `provider` preferences allow), its flags, and the output budget per
  * choice it asks for (its output limit, else the catalog's, plus a reasoning budget outside it).
  */
@@ -18,7 +18,7 @@ export const MINIMUM_OUTPUT_TOKENS = 1;
 export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
 
 function outputLimit(billed: BilledRequest, models: readonly CatalogModel[], promptTokens: number): number {
-  if (billed.endpoint === 'embeddings') return 0;
+  if (billed.protocol === 'embeddings') return 0;
   if (billed.requestedMaxTokens !== null) return billed.requestedMaxTokens;
   const limits = models.map(
     (m) =>
@@ -38,7 +38,7 @@ export function sizeHold(
 ): HoldSizing {
   const flags = billed.hold;
   const price = ceilingPrice(models.map((m) => servingPrice(m.price, m.endpoints, flags.providers)));
-  const embeddings = billed.endpoint === 'embeddings';
+  const embeddings = billed.protocol === 'embeddings';
   return {
     shape: {
       price,

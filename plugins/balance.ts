@@ -1,13 +1,12 @@
 import { reasonOf } from '../app/log.ts';
 import { affordableOutputTokens, holdNanosPerLevel, splitOutputBudget } from '../core/hold-estimate.ts';
 import { formatUsd } from '../core/money.ts';
-import { promptBound } from '../core/prompt-bound.ts';
-import { applyHeldLimits } from '../core/request-limits.ts';
 import { MINIMUM_OUTPUT_TOKENS, sizeHold } from '../ledger/hold-sizing.ts';
 import { releaseHolds, wholeHoldLeg, type HoldLeg, type HoldOutcome, type HoldRequest } from '../db/queries/holds.ts';
 import type { RequestContext } from './context.ts';
 import { GatewayError, insufficientCredit, serviceUnavailable } from '../core/errors.ts';
 import { DATABASE_DEADLINE_MS, withinDatabaseDeadline } from '../app/lookup-cache.ts';
+import { protocolOf } from '../protocols/registry.ts';
 import { billedRequest } from '../protocols/request-body.ts';
 import type { Services } from './services.ts';
 import type { ChainPricing } from '../ledger/tenant-pricing.ts';
@@ -200,7 +199,8 @@ async function placeHold(
   if (!models) throw new Error('model-access runs before balance');
   const chain = await services.tenantPricing.forTenant(principal.tenantId);
   const markupsBps = chain.markupsFor(billed.model, markupOverrideBps);
-  const bound = promptBound(billed.endpoint, billed.body);
+  const protocol = protocolOf(billed.protocol);
+  const bound = protocol.promptBound(billed.body);
   const learned = Math.max(...models.map((m) => services.learnedBounds.factorBps(m.id)));
   const { shape, budget } = sizeHold(billed, models, bound, learned);
   const ceiling = budget.output + budget.reasoning;
@@ -221,7 +221,7 @@ async function placeHold(
   const affordable = granted.every((g, level) => g >= (desired[level] ?? 0n))
     ? ceiling
     : affordableOutputTokens(shape, markupsBps, granted, ceiling);
-  if (billed.endpoint !== 'embeddings') applyHeldLimits(billed.body, splitOutputBudget(affordable, budget));
+  protocol.applyHeldLimits(billed.body, splitOutputBudget(affordable, budget));
   ctx.model = models[0];
   ctx.pricing = { levels: chain.levels, upstreamWalletId: chain.upstreamWalletId, markupsBps, bound, shape };
   ctx.hold = { grantedNanos: granted, maxOutputTokens: affordable };

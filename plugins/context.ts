@@ -1,4 +1,4 @@
-import type { BilledRequest, Endpoint } from '../core/openai-request.ts';
+import type { BilledRequest, ProtocolName } from '../core/billed-request.ts';
 import type { KeyPrincipal } from '../db/queries/api-keys.ts';
 import type { CatalogModel } from '../upstream/catalog.ts';
 import type { ChannelTarget } from '../upstream/channel-models.ts';
@@ -7,7 +7,7 @@ import type { MeteredUsage } from '../core/reported-usage.ts';
 import type { HoldState, Pricing } from '../ledger/types.ts';
 
 /** What a plugin may know of its route (the runner's route table entry has more). */
-export type RouteInfo = { readonly path: string; readonly endpoint?: Endpoint; readonly free?: boolean };
+export type RouteInfo = { readonly path: string; readonly protocol?: ProtocolName; readonly free?: boolean };
 
 /**
  * The per-request state plugins share. Plugins talk only through it: each phase reads what an
@@ -28,7 +28,7 @@ export type RequestContext = {
   /** Extra headers for the response, success or error (rate-limit headers, for example). */
   readonly responseHeaders: Record<string, string>;
   principal?: KeyPrincipal;
-  /** The validated body of a billed endpoint; `balance` may lower its max_tokens. */
+  /** The body validated by the route's protocol; `balance` may lower its output limits. */
   billed?: BilledRequest;
   rawBody?: Uint8Array;
   /** The catalog models the request may be served by (`model-access`); the first is the one it names. */

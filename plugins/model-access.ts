@@ -1,6 +1,7 @@
 import { GatewayError } from '../core/errors.ts';
 import { globMatches } from '../core/pricing.ts';
 import { catalogModelId } from '../core/request-limits.ts';
+import { protocolOf, servedBy } from '../protocols/registry.ts';
 import { billedRequest } from '../protocols/request-body.ts';
 import type { CatalogModel } from '../upstream/catalog.ts';
 import { noOptions } from './options.ts';
@@ -30,8 +31,9 @@ export const modelAccess: PluginDefinition<Record<string, never>> = {
         const billed = await billedRequest(ctx);
         // Priced for the dearest channel the request may reach, so the hold covers whichever serves it.
         // `:online` and provider shortcuts are routing, not models: the catalog knows the model without them.
+        const protocols = servedBy(protocolOf(billed.protocol));
         const lookup = (id: string) =>
-          services.channels.model(id, billed.endpoint) ?? services.channels.model(catalogModelId(id), billed.endpoint);
+          services.channels.model(id, protocols) ?? services.channels.model(catalogModelId(id), protocols);
         const models = billed.candidateModels.map((id) => resolve(id, lookup));
         const allowed = ctx.principal?.key.allowedModels;
         if (allowed && allowed.length > 0) {

@@ -208,7 +208,7 @@ export const ratelimit: PluginDefinition<Record<string, never>> = {
         if (refusal) throw refusal;
         // A concurrency slot is for a request being served, not one still uploading: a slow
         // client would otherwise hold the key's only slot while its body trickles in.
-        if (ctx.route.endpoint && subjects.some(({ policy }) => policy.concurrentRequests)) await billedRequest(ctx);
+        if (ctx.route.protocol && subjects.some(({ policy }) => policy.concurrentRequests)) await billedRequest(ctx);
         // Kept apart from ctx.id, which `balance` replaces when it takes a spare hold.
         const holder = ctx.id;
         return { keys: await acquireSlots(services.limits, subjects, holder), subjects, holder };

@@ -1,12 +1,13 @@
-import { parseBilledRequest, type BilledRequest, type Endpoint } from '../core/openai-request.ts';
+import type { BilledRequest, ProtocolName } from '../core/billed-request.ts';
 import { GatewayError } from '../core/errors.ts';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.ts';
+import { protocolOf } from './registry.ts';
 
 /** The parts of a request's state the body readers use and fill (the plugins' context has them). */
 export type BodyHolder = {
   readonly request: Request;
   readonly clientSignal: AbortSignal;
-  readonly route: { readonly path: string; readonly endpoint?: Endpoint };
+  readonly route: { readonly path: string; readonly protocol?: ProtocolName };
   rawBody?: Uint8Array;
   billed?: BilledRequest;
 };
@@ -100,11 +101,11 @@ const tooDeep = () =>
     `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.`,
   );
 
-/** The validated OpenAI-style body of the route's endpoint, parsed once and shared by the plugins. */
+/** The body validated by the route's protocol (protocols/protocol.ts), parsed once and shared by the plugins. */
 export async function billedRequest(ctx: BodyHolder): Promise<BilledRequest> {
   if (ctx.billed) return ctx.billed;
-  const endpoint = ctx.route.endpoint;
-  if (!endpoint) throw new Error(`route ${ctx.route.path} has no endpoint`);
+  const protocol = ctx.route.protocol;
+  if (!protocol) throw new Error(`route ${ctx.route.path} has no protocol`);
   const raw = await readRawBody(ctx);
   let parsed: unknown;
   try {
@@ -116,7 +117,7 @@ export async function billedRequest(ctx: BodyHolder): Promise<BilledRequest> {
     if (error instanceof GatewayError) throw error;
     throw new GatewayError(400, 'invalid_json', 'The request body is not valid JSON.');
   }
-  const result = parseBilledRequest(endpoint, parsed);
+  const result = protocolOf(protocol).parse(parsed);
   if ('message' in result) throw new GatewayError(400, 'invalid_request', result.message, result.param);
   ctx.billed = result;
   return result;

@@ -40,6 +40,11 @@ export const UsageRecordRef = builder.objectRef<UsageRecord>('UsageRecord').impl
     accountId: t.exposeID('accountId'),
     apiKeyId: t.exposeID('apiKeyId', { nullable: true }),
     route: t.exposeString('route'),
+    protocol: t.exposeString('protocol', {
+      nullable: true,
+      description:
+        'The wire protocol the request spoke: chat, completions, embeddings, messages or responses. Null for requests from before it was recorded.',
+    }),
     model: t.exposeString('model', { nullable: true }),
     stream: t.exposeBoolean('stream'),
     statusCode: t.exposeInt('statusCode'),

@@ -72,12 +72,22 @@ export function targetFor(channel: Channel, modelId: string, catalog: CatalogLoo
   return price ? { channel, upstreamModel, price, known } : undefined;
 }
 
-/** A channel that may take new requests on this replica (a draining one only as a last resort). */
-export function routable(channel: Channel, protocol: string | undefined): boolean {
+/** Whether the channel speaks one of these protocols (a loop: this runs per channel per request). */
+function speaksAny(channel: Channel, protocols: readonly string[]): boolean {
+  for (const protocol of protocols) if (channel.protocols.includes(protocol)) return true;
+  return false;
+}
+
+/**
+ * A channel that may take new requests on this replica (a draining one only as a last resort),
+ * over one of `protocols`: the route's own, or one the route's protocol translates to
+ * (protocols/registry.ts `servedBy`); undefined: over any.
+ */
+export function routable(channel: Channel, protocols: readonly string[] | undefined): boolean {
   return (
     channel.state !== 'disabled' &&
     channel.problem === null &&
-    (protocol === undefined || channel.protocols.includes(protocol))
+    (protocols === undefined || speaksAny(channel, protocols))
   );
 }
 

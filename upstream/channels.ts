@@ -25,15 +25,19 @@ import {
 export const CHANNEL_RELOAD_INTERVAL_MS = 2_000;
 
 export type Channels = {
-  /** The model as customers see it, priced for the dearest routable channel serving it; undefined if none does. */
-  model(id: string, protocol?: string): CatalogModel | undefined;
+  /**
+   * The model as customers see it, priced for the dearest routable channel serving it over one of
+   * `protocols` (all channels when undefined); undefined if none does.
+   */
+  model(id: string, protocols?: readonly string[]): CatalogModel | undefined;
   /** Every model some routable channel serves, each once, by id. */
   models(): CatalogModel[];
   /**
-   * The routable channels serving the model over the protocol: active ones, highest priority
-   * first, then draining ones.
+   * The routable channels serving the model over one of the protocols (a route's protocol and the
+   * ones it translates to: protocols/registry.ts `servedBy`): active ones, highest priority first,
+   * then draining ones.
    */
-  targets(modelId: string, protocol: string): ChannelTarget[];
+  targets(modelId: string, protocols: readonly string[]): ChannelTarget[];
   /** A stored channel by id, whatever its state; null names the default channel. */
   byId(id: string | null): Channel | undefined;
   /** A channel's price for a model now, for a request settled after its replica is gone. */
@@ -114,11 +118,11 @@ export async function createChannels(options: ChannelsOptions): Promise<Channels
       )
     : undefined;
   timer?.unref?.();
-  const targets = (modelId: string, protocol: string | undefined): ChannelTarget[] => {
+  const targets = (modelId: string, protocols: readonly string[] | undefined): ChannelTarget[] => {
     const found: ChannelTarget[] = [];
     let draining: ChannelTarget[] | undefined;
     for (const channel of all) {
-      if (!routable(channel, protocol)) continue;
+      if (!routable(channel, protocols)) continue;
       const target = targetFor(channel, modelId, catalog);
       if (!target) continue;
       if (channel.state !== 'draining') found.push(target);
@@ -129,7 +133,7 @@ export async function createChannels(options: ChannelsOptions): Promise<Channels
   };
   const byId = (id: string | null) => all.find((c) => (id === null ? c.name === DEFAULT_CHANNEL_NAME : c.id === id));
   return {
-    model: (id, protocol) => customerModel(id, targets(id, protocol)),
+    model: (id, protocols) => customerModel(id, targets(id, protocols)),
     models() {
       const usable = all.filter((channel) => routable(channel, undefined));
       return servedIds(usable, catalog)

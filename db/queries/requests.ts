@@ -10,6 +10,8 @@ export type RequestRecord = {
   accountId: string;
   apiKeyId: string | null;
   route: string;
+  /** The wire protocol the request spoke (the route's); null when not known (a stream settled after a crash). */
+  protocol?: string | null;
   model: string | null;
   stream: boolean;
   statusCode: number;
@@ -45,6 +47,7 @@ function requestJson(r: RequestRecord) {
     account_id: r.accountId,
     api_key_id: r.apiKeyId,
     route: r.route,
+    protocol: r.protocol ?? null,
     model: r.model,
     stream: r.stream,
     status_code: r.statusCode,
@@ -69,14 +72,14 @@ function requestJson(r: RequestRecord) {
 /** The insert of usage log rows, not awaited: the gateway sends it in its settlement statement. */
 export function insertRequestsQuery(db: Db, rows: readonly RequestRecord[]) {
   return db`
-    insert into requests (id, tenant_id, account_id, api_key_id, route, model, stream, status_code, outcome, error_code,
+    insert into requests (id, tenant_id, account_id, api_key_id, route, protocol, model, stream, status_code, outcome, error_code,
       prompt_tokens, completion_tokens, prompt_tokens_bound, cost_nanos, charge_nanos, hold_nanos, estimated, usage_distrusted,
       generation_id, latency_ms, first_byte_ms, channel_id, attempts)
-    select id, tenant_id, account_id, api_key_id, route, model, stream, status_code, outcome, error_code,
+    select id, tenant_id, account_id, api_key_id, route, protocol, model, stream, status_code, outcome, error_code,
       prompt_tokens, completion_tokens, prompt_tokens_bound, cost_nanos, charge_nanos, hold_nanos, estimated, usage_distrusted,
       generation_id, latency_ms, first_byte_ms, channel_id, attempts
     from json_to_recordset(${JSON.stringify(rows.map(requestJson))}::text::json) as x(
-      id text, tenant_id uuid, account_id uuid, api_key_id uuid, route text, model text, stream boolean, status_code int4, outcome text,
+      id text, tenant_id uuid, account_id uuid, api_key_id uuid, route text, protocol text, model text, stream boolean, status_code int4, outcome text,
       error_code text, prompt_tokens int4, completion_tokens int4, prompt_tokens_bound int4, cost_nanos int8, charge_nanos int8, hold_nanos int8,
       estimated boolean, usage_distrusted boolean, generation_id text, latency_ms int4, first_byte_ms int4, channel_id uuid, attempts jsonb)
     on conflict (id) do nothing`;

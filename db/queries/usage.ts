@@ -27,6 +27,8 @@ export type UsageRecord = {
   accountId: string;
   apiKeyId: string | null;
   route: string;
+  /** The wire protocol the request spoke; null for requests from before it was recorded. */
+  protocol: string | null;
   model: string | null;
   stream: boolean;
   statusCode: number;
@@ -50,6 +52,7 @@ type UsageRow = {
   account_id: string;
   api_key_id: string | null;
   route: string;
+  protocol: string | null;
   model: string | null;
   stream: boolean;
   status_code: number;
@@ -72,6 +75,7 @@ function usageFromRow(row: UsageRow): UsageRecord {
     accountId: row.account_id,
     apiKeyId: row.api_key_id,
     route: row.route,
+    protocol: row.protocol,
     model: row.model,
     stream: row.stream,
     statusCode: row.status_code,
@@ -100,7 +104,7 @@ function conditions(db: Db, filter: UsageFilter) {
     ${filter.to ? db`and r.created_at < ${filter.to}` : db``}`;
 }
 
-const USAGE_COLUMNS = `r.id, r.account_id, r.api_key_id, r.route, r.model, r.stream, r.status_code, r.outcome, r.error_code,
+const USAGE_COLUMNS = `r.id, r.account_id, r.api_key_id, r.route, r.protocol, r.model, r.stream, r.status_code, r.outcome, r.error_code,
   r.prompt_tokens, r.completion_tokens, r.charge_nanos, r.estimated, r.latency_ms, r.created_at,
   rc.revenue_nanos as tenant_revenue_nanos, rc.cost_nanos as tenant_cost_nanos,
   coalesce((select sum(h.written_off_nanos) from holds h join wallets w on w.id = h.wallet_id and w.kind = 'customer'

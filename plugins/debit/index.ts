@@ -60,6 +60,7 @@ function recordOf(
     accountId: principal?.key.accountId ?? '',
     apiKeyId: principal?.key.id ?? null,
     route: ctx.route.path,
+    protocol: ctx.route.protocol ?? null,
     model: ctx.upstream?.servedModel ?? ctx.model?.id ?? ctx.billed?.model ?? null,
     stream: ctx.billed?.stream ?? false,
     statusCode: outcome.status,

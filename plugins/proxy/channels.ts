@@ -1,6 +1,6 @@
 import { readSecretVariable } from '../../app/config.ts';
 import { GatewayError } from '../../core/errors.ts';
-import type { BilledRequest } from '../../core/openai-request.ts';
+import type { BilledRequest } from '../../core/billed-request.ts';
 import { channelKey, targetFor, withKey, type Channel, type ChannelTarget } from '../../upstream/channel-models.ts';
 import { usesOpenRouterAccounting } from '../../upstream/channels.ts';
 import { sendWithFailover, UpstreamFailure, type LastFailure, type Served } from '../../upstream/failover.ts';
@@ -59,14 +59,6 @@ export function channelHeaders(publicUrl: string): (channel: Channel) => Record<
   };
 }
 
-/** The model ids the channel knows: its own id for the model, and for OpenRouter's fallback `models`. */
-export function mappedModels(body: Record<string, unknown>, billed: BilledRequest, target: ChannelTarget): void {
-  if (target.upstreamModel !== billed.model) body.model = target.upstreamModel;
-  const map = target.channel.modelMap;
-  if (Array.isArray(body.models) && Object.keys(map).length > 0)
-    body.models = body.models.map((id: unknown) => (typeof id === 'string' ? (map[id] ?? id) : id));
-}
-
 function clientError(last: LastFailure): GatewayError {
   switch (last.kind) {
     case 'status':
@@ -89,19 +81,17 @@ function clientError(last: LastFailure): GatewayError {
 }
 
 /** Sends the request to the first channel that answers (upstream/failover.ts), or throws the client's error. */
+/** `protocols`: the channel protocols that may serve the request (protocols/registry.ts `servedBy`). */
 export async function sendToChannels(
   ctx: RequestContext,
   billed: BilledRequest,
+  protocols: readonly string[],
   services: Services,
   pinned: Channel | undefined,
   send: (target: ChannelTarget, signal: AbortSignal) => Promise<Response>,
 ): Promise<Served> {
   const pinnedTarget = pinned && targetFor(pinned, billed.model, services.catalog);
-  const targets = pinned
-    ? pinnedTarget
-      ? [pinnedTarget]
-      : []
-    : services.channels.targets(billed.model, billed.endpoint);
+  const targets = pinned ? (pinnedTarget ? [pinnedTarget] : []) : services.channels.targets(billed.model, protocols);
   try {
     return await sendWithFailover(
       {

@@ -1,17 +1,23 @@
 import type { RequestContext } from '../context.ts';
-import { errorBody, GatewayError } from '../../core/errors.ts';
+import { GatewayError } from '../../core/errors.ts';
+import type { StreamFraming, StreamTranslation, TranslatedEvent } from '../../protocols/protocol.ts';
 import type { Delivery, OutcomeKind } from '../types.ts';
 import { embeddedUpstreamError } from './upstream-errors.ts';
 
 /**
  * Relays an upstream SSE stream to the client event by event, as events complete: nothing is
- * buffered beyond one partial event. Observers see (and may rewrite or drop) each data event.
- * Long silences get comment heartbeats; the end — [DONE], a cut, an upstream error, an idle
- * timeout or the client leaving — is reported exactly once through `finish`.
+ * buffered beyond one partial event. Observers see (and may rewrite or drop) each data event; an
+ * event they leave alone goes out as it came (its `event:` line included), so a native stream
+ * arrives byte for byte. The upstream's framing (protocols/protocol.ts) says which event ends a
+ * complete stream: OpenAI's `[DONE]`, Anthropic's `message_stop`. In translated mode each upstream
+ * event goes through the translation first, and the observers and the client see the route's
+ * protocol. Long silences get comment heartbeats; the end — the last event, a cut, an upstream
+ * error, an idle timeout or the client leaving — is reported exactly once through `finish`, and
+ * an error after the stream started is sent as the route protocol's error event.
  */
 
 export const STREAM_IDLE_TIMEOUT_MS = 180_000;
-/** How long an upstream may take to end its body after [DONE] before its connection is cut. */
+/** How long an upstream may take to end its body after its last event before its connection is cut. */
 export const UPSTREAM_END_AFTER_DONE_MS = 5_000;
 
 const encoder = new TextEncoder();
@@ -25,10 +31,31 @@ type Relay = {
   upstream: ReadableStream<Uint8Array>;
   abortUpstream: () => void;
   heartbeatMs: number;
+  /** The upstream's framing: the route protocol's natively, the translator's upstream protocol's otherwise. */
+  framing: StreamFraming;
+  /** Translated mode: turns the upstream's events into the route protocol's. */
+  translation: StreamTranslation | undefined;
+  /** The route protocol's mid-stream error event. */
+  errorEvent: (error: GatewayError) => Uint8Array;
 };
 
-function errorEvent(error: GatewayError): Uint8Array {
-  return encoder.encode(`data: ${JSON.stringify(errorBody(error))}\n\n`);
+/** Runs the observers on one event's data: what to forward, or null to drop it. */
+function observed(observers: Delivery['observers'], data: string): string | null {
+  let forwarded: string | null = data;
+  for (const observer of observers) {
+    if (forwarded === null) break;
+    forwarded = observer.event(forwarded);
+  }
+  return forwarded;
+}
+
+/** Translated mode: the route protocol's events, observed and framed. */
+function translated(observers: Delivery['observers'], events: readonly TranslatedEvent[], out: string[]): void {
+  for (const { event, data } of events) {
+    const forwarded = observed(observers, data);
+    if (forwarded === null) continue;
+    out.push(event === null ? `data: ${forwarded}\n\n` : `event: ${event}\ndata: ${forwarded}\n\n`);
+  }
 }
 
 export function relayStream({
@@ -37,6 +64,9 @@ export function relayStream({
   upstream,
   abortUpstream,
   heartbeatMs,
+  framing,
+  translation,
+  errorEvent,
 }: Relay): ReadableStream<Uint8Array> {
   const reader = upstream.getReader();
   const decoder = new TextDecoder();
@@ -60,26 +90,41 @@ export function relayStream({
       const block = buffer.slice(0, boundary);
       buffer = buffer.slice(boundary + 2);
       boundary = buffer.indexOf('\n\n');
+      // An `event:` line (Anthropic, Responses) names the event; its data follows on the next line.
+      let dataAt = 0;
+      let name: string | null = null;
       if (!block.startsWith('data:')) {
-        if (block.startsWith(':')) out.push(`${block}\n\n`);
-        continue;
+        const newline = block.startsWith('event:') ? block.indexOf('\n') : -1;
+        if (newline === -1 || !block.startsWith('data:', newline + 1)) {
+          if (block.startsWith(':') || newline !== -1) out.push(`${block}\n\n`);
+          continue;
+        }
+        name = block.slice(block.charCodeAt(6) === 32 ? 7 : 6, newline);
+        dataAt = newline + 1;
       }
-      const data = block.slice(block.charCodeAt(5) === 32 ? 6 : 5);
-      if (data === '[DONE]') {
+      const data = block.slice(dataAt + (block.charCodeAt(dataAt + 5) === 32 ? 6 : 5));
+      if (data === framing.doneData) {
         sawDone = true;
-        out.push('data: [DONE]\n\n');
+        if (translation) translated(delivery.observers, translation.next(null), out);
+        else out.push(`data: ${data}\n\n`);
         continue;
       }
       if (data.startsWith('{"error"') || data.includes('"error":{')) {
         const error = safeError(data);
         if (error) return error;
       }
-      let forwarded: string | null = data;
-      for (const observer of delivery.observers) {
-        if (forwarded === null) break;
-        forwarded = observer.event(forwarded);
+      if (translation) translated(delivery.observers, translation.next(data), out);
+      else {
+        const forwarded = observed(delivery.observers, data);
+        // A named event nobody rewrote goes out exactly as it came.
+        if (forwarded !== null && name === null) out.push(`data: ${forwarded}\n\n`);
+        else if (forwarded !== null)
+          out.push(forwarded === data ? `${block}\n\n` : `${block.slice(0, dataAt)}data: ${forwarded}\n\n`);
       }
-      if (forwarded !== null) out.push(`data: ${forwarded}\n\n`);
+      if (name !== null && name === framing.doneEvent) {
+        sawDone = true;
+        if (translation) translated(delivery.observers, translation.next(null), out);
+      }
     }
     return undefined;
   };

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { basicPrice } from '../../core/cost.ts';
-import { parseBilledRequest, type BilledRequest } from '../../core/openai-request.ts';
+import type { BilledRequest } from '../../core/billed-request.ts';
+import { parseBilledRequest } from '../../core/openai-request.ts';
 import { readProviderPreferences, servingPrice, type ProviderPreferences } from '../../core/providers.ts';
 import { applyHeldLimits, catalogModelId, DEFAULT_WEB_RESULTS } from '../../core/request-limits.ts';
 

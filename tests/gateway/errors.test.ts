@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { parseUsd } from '../../core/money.ts';
-import { MAX_OUTPUT_TOKENS } from '../../core/openai-request.ts';
+import { MAX_OUTPUT_TOKENS } from '../../core/billed-request.ts';
 import OpenAI, { type APIError } from 'openai';
 import { revokeApiKey } from '../../db/queries/api-keys.ts';
 import { upsertPolicy } from '../../db/queries/rate-limit-policies.ts';
