@@ -2,12 +2,13 @@ import type { ProtocolName } from '../core/billed-request.ts';
 import { messages } from './messages/index.ts';
 import { chat, completions, embeddings } from './openai/index.ts';
 import type { Protocol } from './protocol.ts';
+import { responses } from './responses/index.ts';
 
 /**
  * Every protocol a route may name (gateway/routes.ts `protocol`), by name. A new protocol is a
  * module implementing protocols/protocol.ts and one line here.
  */
-const PROTOCOLS: Partial<Record<ProtocolName, Protocol>> = { chat, completions, embeddings, messages };
+const PROTOCOLS: Partial<Record<ProtocolName, Protocol>> = { chat, completions, embeddings, messages, responses };
 
 export const ROUTE_PROTOCOLS = Object.keys(PROTOCOLS) as ProtocolName[];
 

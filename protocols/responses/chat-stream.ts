@@ -1,4 +1,5 @@
-import { isRecord } from '../../core/openai-request.ts';
+import { isRecord } from '../../core/billed-request.ts';
+import type { StreamTranslation, TranslatedEvent } from '../protocol.ts';
 import {
   callItem,
   finishState,
@@ -17,8 +18,7 @@ import type { ResponsesRequest } from './request.ts';
  * output item at a time for text and reasoning (closed when the next begins), tool calls by their
  * chat index until the answer ends. Every item ends with `response.output_item.done` carrying the
  * whole item (Codex prints nothing without it), and the answer with `response.completed` (or
- * `response.incomplete` for a `length` finish) carrying the usage. A failure ends the stream with
- * `response.failed` and an `error` event.
+ * `response.incomplete` for a `length` finish) carrying the usage.
  */
 
 type Item = Record<string, unknown>;
@@ -28,11 +28,7 @@ type OpenReasoning = { kind: 'reasoning'; index: number; id: string; text: strin
 type OpenCall = { index: number; id: string; callId: string; name: string; args: string; custom: boolean };
 type Delta = { content?: unknown; refusal?: unknown; reasoning?: unknown; tool_calls?: unknown };
 
-export type StreamFailure = { code: string; message: string };
-/** One Responses event: its SSE `event:` name and its data (the relay frames it). */
-export type TranslatedEvent = { readonly event: string | null; readonly data: string };
-
-export class ChatToResponsesStream {
+export class ChatToResponsesStream implements StreamTranslation {
   private sequence = 0;
   private out: TranslatedEvent[] = [];
   private shell: ResponseObject | undefined;
@@ -49,40 +45,16 @@ export class ChatToResponsesStream {
     private readonly customTools: ReadonlySet<string>,
   ) {}
 
-  /** True once the stream was finished or failed: nothing more is sent. */
-  get isEnded(): boolean {
-    return this.ended;
-  }
-
   /**
-   * One chat event's data (a chunk, or an upstream error), or null at the upstream's clean end
-   * (`[DONE]`): the Responses events it makes, in order.
+   * One chat event's data, or null at the upstream's clean end (`[DONE]`): the Responses events it
+   * makes, in order. Upstream errors and cuts never get here: the relay ends the stream with the
+   * protocol's error events (./errors.ts).
    */
   next(data: string | null): readonly TranslatedEvent[] {
     if (this.ended) return [];
     if (data === null) this.finish();
     else this.data(data);
     return this.take();
-  }
-
-  /** Ends the stream on a failure: `response.failed` with the error, then an `error` event. */
-  fail(failure: StreamFailure): readonly TranslatedEvent[] {
-    if (!this.ended) this.failWith(failure);
-    return this.take();
-  }
-
-  private failWith(failure: StreamFailure): void {
-    if (!this.shell) this.start({});
-    this.ended = true;
-    const response = {
-      ...this.shell,
-      status: 'failed',
-      error: { code: failure.code, message: failure.message },
-      output: this.output,
-      usage: responsesUsage(this.usage),
-    };
-    this.event('response.failed', { response });
-    this.event('error', { code: failure.code, message: failure.message, param: null });
   }
 
   private take(): TranslatedEvent[] {
@@ -98,13 +70,7 @@ export class ChatToResponsesStream {
     } catch {
       return;
     }
-    if (!isRecord(chunk)) return;
-    if (isRecord(chunk.error)) {
-      const { code, message } = chunk.error;
-      this.failWith({ code: String(code ?? 'upstream_error'), message: String(message ?? 'The upstream failed.') });
-      return;
-    }
-    this.chunk(chunk);
+    if (isRecord(chunk)) this.chunk(chunk);
   }
 
   private event(type: string, fields: Record<string, unknown>): void {

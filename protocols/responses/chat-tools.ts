@@ -1,4 +1,4 @@
-import { isRecord, type RequestProblem } from '../../core/openai-request.ts';
+import { isRecord, type RequestProblem } from '../../core/billed-request.ts';
 
 /**
  * Responses tools as Chat Completions tools, for an upstream that speaks only chat. Function tools

@@ -1,4 +1,4 @@
-import { isRecord } from '../../core/openai-request.ts';
+import { isRecord } from '../../core/billed-request.ts';
 import { CUSTOM_TOOL_INPUT } from './chat-tools.ts';
 import type { ResponsesRequest } from './request.ts';
 

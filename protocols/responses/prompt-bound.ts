@@ -1,6 +1,6 @@
 import type { OutputBudget } from '../../core/hold-estimate.ts';
 import { MESSAGE_OVERHEAD_TOKENS, REQUEST_OVERHEAD_TOKENS, type PromptBound } from '../../core/prompt-bound.ts';
-import { isRecord } from '../../core/openai-request.ts';
+import { isRecord } from '../../core/billed-request.ts';
 
 /**
  * The hold inputs of a Responses request, on the same rule as chat's (core/prompt-bound.ts): the

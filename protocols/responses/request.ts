@@ -1,4 +1,4 @@
-import { isRecord, MAX_OUTPUT_TOKENS, type RequestProblem } from '../../core/openai-request.ts';
+import { isRecord, MAX_OUTPUT_TOKENS, type RequestProblem } from '../../core/billed-request.ts';
 
 /**
  * Shape checks for an OpenAI Responses request (`POST /v1/responses`). Like the chat checks

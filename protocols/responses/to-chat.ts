@@ -1,4 +1,4 @@
-import { isRecord, type RequestProblem } from '../../core/openai-request.ts';
+import { isRecord, type RequestProblem } from '../../core/billed-request.ts';
 import { chatToolChoice, chatTools, CUSTOM_TOOL_INPUT } from './chat-tools.ts';
 import type { ResponsesRequest } from './request.ts';
 

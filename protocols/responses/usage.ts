@@ -1,4 +1,4 @@
-import { isRecord } from '../../core/openai-request.ts';
+import { isRecord } from '../../core/billed-request.ts';
 import { readReportedUsage, type ReportedUsage } from '../../core/reported-usage.ts';
 
 /**

@@ -1,7 +1,10 @@
 import { describe, expect, test } from 'bun:test';
 import OpenAI from 'openai';
 import { customToolNames } from '../../protocols/responses/chat-tools.ts';
-import { ChatToResponsesStream, type TranslatedEvent } from '../../protocols/responses/chat-stream.ts';
+import { GatewayError } from '../../core/errors.ts';
+import type { TranslatedEvent } from '../../protocols/protocol.ts';
+import { ChatToResponsesStream } from '../../protocols/responses/chat-stream.ts';
+import { responsesErrors } from '../../protocols/responses/errors.ts';
 import { chatToResponse } from '../../protocols/responses/from-chat.ts';
 import { parseResponsesRequest, type ResponsesRequest } from '../../protocols/responses/request.ts';
 import { responsesToChat } from '../../protocols/responses/to-chat.ts';
@@ -64,18 +67,31 @@ const TOOLS = [
 
 /**
  * Plays a chat SSE stream through the translator as the relay does: each event's data in order,
- * null at [DONE], and a failure when the stream ends without it (a cut). Frames the events.
+ * null at [DONE]; an upstream error event, or the end without [DONE] (a cut), ends it with the
+ * protocol's error events instead. Frames the events.
  */
 function translateStream(req: ResponsesRequest, chat: string): string {
   const stream = new ChatToResponsesStream(req, new Set(['apply_patch']));
-  const events: TranslatedEvent[] = [];
+  let out = '';
+  const frame = (events: readonly TranslatedEvent[]) => {
+    for (const { event, data } of events) out += `event: ${event}\ndata: ${data}\n\n`;
+  };
   for (const block of chat.split('\n\n')) {
     if (!block.startsWith('data: ')) continue;
     const data = block.slice(6);
-    events.push(...stream.next(data === '[DONE]' ? null : data));
+    if (data === '[DONE]') {
+      frame(stream.next(null));
+      return out;
+    }
+    if (data.startsWith('{"error"')) break;
+    frame(stream.next(data));
   }
-  if (!stream.isEnded) events.push(...stream.fail({ code: 'upstream_disconnected', message: 'cut' }));
-  return events.map(({ event, data }) => `event: ${event}\ndata: ${data}\n\n`).join('');
+  const failure = new GatewayError(
+    502,
+    'upstream_disconnected',
+    'The upstream provider closed the stream unexpectedly.',
+  );
+  return out + new TextDecoder().decode(responsesErrors.event(failure));
 }
 
 /** An openai client whose every call is answered with `body` (SSE or JSON). */
@@ -300,27 +316,30 @@ describe('Chat Completions streams as Responses events', () => {
     });
   });
 
-  test('an upstream error or a cut ends with response.failed and an error the SDK raises', async () => {
+  test('a cut or an upstream error ends with an error event the SDK raises, then response.failed', async () => {
     const failing = `${chunk({ content: 'ab' })}data: {"error":{"code":502,"message":"provider died"}}\n\n`;
-    const cut = chunk({ content: 'ab' });
-    for (const [chat, code] of [
-      [failing, '502'],
-      [cut, 'upstream_disconnected'],
-    ] as const) {
+    for (const chat of [failing, chunk({ content: 'ab' })]) {
       const sse = translateStream(req, chat);
       const all = events(sse);
-      expect(all.at(-2)).toMatchObject({ type: 'response.failed', response: { status: 'failed', error: { code } } });
-      expect(all.at(-1)).toMatchObject({ type: 'error', code });
+      expect(all.at(-2)).toMatchObject({ type: 'error', code: 'upstream_disconnected' });
+      expect(all.at(-1)).toMatchObject({
+        type: 'response.failed',
+        response: { status: 'failed', error: { code: 'upstream_disconnected' } },
+      });
       const stream = clientAnswering(sse, 'text/event-stream').responses.stream({ model: 'm', input: 'hi' });
-      await expect(stream.finalResponse()).rejects.toThrow();
-      await stream.done().catch(() => {});
+      const error = await stream.finalResponse().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.APIError);
+      expect((error as InstanceType<typeof OpenAI.APIError>).message).toContain('closed the stream');
     }
   });
 
-  test('nothing follows the end, and an empty stream still opens and fails', () => {
+  test('nothing follows the end', () => {
     const stream = new ChatToResponsesStream(req, new Set());
-    const out = stream.fail({ code: 'upstream_disconnected', message: 'cut' });
-    expect(out.map((e) => e.event)).toEqual(['response.created', 'response.in_progress', 'response.failed', 'error']);
+    expect(stream.next(null).map((e) => e.event)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.completed',
+    ]);
     expect(stream.next(chunk({ content: 'late' }).slice(6, -2))).toEqual([]);
     expect(stream.next(null)).toEqual([]);
   });
