@@ -1,5 +1,6 @@
 import { auth } from '../plugins/auth.ts';
 import { balance } from '../plugins/balance.ts';
+import { countTokens } from '../plugins/count-tokens.ts';
 import { debit } from '../plugins/debit/index.ts';
 import { keyInfo } from '../plugins/key-info.ts';
 import { meter } from '../plugins/meter.ts';
@@ -24,6 +25,7 @@ export function builtinPlugins(): PluginRegistry {
     models,
     keyInfo,
     stripeWebhook,
+    countTokens,
   ] as PluginDefinition<unknown>[];
   return new Map(definitions.map((definition) => [definition.name, definition]));
 }

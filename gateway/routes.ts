@@ -1,7 +1,7 @@
 import { reasonOf } from '../app/log.ts';
 import { readFileSync } from 'node:fs';
-import { isRecord, type ProtocolName } from '../core/billed-request.ts';
-import { isRouteProtocol, ROUTE_PROTOCOLS } from '../protocols/registry.ts';
+import { isRecord } from '../core/billed-request.ts';
+import { isRouteProtocol, ROUTE_PROTOCOLS, type RouteProtocol } from '../protocols/registry.ts';
 
 /**
  * THE route table: every /v1 and webhook route, the plugins it runs in order, and their options.
@@ -17,7 +17,7 @@ export type Route = {
    * The wire protocol this route speaks (protocols/registry.ts): how its body is read and billed,
    * its upstream call, its answers and its errors. Route files may still call it `endpoint`.
    */
-  protocol?: ProtocolName;
+  protocol?: RouteProtocol;
   plugins: PluginStep[];
   /** A free route proxies without holding or charging credit; it must say so explicitly. */
   free?: boolean;
@@ -38,6 +38,13 @@ export const DEFAULT_ROUTES: Route[] = [
   { method: 'POST', path: '/v1/completions', protocol: 'completions', plugins: PAID_PIPELINE },
   { method: 'POST', path: '/v1/embeddings', protocol: 'embeddings', plugins: PAID_PIPELINE },
   { method: 'POST', path: '/v1/messages', protocol: 'messages', plugins: PAID_PIPELINE },
+  {
+    method: 'POST',
+    path: '/v1/messages/count_tokens',
+    protocol: 'messages_count_tokens',
+    free: true,
+    plugins: [{ name: 'auth' }, { name: 'ratelimit' }, { name: 'model-access' }, { name: 'count-tokens' }],
+  },
   { method: 'GET', path: '/v1/models', plugins: [{ name: 'auth', options: { optional: true } }, { name: 'models' }] },
   {
     method: 'GET',

@@ -1,4 +1,5 @@
-import type { BilledRequest, ProtocolName } from '../core/billed-request.ts';
+import type { BilledRequest } from '../core/billed-request.ts';
+import type { RouteProtocol } from '../protocols/registry.ts';
 import type { KeyPrincipal } from '../db/queries/api-keys.ts';
 import type { CatalogModel } from '../upstream/catalog.ts';
 import type { ChannelTarget } from '../upstream/channel-models.ts';
@@ -7,7 +8,7 @@ import type { MeteredUsage } from '../core/reported-usage.ts';
 import type { HoldState, Pricing } from '../ledger/types.ts';
 
 /** What a plugin may know of its route (the runner's route table entry has more). */
-export type RouteInfo = { readonly path: string; readonly protocol?: ProtocolName; readonly free?: boolean };
+export type RouteInfo = { readonly path: string; readonly protocol?: RouteProtocol; readonly free?: boolean };
 
 /**
  * The per-request state plugins share. Plugins talk only through it: each phase reads what an

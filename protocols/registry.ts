@@ -1,16 +1,29 @@
 import type { ProtocolName } from '../core/billed-request.ts';
-import { messages } from './messages/index.ts';
+import { messages, messagesCountTokens } from './messages/index.ts';
 import { chat, completions, embeddings } from './openai/index.ts';
 import type { Protocol } from './protocol.ts';
 import { responses } from './responses/index.ts';
 
 /**
- * Every protocol a route may name (gateway/routes.ts `protocol`), by name. A new protocol is a
- * module implementing protocols/protocol.ts and one line here.
+ * What a route may name as its protocol (gateway/routes.ts `protocol`): a wire protocol, or a
+ * variant of one for a route with another body (Messages' count_tokens has no max_tokens).
  */
-const PROTOCOLS: Partial<Record<ProtocolName, Protocol>> = { chat, completions, embeddings, messages, responses };
+export type RouteProtocol = ProtocolName | 'messages_count_tokens';
 
-export const ROUTE_PROTOCOLS = Object.keys(PROTOCOLS) as ProtocolName[];
+/**
+ * Every protocol a route may name, by name. A new protocol is a module implementing
+ * protocols/protocol.ts and one line here.
+ */
+const PROTOCOLS: Partial<Record<RouteProtocol, Protocol>> = {
+  chat,
+  completions,
+  embeddings,
+  messages,
+  messages_count_tokens: messagesCountTokens,
+  responses,
+};
+
+export const ROUTE_PROTOCOLS = Object.keys(PROTOCOLS) as RouteProtocol[];
 
 /** Per protocol: itself and every protocol it has a translator for, the channel protocols that may serve it. */
 const SERVED_BY = new Map(
@@ -22,12 +35,12 @@ export function servedBy(protocol: Protocol): readonly ProtocolName[] {
   return SERVED_BY.get(protocol.name) ?? [protocol.name];
 }
 
-export function isRouteProtocol(name: unknown): name is ProtocolName {
+export function isRouteProtocol(name: unknown): name is RouteProtocol {
   return typeof name === 'string' && Object.hasOwn(PROTOCOLS, name);
 }
 
 /** The protocol of a route that names one (the route table is checked at start, so it exists). */
-export function protocolOf(name: ProtocolName): Protocol {
+export function protocolOf(name: RouteProtocol): Protocol {
   const protocol = PROTOCOLS[name];
   if (!protocol) throw new Error(`no protocol ${name}`);
   return protocol;

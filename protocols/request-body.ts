@@ -1,13 +1,13 @@
-import type { BilledRequest, ProtocolName } from '../core/billed-request.ts';
+import type { BilledRequest } from '../core/billed-request.ts';
 import { GatewayError } from '../core/errors.ts';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.ts';
-import { protocolOf } from './registry.ts';
+import { protocolOf, type RouteProtocol } from './registry.ts';
 
 /** The parts of a request's state the body readers use and fill (the plugins' context has them). */
 export type BodyHolder = {
   readonly request: Request;
   readonly clientSignal: AbortSignal;
-  readonly route: { readonly path: string; readonly protocol?: ProtocolName };
+  readonly route: { readonly path: string; readonly protocol?: RouteProtocol };
   rawBody?: Uint8Array;
   billed?: BilledRequest;
 };

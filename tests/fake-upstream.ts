@@ -11,6 +11,7 @@
 import { behaviourFor, DEFAULT_BEHAVIOUR, type Behaviour } from './fake-upstream/behaviour.ts';
 import { completionResponse } from './fake-upstream/completion.ts';
 import { embeddingsResponse } from './fake-upstream/embeddings.ts';
+import { messagesResponse } from './fake-upstream/messages.ts';
 import { endpointsJson, MODELS_JSON } from './fake-upstream/models.ts';
 import { responsesResponse } from './fake-upstream/responses.ts';
 import {
@@ -28,6 +29,7 @@ export { FAKE_MODELS, type FakeModel } from './fake-upstream/models.ts';
 export type { GenerationRecord, RecordedRequest } from './fake-upstream/state.ts';
 export { fakePromptTokens } from './fake-upstream/tokens.ts';
 export { fakeResponsesInputTokens } from './fake-upstream/responses.ts';
+export { fakeMessagesPromptTokens } from './fake-upstream/messages.ts';
 
 export type FakeUpstream = {
   /** e.g. `http://127.0.0.1:PORT/api/v1`, OpenRouter's prefix. */
@@ -97,6 +99,8 @@ function post(
   body: Record<string, unknown>,
   rawBody: string,
 ): Response | Promise<Response> {
+  // Anthropic's Messages API lives apart, with its own error shape: ./fake-upstream/messages.ts.
+  if (endpoint === '/messages') return messagesResponse(state, flight, body, rawBody);
   const behaviour = behaviourFor(rawBody, state.defaults);
   if (typeof behaviour === 'string') return errorResponse(400, behaviour);
   if (behaviour.status !== null) return upstreamError(behaviour.status);
@@ -107,7 +111,7 @@ function post(
   return completionResponse(state, flight, body, behaviour, endpoint === '/chat/completions' ? 'chat' : 'text');
 }
 
-const POST_ENDPOINTS = new Set(['/chat/completions', '/completions', '/embeddings', '/responses']);
+const POST_ENDPOINTS = new Set(['/chat/completions', '/completions', '/embeddings', '/messages', '/responses']);
 
 function parseJson(text: string): unknown {
   try {

@@ -137,6 +137,11 @@ export function relayStream({
         try {
           result = await withHeartbeat(pendingRead, heartbeatMs);
         } catch {
+          // The client left and its abort reached the upstream call first: an abort, not an upstream fault.
+          if (ctx.clientSignal.aborted) {
+            controller.close();
+            return end('aborted', 499, 'client_closed_request');
+          }
           controller.enqueue(
             errorEvent(
               new GatewayError(502, 'upstream_disconnected', 'The upstream provider closed the stream unexpectedly.'),

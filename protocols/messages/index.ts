@@ -49,3 +49,10 @@ export const messages: Protocol = {
   requestIdHeader: 'request-id',
   translators: {},
 };
+
+/** `POST /v1/messages/count_tokens`: the same body without `max_tokens`, answered by the gateway (plugins/count-tokens.ts). */
+export const messagesCountTokens: Protocol = {
+  ...messages,
+  upstreamPath: '/messages/count_tokens',
+  parse: (body) => parseMessagesRequest(body, false),
+};
