@@ -16,7 +16,8 @@ import {
  * object, or its SSE events with `event:` lines and sequence numbers, usage in `response.completed`
  * with OpenRouter's `cost`, `is_byok` and `cost_details`. The answer is decided by the request:
  * - a function tool and the `tool_call` directive: one `function_call` with `{"city":"Paris"}`,
- *   its arguments streamed in four 4-byte pieces (4 output tokens);
+ *   its arguments streamed in four 4-byte pieces (4 output tokens), unless the input ends with a
+ *   tool's output (the next turn of an agent loop, which gets text);
  * - `text.format` of type json_schema: the text `{"answer":"ok"}` in two pieces (2 tokens);
  * - otherwise `chunks` tokens of text, `tok0 tok1 …`;
  * - `reasoning.summary` set: first a reasoning item whose summary is `Thinking it over.` in two
@@ -71,6 +72,12 @@ type Plan = {
   tool: { name: string; callId: string } | null;
 };
 
+/** A turn that hands back a tool's output gets text: the agent loop ends instead of calling again. */
+function endsWithToolOutput(input: unknown): boolean {
+  const last: unknown = Array.isArray(input) ? input.at(-1) : undefined;
+  return isRecord(last) && last.type === 'function_call_output';
+}
+
 function firstFunctionTool(tools: unknown): string | null {
   const tool = Array.isArray(tools) ? tools.find((t) => isRecord(t) && t.type === 'function') : undefined;
   return isRecord(tool) && typeof tool.name === 'string' ? tool.name : null;
@@ -82,7 +89,7 @@ function plan(state: FakeState, body: Record<string, unknown>, behaviour: Behavi
   if (typeof body.input !== 'string' && !Array.isArray(body.input)) return 'input must be a string or an array';
   const limit = typeof body.max_output_tokens === 'number' ? body.max_output_tokens : Infinity;
   const reasoning = isRecord(body.reasoning) && typeof body.reasoning.summary === 'string';
-  const toolName = behaviour.toolCall ? firstFunctionTool(body.tools) : null;
+  const toolName = behaviour.toolCall && !endsWithToolOutput(body.input) ? firstFunctionTool(body.tools) : null;
   const format = isRecord(body.text) && isRecord(body.text.format) ? body.text.format.type : undefined;
   const content: Piece[] =
     toolName !== null
