@@ -28,6 +28,15 @@ const CHAT_BODY = {
   messages: [{ role: 'user', content: 'Benchmark prompt of a typical short length.' }],
   max_tokens: 16,
 };
+/** Anthropic's Messages API, served natively by the same fake upstream (its /messages). */
+const MESSAGES_BODY = {
+  model: 'fake/gpt-small',
+  system: 'You are a benchmark.',
+  messages: [{ role: 'user', content: 'Benchmark prompt of a typical short length.' }],
+  max_tokens: 16,
+};
+const CHAT_PATH = '/v1/chat/completions';
+const MESSAGES_PATH = '/v1/messages';
 
 type Child = { url: string; kill: () => void };
 
@@ -129,21 +138,23 @@ async function main(): Promise<void> {
     );
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
     const streamBody = { ...CHAT_BODY, stream: true };
-    const scenarios: [string, object, number][] = [
-      ['chat, 1 connection', CHAT_BODY, 1],
-      ['chat, 64 connections', CHAT_BODY, 64],
-      ['streamed chat, 1 connection', streamBody, 1],
-      ['streamed chat, 64 connections', streamBody, 64],
+    const scenarios: [string, string, object, number][] = [
+      ['chat, 1 connection', CHAT_PATH, CHAT_BODY, 1],
+      ['chat, 64 connections', CHAT_PATH, CHAT_BODY, 64],
+      ['streamed chat, 1 connection', CHAT_PATH, streamBody, 1],
+      ['streamed chat, 64 connections', CHAT_PATH, streamBody, 64],
+      ['messages, 64 connections', MESSAGES_PATH, MESSAGES_BODY, 64],
+      ['streamed messages, 64 connections', MESSAGES_PATH, { ...MESSAGES_BODY, stream: true }, 64],
     ];
     const rows: Row[] = [];
-    for (const [scenario, body, connections] of scenarios) {
+    for (const [scenario, path, body, connections] of scenarios) {
       const script = join(WORK_DIR, 'request.lua');
       await writeFile(script, wrkScript(body, headers));
       // Warm up, then measure; the CPU used by Tollgate's process and PostgreSQL is read around the measured run.
       const measure = async (base: string) => {
-        await runWrk(`${base}/v1/chat/completions`, script, connections, WARMUP_SECONDS);
+        await runWrk(`${base}${path}`, script, connections, WARMUP_SECONDS);
         const before = [await treeCpuSeconds(gateway.pid), await treeCpuSeconds(postgresPid)];
-        const result = await runWrk(`${base}/v1/chat/completions`, script, connections, DURATION_SECONDS);
+        const result = await runWrk(`${base}${path}`, script, connections, DURATION_SECONDS);
         const after = [await treeCpuSeconds(gateway.pid), await treeCpuSeconds(postgresPid)];
         const perRequestUs = (i: number) =>
           (((after[i] ?? 0) - (before[i] ?? 0)) * 1e6) / (result.requestsPerSecond * DURATION_SECONDS);
@@ -157,8 +168,8 @@ async function main(): Promise<void> {
       );
     }
     const ttfb = {
-      floor: await measureTtfb(`${floor.url}/v1/chat/completions`, headers, streamBody, TTFB_SAMPLES),
-      tollgate: await measureTtfb(`${tollgate}/v1/chat/completions`, headers, streamBody, TTFB_SAMPLES),
+      floor: await measureTtfb(`${floor.url}${CHAT_PATH}`, headers, streamBody, TTFB_SAMPLES),
+      tollgate: await measureTtfb(`${tollgate}${CHAT_PATH}`, headers, streamBody, TTFB_SAMPLES),
     };
     process.stdout.write(`${format(rows, ttfb)}\n`);
   } finally {

@@ -22,6 +22,8 @@ export const MAX_CORS_ORIGINS = 50;
 const MAX_ORIGIN_CHARS = 300;
 const EXPOSED_HEADERS = [
   'x-request-id',
+  // The Anthropic SDKs read the request id from request-id (the /v1/messages routes send both).
+  'request-id',
   'retry-after',
   'x-ratelimit-limit-requests',
   'x-ratelimit-remaining-requests',

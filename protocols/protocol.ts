@@ -108,9 +108,19 @@ export type Translator = {
    * translated is refused with a GatewayError 400 (`invalid_request`), never dropped silently.
    */
   upstreamBody(billed: BilledRequest, target: ChannelTarget, usageAccounting: boolean): string;
-  /** A whole upstream JSON answer turned into the route's answer (usage in the route's shape, for the meter). */
+  /**
+   * A whole upstream JSON answer turned into the route's answer. The meter bills a translated
+   * request from what the translation produces, so usage must come out in the route protocol's own
+   * shape (Messages: `usage` with input_tokens, the cache counts and output_tokens; an upstream's
+   * reported cost as `usage.cost`, which the meter bills and replaces with the customer's price).
+   */
   response(upstream: Record<string, unknown>, billed: BilledRequest): Record<string, unknown>;
-  /** A new stream translation for one request (state: open blocks, tool call indexes, usage so far). */
+  /**
+   * A new stream translation for one request (state: open blocks, tool call indexes, usage so far).
+   * As for `response`, usage comes out in the route protocol's events (Messages: the prompt's
+   * counts in `message_start`, output_tokens and any reported `cost` in `message_delta`); the
+   * upstream must be asked for it (chat: `stream_options.include_usage`).
+   */
   stream(billed: BilledRequest): StreamTranslation;
 };
 

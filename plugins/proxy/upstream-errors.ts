@@ -52,16 +52,18 @@ export function upstreamError(status: number, bodyText: string, retryAfter: stri
       { 'retry-after': seconds },
     );
   }
-  if (status === 503)
+  // 529: Anthropic's "overloaded".
+  if (status === 503 || status === 529)
     return new GatewayError(503, 'upstream_unavailable', said('The upstream provider is unavailable right now.'));
   return new GatewayError(502, 'upstream_error', said(`The upstream provider failed (status ${status}).`));
 }
 
-/** An error the upstream sent inside a 200 answer or as a mid-stream SSE event. */
+/** An error the upstream sent inside a 200 answer or as a mid-stream SSE event (OpenRouter's `code`, Anthropic's `type`). */
 export function embeddedUpstreamError(payload: Record<string, unknown>): GatewayError | undefined {
   const error = payload.error;
   if (error === undefined || error === null) return undefined;
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  const status = typeof code === 'number' && code >= 400 && code < 600 ? code : 502;
+  const { code, type } =
+    typeof error === 'object' && error !== null ? (error as { code?: unknown; type?: unknown }) : {};
+  const status = typeof code === 'number' && code >= 400 && code < 600 ? code : type === 'overloaded_error' ? 529 : 502;
   return upstreamError(status, JSON.stringify({ error }), null);
 }

@@ -402,6 +402,16 @@ describe('errors in Anthropic shape, raising the SDK classes', () => {
       'sk-upstream-SECRET',
     );
     expect((await settledBalance(account.walletId))?.availableNanos).toBe(1_000_000_000n);
+    const overloaded = await create(key, {
+      model: 'fake/gpt-small',
+      max_tokens: 5,
+      messages: ask('[[fake:status=529]]'),
+    });
+    expect(overloaded).toBeInstanceOf(Anthropic.InternalServerError);
+    expect((overloaded as InstanceType<typeof Anthropic.APIError>).status).toBe(529);
+    expect(
+      ((overloaded as InstanceType<typeof Anthropic.APIError>).error as { error: { type: string } }).error.type,
+    ).toBe('overloaded_error');
   });
 });
 
@@ -464,7 +474,8 @@ describe('settlement of failed Messages streams', () => {
       messages: ask('[[fake:chunks=10,stream_error_after=2]]'),
     });
     const error = await stream.finalMessage().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Error);
+    expect(error).toBeInstanceOf(Anthropic.APIError);
+    expect(String(error)).toContain('overloaded_error');
   });
 
   test('a burst of concurrent streams on a small balance never takes the wallet below zero', async () => {
