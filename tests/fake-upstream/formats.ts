@@ -26,14 +26,22 @@ function chatPieceChoice(answer: Answer, text: string): string {
 
 function chatOpeningChoices(answer: Answer): string[] {
   const role = '{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}';
-  if (answer.tool === null) return [role];
+  const opening =
+    answer.reasoning === null
+      ? [role]
+      : [
+          role,
+          `{"index":0,"delta":{"reasoning":${JSON.stringify(answer.reasoning)}},"logprobs":null,"finish_reason":null}`,
+        ];
+  if (answer.tool === null) return opening;
   const call = `{"index":0,"id":"${answer.tool.callId}","type":"function","function":{"name":${JSON.stringify(answer.tool.name)},"arguments":""}}`;
-  return [role, `{"index":0,"delta":{"tool_calls":[${call}]},"logprobs":null,"finish_reason":null}`];
+  return [...opening, `{"index":0,"delta":{"tool_calls":[${call}]},"logprobs":null,"finish_reason":null}`];
 }
 
 function chatBodyChoice(answer: Answer): unknown {
   const text = answer.pieces.join('');
-  const message =
+  const reasoning = answer.reasoning === null ? {} : { reasoning: answer.reasoning };
+  const base =
     answer.tool === null
       ? { role: 'assistant', content: text, refusal: null }
       : {
@@ -44,6 +52,7 @@ function chatBodyChoice(answer: Answer): unknown {
             { id: answer.tool.callId, type: 'function', function: { name: answer.tool.name, arguments: text } },
           ],
         };
+  const message = { ...base, ...reasoning };
   return {
     index: 0,
     logprobs: null,
