@@ -12,7 +12,7 @@ import { readReportedUsage, type ReportedUsage } from '../../core/reported-usage
 /** Stream events whose `response` carries the final usage. */
 const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
-export type ResponsesUsagePayload = Record<string, unknown>;
+type ResponsesUsagePayload = Record<string, unknown>;
 
 /** The usage object of a whole response, or of a stream event that ends one; undefined otherwise. */
 export function responsesUsageOf(payload: unknown): ResponsesUsagePayload | undefined {
@@ -42,14 +42,4 @@ export function mayEndResponse(data: string): boolean {
     data.includes('"response.incomplete"') ||
     data.includes('"response.failed"')
   );
-}
-
-/** The id and model of a response, from a whole response or its `response.created` event. */
-export function responsesIdentity(payload: unknown): { id: string | null; model: string | null } {
-  const response = isRecord(payload) && isRecord(payload.response) ? payload.response : payload;
-  if (!isRecord(response)) return { id: null, model: null };
-  return {
-    id: typeof response.id === 'string' ? response.id : null,
-    model: typeof response.model === 'string' ? response.model : null,
-  };
 }

@@ -30,7 +30,7 @@ export type CompletionKind = 'chat' | 'text';
  * `exclude`d), as OpenRouter returns it. It is not counted in the usage, so it never changes a
  * charge a test predicts.
  */
-export const FAKE_REASONING = 'Thinking it over.';
+const FAKE_REASONING = 'Thinking it over.';
 
 function showsReasoning(body: Record<string, unknown>): boolean {
   const reasoning = body.reasoning;

@@ -42,10 +42,7 @@ function textOf(content: unknown): string {
   return content.map((part) => (isRecord(part) && typeof part.text === 'string' ? part.text : '')).join('');
 }
 
-/**
- * The fake's input token count: ceil(UTF-8 bytes / 4) + 3 for `instructions` and for each input
- * item (its text parts, a tool call's arguments or a tool output), or for `input` as a string.
- */
+/** Input tokens: ceil(UTF-8 bytes / 4) + 3 for `instructions`, a string `input`, and each item's text. */
 export function fakeResponsesInputTokens(body: Record<string, unknown>): number {
   const count = (text: string) => Math.ceil(Buffer.byteLength(text) / BYTES_PER_TOKEN) + ITEM_OVERHEAD_TOKENS;
   let tokens = typeof body.instructions === 'string' ? count(body.instructions) : 0;

@@ -64,7 +64,7 @@ describe('the OpenAI Agents SDK', () => {
     expect(calls).toEqual(['{"city":"Paris"}']);
     expect(result.finalOutput).toBe('tok0 tok1 tok2 tok3 tok4 ');
     const turns = h.upstream.requests.filter((r) => r.path === '/api/v1/responses').slice(-2);
-    const input = (turns[1]?.body as { input: { type?: string; output?: unknown }[] }).input;
+    const input = (turns[1]?.body as { input: { type?: string; output?: unknown }[] } | undefined)?.input ?? [];
     expect(input.at(-1)).toMatchObject({ type: 'function_call_output', output: 'Sunny' });
     const rows = await rowsOf(account.id, 2);
     expect(rows.map((r) => [r.protocol, r.outcome])).toEqual([
