@@ -38,6 +38,12 @@ describe('parsing a route', () => {
     ['an empty plugin list', { method: 'GET', path: '/v1/x', plugins: [] }, 'plugins must be a non-empty list'],
     ['free that is not a boolean', { method: 'GET', path: '/v1/x', plugins: ['auth'], free: 'yes' }, 'free must be'],
     ['an unknown endpoint', { method: 'POST', path: '/v1/x', plugins: ['auth'], endpoint: 'images' }, 'endpoint must'],
+    ['an unknown protocol', { method: 'POST', path: '/v1/x', plugins: ['auth'], protocol: 'images' }, 'protocol must'],
+    [
+      'both protocol and its old name endpoint',
+      { method: 'POST', path: '/v1/x', plugins: ['auth'], protocol: 'chat', endpoint: 'chat' },
+      'not both',
+    ],
     ['a plugin step of the wrong shape', { method: 'GET', path: '/v1/x', plugins: [42] }, 'a plugin is a name or'],
     [
       'plugin options that are not an object',
@@ -51,6 +57,12 @@ describe('parsing a route', () => {
       expect(() => parseRoute(raw, 0)).toThrow(message);
     });
   }
+});
+
+test('a route names its protocol; the old key endpoint means the same', () => {
+  const route = { method: 'POST', path: '/v1/x', plugins: ['auth'] };
+  expect(parseRoute({ ...route, protocol: 'messages' }, 0).protocol).toBe('messages');
+  expect(parseRoute({ ...route, endpoint: 'chat' }, 0).protocol).toBe('chat');
 });
 
 describe('loading the route file', () => {

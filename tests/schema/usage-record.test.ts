@@ -15,11 +15,12 @@ let otherAdmin: Person;
 const CHARGE_NANOS = 1_234_567n;
 const GRANTED_PART_NANOS = 234_567n;
 
-const RECORD = `query($id: ID!) { usageRecord(id: $id) { id accountId model charge { nanos } ledgerEntries { kind cause funding amount { nanos } } } }`;
+const RECORD = `query($id: ID!) { usageRecord(id: $id) { id accountId model protocol charge { nanos } ledgerEntries { kind cause funding amount { nanos } } } }`;
 type Answer = {
   usageRecord: {
     id: string;
     accountId: string;
+    protocol: string | null;
     charge: { nanos: string };
     ledgerEntries: { kind: string; cause: string; funding: string; amount: { nanos: string } }[];
   };
@@ -31,7 +32,8 @@ function request(id: string, person: Person, chargeNanos: bigint): RequestRecord
     tenantId: person.account.tenantId,
     accountId: person.account.id,
     apiKeyId: null,
-    route: 'chat',
+    route: '/v1/messages',
+    protocol: 'messages',
     model: 'fake/small',
     stream: false,
     statusCode: 200,
@@ -85,6 +87,7 @@ afterAll(() => api.close());
 test("a customer reads their request with the ledger's entries for it, which add up to its charge", async () => {
   const { usageRecord } = await api.ok<Answer>(RECORD, { id: 'req-alice' }, { token: alice.token });
   expect(usageRecord.charge.nanos).toBe(CHARGE_NANOS.toString());
+  expect(usageRecord.protocol).toBe('messages');
   expect(usageRecord.ledgerEntries.every((e) => e.kind === 'USAGE' && e.cause === 'req-alice')).toBe(true);
   expect(usageRecord.ledgerEntries.map((e) => e.funding).sort()).toEqual(['GRANTED', 'PAID']);
   const debited = usageRecord.ledgerEntries.reduce((sum, e) => sum - BigInt(e.amount.nanos), 0n);

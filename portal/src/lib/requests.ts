@@ -5,7 +5,7 @@ import type { Money, UsageRecord } from './types';
 export type LedgerLine = { id: string; funding: 'PAID' | 'GRANTED'; amount: Money; createdAt: string };
 export type RequestDetail = UsageRecord & { ledgerEntries: LedgerLine[] };
 
-export const REQUEST_DETAIL_FIELDS = `id createdAt model route outcome statusCode errorCode promptTokens completionTokens charge { nanos usd } estimated stream latencyMs apiKeyId accountId
+export const REQUEST_DETAIL_FIELDS = `id createdAt model route protocol outcome statusCode errorCode promptTokens completionTokens charge { nanos usd } estimated stream latencyMs apiKeyId accountId
   ledgerEntries { id funding amount { nanos usd } createdAt }`;
 
 /** What the ledger debited for the request: the entries are negative, one per funding used. */

@@ -46,6 +46,8 @@ export type UsageRecord = {
   createdAt: string;
   model: string | null;
   route: string;
+  /** The wire protocol the request spoke (chat, messages, …); null for requests from before it was recorded. */
+  protocol: string | null;
   outcome: 'ABORTED' | 'COMPLETED' | 'FAILED' | 'REFUSED';
   statusCode: number;
   errorCode: string | null;

@@ -9,7 +9,7 @@ const PAGE_SIZE = 25;
 
 const USAGE = `query Usage($filter: UsageFilter, $first: Int, $last: Int, $after: String, $before: String) {
   usage(filter: $filter, first: $first, last: $last, after: $after, before: $before) {
-    edges { node { id createdAt model route outcome statusCode errorCode promptTokens completionTokens charge { nanos usd } estimated stream latencyMs apiKeyId } }
+    edges { node { id createdAt model route protocol outcome statusCode errorCode promptTokens completionTokens charge { nanos usd } estimated stream latencyMs apiKeyId } }
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
   }
   byModel: usageSummary(filter: $filter, groupBy: MODEL) { key requests errors promptTokens completionTokens charge { nanos usd } }

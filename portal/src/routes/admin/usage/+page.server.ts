@@ -11,7 +11,7 @@ const PAGE_SIZE = 25;
 
 const LOG = `query TenantLog($filter: UsageFilter, $first: Int, $last: Int, $after: String, $before: String) {
   usage(filter: $filter, first: $first, last: $last, after: $after, before: $before) {
-    edges { node { id createdAt model route outcome statusCode errorCode promptTokens completionTokens charge { nanos usd } estimated stream latencyMs apiKeyId accountId } }
+    edges { node { id createdAt model route protocol outcome statusCode errorCode promptTokens completionTokens charge { nanos usd } estimated stream latencyMs apiKeyId accountId } }
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
   }
   models { id }
