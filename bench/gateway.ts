@@ -35,8 +35,16 @@ const MESSAGES_BODY = {
   messages: [{ role: 'user', content: 'Benchmark prompt of a typical short length.' }],
   max_tokens: 16,
 };
+/** What the Agents SDK sends for one short turn (Responses). */
+const RESPONSES_BODY = {
+  model: 'fake/gpt-small',
+  instructions: 'You are a benchmark.',
+  input: [{ role: 'user', content: 'Benchmark prompt of a typical short length.' }],
+  max_output_tokens: 16,
+};
 const CHAT_PATH = '/v1/chat/completions';
 const MESSAGES_PATH = '/v1/messages';
+const RESPONSES_PATH = '/v1/responses';
 
 type Child = { url: string; kill: () => void };
 
@@ -145,6 +153,8 @@ async function main(): Promise<void> {
       ['streamed chat, 64 connections', CHAT_PATH, streamBody, 64],
       ['messages, 64 connections', MESSAGES_PATH, MESSAGES_BODY, 64],
       ['streamed messages, 64 connections', MESSAGES_PATH, { ...MESSAGES_BODY, stream: true }, 64],
+      ['responses, 64 connections', RESPONSES_PATH, RESPONSES_BODY, 64],
+      ['streamed responses, 64 connections', RESPONSES_PATH, { ...RESPONSES_BODY, stream: true }, 64],
     ];
     const rows: Row[] = [];
     for (const [scenario, path, body, connections] of scenarios) {

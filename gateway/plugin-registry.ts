@@ -8,6 +8,7 @@ import { modelAccess } from '../plugins/model-access.ts';
 import { models } from '../plugins/models.ts';
 import { proxy } from '../plugins/proxy/index.ts';
 import { ratelimit } from '../plugins/ratelimit.ts';
+import { storedResponses } from '../plugins/stored-responses.ts';
 import { stripeWebhook } from '../plugins/stripe-webhook.ts';
 import type { PluginDefinition } from '../plugins/types.ts';
 import type { PluginRegistry } from './route-compiler.ts';
@@ -25,6 +26,7 @@ export function builtinPlugins(): PluginRegistry {
     models,
     keyInfo,
     stripeWebhook,
+    storedResponses,
     countTokens,
   ] as PluginDefinition<unknown>[];
   return new Map(definitions.map((definition) => [definition.name, definition]));

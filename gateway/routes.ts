@@ -45,6 +45,13 @@ export const DEFAULT_ROUTES: Route[] = [
     free: true,
     plugins: [{ name: 'auth' }, { name: 'ratelimit' }, { name: 'model-access' }, { name: 'count-tokens' }],
   },
+  { method: 'POST', path: '/v1/responses', protocol: 'responses', plugins: PAID_PIPELINE },
+  { method: 'GET', path: '/v1/responses/:id', plugins: [{ name: 'auth' }, { name: 'stored-responses' }] },
+  {
+    method: 'GET',
+    path: '/v1/responses/:id/input_items',
+    plugins: [{ name: 'auth' }, { name: 'stored-responses' }],
+  },
   { method: 'GET', path: '/v1/models', plugins: [{ name: 'auth', options: { optional: true } }, { name: 'models' }] },
   {
     method: 'GET',

@@ -71,8 +71,11 @@ export type StreamFraming = {
    * ends the stream there (the upstream's body may linger) and a stream cut before it is a failure.
    */
   readonly doneData: string | null;
-  /** The `event:` name that ends a complete stream (`message_stop` for Anthropic), or null. */
-  readonly doneEvent: string | null;
+  /**
+   * The `event:` names that end a complete stream (`message_stop` for Anthropic; Responses has three:
+   * completed, incomplete and failed), or none.
+   */
+  readonly doneEvents: readonly string[];
 };
 
 /** The protocol's error vocabulary on the wire: the same GatewayError, in the shape its clients parse. */

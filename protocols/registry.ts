@@ -2,6 +2,7 @@ import type { ProtocolName } from '../core/billed-request.ts';
 import { messages, messagesCountTokens } from './messages/index.ts';
 import { chat, completions, embeddings } from './openai/index.ts';
 import type { Protocol } from './protocol.ts';
+import { responses } from './responses/index.ts';
 
 /**
  * What a route may name as its protocol (gateway/routes.ts `protocol`): a wire protocol, or a
@@ -19,6 +20,7 @@ const PROTOCOLS: Partial<Record<RouteProtocol, Protocol>> = {
   embeddings,
   messages,
   messages_count_tokens: messagesCountTokens,
+  responses,
 };
 
 export const ROUTE_PROTOCOLS = Object.keys(PROTOCOLS) as RouteProtocol[];

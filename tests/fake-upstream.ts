@@ -13,6 +13,7 @@ import { completionResponse } from './fake-upstream/completion.ts';
 import { embeddingsResponse } from './fake-upstream/embeddings.ts';
 import { messagesResponse } from './fake-upstream/messages.ts';
 import { endpointsJson, MODELS_JSON } from './fake-upstream/models.ts';
+import { responsesResponse } from './fake-upstream/responses.ts';
 import {
   errorResponse,
   FakeState,
@@ -27,6 +28,7 @@ export type { Behaviour } from './fake-upstream/behaviour.ts';
 export { FAKE_MODELS, type FakeModel } from './fake-upstream/models.ts';
 export type { GenerationRecord, RecordedRequest } from './fake-upstream/state.ts';
 export { fakePromptTokens } from './fake-upstream/tokens.ts';
+export { fakeResponsesInputTokens } from './fake-upstream/responses.ts';
 export { fakeMessagesPromptTokens } from './fake-upstream/messages.ts';
 
 export type FakeUpstream = {
@@ -104,10 +106,12 @@ function post(
   if (behaviour.status !== null) return upstreamError(behaviour.status);
   if (behaviour.hang) return hang(flight);
   if (endpoint === '/embeddings') return embeddingsResponse(state, flight, body, behaviour);
+  // OpenAI Responses (native mode of /v1/responses): its own module, apart from the chat formats.
+  if (endpoint === '/responses') return responsesResponse(state, flight, body, behaviour);
   return completionResponse(state, flight, body, behaviour, endpoint === '/chat/completions' ? 'chat' : 'text');
 }
 
-const POST_ENDPOINTS = new Set(['/chat/completions', '/completions', '/embeddings', '/messages']);
+const POST_ENDPOINTS = new Set(['/chat/completions', '/completions', '/embeddings', '/messages', '/responses']);
 
 function parseJson(text: string): unknown {
   try {

@@ -121,7 +121,7 @@ export function relayStream({
         else if (forwarded !== null)
           out.push(forwarded === data ? `${block}\n\n` : `${block.slice(0, dataAt)}data: ${forwarded}\n\n`);
       }
-      if (name !== null && name === framing.doneEvent) {
+      if (name !== null && framing.doneEvents.includes(name)) {
         sawDone = true;
         if (translation) translated(delivery.observers, translation.next(null), out);
       }

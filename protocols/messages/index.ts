@@ -44,7 +44,7 @@ export const messages: Protocol = {
     ['anthropic-version', DEFAULT_ANTHROPIC_VERSION],
     ['anthropic-beta', null],
   ],
-  framing: { doneData: null, doneEvent: 'message_stop' },
+  framing: { doneData: null, doneEvents: ['message_stop'] },
   meter: messagesMeter,
   errors: anthropicErrors,
   requestIdHeader: 'request-id',

@@ -13,7 +13,7 @@ import { openAiMeter } from './meter.ts';
  * OpenRouter-compatible channel speaks, and what the gateway spoke before the protocol layer.
  */
 
-const OPENAI_FRAMING: StreamFraming = { doneData: '[DONE]', doneEvent: null };
+const OPENAI_FRAMING: StreamFraming = { doneData: '[DONE]', doneEvents: [] };
 
 /** The client's body under the channel's model id, asking for the usage chunk and OpenRouter's usage accounting. */
 function openAiBody(billed: BilledRequest, target: ChannelTarget, usageAccounting: boolean): string {

@@ -15,8 +15,10 @@ export type Answer = {
   pieces: string[];
   finishReason: 'stop' | 'length' | 'tool_calls';
   tool: { callId: string; name: string } | null;
-  /** The first piece is reasoning (the `reasoning` directive). */
-  reasoning: boolean;
+  /** The first piece is signed reasoning (the `reasoning` directive). */
+  signedReasoning: boolean;
+  /** OpenRouter's reasoning text (`delta.reasoning`), sent before the answer when asked with an effort; null without it. */
+  reasoning: string | null;
   /** Whether usage is reported, and with `cost`. */
   usage: 'none' | 'tokens' | 'cost';
   /** A stream reports usage only when asked, as OpenRouter does. */
@@ -24,6 +26,18 @@ export type Answer = {
 };
 
 export type CompletionKind = 'chat' | 'text';
+
+/**
+ * The reasoning a chat answer shows when asked with an effort (`reasoning: {effort}`, not
+ * `exclude`d), as OpenRouter returns it. It is not counted in the usage, so it never changes a
+ * charge a test predicts.
+ */
+const FAKE_REASONING = 'Thinking it over.';
+
+function showsReasoning(body: Record<string, unknown>): boolean {
+  const reasoning = body.reasoning;
+  return isRecord(reasoning) && typeof reasoning.effort === 'string' && reasoning.exclude !== true;
+}
 
 /** The arguments of the one tool call the fake makes; 16 bytes, sent as four 4-byte tokens. */
 const TOOL_ARGUMENTS = '{"city":"Paris"}';
@@ -88,7 +102,8 @@ export function planAnswer(
     pieces,
     finishReason: pieces.length < wanted.length ? 'length' : toolName === null ? 'stop' : 'tool_calls',
     tool: toolName === null ? null : { callId: state.nextId('call_'), name: toolName },
-    reasoning: kind === 'chat' && toolName === null && behaviour.reasoning,
+    signedReasoning: kind === 'chat' && toolName === null && behaviour.reasoning,
+    reasoning: kind === 'chat' && showsReasoning(body) ? FAKE_REASONING : null,
     usage: behaviour.noUsage ? 'none' : behaviour.noCost ? 'tokens' : 'cost',
     usageInStream:
       (isRecord(options) && options.include_usage === true) || (isRecord(accounting) && accounting.include === true),

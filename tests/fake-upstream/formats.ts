@@ -31,7 +31,7 @@ function chatPieceChoice(answer: Answer, text: string, index: number): string {
   const delta =
     answer.tool !== null
       ? `{"tool_calls":[{"index":0,"function":{"arguments":${JSON.stringify(text)}}}]}`
-      : answer.reasoning && index === 0
+      : answer.signedReasoning && index === 0
         ? JSON.stringify({ reasoning: text, reasoning_details: [reasoningDetail(text)] })
         : `{"content":${JSON.stringify(text)}}`;
   return `{"index":0,"delta":${delta},"logprobs":null,"finish_reason":null}`;
@@ -39,25 +39,33 @@ function chatPieceChoice(answer: Answer, text: string, index: number): string {
 
 function chatOpeningChoices(answer: Answer): string[] {
   const role = '{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}';
-  if (answer.tool === null) return [role];
+  const opening =
+    answer.reasoning === null
+      ? [role]
+      : [
+          role,
+          `{"index":0,"delta":{"reasoning":${JSON.stringify(answer.reasoning)}},"logprobs":null,"finish_reason":null}`,
+        ];
+  if (answer.tool === null) return opening;
   const call = `{"index":0,"id":"${answer.tool.callId}","type":"function","function":{"name":${JSON.stringify(answer.tool.name)},"arguments":""}}`;
-  return [role, `{"index":0,"delta":{"tool_calls":[${call}]},"logprobs":null,"finish_reason":null}`];
+  return [...opening, `{"index":0,"delta":{"tool_calls":[${call}]},"logprobs":null,"finish_reason":null}`];
 }
 
 function chatBodyChoice(answer: Answer): unknown {
   const text = answer.pieces.join('');
-  const reasoning = answer.reasoning ? (answer.pieces[0] ?? '') : null;
+  const signed = answer.signedReasoning ? (answer.pieces[0] ?? '') : null;
+  const shown = answer.reasoning === null ? {} : { reasoning: answer.reasoning };
   const message =
-    reasoning !== null
+    signed !== null
       ? {
           role: 'assistant',
           content: answer.pieces.slice(1).join(''),
           refusal: null,
-          reasoning,
-          reasoning_details: [reasoningDetail(reasoning)],
+          reasoning: signed,
+          reasoning_details: [reasoningDetail(signed)],
         }
       : answer.tool === null
-        ? { role: 'assistant', content: text, refusal: null }
+        ? { role: 'assistant', content: text, refusal: null, ...shown }
         : {
             role: 'assistant',
             content: null,
@@ -65,6 +73,7 @@ function chatBodyChoice(answer: Answer): unknown {
             tool_calls: [
               { id: answer.tool.callId, type: 'function', function: { name: answer.tool.name, arguments: text } },
             ],
+            ...shown,
           };
   return {
     index: 0,
