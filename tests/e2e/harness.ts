@@ -2,22 +2,21 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import type { Database } from '../../db/open.ts';
 import { createAccount, type Account, type Role } from '../../db/queries/accounts.ts';
 import { createTenant, ensureRootTenant, tenantWalletId, type Tenant } from '../../db/queries/tenants.ts';
 import { recordTransfer } from '../../db/queries/transfers.ts';
 import type { Sql } from '../../db/sql.ts';
 import { loadConfig } from '../../app/config.ts';
-import { createLogger } from '../../app/log.ts';
-import { startPlatform, type Platform } from '../../gateway/platform.ts';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream.ts';
 import { testDatabase, testDataDir } from '../helpers.ts';
 
 /**
- * The whole product for browser tests: a real gateway with /graphql (startPlatform) over a fresh
- * database in front of the fake upstream, the built portal as a child process pointed at it, and
- * Debian's Chromium driven by playwright-core. The portal is built once per test run, and only
- * when its sources are newer than the build.
+ * The whole product for browser tests: a real gateway process with /graphql (gateway/main.ts) over
+ * a fresh database in front of the fake upstream, the built portal as a child process pointed at
+ * it, and Debian's Chromium driven by playwright-core. The gateway runs apart from the test's own
+ * process, which drives the browser, as it does in production: under the suite's load a gateway
+ * sharing that event loop now and then left a PostgreSQL statement unsent for seconds. The portal
+ * is built once per test run, and only when its sources are newer than the build.
  */
 
 export const PEPPER = 'test-pepper-0123456789abcdef0123456789abcdef';
@@ -28,9 +27,14 @@ const ROOT = join(import.meta.dir, '..', '..');
 const PORTAL = join(ROOT, 'portal');
 const PORTAL_ENTRY = join(PORTAL, 'build', 'index.js');
 const PORTAL_START_TIMEOUT_MS = 20_000;
+const GATEWAY_ENTRY = join(ROOT, 'gateway', 'main.ts');
+/** Start-up includes reading the fake upstream's catalog. */
+const GATEWAY_START_TIMEOUT_MS = 30_000;
+/** A graceful stop drains requests for up to 30 s; a test's stack has none left worth waiting for. */
+const GATEWAY_STOP_TIMEOUT_MS = 5_000;
 const BUILD_TIMEOUT_MS = 180_000;
 /**
- * For a test file's beforeAll: a platform, the portal and Chromium start in seconds, but far slower on
+ * For a test file's beforeAll: the gateway, the portal and Chromium start in seconds, but far slower on
  * a loaded 2-core machine, and the first file may also build the portal.
  */
 export const STACK_START_TIMEOUT_MS = BUILD_TIMEOUT_MS + 60_000;
@@ -114,7 +118,6 @@ async function freePort(): Promise<number> {
 export type Stack = {
   sql: Sql;
   root: Tenant;
-  platform: Platform;
   upstream: FakeUpstream;
   apiUrl: string;
   portalUrl: string;
@@ -137,10 +140,11 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     testDatabase(),
     startFakeUpstream({ apiKey: UPSTREAM_KEY }),
   ]);
-  const portalPort = await freePort();
+  const [portalPort, gatewayPort] = [await freePort(), await freePort()];
   const portalUrl = `http://127.0.0.1:${portalPort}`;
-  const config = loadConfig({
+  const gatewayEnv: Record<string, string> = {
     HOST: '127.0.0.1',
+    PORT: String(gatewayPort),
     DATABASE_URL: url,
     UPSTREAM_BASE_URL: upstream.baseUrl,
     UPSTREAM_API_KEY: UPSTREAM_KEY,
@@ -149,19 +153,16 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     PORTAL_URL: portalUrl,
     TOLLGATE_DATA_DIR: testDataDir(),
     ...env,
-  });
+  };
+  const config = loadConfig(gatewayEnv);
   const root = await ensureRootTenant(sql, config.defaultMarkupBps);
   const gatewayLog: string[] = [];
-  const database: Database = { sql, url, root, keyPepper: PEPPER, close: async () => {} };
-  const platform = await startPlatform(
-    config,
-    database,
-    createLogger(config.logLevel, (line) => gatewayLog.push(line)),
-    { port: 0, backgroundCatalog: false },
-  );
-  await platform.gateway.services.catalog.refreshFromUpstream();
-  const apiUrl = platform.gateway.url;
-
+  const gateway = Bun.spawn(['bun', GATEWAY_ENTRY], {
+    env: { ...process.env, ...gatewayEnv },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  const apiUrl = `http://127.0.0.1:${gatewayPort}`;
   const portalLog: string[] = [];
   const portal = Bun.spawn(['bun', PORTAL_ENTRY], {
     cwd: PORTAL,
@@ -175,14 +176,27 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     stdout: 'pipe',
     stderr: 'pipe',
   });
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
+  const collect = async (stream: ReadableStream<Uint8Array>, into: string[]) => {
     const decoder = new TextDecoder();
     const reader = stream.getReader();
     for (let read = await reader.read(); !read.done; read = await reader.read())
-      portalLog.push(decoder.decode(read.value, { stream: true }));
+      into.push(decoder.decode(read.value, { stream: true }));
   };
-  void collect(portal.stdout);
-  void collect(portal.stderr);
+  void collect(portal.stdout, portalLog);
+  void collect(portal.stderr, portalLog);
+  void collect(gateway.stdout, gatewayLog);
+  void collect(gateway.stderr, gatewayLog);
+  const gatewayDeadline = Date.now() + GATEWAY_START_TIMEOUT_MS;
+  for (;;) {
+    const ready = await fetch(`${apiUrl}/v1/models`).then(
+      async (r) => r.ok && (await r.text()).includes('fake/'),
+      () => false,
+    );
+    if (ready) break;
+    if (Date.now() > gatewayDeadline || gateway.exitCode !== null)
+      throw new Error(`the gateway did not start:\n${gatewayLog.join('')}`);
+    await Bun.sleep(100);
+  }
   const deadline = Date.now() + PORTAL_START_TIMEOUT_MS;
   for (;;) {
     const up = await fetch(`${portalUrl}/signin`).then(
@@ -200,7 +214,6 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const stack: Stack = {
     sql,
     root,
-    platform,
     upstream,
     apiUrl,
     portalUrl,
@@ -247,12 +260,18 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       // A page that said the API was unreachable leaves its cause here; show it with what the gateway warned of.
       if (portalLog.some((line) => line.includes('the API call to'))) {
         console.log(`portal log:\n${portalLog.join('')}`);
-        console.log(`gateway warnings:\n${gatewayLog.slice(-40).join('\n')}`);
+        console.log(`gateway warnings:\n${gatewayLog.slice(-40).join('')}`);
       }
       await browser.close().catch(() => {});
       portal.kill();
       await portal.exited;
-      await platform.gateway.stop(2_000);
+      gateway.kill('SIGTERM');
+      const stopped = await Promise.race([
+        gateway.exited.then(() => true),
+        Bun.sleep(GATEWAY_STOP_TIMEOUT_MS).then(() => false),
+      ]);
+      if (!stopped) gateway.kill('SIGKILL');
+      await gateway.exited;
       await upstream.close();
     },
   };
