@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import OpenAI from 'openai';
 import { upsertPolicy, type PolicyLimits, type PolicySubjectRef } from '../../db/queries/rate-limit-policies.ts';
-import { startHarness, type Harness } from './harness.ts';
+import { eventually, startHarness, type Harness } from './harness.ts';
 
 /**
  * The limits model a reseller expects (issue 21.1): the tenant's policy is a default counted for
@@ -119,6 +119,13 @@ describe('the whole-tenant cap', () => {
     const a = await h.customer('1');
     const b = await h.customer('1');
     // The earlier tests' customers spent today too, and the cap counts them: it leaves one nano-dollar.
+    // Their settlements are written after their answers, so the sum waits for every hold to be resolved.
+    await eventually(
+      () => h.sql<{ open: number }[]>`
+        select count(*)::int as open from holds h join wallets w on w.id = h.wallet_id join accounts a on a.id = w.account_id
+        where a.tenant_id = ${h.rootTenantId}::uuid and h.outcome is null`,
+      (rows) => rows[0]?.open === 0,
+    );
     const [today] = await h.sql<{ charged: bigint }[]>`
       select coalesce(sum(charge_nanos), 0)::int8 as charged from requests
       where tenant_id = ${h.rootTenantId}::uuid and created_at >= date_trunc('day', now() at time zone 'utc') at time zone 'utc'`;
