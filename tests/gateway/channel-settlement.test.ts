@@ -66,21 +66,28 @@ test("an abandoned stream is settled from the serving channel's generation recor
   expect(generationLookups(h.upstream)).toEqual([]);
 });
 
-test("the sweeper settles a lost replica's stream from the generation record of the channel that served it", async () => {
+/** A generation the backup channel served directly: the record a lost replica's stream would have. */
+async function backupGeneration(): Promise<string> {
   const direct = await fetch(`${backup.baseUrl}/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${BACKUP_KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'x [[fake:chunks=7]]' }] }),
   });
-  const generationId = ((await direct.json()) as { id: string }).id;
-  const { account, keyId } = await h.customer('1.00');
-  const start: StreamStart = {
+  return ((await direct.json()) as { id: string }).id;
+}
+
+/** The note a replica would have written for a chat stream on the backup channel, before it was lost. */
+function lostStream(
+  generationId: string,
+  customer: { account: { id: string; walletId: bigint }; keyId: string },
+): StreamStart {
+  return {
     requestId: `lost-${crypto.randomUUID()}`,
     generationId,
     tenantId: h.rootTenantId,
-    accountId: account.id,
-    apiKeyId: keyId,
-    walletId: account.walletId,
+    accountId: customer.account.id,
+    apiKeyId: customer.keyId,
+    walletId: customer.account.walletId,
     route: '/v1/chat/completions',
     protocol: 'chat',
     model: 'fake/gpt-small',
@@ -93,6 +100,11 @@ test("the sweeper settles a lost replica's stream from the generation record of 
     channelId: backupId,
     startedAt: new Date(),
   };
+}
+
+test("the sweeper settles a lost replica's stream from the generation record of the channel that served it", async () => {
+  const generationId = await backupGeneration();
+  const start = lostStream(generationId, await h.customer('1.00'));
   const job = await crashSettlement(h.gateway.services, start);
   expect(job.request.estimated).toBe(false);
   expect(job.request.completionTokens).toBe(7);
@@ -103,35 +115,11 @@ test("the sweeper settles a lost replica's stream from the generation record of 
 });
 
 test("the sweeper distrusts an absurd generation record of a lost replica's stream and settles by the estimate", async () => {
-  const direct = await fetch(`${backup.baseUrl}/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${BACKUP_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'fake/gpt-small', messages: [{ role: 'user', content: 'x [[fake:chunks=7]]' }] }),
-  });
-  const generationId = ((await direct.json()) as { id: string }).id;
+  const generationId = await backupGeneration();
   const record = backup.generations.get(generationId);
   if (!record) throw new Error('the fake upstream lost its generation record');
   record.totalCostUsd = '999999';
-  const { account, keyId } = await h.customer('0.05');
-  const job = await crashSettlement(h.gateway.services, {
-    requestId: `lost-${crypto.randomUUID()}`,
-    generationId,
-    tenantId: h.rootTenantId,
-    accountId: account.id,
-    apiKeyId: keyId,
-    walletId: account.walletId,
-    route: '/v1/chat/completions',
-    protocol: 'chat',
-    model: 'fake/gpt-small',
-    markupsBps: [2000],
-    priceNanos: [1_000_000_000n, 2_000_000_000n, 0n, 0n],
-    promptTokensEstimate: 1,
-    promptTokensBound: 100,
-    mediaItems: 0,
-    holdNanos: 1_000_000n,
-    channelId: backupId,
-    startedAt: new Date(),
-  });
+  const job = await crashSettlement(h.gateway.services, lostStream(generationId, await h.customer('0.05')));
   expect(job.request.usageDistrusted).toBe(true);
   expect(job.request.estimated).toBe(true);
   // One prompt token and one completion token at $1 and $2 per million, not $999,999.
