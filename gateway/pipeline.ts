@@ -68,7 +68,9 @@ export async function runPipeline(
       const state = plugin.admit ? await plugin.admit(ctx) : undefined;
       admitted.push({ plugin, state });
     }
-    const observers = compiled.plugins.map((p) => p.observe?.(ctx)).filter((o): o is Observer => o !== undefined);
+    const observers = admitted
+      .map(({ plugin, state }) => plugin.observe?.(ctx, state))
+      .filter((o): o is Observer => o !== undefined);
     let claimed = false;
     const delivery: Delivery = { observers, finish, claim: () => (claimed = true) };
     const response = await (compiled.handler.handle as NonNullable<Plugin['handle']>)(ctx, delivery);

@@ -16,8 +16,8 @@ export type Plugin<State = unknown> = {
    */
   admit?(ctx: RequestContext): State | Promise<State>;
   handle?(ctx: RequestContext, delivery: Delivery): Promise<Response>;
-  /** Sees the upstream answer as it passes: each SSE event of a stream, or a whole JSON body. */
-  observe?(ctx: RequestContext): Observer | undefined;
+  /** Sees the upstream answer as it passes: each SSE event of a stream, or a whole JSON body. `state` is admit's. */
+  observe?(ctx: RequestContext, state: State | undefined): Observer | undefined;
   settle?(ctx: RequestContext, outcome: Outcome, state: State | undefined): void | Promise<void>;
 };
 

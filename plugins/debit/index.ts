@@ -10,8 +10,8 @@ import type { Services } from '../services.ts';
 import { channelKey } from '../../upstream/channel-models.ts';
 import { fetchGenerationUsage } from '../../upstream/generation-record.ts';
 import { booleanOption, onlyKnownOptions } from '../options.ts';
-import { createStreamStartRecorder } from './stream-starts.ts';
-import type { Outcome, PluginDefinition } from '../types.ts';
+import { createStreamStartRecorder, type NotedStream } from './stream-starts.ts';
+import type { Outcome, Plugin, PluginDefinition } from '../types.ts';
 
 /**
  * `debit`: settles the request once its response has ended — completed, abandoned by the client,
@@ -125,10 +125,11 @@ export const debit: PluginDefinition<{ generationLookup: boolean }> = {
   },
   create(options, services) {
     const starts = createStreamStartRecorder(services.sql, services.log);
-    return {
+    const plugin: Plugin<NotedStream> = {
       name: 'debit',
-      observe: (ctx) => (ctx.billed?.stream ? starts.observer(ctx) : undefined),
-      settle(ctx, outcome) {
+      admit: () => ({ note: null }),
+      observe: (ctx, noted) => (ctx.billed?.stream && noted ? starts.observer(ctx, noted) : undefined),
+      settle(ctx, outcome, noted) {
         if (!ctx.principal) return;
         // Detached on purpose: settlement (and any generation lookup) must not delay the other
         // plugins' settle steps, such as releasing the concurrency slot. `ctx.charged` lets them
@@ -140,7 +141,7 @@ export const debit: PluginDefinition<{ generationLookup: boolean }> = {
         );
         priced
           .then((result) => {
-            starts.forget(ctx);
+            if (noted) starts.forget(noted);
             return post(ctx, outcome, services, result);
           })
           .catch((error: unknown) => {
@@ -151,5 +152,6 @@ export const debit: PluginDefinition<{ generationLookup: boolean }> = {
           });
       },
     };
+    return plugin;
   },
 };

@@ -50,8 +50,11 @@ function noteOf(ctx: RequestContext, generationId: string): Note | undefined {
   };
 }
 
+/** A request's note, once its first chunk has been noted: debit's per-request state, from admit to settle. */
+export type NotedStream = { note: Note | null };
+
 export type StreamStartRecorder = {
-  observer(ctx: RequestContext): Observer;
+  observer(ctx: RequestContext, noted: NotedStream): Observer;
   /**
    * The request's settlement is queued: a note not yet written is no longer needed and is not
    * written at all. Most streams are short, so most notes never reach the database (at 64 streamed
@@ -59,11 +62,10 @@ export type StreamStartRecorder = {
    * before that settlement is written leaves the hold to expire, as for a request that is not
    * streamed.
    */
-  forget(ctx: RequestContext): void;
+  forget(noted: NotedStream): void;
 };
 
 export function createStreamStartRecorder(sql: Sql, log: Logger): StreamStartRecorder {
-  const submitted = new WeakMap<RequestContext, Note>();
   const notes = createBatcher<Note, void>(
     async (batch) => {
       // A note guards against a lost replica, not a lost database, so it does not wait for the WAL
@@ -79,17 +81,17 @@ export function createStreamStartRecorder(sql: Sql, log: Logger): StreamStartRec
     { maxBatchSize: STREAM_START_BATCH_SIZE, maxInFlight: STREAM_STARTS_IN_FLIGHT, lingerMs: STREAM_START_LINGER_MS },
   );
   return {
-    observer(ctx) {
-      let noted = false;
+    observer(ctx, noted) {
+      let seen = false;
       return {
         event(data) {
           // `meter` runs first and reads the generation id from the first chunk.
           const generationId = ctx.upstream?.generationId;
-          if (noted || !generationId) return data;
-          noted = true;
+          if (seen || !generationId) return data;
+          seen = true;
           const note = noteOf(ctx, generationId);
           if (note) {
-            submitted.set(ctx, note);
+            noted.note = note;
             notes.submit(note).catch((error: unknown) =>
               log.warn('stream start not recorded; a crash now would leave the hold to expire', {
                 requestId: ctx.id,
@@ -102,9 +104,8 @@ export function createStreamStartRecorder(sql: Sql, log: Logger): StreamStartRec
         json() {},
       };
     },
-    forget(ctx) {
-      const note = submitted.get(ctx);
-      if (note) notes.withdraw(note, undefined);
+    forget(noted) {
+      if (noted.note) notes.withdraw(noted.note, undefined);
     },
   };
 }
