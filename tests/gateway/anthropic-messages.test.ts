@@ -3,9 +3,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import { usdPerTokenToNanosPerMtok } from '../../core/money.ts';
 import { priceNanos } from '../../core/pricing.ts';
 import { walletBalance } from '../../db/queries/transfers.ts';
-import { verifyLedger } from '../../db/queries/ledger-verify.ts';
 import { fakeMessagesPromptTokens } from '../fake-upstream.ts';
-import { eventually, startHarness, UPSTREAM_KEY, type Harness } from './harness.ts';
+import { eventually, expectSettledAndSecretFree, startHarness, UPSTREAM_KEY, type Harness } from './harness.ts';
 
 /**
  * Anthropic's Messages API in native mode (the default channel speaks it, as OpenRouter does),
@@ -493,15 +492,6 @@ describe('settlement of failed Messages streams', () => {
   });
 
   test('no hold is left open, the ledger verifies clean, and no log line holds a key', async () => {
-    const open = await eventually(
-      async () => (await h.sql<{ n: number }[]>`select count(*)::int as n from holds where outcome is null`)[0]?.n,
-      (n) => n === 0,
-    );
-    expect(open).toBe(0);
-    expect((await verifyLedger(h.sql)).violations).toEqual([]);
-    const logs = h.logs.join('\n');
-    expect(logs).not.toMatch(/tg-[A-Za-z0-9_-]{20,}/);
-    expect(logs).not.toContain(UPSTREAM_KEY);
-    expect(logs).not.toContain('sk-upstream-SECRET');
+    await expectSettledAndSecretFree(h);
   });
 });

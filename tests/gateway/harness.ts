@@ -1,3 +1,4 @@
+import { expect } from 'bun:test';
 import OpenAI from 'openai';
 import { parseUsd } from '../../core/money.ts';
 import type { Database } from '../../db/open.ts';
@@ -9,6 +10,7 @@ import type { Sql } from '../../db/sql.ts';
 import { loadConfig } from '../../app/config.ts';
 import { createLogger } from '../../app/log.ts';
 import { startGateway, type Gateway, type GatewayOptions } from '../../gateway/server.ts';
+import { verifyLedger } from '../../db/queries/ledger-verify.ts';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream.ts';
 import { testDatabase } from '../helpers.ts';
 
@@ -115,4 +117,21 @@ export async function eventually<T>(
     if (accept(value) || Date.now() > deadline) return value;
     await Bun.sleep(25);
   }
+}
+
+/**
+ * After a run of failures: every hold resolved, the ledger verifying clean, and no log line holding
+ * a customer key, the upstream key or an upstream error's planted secret (`sk-upstream-SECRET`).
+ */
+export async function expectSettledAndSecretFree(h: Harness): Promise<void> {
+  const open = await eventually(
+    async () => (await h.sql<{ n: number }[]>`select count(*)::int as n from holds where outcome is null`)[0]?.n,
+    (n) => n === 0,
+  );
+  expect(open).toBe(0);
+  expect((await verifyLedger(h.sql)).violations).toEqual([]);
+  const logs = h.logs.join('\n');
+  expect(logs).not.toMatch(/tg-[A-Za-z0-9_-]{20,}/);
+  expect(logs).not.toContain(UPSTREAM_KEY);
+  expect(logs).not.toContain('sk-upstream-SECRET');
 }

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import OpenAI from 'openai';
-import { verifyLedger } from '../../db/queries/ledger-verify.ts';
-import { eventually, UPSTREAM_KEY, type Harness } from './harness.ts';
+import { eventually, expectSettledAndSecretFree, type Harness } from './harness.ts';
 import { MODES, rowsOf, settled, startResponsesHarness } from './responses-harness.ts';
 
 /**
@@ -142,16 +141,7 @@ for (const mode of MODES) {
     });
 
     test('no hold is left open, the ledger verifies clean, and no log line holds a key', async () => {
-      const open = await eventually(
-        async () => (await h.sql<{ n: number }[]>`select count(*)::int as n from holds where outcome is null`)[0]?.n,
-        (n) => n === 0,
-      );
-      expect(open).toBe(0);
-      expect((await verifyLedger(h.sql)).violations).toEqual([]);
-      const logs = h.logs.join('\n');
-      expect(logs).not.toMatch(/tg-[A-Za-z0-9_-]{20,}/);
-      expect(logs).not.toContain(UPSTREAM_KEY);
-      expect(logs).not.toContain('sk-upstream-SECRET');
+      await expectSettledAndSecretFree(h);
     });
   });
 }
