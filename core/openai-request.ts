@@ -57,7 +57,11 @@ function checkEndpointFields(endpoint: Endpoint, body: Record<string, unknown>):
   return undefined;
 }
 
-function candidateModels(body: Record<string, unknown>, model: string): string[] | RequestProblem {
+/**
+ * The models a request may be served by: its `model` and OpenRouter's fallback `models`, which the
+ * upstream honours on every protocol it serves, so model access and the hold must cover them all.
+ */
+export function candidateModels(body: Record<string, unknown>, model: string): string[] | RequestProblem {
   const models = body.models;
   if (models === undefined || models === null) return [model];
   if (

@@ -5,6 +5,7 @@ import {
   type BilledRequest,
   type RequestProblem,
 } from '../../core/billed-request.ts';
+import { candidateModels } from '../../core/openai-request.ts';
 import { readProviderPreferences } from '../../core/providers.ts';
 import { DEFAULT_WEB_RESULTS, MAX_WEB_RESULTS } from '../../core/request-limits.ts';
 
@@ -209,11 +210,13 @@ export function parseMessagesRequest(body: unknown, requireMaxTokens = true): Bi
   if (typeof results !== 'number') return results;
   const providers = readProviderPreferences(body.provider);
   if (typeof providers === 'string') return { message: providers, param: 'provider' };
+  const candidates = candidateModels(body, body.model);
+  if ('message' in candidates) return candidates;
   return {
     protocol: 'messages',
     body,
     model: body.model,
-    candidateModels: [body.model],
+    candidateModels: candidates,
     stream: body.stream === true,
     requestedMaxTokens: maxTokens,
     choices: 1,

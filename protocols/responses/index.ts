@@ -1,6 +1,7 @@
 import { isRecord, MAX_OUTPUT_TOKENS, type BilledRequest, type RequestProblem } from '../../core/billed-request.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { DEFAULT_WEB_RESULTS, readHoldFlags } from '../../core/request-limits.ts';
+import { candidateModels } from '../../core/openai-request.ts';
 import type { ChannelTarget } from '../../upstream/channel-models.ts';
 import type { Protocol, Translator } from '../protocol.ts';
 import { bodyForChannel } from '../upstream-body.ts';
@@ -31,13 +32,15 @@ function offersWebSearch(tools: unknown): boolean {
 function parse(body: unknown): BilledRequest | RequestProblem {
   const request = parseResponsesRequest(body);
   if ('message' in request) return request;
-  const flags = readHoldFlags(request.body, [request.model], MAX_OUTPUT_TOKENS);
+  const candidates = candidateModels(request.body, request.model);
+  if ('message' in candidates) return candidates;
+  const flags = readHoldFlags(request.body, candidates, MAX_OUTPUT_TOKENS);
   if ('message' in flags) return flags;
   return {
     protocol: 'responses',
     body: request.body,
     model: request.model,
-    candidateModels: [request.model],
+    candidateModels: candidates,
     stream: request.stream,
     requestedMaxTokens: request.maxOutputTokens,
     choices: 1,

@@ -41,6 +41,25 @@ describe('model-access', () => {
     await expect(ask(h.client(key), 'fake/gpt-small', '/free/chat/completions')).resolves.toBeDefined();
   });
 
+  test('a fallback model in `models` is checked on the Messages and Responses routes too, and nothing is sent upstream', async () => {
+    const { key } = await h.customer('1.00', { allowedModels: ['fake/gpt-small'] });
+    const before = h.upstream.requests.length;
+    const bodies: [string, Record<string, unknown>][] = [
+      ['/v1/messages', { max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }],
+      ['/v1/responses', { input: 'hi' }],
+    ];
+    for (const [path, body] of bodies) {
+      const answer = await h.req(path, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...body, model: 'fake/gpt-small', models: ['fake/gpt-large'] }),
+      });
+      expect(answer.status).toBe(403);
+      expect(await answer.text()).toContain('fake/gpt-large');
+    }
+    expect(h.upstream.requests.length).toBe(before);
+  });
+
   test('an unknown model is 404 model_not_found naming the model, on paid and free routes', async () => {
     const { key } = await h.customer('1.00');
     for (const path of ['/chat/completions', '/free/chat/completions']) {
