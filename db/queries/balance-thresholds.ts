@@ -4,8 +4,8 @@ import type { Db, TransactionSql } from '../sql.ts';
  * Customers' low-balance alerts. The balance they watch is the posted balance (paid + granted):
  * holds of requests in flight come and go within seconds and would make an alert flap. An alert is
  * an amount, or a share of the account's last top-up (its last paid checkout or auto top-up); a
- * share's amount (rounded down to the nano-dollar) is worked out by every statement that compares
- * it with the balance, so it follows the top-ups, and is null (the alert never fires) before the
+ * share's amount (rounded down to the nano-dollar, in numeric so that a top-up of any size cannot
+ * overflow int8 on its way) is worked out by every statement that compares it with the balance, so it follows the top-ups, and is null (the alert never fires) before the
  * first one.
  */
 
@@ -40,10 +40,10 @@ export async function listBalanceThresholds(db: Db, accountId: string): Promise<
   const rows = await db<Row[]>`
     with last as (select ${lastTopUp(db, accountId)} as credit)
     select t.id, t.account_id, t.share_bps, t.armed,
-           coalesce(t.threshold_nanos, last.credit * t.share_bps / 10000) as threshold_nanos
+           coalesce(t.threshold_nanos, floor(last.credit::numeric * t.share_bps / 10000)::int8) as threshold_nanos
     from balance_thresholds t, last
     where t.account_id = ${accountId}::uuid
-    order by coalesce(t.threshold_nanos, last.credit * t.share_bps / 10000) desc nulls last, t.share_bps desc`;
+    order by coalesce(t.threshold_nanos, floor(last.credit::numeric * t.share_bps / 10000)::int8) desc nulls last, t.share_bps desc`;
   return rows.map(fromRow);
 }
 
@@ -71,7 +71,7 @@ export async function replaceBalanceThresholds(
   await tx`
     insert into balance_thresholds (account_id, share_bps, armed)
     select ${accountId}::uuid, s,
-           coalesce(w.paid_nanos + w.granted_nanos >= ${lastTopUp(tx, accountId)} * s / 10000, false)
+           coalesce(w.paid_nanos + w.granted_nanos >= floor(${lastTopUp(tx, accountId)}::numeric * s / 10000)::int8, false)
     from unnest(${shares}::int4[]) as s, wallets w where w.account_id = ${accountId}::uuid
     on conflict (account_id, share_bps) do nothing`;
   return listBalanceThresholds(tx, accountId);
@@ -111,7 +111,7 @@ export async function syncBalanceThresholds(tx: TransactionSql, accountId: strin
       select paid_nanos + granted_nanos as balance, ${lastTopUp(tx, accountId)} as credit
       from wallets where account_id = ${accountId}::uuid
     ), a as (
-      select t.id, coalesce(t.threshold_nanos, w.credit * t.share_bps / 10000) as threshold, w.balance
+      select t.id, coalesce(t.threshold_nanos, floor(w.credit::numeric * t.share_bps / 10000)::int8) as threshold, w.balance
       from balance_thresholds t, w where t.account_id = ${accountId}::uuid
     )
     update balance_thresholds t
@@ -137,8 +137,8 @@ export async function accountsOutOfStep(db: Db, limit: number): Promise<string[]
     select distinct t.account_id from balance_thresholds t join wallets w on w.account_id = t.account_id
     where t.armed <> (w.paid_nanos + w.granted_nanos >= coalesce(
       t.threshold_nanos,
-      (select p.credit_nanos from payments p where p.account_id = t.account_id and p.status = 'paid'
-       order by p.paid_at desc limit 1) * t.share_bps / 10000))
+      floor((select p.credit_nanos from payments p where p.account_id = t.account_id and p.status = 'paid'
+       order by p.paid_at desc limit 1)::numeric * t.share_bps / 10000)::int8))
     limit ${limit}`;
   return rows.map((row) => row.account_id);
 }
