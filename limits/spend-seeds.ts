@@ -1,4 +1,4 @@
-import type { Logger } from '../app/log.ts';
+import { type Logger, reasonOf } from '../app/log.ts';
 import { periodSpendNanos, type PolicySubject } from '../db/queries/rate-limit-policies.ts';
 import type { Sql } from '../db/sql.ts';
 import { spendPeriodAt, type LimitStore, type SpendWindow } from './store.ts';
@@ -43,7 +43,7 @@ export function createSpendSeeder(sql: Sql, limits: LimitStore, log: Logger): Sp
         seeded.delete(name);
         log.warn('spending counter not started from the usage log; trying again on the next request', {
           counter: window.key,
-          reason: error instanceof Error ? error.message : String(error),
+          reason: reasonOf(error),
         });
       });
     seeded.set(name, start);

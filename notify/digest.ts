@@ -1,4 +1,4 @@
-import type { Logger } from '../app/log.ts';
+import { type Logger, reasonOf } from '../app/log.ts';
 import {
   claimDigest,
   dayDigest,
@@ -100,9 +100,7 @@ export function startOperatorDigests(sql: Sql, log: Logger, intervalMs = DIGEST_
   }
 
   const tick = () => {
-    running = run().catch((error: unknown) =>
-      log.warn('operator digest: run failed', { reason: error instanceof Error ? error.message : String(error) }),
-    );
+    running = run().catch((error: unknown) => log.warn('operator digest: run failed', { reason: reasonOf(error) }));
   };
   const first = setTimeout(tick, 0);
   const timer = setInterval(tick, intervalMs);

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Config } from '../app/config.ts';
-import type { Logger } from '../app/log.ts';
+import { type Logger, reasonOf } from '../app/log.ts';
 import type { RenderedEmail } from './templates.ts';
 
 /**
@@ -37,7 +37,7 @@ const MAIL_FOLDER = 'mail';
 function failure(error: unknown): SendResult {
   const code = (error as { responseCode?: unknown }).responseCode;
   const statusCode = typeof code === 'number' ? code : undefined;
-  const text = error instanceof Error ? error.message : String(error);
+  const text = reasonOf(error);
   return { ok: false, permanent: statusCode !== undefined && statusCode >= 500, error: text, statusCode };
 }
 

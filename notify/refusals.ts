@@ -1,4 +1,4 @@
-import type { Logger } from '../app/log.ts';
+import { type Logger, reasonOf } from '../app/log.ts';
 import type { Sql, TransactionSql } from '../db/sql.ts';
 import { emitAccountEvent, money } from './events.ts';
 import { enqueueEmail, noticeAccount } from './notices.ts';
@@ -152,7 +152,7 @@ export function createRefusalNotices(sql: Sql, log: Logger): RefusalNotices {
           written.delete(notice.key);
           log.warn('refusal notice not written', {
             notice: notice.key,
-            reason: error instanceof Error ? error.message : String(error),
+            reason: reasonOf(error),
           });
         },
       );

@@ -1,4 +1,4 @@
-import type { Logger } from '../app/log.ts';
+import { type Logger, reasonOf } from '../app/log.ts';
 import { createLookupCache } from '../app/lookup-cache.ts';
 import {
   accountsOutOfStep,
@@ -76,10 +76,6 @@ function checkAccount(sql: Sql, accountId: string): Promise<Crossing[]> {
   });
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
  * Runs `work` for a key at most once per spacing: a request while it runs, or within the spacing
  * after, asks for one more run at its end, however many requests came.
@@ -120,7 +116,7 @@ export function startThresholdWatch(sql: Sql, log: Logger, sweepIntervalMs = SWE
     (accountId) =>
       check(accountId).then(
         () => {},
-        (error: unknown) => log.warn('balance alerts: check failed', { accountId, reason: message(error) }),
+        (error: unknown) => log.warn('balance alerts: check failed', { accountId, reason: reasonOf(error) }),
       ),
     CHECK_SPACING_MS,
     () => stopped,
@@ -137,14 +133,14 @@ export function startThresholdWatch(sql: Sql, log: Logger, sweepIntervalMs = SWE
   }
 
   const timer = setInterval(() => {
-    track(sweep()).catch((error: unknown) => log.warn('balance alerts: sweep failed', { reason: message(error) }));
+    track(sweep()).catch((error: unknown) => log.warn('balance alerts: sweep failed', { reason: reasonOf(error) }));
   }, sweepIntervalMs);
 
   return {
     nudge(accountId) {
       if (stopped) return;
       track(nudgeKnown(accountId)).catch((error: unknown) =>
-        log.warn('balance alerts: nudge failed', { accountId, reason: message(error) }),
+        log.warn('balance alerts: nudge failed', { accountId, reason: reasonOf(error) }),
       );
     },
     check,

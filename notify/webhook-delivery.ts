@@ -1,3 +1,4 @@
+import { reasonOf } from '../app/log.ts';
 import type { OutboxRow } from '../db/queries/outbox.ts';
 import { endpointForDelivery } from '../db/queries/webhook-endpoints.ts';
 import type { Db } from '../db/sql.ts';
@@ -32,7 +33,7 @@ export function webhookDeliverer(db: Db, pepper: string, allowed: AddressPolicy)
       const excerpt = answer.body.replace(/\s+/g, ' ').slice(0, 200);
       return { ok: false, permanent: false, statusCode: answer.status, error: `answered ${answer.status} ${excerpt}` };
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = reasonOf(error);
       return { ok: false, permanent: error instanceof RefusedTarget, error: reason };
     }
   };

@@ -1,4 +1,4 @@
-import type { Logger } from '../app/log.ts';
+import { type Logger, reasonOf } from '../app/log.ts';
 import {
   finishOutboxAttempt,
   leaseDueOutbox,
@@ -71,10 +71,6 @@ function outcomeOf(timing: OutboxTiming, row: OutboxRow, delivery: Delivery): At
   return { kind: 'retry', delayMs };
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 type WorkerDeps = {
   sql: Sql;
   log: Logger;
@@ -90,7 +86,7 @@ async function attempt(deps: WorkerDeps, timing: OutboxTiming, row: OutboxRow): 
   const delivery: Delivery = await deps.deliverers[row.channel](row, signal).catch((error: unknown) => ({
     ok: false,
     permanent: false,
-    error: message(error),
+    error: reasonOf(error),
   }));
   const outcome = outcomeOf(timing, row, delivery);
   const record = {
@@ -128,7 +124,7 @@ export function startOutboxWorker(deps: WorkerDeps): OutboxWorker {
         if ((await runOnce()) < timing.batchSize) break;
       }
     } catch (error) {
-      deps.log.warn('outbox: delivery round failed', { reason: message(error) });
+      deps.log.warn('outbox: delivery round failed', { reason: reasonOf(error) });
     }
     if (!stopped) timer = setTimeout(tick, timing.pollIntervalMs);
   };

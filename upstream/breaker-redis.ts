@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import type { Logger } from '../app/log.ts';
+import { type Logger, reasonOf } from '../app/log.ts';
 import { createMemoryBreakers, type BreakerChange, type BreakerSettings, type Breakers } from './breaker.ts';
 
 /**
@@ -109,7 +109,7 @@ export function createRedisBreakers(
   const failed = (error: unknown) => {
     if (shared)
       log.warn('breakers: Redis unreachable, each replica decides alone', {
-        reason: error instanceof Error ? error.message : String(error),
+        reason: reasonOf(error),
       });
     shared = false;
   };

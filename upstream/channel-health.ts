@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import type { Config } from '../app/config.ts';
-import type { Logger } from '../app/log.ts';
+import { type Logger, reasonOf } from '../app/log.ts';
 import { recordBreakerStates } from '../db/queries/channels.ts';
 import type { Sql } from '../db/sql.ts';
 import { createMemoryBreakers, splitBreakerKey, type BreakerChange, type Breakers } from './breaker.ts';
@@ -37,9 +37,7 @@ export function createChannelBreakers(options: HealthOptions): Breakers {
     const report = { channelId: channel, model, state: change.state, retryAt };
     reported = reported
       .then(() => recordBreakerStates(sql, [report]))
-      .catch((error: unknown) =>
-        log.debug('breaker state not recorded', { reason: error instanceof Error ? error.message : String(error) }),
-      );
+      .catch((error: unknown) => log.debug('breaker state not recorded', { reason: reasonOf(error) }));
   };
   return options.redis
     ? createRedisBreakers(options.redis, settings, log, onChange)

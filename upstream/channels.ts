@@ -1,5 +1,5 @@
 import { ConfigError, readSecretVariable, type Config } from '../app/config.ts';
-import type { Logger } from '../app/log.ts';
+import { type Logger, reasonOf } from '../app/log.ts';
 import type { ModelPrice } from '../core/cost.ts';
 import { listChannels, type StoredChannel } from '../db/queries/channels.ts';
 import type { Sql } from '../db/sql.ts';
@@ -111,7 +111,7 @@ export async function createChannels(options: ChannelsOptions): Promise<Channels
         () =>
           void reload().catch((error: unknown) =>
             log.warn('channel reload failed; keeping the channels last read', {
-              reason: error instanceof Error ? error.message : String(error),
+              reason: reasonOf(error),
             }),
           ),
         CHANNEL_RELOAD_INTERVAL_MS,

@@ -1,7 +1,7 @@
 import { NO_LEARNED_FACTOR_BPS } from '../core/hold-estimate.ts';
 import { foldBoundReports, listLearnedBounds, type BoundReports } from '../db/queries/learned-bounds.ts';
 import type { Sql } from '../db/sql.ts';
-import type { Logger } from '../app/log.ts';
+import { type Logger, reasonOf } from '../app/log.ts';
 
 /**
  * Learned bounds: for each upstream and model, how far the upstream's reported costs have exceeded
@@ -75,7 +75,7 @@ export async function createLearnedBounds(options: LearnedBoundsOptions): Promis
     ? setInterval(() => {
         running = flush().catch((error: unknown) => {
           options.log.warn('learned bounds not saved; retrying', {
-            reason: error instanceof Error ? error.message : String(error),
+            reason: reasonOf(error),
           });
         });
       }, LEARNED_FLUSH_INTERVAL_MS)
