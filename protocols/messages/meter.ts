@@ -23,6 +23,8 @@ type AnthropicUsage = {
   cost?: unknown;
   cost_details?: unknown;
   is_byok?: unknown;
+  /** Set by the chat translator when the upstream reported no usage (translate/finish.ts). */
+  unreported?: unknown;
 };
 
 const count = (value: unknown): number =>
@@ -30,6 +32,7 @@ const count = (value: unknown): number =>
 
 /** The report of a final usage (`prompt`: the message_start usage when the final one lacks the prompt's counts). */
 function reportOf(final: AnthropicUsage, prompt: AnthropicUsage | undefined): ReportedUsage | undefined {
+  if (final.unreported === true) return undefined;
   const source = final.input_tokens === undefined && prompt ? prompt : final;
   const fields = [source.input_tokens, source.cache_creation_input_tokens, source.cache_read_input_tokens];
   const reported = readReportedUsage(fields, [final.output_tokens], final.cost ?? prompt?.cost);
@@ -44,9 +47,11 @@ function reportOf(final: AnthropicUsage, prompt: AnthropicUsage | undefined): Re
   };
 }
 
-/** Replaces an upstream's cost with the customer's price (or removes it); false when there was none. */
+/** Replaces an upstream's cost with the customer's price (or removes it), and the translator's mark; false when neither was there. */
 function showPrice(usage: AnthropicUsage, price: number | undefined): boolean {
-  if (usage.cost === undefined && usage.cost_details === undefined && usage.is_byok === undefined) return false;
+  const marked = usage.unreported !== undefined;
+  delete usage.unreported;
+  if (usage.cost === undefined && usage.cost_details === undefined && usage.is_byok === undefined) return marked;
   delete usage.cost_details;
   delete usage.is_byok;
   if (price === undefined) delete usage.cost;

@@ -122,6 +122,27 @@ describe('Messages over a chat-only upstream, through the Anthropic SDK', () => 
     expect((await settled(account.walletId))?.availableNanos).toBe(1_000_000_000n - charge);
   });
 
+  test('a chat upstream that reports no usage is settled by the estimate, flagged, not billed as zero tokens', async () => {
+    const { key } = await h.customer('1.00');
+    for (const stream of [false, true]) {
+      const { data, response } = await anthropic(key)
+        .messages.create({ model: MODEL, max_tokens: 100, stream, messages: say('Say hello [[fake:no_usage]]') })
+        .withResponse();
+      if (stream) for await (const _event of data as AsyncIterable<unknown>);
+      else expect(JSON.stringify(data)).not.toContain('unreported');
+      const id = response.headers.get('x-request-id') ?? '';
+      const [row] = await eventually(
+        () => h.sql<{ estimated: boolean; distrusted: boolean; completion_tokens: number; charge_nanos: bigint }[]>`
+          select estimated, usage_distrusted as distrusted, completion_tokens, charge_nanos from requests where id = ${id}`,
+        (rows) => rows.length === 1,
+      );
+      expect(row?.estimated).toBe(true);
+      expect(row?.distrusted).toBe(true);
+      expect(row?.completion_tokens).toBeGreaterThan(0);
+      expect(row?.charge_nanos).toBeGreaterThan(0n);
+    }
+  });
+
   test('a tool call streams its arguments as input_json_delta and arrives as a tool_use block', async () => {
     const { key } = await h.customer('1.00');
     const tools = [

@@ -12,6 +12,11 @@ type MessagesUsage = {
   cache_read_input_tokens: number | null;
   /** The upstream's reported cost (USD), as OpenRouter's own Messages usage carries it; the meter prices it. */
   cost?: number;
+  /**
+   * The chat upstream reported no usage: the client gets zeros, the meter (../meter.ts) settles the
+   * request by the estimate instead of billing nothing, and removes the mark before it goes out.
+   */
+  unreported?: true;
 };
 
 const count = (value: unknown): number | null =>
@@ -40,7 +45,13 @@ export function stopOf(choice: Record<string, unknown>, stopSequences: readonly 
  */
 export function messagesUsage(usage: unknown): MessagesUsage {
   if (!isRecord(usage))
-    return { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: null, cache_read_input_tokens: null };
+    return {
+      input_tokens: 0,
+      output_tokens: 0,
+      cache_creation_input_tokens: null,
+      cache_read_input_tokens: null,
+      unreported: true,
+    };
   const details = isRecord(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
   const cached = count(details.cached_tokens);
   const written = count(details.cache_write_tokens);
