@@ -36,7 +36,11 @@ export function finishState(finishReason: unknown): {
   return { status: 'completed', incomplete_details: null };
 }
 
-const count = (value: unknown): number => (typeof value === 'number' && Number.isInteger(value) ? value : 0);
+/**
+ * A chat count as it came, garbage included: the meter's reading (core/reported-usage.ts) refuses a
+ * negative, fractional or infinite count and settles by the estimate, as it does for native chat.
+ */
+const count = (value: unknown): number => (typeof value === 'number' ? value : 0);
 
 /** Chat usage in Responses' words; the cost (already the customer's price) is carried over. */
 export function responsesUsage(usage: unknown): Record<string, unknown> | null {
