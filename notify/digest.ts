@@ -93,7 +93,14 @@ export function startOperatorDigests(sql: Sql, log: Logger, intervalMs = DIGEST_
     let mailed = 0;
     for (let batch = 0; batch < MAX_BATCHES_PER_RUN && !stopped; batch++) {
       const tenants = await tenantsWithoutDigest(sql, day, DIGEST_BATCH_TENANTS);
-      for (const tenantId of tenants) mailed += await digestTenant(sql, tenantId, day);
+      for (const tenantId of tenants) {
+        // One tenant whose digest fails must not hold back the tenants after it on every run.
+        try {
+          mailed += await digestTenant(sql, tenantId, day);
+        } catch (error) {
+          log.warn('operator digest: a tenant failed', { tenantId, reason: reasonOf(error) });
+        }
+      }
       if (tenants.length < DIGEST_BATCH_TENANTS) break;
     }
     return mailed;
