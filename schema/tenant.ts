@@ -165,8 +165,12 @@ function checkText(text: string | null, field: string, maxLength: number): void 
 function checkApiUrl(raw: string | null): string | null {
   if (raw === null) return null;
   const url = raw.replace(/\/+$/, '').replace(/\/v1$/, '');
-  if (url.length > 2000 || !URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol) || /\s/.test(url))
+  const parsed = url.length <= 2000 && !/\s/.test(url) && URL.canParse(url) ? new URL(url) : undefined;
+  if (!parsed || !/^https?:$/.test(parsed.protocol))
     throw invalidInput('apiUrl', 'The API URL must be an http(s) URL such as https://api.example.com.');
+  // Every customer is told to send their keys here: no credentials, query or fragment ride along.
+  if (parsed.username || parsed.password || parsed.search || parsed.hash)
+    throw invalidInput('apiUrl', 'The API URL takes no user, password, query or fragment.');
   return url;
 }
 

@@ -363,7 +363,14 @@ describe('branding and custom domain', () => {
     const root = await api.ok<Shown>(SHOWN);
     expect(root.tenant.branding.publicApiUrl).toBeNull();
 
-    for (const bad of [{ apiUrl: 'ftp://api.example' }, { apiUrl: 'not a url' }, { headline: 'x'.repeat(121) }]) {
+    const refusedValues = [
+      { apiUrl: 'ftp://api.example' },
+      { apiUrl: 'not a url' },
+      { apiUrl: 'https://user:secret@api.example' },
+      { apiUrl: 'https://api.example?key=1' },
+      { headline: 'x'.repeat(121) },
+    ];
+    for (const bad of refusedValues) {
       const refused = await api.gql(BRAND, { i: bad }, { token: resellerAdmin.token });
       expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_INPUT', field: Object.keys(bad)[0] });
     }
