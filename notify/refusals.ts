@@ -1,5 +1,6 @@
 import { type Logger, reasonOf } from '../app/log.ts';
 import type { Sql, TransactionSql } from '../db/sql.ts';
+import { spendPeriodAt } from '../limits/store.ts';
 import { emitAccountEvent, money } from './events.ts';
 import { enqueueEmail, noticeAccount } from './notices.ts';
 
@@ -54,12 +55,10 @@ export const NO_REFUSAL_NOTICES: RefusalNotices = { refused: () => {}, stop: asy
 
 type Notice = { key: string; expiresAtMs: number; write(tx: TransactionSql): Promise<void> };
 
-/** The UTC period a spending limit counts in: "2026-12-02" for a day, "2026-12" for a month. */
+/** The limit's own UTC period (limits/store.ts), named by its start: "2026-12-02" for a day, "2026-12" for a month. */
 function periodOf(period: 'day' | 'month', now: Date): { label: string; endsAtMs: number } {
-  const year = now.getUTCFullYear();
-  const month = now.getUTCMonth();
-  if (period === 'month') return { label: now.toISOString().slice(0, 7), endsAtMs: Date.UTC(year, month + 1, 1) };
-  return { label: now.toISOString().slice(0, 10), endsAtMs: Date.UTC(year, month, now.getUTCDate() + 1) };
+  const { startsAt, endsAt } = spendPeriodAt(period, now.getTime());
+  return { label: new Date(startsAt).toISOString().slice(0, period === 'day' ? 10 : 7), endsAtMs: endsAt };
 }
 
 function limitEmail(refusal: Refusal, cause: string, now: Date): Notice['write'] {
@@ -135,10 +134,9 @@ export function createRefusalNotices(sql: Sql, log: Logger): RefusalNotices {
   function remembered(key: string, nowMs: number): boolean {
     const until = written.get(key);
     if (until !== undefined && until > nowMs) return true;
-    if (written.size >= MAX_REMEMBERED) {
-      for (const [k, expiresAtMs] of written) if (expiresAtMs <= nowMs) written.delete(k);
-      if (written.size >= MAX_REMEMBERED) written.clear();
-    }
+    // Forgetting costs at most a repeated write, which the outbox's dedupe key absorbs; a scan for
+    // expired entries at the bound would cost every refusal a walk over the whole map.
+    if (written.size >= MAX_REMEMBERED) written.clear();
     return false;
   }
 
