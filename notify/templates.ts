@@ -56,8 +56,8 @@ function limitReachedText(data: Data): string {
   switch (field(data, 'limit')) {
     case 'key_cap':
       return (
-        `Your API key ${key} has used its credit limit of ${limit}. ` +
-        'Requests with it are refused until you raise it.'
+        `Your API key ${key} has less of its ${limit} credit limit left than a request needs. ` +
+        'Requests with it are refused until you raise the limit.'
       );
     case 'key_day':
       return (

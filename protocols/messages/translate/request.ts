@@ -94,7 +94,8 @@ function reasoning(body: Record<string, unknown>, chat: Record<string, unknown>)
       if (key !== 'effort' && key !== 'format')
         throw untranslatable(`output_config.${key} cannot be sent to this model's upstream`, `output_config.${key}`);
     if (config.effort !== undefined) {
-      effort = EFFORTS[String(config.effort)];
+      effort =
+        typeof config.effort === 'string' && Object.hasOwn(EFFORTS, config.effort) ? EFFORTS[config.effort] : undefined;
       if (effort === undefined)
         throw untranslatable('output_config.effort must be low, medium, high, xhigh or max', 'output_config.effort');
     }
