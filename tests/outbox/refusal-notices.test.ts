@@ -120,7 +120,9 @@ test("a key's credit cap refusing mails one spending-limit notice, however often
   await settle();
   expect(limitMails(person)).toHaveLength(1);
   expect(mail?.subject).toBe('A spending limit on your Tollgate account was reached');
-  expect(mail?.text).toContain('Your API key "batch job" has less of its $0.000000001 credit limit left than a request needs.');
+  expect(mail?.text).toContain(
+    'Your API key "batch job" has less of its $0.000000001 credit limit left than a request needs.',
+  );
   expect(await outboxRows(person, 'spend_limit_reached')).toBe(1);
 });
 
